@@ -1,0 +1,69 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+
+/** The emulator endpoint used when `AWS_ENDPOINT_URL` is not set: LocalStack's usual port. */
+export const DEFAULT_ENDPOINT = 'http://127.0.0.1:4566';
+
+/** A running emulator, and how to stop it if this process started it. */
+export interface Emulator {
+  readonly endpoint: string;
+  /** True when this process started the emulator (and `stop` will end it). */
+  readonly started: boolean;
+  stop(): Promise<void>;
+}
+
+/** Whether anything answers HTTP at `endpoint`. */
+export async function isAnswering(endpoint: string, timeoutMs = 1_000): Promise<boolean> {
+  try {
+    await fetch(endpoint, { signal: AbortSignal.timeout(timeoutMs) });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Uses the endpoint in `AWS_ENDPOINT_URL` when set; otherwise uses a server already answering on
+ * 127.0.0.1:4566, or starts `moto_server` there and waits until it answers.
+ * @throws Error saying what is missing when no emulator can be reached or started.
+ */
+export async function ensureEmulator(options: { endpoint?: string; log?: (line: string) => void } = {}): Promise<Emulator> {
+  const configured = options.endpoint ?? process.env.AWS_ENDPOINT_URL;
+  if (configured) {
+    if (!(await isAnswering(configured, 3_000))) {
+      throw new Error(`AWS_ENDPOINT_URL is ${configured} but nothing answers there; start the emulator or unset it`);
+    }
+    return { endpoint: configured, started: false, stop: async () => {} };
+  }
+  if (await isAnswering(DEFAULT_ENDPOINT)) return { endpoint: DEFAULT_ENDPOINT, started: false, stop: async () => {} };
+
+  const { port, hostname } = new URL(DEFAULT_ENDPOINT);
+  const child = spawn('moto_server', ['-H', hostname, '-p', port], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let spawnError: Error | undefined;
+  child.once('error', (error) => (spawnError = error));
+  let stderr = '';
+  child.stderr?.on('data', (chunk: Buffer) => {
+    stderr = (stderr + chunk.toString()).slice(-4_000);
+  });
+  const deadline = Date.now() + 30_000;
+  while (!(await isAnswering(DEFAULT_ENDPOINT, 500))) {
+    if (spawnError || child.exitCode !== null || Date.now() > deadline) {
+      child.kill('SIGKILL');
+      const reason = spawnError && (spawnError as NodeJS.ErrnoException).code === 'ENOENT'
+        ? 'moto_server is not installed (pip install "moto[server]"), and AWS_ENDPOINT_URL is not set (point it at LocalStack or another emulator)'
+        : `moto_server did not start on ${DEFAULT_ENDPOINT}: ${spawnError?.message ?? stderr.trim().split('\n').slice(-3).join(' | ')}`;
+      throw new Error(reason);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  options.log?.(`started moto_server on ${DEFAULT_ENDPOINT} (pid ${child.pid})`);
+  return { endpoint: DEFAULT_ENDPOINT, started: true, stop: () => stopProcess(child) };
+}
+
+async function stopProcess(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
+  await exited;
+  clearTimeout(timer);
+}

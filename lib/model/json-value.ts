@@ -1,0 +1,178 @@
+import type { AttributeValue } from '@aws-sdk/client-dynamodb';
+import { InvalidValueError } from '../errors.ts';
+
+/**
+ * A value as plugins, feedback and every bus see it: plain JSON.
+ *
+ * DynamoDB types with no JSON equivalent use one-member tagged objects, so a value read from a
+ * stream can be forwarded, stored and written back without loss:
+ *
+ * | DynamoDB | JSON-safe form |
+ * |---|---|
+ * | `N` that a JS number holds exactly | a JSON number |
+ * | any other `N` (e.g. beyond 2^53, or more digits than a double keeps) | `{ "$number": "<decimal text>" }` |
+ * | `B` | `{ "$binary": "<base64>" }` |
+ * | `SS` | `{ "$stringSet": [sorted strings] }` |
+ * | `NS` | `{ "$numberSet": [decimal texts, sorted by value] }` |
+ * | `BS` | `{ "$binarySet": [sorted base64] }` |
+ * | `NULL` | `null` |
+ *
+ * Sets are sorted so that two equal sets have equal JSON. One-member objects whose only key is
+ * one of these tags are read as the tagged type when converted back to DynamoDB.
+ */
+export type JsonValue = null | boolean | number | string | JsonValue[] | JsonObject;
+
+/** An object of JSON-safe values. */
+export interface JsonObject {
+  [member: string]: JsonValue;
+}
+
+/** Largest value accepted in a change, in bytes of its JSON text (a feedback or bus message must still fit). */
+export const MAX_VALUE_BYTES = 200 * 1024;
+
+const TAGS = ['$number', '$binary', '$stringSet', '$numberSet', '$binarySet'] as const;
+
+/**
+ * A DynamoDB attribute value as the SDK returns it (binary as bytes) or as a Lambda event carries
+ * it (binary as base64 text).
+ */
+export type AnyAttributeValue = AttributeValue | LambdaAttributeValue;
+
+interface LambdaAttributeValue {
+  S?: string; N?: string; B?: string; SS?: string[]; NS?: string[]; BS?: string[];
+  M?: Record<string, AnyAttributeValue>; L?: AnyAttributeValue[]; NULL?: boolean; BOOL?: boolean;
+}
+
+/** Converts one DynamoDB attribute value to its JSON-safe form. */
+export function fromAttributeValue(attribute: AnyAttributeValue): JsonValue {
+  if (attribute.S !== undefined) return attribute.S;
+  if (attribute.N !== undefined) return fromDynamoNumber(attribute.N);
+  if (attribute.BOOL !== undefined) return attribute.BOOL;
+  if (attribute.NULL !== undefined) return null;
+  if (attribute.M !== undefined) return fromAttributeMap(attribute.M);
+  if (attribute.L !== undefined) return attribute.L.map(fromAttributeValue);
+  if (attribute.B !== undefined) return { $binary: toBase64(attribute.B) };
+  if (attribute.SS !== undefined) return { $stringSet: [...attribute.SS].sort() };
+  if (attribute.NS !== undefined) return { $numberSet: [...attribute.NS].sort(compareDecimal) };
+  if (attribute.BS !== undefined) return { $binarySet: (attribute.BS as Array<Uint8Array | string>).map(toBase64).sort() };
+  throw new InvalidValueError(`unsupported DynamoDB attribute type: ${Object.keys(attribute).join(',') || 'none'}`);
+}
+
+/** Converts a DynamoDB item (attribute map) to a JSON object. */
+export function fromAttributeMap(item: Record<string, AnyAttributeValue>): JsonObject {
+  const out: JsonObject = {};
+  for (const name of Object.keys(item)) {
+    defineMember(out, name, fromAttributeValue(item[name]!));
+  }
+  return out;
+}
+
+/** Converts a JSON-safe value back to a DynamoDB attribute value (the inverse of `fromAttributeValue`). */
+export function toAttributeValue(value: JsonValue): AttributeValue {
+  if (value === null) return { NULL: true };
+  switch (typeof value) {
+    case 'string':
+      return { S: value };
+    case 'boolean':
+      return { BOOL: value };
+    case 'number':
+      return { N: numberToDecimal(value) };
+  }
+  if (Array.isArray(value)) return { L: value.map(toAttributeValue) };
+  const tag = taggedType(value);
+  if (tag === '$number') return { N: value.$number as string };
+  if (tag === '$binary') return { B: fromBase64(value.$binary as string) };
+  if (tag === '$stringSet') return { SS: value.$stringSet as string[] };
+  if (tag === '$numberSet') return { NS: value.$numberSet as string[] };
+  if (tag === '$binarySet') return { BS: (value.$binarySet as string[]).map(fromBase64) };
+  return { M: toAttributeMap(value) };
+}
+
+/** Converts a JSON object to a DynamoDB attribute map. */
+export function toAttributeMap(value: JsonObject): Record<string, AttributeValue> {
+  const out: Record<string, AttributeValue> = {};
+  for (const name of Object.keys(value)) out[name] = toAttributeValue(value[name]!);
+  return out;
+}
+
+/**
+ * Checks that `value` is JSON-safe (plain objects and arrays of strings, finite numbers, booleans
+ * and null) and not larger than `maxBytes` as JSON text.
+ * @returns the JSON text's size in bytes.
+ * @throws InvalidValueError naming the first offending path.
+ */
+export function assertJsonSafe(value: unknown, maxBytes = MAX_VALUE_BYTES): number {
+  checkShape(value, '$');
+  const bytes = Buffer.byteLength(JSON.stringify(value), 'utf8');
+  if (bytes > maxBytes) {
+    throw new InvalidValueError(`value is ${bytes} bytes of JSON, more than the ${maxBytes} allowed`, { bytes, maxBytes });
+  }
+  return bytes;
+}
+
+function checkShape(value: unknown, path: string): void {
+  if (value === null || typeof value === 'string' || typeof value === 'boolean') return;
+  if (typeof value === 'number') {
+    if (!Number.isFinite(value)) throw new InvalidValueError(`${path} is ${value}, which JSON cannot carry`, { path });
+    return;
+  }
+  if (Array.isArray(value)) {
+    value.forEach((item, index) => checkShape(item, `${path}[${index}]`));
+    return;
+  }
+  if (typeof value === 'object') {
+    const proto = Object.getPrototypeOf(value);
+    if (proto !== Object.prototype && proto !== null) {
+      throw new InvalidValueError(`${path} is a ${proto?.constructor?.name ?? 'non-plain object'}, not a plain object`, { path });
+    }
+    for (const [name, member] of Object.entries(value)) checkShape(member, `${path}.${name}`);
+    return;
+  }
+  throw new InvalidValueError(`${path} is of type ${typeof value}, which JSON cannot carry`, { path });
+}
+
+function fromDynamoNumber(text: string): number | JsonObject {
+  const number = Number(text);
+  return Number.isFinite(number) && String(number) === text ? number : { $number: text };
+}
+
+function numberToDecimal(value: number): string {
+  if (!Number.isFinite(value)) throw new InvalidValueError(`number ${value} cannot be stored`);
+  // DynamoDB numbers are decimal text; avoid exponent notation for large integers.
+  return Number.isInteger(value) && Math.abs(value) >= 1e21 ? BigInt(value).toString() : String(value);
+}
+
+function taggedType(value: JsonObject): (typeof TAGS)[number] | undefined {
+  const names = Object.keys(value);
+  if (names.length !== 1) return undefined;
+  const tag = TAGS.find((candidate) => candidate === names[0]);
+  if (tag === undefined) return undefined;
+  const member = value[tag];
+  const valid = tag === '$number' || tag === '$binary'
+    ? typeof member === 'string'
+    : Array.isArray(member) && member.every((item) => typeof item === 'string');
+  if (!valid) throw new InvalidValueError(`tagged value ${tag} has the wrong member type`);
+  return tag;
+}
+
+/** Assigns without ever invoking the `__proto__` setter, so a hostile attribute name stays data. */
+function defineMember(target: JsonObject, name: string, value: JsonValue): void {
+  if (name === '__proto__') Object.defineProperty(target, name, { value, enumerable: true, writable: true, configurable: true });
+  else target[name] = value;
+}
+
+function compareDecimal(a: string, b: string): number {
+  const x = Number(a);
+  const y = Number(b);
+  if (x !== y) return x < y ? -1 : 1;
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+function toBase64(bytes: Uint8Array | string): string {
+  if (typeof bytes === 'string') return bytes;
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64');
+}
+
+function fromBase64(text: string): Uint8Array {
+  return new Uint8Array(Buffer.from(text, 'base64'));
+}

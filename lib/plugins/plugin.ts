@@ -1,0 +1,64 @@
+import type { Change } from '../model/change.ts';
+import type { JsonValue } from '../model/json-value.ts';
+import type { Revision } from '../model/revision.ts';
+
+/** What every plugin callback receives besides its data. */
+export interface CallbackContext {
+  /** The plugin being called. */
+  readonly plugin: string;
+  /**
+   * Aborted when the callback's time is up. The callback has already been reported as a
+   * `timeout` by then; long work should stop when it fires.
+   */
+  readonly signal: AbortSignal;
+  /** The correlation id of the work, when the source carried one. */
+  readonly correlationId?: string;
+}
+
+/** Context of a resync callback. */
+export interface ResyncContext extends CallbackContext {
+  /** The id of this resync, reported in its feedback. */
+  readonly resyncId: string;
+}
+
+/**
+ * One entry of an authoritative snapshot. Every current item under the plugin's prefixes is a
+ * `put`; every key the plugin held that is no longer in the store is a `delete`, after the items.
+ */
+export type SnapshotEntry =
+  | { readonly op: 'put'; readonly key: string; readonly value: JsonValue; readonly revision?: Revision }
+  | { readonly op: 'delete'; readonly key: string; readonly revision?: Revision };
+
+/**
+ * The complete current state under a plugin's prefixes, streamed page by page so a table of any
+ * size never has to fit in memory. It can be read once.
+ */
+export interface Snapshot {
+  /** The id of the resync this snapshot belongs to. */
+  readonly resyncId: string;
+  /** The prefixes the snapshot covers. */
+  readonly prefixes: readonly string[];
+  /** The entries, a page at a time: items first, then deletions. */
+  pages(): AsyncIterable<readonly SnapshotEntry[]>;
+}
+
+/** The callbacks a plugin provides. */
+export interface PluginCallbacks {
+  /**
+   * Applies changes to keys under the plugin's prefixes, in per-key revision order. Called only
+   * after the plugin's first successful resync. Throwing (or rejecting) reports an `error`.
+   */
+  change(changes: readonly Change[], context: CallbackContext): void | Promise<void>;
+  /** Replaces everything the plugin holds under its prefixes with the snapshot. */
+  resync(snapshot: Snapshot, context: ResyncContext): void | Promise<void>;
+  /** How long one callback may run before it is reported as a `timeout`; default 5000 ms. */
+  readonly timeoutMs?: number;
+}
+
+/** A named watcher of key prefixes. The order plugins are registered in is the order of resync. */
+export interface Plugin extends PluginCallbacks {
+  /** Unique name; it identifies the plugin in feedback and sync state. */
+  readonly name: string;
+  /** The prefixes watched, matched on whole path segments. */
+  readonly prefixes: readonly string[];
+}

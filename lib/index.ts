@@ -34,3 +34,8 @@ export {
   PluginFailedError, PluginTimeoutError,
 } from './errors.ts';
 export type { DatasyncErrorCode } from './errors.ts';
+
+export { ENVELOPE_VERSION, parseEnvelope, toEnvelope } from './model/envelope.ts';
+export type { ChangeEnvelope } from './model/envelope.ts';
+export type { FeedbackSink } from './feedback/sink.ts';
+export type { TableConfig } from './config.ts';

@@ -1,0 +1,62 @@
+import { DatasyncError } from './errors.ts';
+import { validatePrefix } from './model/key.ts';
+
+/**
+ * A DynamoDB table the service reads: its stream feeds changes and resync scans it. An item's
+ * key is the table's `prefix` followed by its key attribute values, joined by `/`
+ * (e.g. prefix `config`, partition key `path` = `interfaces/eth0` gives `config/interfaces/eth0`).
+ */
+export interface TableConfig {
+  /** The table name. */
+  readonly name: string;
+  /** The key prefix of every item in the table. */
+  readonly prefix: string;
+  /** The key attributes, partition key first (then the sort key, if any); default `['pk']`. */
+  readonly keyAttributes: readonly string[];
+  /** An item attribute holding a per-item version; when present it is the change's revision. */
+  readonly versionAttribute?: string;
+}
+
+/** Environment variables the functions read. */
+export const ENV = {
+  tables: 'DATASYNC_TABLES',
+  feedbackQueueUrl: 'DATASYNC_FEEDBACK_QUEUE_URL',
+  stateTable: 'DATASYNC_STATE_TABLE',
+} as const;
+
+/** Reads `DATASYNC_TABLES`: a JSON list of table configs. */
+export function tablesFromEnvironment(env: NodeJS.ProcessEnv = process.env): TableConfig[] {
+  const text = env[ENV.tables];
+  if (!text) return [];
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (cause) {
+    throw new DatasyncError('CONFIGURATION', `${ENV.tables} is not JSON`, { cause });
+  }
+  if (!Array.isArray(parsed)) throw new DatasyncError('CONFIGURATION', `${ENV.tables} must be a JSON list of tables`);
+  return parsed.map((entry, index) => validateTable(entry, `${ENV.tables}[${index}]`));
+}
+
+/** Checks one table config. */
+export function validateTable(entry: unknown, where = 'table'): TableConfig {
+  const table = entry as Partial<TableConfig> | null;
+  if (!table || typeof table.name !== 'string' || table.name.length === 0) {
+    throw new DatasyncError('CONFIGURATION', `${where} needs a name`);
+  }
+  try {
+    validatePrefix(table.prefix);
+  } catch (cause) {
+    throw new DatasyncError('CONFIGURATION', `${where} (${table.name}) has a bad prefix`, { cause });
+  }
+  const keyAttributes = table.keyAttributes ?? ['pk'];
+  if (!Array.isArray(keyAttributes) || keyAttributes.length === 0 || keyAttributes.length > 2 || !keyAttributes.every((a) => typeof a === 'string' && a)) {
+    throw new DatasyncError('CONFIGURATION', `${where} (${table.name}) keyAttributes must list one or two attribute names`);
+  }
+  return {
+    name: table.name,
+    prefix: table.prefix!,
+    keyAttributes,
+    ...(table.versionAttribute ? { versionAttribute: table.versionAttribute } : {}),
+  };
+}

@@ -22,6 +22,10 @@ export const ENV = {
   tables: 'DATASYNC_TABLES',
   feedbackQueueUrl: 'DATASYNC_FEEDBACK_QUEUE_URL',
   stateTable: 'DATASYNC_STATE_TABLE',
+  /** Where rejected input is sent, with its reason. */
+  deadLetterQueueUrl: 'DATASYNC_DEAD_LETTER_QUEUE_URL',
+  /** The queue of resync requests and continuations that triggers the resync function. */
+  resyncQueueUrl: 'DATASYNC_RESYNC_QUEUE_URL',
 } as const;
 
 /** Reads `DATASYNC_TABLES`: a JSON list of table configs. */

@@ -39,3 +39,4 @@ export { ENVELOPE_VERSION, parseEnvelope, toEnvelope } from './model/envelope.ts
 export type { ChangeEnvelope } from './model/envelope.ts';
 export type { FeedbackSink } from './feedback/sink.ts';
 export type { TableConfig } from './config.ts';
+export { keyOfItem, itemKeyOf, valueOfItem, versionOfItem, itemOf } from './model/item.ts';

@@ -1,0 +1,79 @@
+import type { AttributeValue } from '@aws-sdk/client-dynamodb';
+import type { TableConfig } from '../config.ts';
+import { InvalidChangeError } from '../errors.ts';
+import { fromAttributeMap, fromAttributeValue, toAttributeMap, type AnyAttributeValue, type JsonObject } from './json-value.ts';
+import { keyMatchesPrefix, validateKey } from './key.ts';
+import { toRevision, type Revision } from './revision.ts';
+
+/**
+ * How a change key maps to a DynamoDB item and back. The key is the table's prefix followed by the
+ * item's key attribute values: with one key attribute the whole remainder is the partition key
+ * (`config` + `interfaces/eth0`); with two, the first remaining segment is the partition key and
+ * the rest the sort key (`config` + `interfaces` + `eth0`). Key attributes are strings.
+ *
+ * The change's value is the item without its key attributes and its version attribute, so an
+ * existing table's items map naturally; a value written to a table must therefore be a JSON object.
+ */
+
+/** The change key of an item, from its key attributes. */
+export function keyOfItem(table: TableConfig, item: Record<string, AnyAttributeValue>): string {
+  const parts = table.keyAttributes.map((name) => {
+    const attribute = item[name];
+    if (attribute?.S === undefined) {
+      throw new InvalidChangeError(`item in table ${table.name} has no string key attribute "${name}"`, { details: { table: table.name } });
+    }
+    return attribute.S;
+  });
+  try {
+    return validateKey([table.prefix, ...parts].join('/'));
+  } catch (cause) {
+    throw new InvalidChangeError(`item in table ${table.name} has an invalid key: ${(cause as Error).message}`, { cause, details: { table: table.name } });
+  }
+}
+
+/** The key attributes of the item a change key names. */
+export function itemKeyOf(table: TableConfig, key: string): Record<string, AttributeValue> {
+  validateKey(key);
+  if (!keyMatchesPrefix(key, table.prefix) || key === table.prefix) {
+    throw new InvalidChangeError(`key ${key} is not under the prefix "${table.prefix}" of table ${table.name}`, { details: { key } });
+  }
+  const rest = key.slice(table.prefix.length + 1);
+  const [partition, sort] = table.keyAttributes;
+  if (sort === undefined) return { [partition!]: { S: rest } };
+  const slash = rest.indexOf('/');
+  if (slash < 0) {
+    throw new InvalidChangeError(`key ${key} needs a partition and a sort part under "${table.prefix}" for table ${table.name}`, { details: { key } });
+  }
+  return { [partition!]: { S: rest.slice(0, slash) }, [sort]: { S: rest.slice(slash + 1) } };
+}
+
+/** The change value an item carries: its attributes less the key and version attributes. */
+export function valueOfItem(table: TableConfig, item: Record<string, AnyAttributeValue>): JsonObject {
+  const rest: Record<string, AnyAttributeValue> = {};
+  for (const name of Object.keys(item)) {
+    if (!table.keyAttributes.includes(name) && name !== table.versionAttribute) rest[name] = item[name]!;
+  }
+  return fromAttributeMap(rest);
+}
+
+/** The item's revision: its version attribute when the table has one and the item carries it. */
+export function versionOfItem(table: TableConfig, item: Record<string, AnyAttributeValue> | undefined): Revision | undefined {
+  if (!table.versionAttribute || !item) return undefined;
+  const attribute = item[table.versionAttribute];
+  if (attribute === undefined) return undefined;
+  return toRevision(fromAttributeValue(attribute));
+}
+
+/** The full item for a key and value (plus the version, when the table keeps one). */
+export function itemOf(table: TableConfig, key: string, value: JsonObject, version?: Revision): Record<string, AttributeValue> {
+  for (const name of [...table.keyAttributes, table.versionAttribute]) {
+    if (name !== undefined && Object.hasOwn(value, name)) {
+      throw new InvalidChangeError(`value member "${name}" collides with a key or version attribute of table ${table.name}`, { details: { key } });
+    }
+  }
+  return {
+    ...toAttributeMap(value),
+    ...itemKeyOf(table, key),
+    ...(version !== undefined && table.versionAttribute ? { [table.versionAttribute]: { N: version } } : {}),
+  };
+}

@@ -1,0 +1,164 @@
+import { randomUUID } from 'node:crypto';
+import { PutItemCommand, DeleteItemCommand } from '@aws-sdk/client-dynamodb';
+import { ReceiveMessageCommand, SendMessageBatchCommand } from '@aws-sdk/client-sqs';
+import { PutEventsCommand } from '@aws-sdk/client-eventbridge';
+import type { DynamoDBBatchResponse, DynamoDBStreamEvent, SQSBatchResponse, SQSEvent, APIGatewayProxyEventV2 } from 'aws-lambda';
+import { createAwsClients } from '../../lib/aws/clients.ts';
+import { LocalRunner } from '../../infra/local/runner.ts';
+import type { LocalTopology } from '../../infra/local/topology.ts';
+
+const clients = createAwsClients();
+
+function names() {
+  const id = randomUUID().slice(0, 8);
+  return { table: `runner-${id}`, queue: `runner-q-${id}`, dlq: `runner-dlq-${id}`, failures: `runner-fail-${id}`, bus: `runner-bus-${id}`, busQueue: `runner-bq-${id}` };
+}
+
+async function receiveAll(queueUrl: string, expected: number, timeoutMs = 10_000): Promise<string[]> {
+  const bodies: string[] = [];
+  const deadline = Date.now() + timeoutMs;
+  while (bodies.length < expected && Date.now() < deadline) {
+    const { Messages = [] } = await clients.sqs.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 1 }));
+    bodies.push(...Messages.map((m) => m.Body ?? ''));
+  }
+  return bodies;
+}
+
+describe('local event-source runner', () => {
+  it('feeds stream records to the handler in order and retries from the lowest failed sequence number', async () => {
+    const n = names();
+    const seen: string[] = [];
+    let failOnce = true;
+    const topology: LocalTopology = {
+      tables: [{ name: n.table, partitionKey: 'pk', stream: true }],
+      queues: [{ name: n.failures }],
+      mappings: [{ kind: 'stream', table: n.table, function: 'stream', batchSize: 100, maximumRetryAttempts: 1, onFailureQueue: n.failures }],
+    };
+    const runner = new LocalRunner({
+      clients, topology, idleDelayMs: 50,
+      handlers: {
+        stream: (async (event: DynamoDBStreamEvent): Promise<DynamoDBBatchResponse> => {
+          for (const record of event.Records) {
+            const key = record.dynamodb!.Keys!.pk!.S!;
+            if (key === 'b' && failOnce) {
+              failOnce = false;
+              return { batchItemFailures: [{ itemIdentifier: record.dynamodb!.SequenceNumber! }] };
+            }
+            seen.push(`${record.eventName}:${key}`);
+          }
+          return { batchItemFailures: [] };
+        }) as never,
+      },
+    });
+    await runner.start();
+    try {
+      for (const pk of ['a', 'b', 'c']) await clients.dynamodb.send(new PutItemCommand({ TableName: n.table, Item: { pk: { S: pk }, blob: { B: new Uint8Array([1, 2]) } } }));
+      await clients.dynamodb.send(new DeleteItemCommand({ TableName: n.table, Key: { pk: { S: 'a' } } }));
+      await runner.waitIdle({ quietMs: 600, timeoutMs: 15_000 });
+    } finally {
+      await runner.stop();
+    }
+    // 'a' was applied once; 'b' failed once and was retried with everything after it.
+    expect(seen).toEqual(['INSERT:a', 'INSERT:b', 'INSERT:c', 'REMOVE:a']);
+    expect(runner.stats.get('stream')!.failedRecords).toBeGreaterThan(0);
+  }, 30_000);
+
+  it('sends a stream batch that exhausts its retries to the on-failure queue and moves on', async () => {
+    const n = names();
+    const topology: LocalTopology = {
+      tables: [{ name: n.table, partitionKey: 'pk', stream: true }],
+      queues: [{ name: n.failures }],
+      mappings: [{ kind: 'stream', table: n.table, function: 'stream', batchSize: 100, maximumRetryAttempts: 1, onFailureQueue: n.failures }],
+    };
+    const runner = new LocalRunner({
+      clients, topology, idleDelayMs: 50,
+      handlers: { stream: (async () => { throw new Error('always'); }) as never },
+    });
+    const { queueUrls } = await runner.start();
+    try {
+      await clients.dynamodb.send(new PutItemCommand({ TableName: n.table, Item: { pk: { S: 'x' } } }));
+      const [body] = await receiveAll(queueUrls.get(n.failures)!, 1);
+      expect(JSON.parse(body!)).toMatchObject({ requestContext: { condition: 'RetryAttemptsExhausted' }, DDBStreamBatchInfo: { batchSize: 1 } });
+    } finally {
+      await runner.stop();
+    }
+    expect(runner.stats.get('stream')).toMatchObject({ invocations: 2, errors: 2 });
+  }, 30_000);
+
+  it('deletes succeeded SQS messages and redrives failed ones to the DLQ after the receive count', async () => {
+    const n = names();
+    const handled: string[] = [];
+    const topology: LocalTopology = {
+      tables: [],
+      queues: [{ name: n.dlq }, { name: n.queue, visibilityTimeoutSeconds: 1, deadLetter: { queue: n.dlq, maxReceiveCount: 2 } }],
+      mappings: [{ kind: 'queue', queue: n.queue, function: 'sqs', batchSize: 10 }],
+    };
+    const runner = new LocalRunner({
+      clients, topology, idleDelayMs: 50,
+      handlers: {
+        sqs: (async (event: SQSEvent): Promise<SQSBatchResponse> => {
+          handled.push(...event.Records.map((r) => r.body));
+          return { batchItemFailures: event.Records.filter((r) => r.body === 'poison').map((r) => ({ itemIdentifier: r.messageId })) };
+        }) as never,
+      },
+    });
+    const { queueUrls } = await runner.start();
+    try {
+      await clients.sqs.send(new SendMessageBatchCommand({
+        QueueUrl: queueUrls.get(n.queue)!, Entries: ['one', 'poison', 'two'].map((body, i) => ({ Id: String(i), MessageBody: body })),
+      }));
+      expect(await receiveAll(queueUrls.get(n.dlq)!, 1, 15_000)).toEqual(['poison']);
+    } finally {
+      await runner.stop();
+    }
+    expect(handled.filter((b) => b === 'one')).toHaveLength(1);
+    expect(handled.filter((b) => b === 'poison')).toHaveLength(2);
+  }, 30_000);
+
+  it('delivers events from a bus rule one at a time, and serves the HTTP API as v2 events', async () => {
+    const n = names();
+    const events: unknown[] = [];
+    const topology: LocalTopology = {
+      tables: [],
+      queues: [{ name: n.busQueue }],
+      bus: { name: n.bus, rules: [{ name: `${n.bus}-rule`, pattern: { source: ['test.runner'] }, targetQueue: n.busQueue }] },
+      mappings: [{ kind: 'bus-rule', queue: n.busQueue, function: 'eventbridge' }, { kind: 'http', function: 'http', port: 0 }],
+    };
+    const runner = new LocalRunner({
+      clients, topology, idleDelayMs: 50,
+      handlers: {
+        eventbridge: (async (event: unknown) => void events.push(event)) as never,
+        http: (async (event: APIGatewayProxyEventV2) => ({
+          statusCode: 201, headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ method: event.requestContext.http.method, path: event.rawPath, body: event.body, version: event.version }),
+        })) as never,
+      },
+    });
+    await runner.start();
+    try {
+      await clients.eventbridge.send(new PutEventsCommand({ Entries: [{ EventBusName: n.bus, Source: 'test.runner', DetailType: 't', Detail: '{"n":1}' }] }));
+      const response = await fetch(`${runner.httpUrl}/keys/config/a`, { method: 'PUT', body: '{"x":1}', headers: { 'content-type': 'application/json' } });
+      expect(response.status).toBe(201);
+      expect(await response.json()).toEqual({ method: 'PUT', path: '/keys/config/a', body: '{"x":1}', version: '2.0' });
+      await runner.waitIdle({ quietMs: 600, timeoutMs: 10_000 });
+    } finally {
+      await runner.stop();
+    }
+    expect(events).toEqual([expect.objectContaining({ source: 'test.runner', 'detail-type': 't', detail: { n: 1 } })]);
+  }, 30_000);
+
+  it('provisions idempotently: a second start creates nothing', async () => {
+    const n = names();
+    const topology: LocalTopology = {
+      tables: [{ name: n.table, partitionKey: 'pk', stream: true }],
+      queues: [{ name: n.dlq }, { name: n.queue, deadLetter: { queue: n.dlq, maxReceiveCount: 3 } }],
+      mappings: [],
+    };
+    const first = new LocalRunner({ clients, topology, handlers: {} });
+    expect((await first.start()).created).toHaveLength(3);
+    await first.stop();
+    const second = new LocalRunner({ clients, topology, handlers: {} });
+    expect((await second.start()).created).toEqual([]);
+    await second.stop();
+  }, 30_000);
+});

@@ -4,8 +4,10 @@ import { createDatasync, createDynamoDbStreamHandler, type Change, type DeadLett
 import { createFeedbackQueues, createStreamTable, readStreamAsLambdaRecords, receiveBodies, Resources } from '../support/aws.ts';
 import { lambdaContext, quiet } from '../support/lambda.ts';
 
+// The emulator is shared and the machine small: allow for slow answers under load.
+jest.setTimeout(30_000);
 const resources = new Resources();
-afterAll(() => resources.dispose());
+afterAll(() => resources.dispose(), 30_000);
 const noResync = () => {};
 
 describe('DynamoDB stream source against the emulator', () => {

@@ -7,8 +7,10 @@ import {
 import { createFeedbackQueues, createQueue, receiveAll, receiveBodies, Resources, uniqueName } from '../support/aws.ts';
 import { lambdaContext, quiet } from '../support/lambda.ts';
 
+// The emulator is shared and the machine small: allow for slow answers under load.
+jest.setTimeout(30_000);
 const resources = new Resources();
-afterAll(() => resources.dispose());
+afterAll(() => resources.dispose(), 30_000);
 const noResync = () => {};
 const SOURCE = 'acme.config';
 const DETAIL_TYPE = 'ConfigChanged';

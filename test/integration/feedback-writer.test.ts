@@ -2,8 +2,10 @@ import { awsClients } from '../../lib/aws/clients.ts';
 import { FEEDBACK_VERSION, FeedbackWriteError, SqsDeadLetterWriter, SqsFeedbackWriter, type ChangeFeedback, type DeadLetterMessage, type SqsBatchClient } from '../../lib/index.ts';
 import { createQueue, receiveBodies, Resources } from '../support/aws.ts';
 
+// The emulator is shared and the machine small: allow for slow answers under load.
+jest.setTimeout(30_000);
 const resources = new Resources();
-afterAll(() => resources.dispose());
+afterAll(() => resources.dispose(), 30_000);
 
 const record = (plugin: string): ChangeFeedback => ({
   version: FEEDBACK_VERSION, event: 'change', plugin, status: 'ok', source: { type: 'local', name: 't' },

@@ -7,8 +7,10 @@ import {
 import { createFeedbackQueues, createQueue, receiveAll, receiveBodies, Resources, toLambdaSqsRecords } from '../support/aws.ts';
 import { lambdaContext, quiet } from '../support/lambda.ts';
 
+// The emulator is shared and the machine small: allow for slow answers under load.
+jest.setTimeout(30_000);
 const resources = new Resources();
-afterAll(() => resources.dispose());
+afterAll(() => resources.dispose(), 30_000);
 const noResync = () => {};
 
 function request(method: string, path: string, options: { body?: string; contentType?: string; headers?: Record<string, string>; base64?: boolean } = {}): APIGatewayProxyEventV2 {

@@ -4,8 +4,10 @@ import { createDatasync, createSqsHandler, toEnvelope, type Change, type DeadLet
 import { createFeedbackQueues, createQueue, receiveAll, receiveBodies, Resources, settleLikeLambda, toLambdaSqsRecords } from '../support/aws.ts';
 import { lambdaContext, quiet } from '../support/lambda.ts';
 
+// The emulator is shared and the machine small: allow for slow answers under load.
+jest.setTimeout(30_000);
 const resources = new Resources();
-afterAll(() => resources.dispose());
+afterAll(() => resources.dispose(), 30_000);
 const noResync = () => {};
 const body = (key: string, value: unknown, revision?: number) => JSON.stringify(toEnvelope({ key, op: 'put', value: value as never, ...(revision ? { revision } : {}) }));
 

@@ -105,7 +105,7 @@ export async function createQueue(resources: Resources, options: { fifo?: boolea
   return { ...queue, ...(dlq ? { dlq } : {}) };
 }
 
-/** Receives messages until `count` have arrived or the queue stays empty for `idleMs`. */
+/** Receives messages until `count` have arrived (or the deadline passes), or, without a count, until the queue stays empty for `idleMs`. */
 export async function receiveAll(url: string, options: { count?: number; idleMs?: number; deadlineMs?: number } = {}): Promise<Message[]> {
   const { sqs } = awsClients();
   const out: Message[] = [];
@@ -118,7 +118,8 @@ export async function receiveAll(url: string, options: { count?: number; idleMs?
     out.push(...Messages);
     if (options.count !== undefined && out.length >= options.count) break;
     if (Messages.length > 0) idleSince = Date.now();
-    else if (Date.now() - idleSince > (options.idleMs ?? 300)) break;
+    // With a count to wait for, only the deadline ends the wait; otherwise a quiet queue does.
+    else if (options.count === undefined && Date.now() - idleSince > (options.idleMs ?? 300)) break;
     else await new Promise((resolve) => setTimeout(resolve, 50));
   }
   return out;

@@ -16,6 +16,7 @@ export type DatasyncErrorCode =
   | 'PLUGIN_FAILED'
   | 'PLUGIN_TIMEOUT'
   | 'FEEDBACK_FAILED'
+  | 'DEAD_LETTER_FAILED'
   | 'PUBLISH_FAILED'
   | 'REVISION_CONFLICT'
   | 'CONFIGURATION';
@@ -80,6 +81,38 @@ export class PluginTimeoutError extends DatasyncError {
     super('PLUGIN_TIMEOUT', `plugin "${plugin}" did not finish within ${timeoutMs} ms`, {
       details: { plugin, timeoutMs },
     });
+  }
+}
+
+/**
+ * Feedback records could not all be written to the feedback queue. The invocation must fail so
+ * the source delivers the work again: results are never lost silently.
+ */
+export class FeedbackWriteError extends DatasyncError {
+  /** How many records were not written. */
+  readonly unwritten: number;
+
+  constructor(unwritten: number, total: number, options: { cause?: unknown; details?: Record<string, unknown> } = {}) {
+    super('FEEDBACK_FAILED', `${unwritten} of ${total} feedback record(s) could not be written`, {
+      ...options, details: { ...options.details, unwritten, total },
+    });
+    this.unwritten = unwritten;
+  }
+}
+
+/**
+ * Rejected input could not all be sent to the dead-letter queue. The invocation fails so the input
+ * is delivered again instead of being dropped.
+ */
+export class DeadLetterWriteError extends DatasyncError {
+  /** How many rejected inputs were not written. */
+  readonly unwritten: number;
+
+  constructor(unwritten: number, total: number, options: { cause?: unknown; details?: Record<string, unknown> } = {}) {
+    super('DEAD_LETTER_FAILED', `${unwritten} of ${total} rejected input(s) could not be dead-lettered`, {
+      ...options, details: { ...options.details, unwritten, total },
+    });
+    this.unwritten = unwritten;
   }
 }
 

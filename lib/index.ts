@@ -40,3 +40,27 @@ export type { ChangeEnvelope } from './model/envelope.ts';
 export type { FeedbackSink } from './feedback/sink.ts';
 export type { TableConfig } from './config.ts';
 export { keyOfItem, itemKeyOf, valueOfItem, versionOfItem, itemOf } from './model/item.ts';
+
+// Sources: Lambda handlers, normalizers, feedback and dead-letter writers.
+export { FeedbackWriteError, DeadLetterWriteError } from './errors.ts';
+export { SqsFeedbackWriter, serializeFeedback } from './feedback/sqs-writer.ts';
+export type { SqsFeedbackWriterOptions } from './feedback/sqs-writer.ts';
+export { SqsDeadLetterWriter, deadLetterBody, DEAD_LETTER_VERSION } from './feedback/dead-letter.ts';
+export type { DeadLetterWriter, DeadLetterMessage, RejectedInput, SqsDeadLetterWriterOptions } from './feedback/dead-letter.ts';
+export { sendBodies, chunkBodies, SQS_MAX_BATCH_ENTRIES, SQS_MAX_BATCH_BYTES } from './feedback/sqs-batch.ts';
+export type { RetryPolicy, SqsBatchClient, BatchSendResult } from './feedback/sqs-batch.ts';
+export { createDynamoDbStreamHandler } from './sources/dynamodb/handler.ts';
+export type { DynamoDbStreamHandlerOptions } from './sources/dynamodb/handler.ts';
+export { changeFromStreamRecord, isTtlDelete, tableNameOfStreamArn } from './sources/dynamodb/normalize.ts';
+export { createSqsHandler } from './sources/sqs/handler.ts';
+export type { SqsHandlerOptions } from './sources/sqs/handler.ts';
+export { changeFromSqsMessage, isFifoQueueArn } from './sources/sqs/normalize.ts';
+export { createEventBridgeHandler } from './sources/eventbridge/handler.ts';
+export type { EventBridgeHandlerOptions, EventBridgeResult } from './sources/eventbridge/handler.ts';
+export { changeFromEventBridgeEvent, DEFAULT_EVENT_SOURCE, DEFAULT_DETAIL_TYPE } from './sources/eventbridge/normalize.ts';
+export type { EventBridgeSourceOptions } from './sources/eventbridge/normalize.ts';
+export { createHttpHandler } from './sources/http/handler.ts';
+export type { HttpHandlerOptions, ChangePublisher, PublishOptions, PublishResult } from './sources/http/handler.ts';
+export { standardQueueFailures, fifoQueueFailures, streamFailures, batchResponse } from './sources/partial-batch.ts';
+export { DEFAULT_SAFETY_MARGIN_MS } from './sources/handler-options.ts';
+export type { SourceHandlerOptions } from './sources/handler-options.ts';

@@ -42,6 +42,11 @@ export interface ChangeFeedback extends FeedbackBase {
   readonly skipped?: readonly ChangeRef[];
   /** Changes kept back until the plugin's resync finishes; they are delivered then. */
   readonly held?: readonly ChangeRef[];
+  /**
+   * Present only when a record listing very many changes was split to fit the queue's message
+   * size: this part's position and the number of parts.
+   */
+  readonly part?: { readonly index: number; readonly count: number };
 }
 
 /** The result of one plugin's resync. */

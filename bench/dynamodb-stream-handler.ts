@@ -1,0 +1,133 @@
+// Throughput of the DynamoDB stream handler on 100-record batches of ~2 KB items, side by side
+// with the floor every handler pays (JSON.parse of the event) and with Powertools' BatchProcessor
+// + util-dynamodb unmarshall + a trivial record handler. Run: npm run bench:stream
+import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
+import type { SendMessageBatchCommand, SendMessageBatchCommandOutput } from '@aws-sdk/client-sqs';
+import { unmarshall } from '@aws-sdk/util-dynamodb';
+import type { AttributeValue as LambdaAttributeValue, Context, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
+import {
+  createDatasync, createDynamoDbStreamHandler, SqsDeadLetterWriter, SqsFeedbackWriter, type DeliveryLedger, type SqsBatchClient,
+} from '../lib/index.ts';
+
+const RECORDS = 100;
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
+const ROUND_MS = Number(process.env.BENCH_ROUND_MS ?? 1_000);
+const ARN = 'arn:aws:dynamodb:us-east-1:123456789012:table/config/stream/2026-01-01T00:00:00.000';
+
+/** Counts SendMessageBatch calls and answers each entry as stored: the network send replaced by a counter. */
+class CountingSqs implements SqsBatchClient {
+  calls = 0;
+  entries = 0;
+  async send(command: SendMessageBatchCommand): Promise<SendMessageBatchCommandOutput> {
+    this.calls += 1;
+    const entries = command.input.Entries ?? [];
+    this.entries += entries.length;
+    return { $metadata: {}, Successful: entries.map((entry) => ({ Id: entry.Id!, MessageId: entry.Id!, MD5OfMessageBody: '' })), Failed: [] };
+  }
+}
+
+function image(pk: string, version: number): Record<string, LambdaAttributeValue> {
+  return {
+    pk: { S: pk },
+    name: { S: pk.split('/').pop()! },
+    mtu: { N: String(1500 + version) },
+    enabled: { BOOL: version % 2 === 0 },
+    description: { S: `interface ${pk} `.padEnd(900, 'lorem ipsum dolor sit amet ') },
+    tags: { SS: ['core', 'edge', 'lab', `v${version}`] },
+    counters: { NS: ['1', '22', '333', '4444', String(version)] },
+    addresses: { L: Array.from({ length: 8 }, (_, i) => ({ M: { ip: { S: `10.${i}.${version % 250}.1/24` }, primary: { BOOL: i === 0 }, scope: { S: 'global' } } })) },
+    owner: { M: { team: { S: 'network' }, contact: { S: 'noc@example.com' }, escalation: { L: [{ S: 'l1' }, { S: 'l2' }, { S: 'l3' }] } } },
+  };
+}
+
+function streamEvent(): DynamoDBStreamEvent {
+  const records: DynamoDBRecord[] = Array.from({ length: RECORDS }, (_, i) => {
+    const pk = `${i % 2 === 0 ? 'interfaces' : 'routes'}/item-${i}`;
+    return {
+      eventID: String(i), eventName: 'MODIFY', eventVersion: '1.1', eventSource: 'aws:dynamodb', awsRegion: 'us-east-1', eventSourceARN: ARN,
+      dynamodb: {
+        ApproximateCreationDateTime: 1764129600, Keys: { pk: { S: pk } }, NewImage: image(pk, 2), OldImage: image(pk, 1),
+        SequenceNumber: (1100000000017454423009n + BigInt(i)).toString(), SizeBytes: 3300, StreamViewType: 'NEW_AND_OLD_IMAGES',
+      },
+    };
+  });
+  return { Records: records };
+}
+
+const context = { getRemainingTimeInMillis: () => 60_000, functionName: 'bench', awsRequestId: 'bench' } as unknown as Context;
+const text = JSON.stringify(streamEvent());
+const event = JSON.parse(text) as DynamoDBStreamEvent;
+const itemBytes = Buffer.byteLength(JSON.stringify(event.Records[0]!.dynamodb!.NewImage));
+
+// The datasync handler: three plugins (two per record), feedback through the real SQS writer over a counter.
+// The ledger delivers everything, so every iteration does the full work instead of skipping held revisions.
+const passThrough: DeliveryLedger = { plan: async (_plugin, changes) => ({ deliver: [...changes], skipped: [], held: [] }), commit: async () => {} };
+const datasync = createDatasync({ ledger: passThrough });
+let applied = 0;
+for (const [name, prefix] of [['interfaces', 'config/interfaces'], ['routes', 'config/routes'], ['audit', 'config']] as const) {
+  datasync.watch(name, { resync: () => {}, change: (changes) => void (applied += changes.length) }, prefix);
+}
+const feedbackSqs = new CountingSqs();
+const deadLetterSqs = new CountingSqs();
+const datasyncHandler = createDynamoDbStreamHandler(datasync, {
+  tables: [{ name: 'config', prefix: 'config', keyAttributes: ['pk'] }],
+  feedback: new SqsFeedbackWriter({ sqs: feedbackSqs, queueUrl: 'bench' }),
+  deadLetter: new SqsDeadLetterWriter({ sqs: deadLetterSqs, queueUrl: 'bench' }),
+  log: () => {},
+});
+
+// Powertools: BatchProcessor, unmarshall of both images, a trivial record handler.
+const processor = new BatchProcessor(EventType.DynamoDBStreams);
+let unmarshalled = 0;
+const recordHandler = async (record: DynamoDBRecord) => {
+  const next = unmarshall(record.dynamodb!.NewImage as never);
+  const prev = unmarshall(record.dynamodb!.OldImage as never);
+  if (next && prev) unmarshalled += 1;
+};
+
+const contenders: Array<{ name: string; run: () => unknown }> = [
+  { name: 'JSON.parse of the event (floor)', run: () => JSON.parse(text) },
+  { name: 'Powertools BatchProcessor + unmarshall', run: () => processPartialResponse(event, recordHandler, processor, { context }) },
+  { name: 'datasync stream handler', run: () => datasyncHandler(event, context) },
+];
+
+async function measure(run: () => unknown, ms: number): Promise<number> {
+  let batches = 0;
+  const started = performance.now();
+  while (performance.now() - started < ms) {
+    await run();
+    batches += 1;
+  }
+  return batches / ((performance.now() - started) / 1000);
+}
+
+// Sanity: the handler must succeed and produce one feedback call per batch before anything is timed.
+const check = await datasyncHandler(event, context);
+if (check.batchItemFailures.length > 0) throw new Error('the benchmark batch failed');
+feedbackSqs.calls = 0;
+feedbackSqs.entries = 0;
+await datasyncHandler(event, context);
+const callsPerBatch = feedbackSqs.calls + deadLetterSqs.calls;
+const feedbackPerBatch = feedbackSqs.entries;
+
+for (const contender of contenders) await measure(contender.run, 300); // warm up
+const results = new Map<string, number[]>(contenders.map((c) => [c.name, []]));
+for (let round = 0; round < ROUNDS; round += 1) {
+  for (const contender of contenders) results.get(contender.name)!.push(await measure(contender.run, ROUND_MS));
+}
+const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+const rate = new Map([...results].map(([name, values]) => [name, median(values)]));
+const floor = rate.get(contenders[0]!.name)!;
+const powertools = rate.get(contenders[1]!.name)!;
+
+console.log(`DynamoDB stream batches: ${RECORDS} records, NEW_AND_OLD_IMAGES, item ~${(itemBytes / 1024).toFixed(1)} KB per image, event ${(text.length / 1024).toFixed(0)} KB; ${ROUNDS} rounds x ${ROUND_MS} ms, median; Node ${process.version}`);
+console.log('');
+console.log('| contender | batches/s | records/s | ms/batch | vs Powertools | vs JSON.parse |');
+console.log('|---|---:|---:|---:|---:|---:|');
+for (const contender of contenders) {
+  const r = rate.get(contender.name)!;
+  console.log(`| ${contender.name} | ${r.toFixed(0)} | ${(r * RECORDS).toFixed(0)} | ${(1000 / r).toFixed(3)} | ${(r / powertools).toFixed(2)}x | ${(r / floor).toFixed(2)}x |`);
+}
+console.log('');
+console.log(`AWS calls per ${RECORDS}-record batch (datasync): ${callsPerBatch} SendMessageBatch for ${feedbackPerBatch} feedback records (3 plugins), 0 per record`);
+if (applied === 0 || unmarshalled === 0) throw new Error('nothing was processed');

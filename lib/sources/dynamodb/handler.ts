@@ -1,0 +1,42 @@
+import middy from '@middy/core';
+import type { Context, DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
+import { tablesFromEnvironment, type TableConfig } from '../../config.ts';
+import type { Datasync } from '../../datasync.ts';
+import { DatasyncError } from '../../errors.ts';
+import { deliverBatch, normalizeItem } from '../batch.ts';
+import { DEFAULT_SAFETY_MARGIN_MS, jsonLog, remainingTime, resolveWriters, type SourceHandlerOptions } from '../handler-options.ts';
+import { batchResponse, streamFailures } from '../partial-batch.ts';
+import { changeFromStreamRecord, tableNameOfStreamArn } from './normalize.ts';
+
+/** Options of the DynamoDB stream handler. */
+export interface DynamoDbStreamHandlerOptions extends SourceHandlerOptions {
+  /** The tables whose streams feed this function; default `DATASYNC_TABLES`. */
+  readonly tables?: readonly TableConfig[];
+}
+
+/**
+ * The DynamoDB Streams handler (middy). It normalizes every record, delivers the batch to the
+ * plugins, writes all feedback, dead-letters malformed records and answers with a partial batch
+ * response that stops at the first failure: the lowest failed sequence number and every later
+ * record are reported, so Lambda resumes there and no key's later change is taken as done
+ * before an earlier failed one. Needs `FunctionResponseTypes: [ReportBatchItemFailures]`.
+ */
+export function createDynamoDbStreamHandler(datasync: Pick<Datasync, 'dispatch'>, options: DynamoDbStreamHandlerOptions = {}) {
+  const tables = new Map((options.tables ?? tablesFromEnvironment(options.env)).map((table) => [table.name, table]));
+  if (tables.size === 0) throw new DatasyncError('CONFIGURATION', 'the DynamoDB stream handler needs at least one table config');
+  const writers = resolveWriters(options);
+  const margin = options.safetyMarginMs ?? DEFAULT_SAFETY_MARGIN_MS;
+  const log = options.log ?? jsonLog;
+  return middy<DynamoDBStreamEvent, DynamoDBBatchResponse, Error, Context>().handler(async (event, context) => {
+    const records = event.Records ?? [];
+    // A record without a sequence number cannot be reported; it is rejected under its position.
+    const ids = records.map((record, index) => record.dynamodb?.SequenceNumber ?? `#${index}`);
+    const items = records.map((record, index) => normalizeItem(ids[index]!, record, (r: DynamoDBRecord) => changeFromStreamRecord(r, tables), {
+      type: 'dynamodb', name: tableNameOfStreamArn(record.eventSourceARN) ?? 'unknown', id: ids[index]!,
+    }, (r) => JSON.stringify(r)));
+    const remaining = remainingTime(context, margin);
+    const { failed } = await deliverBatch(items, { datasync, ...writers, log, ...(remaining ? { remainingTimeMs: remaining } : {}) },
+      (direct) => streamFailures(ids.filter((id) => /^[0-9]+$/.test(id)), direct));
+    return batchResponse(failed);
+  });
+}

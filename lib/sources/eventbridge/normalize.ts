@@ -1,0 +1,41 @@
+import type { EventBridgeEvent } from 'aws-lambda';
+import { InvalidChangeError } from '../../errors.ts';
+import type { Change } from '../../model/change.ts';
+import { changeFromEnvelope } from '../envelope-change.ts';
+
+/** The event `source` the EventBridge source accepts unless configured otherwise. */
+export const DEFAULT_EVENT_SOURCE = 'serverless-datasync';
+/** The event `detail-type` the EventBridge source accepts unless configured otherwise. */
+export const DEFAULT_DETAIL_TYPE = 'datasync.change';
+
+/** Which events carry changes. */
+export interface EventBridgeSourceOptions {
+  /** Expected `source`; default {@link DEFAULT_EVENT_SOURCE}. */
+  readonly source?: string;
+  /** Expected `detail-type`; default {@link DEFAULT_DETAIL_TYPE}. */
+  readonly detailType?: string;
+  /** The bus name reported as the change's source name; default the event's `source`. */
+  readonly busName?: string;
+}
+
+/**
+ * Turns one EventBridge event whose `detail` is a change envelope into a change. An event with
+ * another `source` or `detail-type` than configured is refused as bad input (a rule that matches
+ * too much is a mistake to surface, not to ignore).
+ * @throws InvalidChangeError naming what does not match.
+ */
+export function changeFromEventBridgeEvent(event: EventBridgeEvent<string, unknown>, options: EventBridgeSourceOptions = {}): Change {
+  if (event === null || typeof event !== 'object') throw new InvalidChangeError('event must be an object');
+  const expectedSource = options.source ?? DEFAULT_EVENT_SOURCE;
+  const expectedType = options.detailType ?? DEFAULT_DETAIL_TYPE;
+  if (event.source !== expectedSource) {
+    throw new InvalidChangeError(`event source must be ${JSON.stringify(expectedSource)}, got ${JSON.stringify(event.source) ?? 'nothing'}`);
+  }
+  if (event['detail-type'] !== expectedType) {
+    throw new InvalidChangeError(`event detail-type must be ${JSON.stringify(expectedType)}, got ${JSON.stringify(event['detail-type']) ?? 'nothing'}`);
+  }
+  const time = typeof event.time === 'string' && !Number.isNaN(Date.parse(event.time)) ? new Date(event.time).toISOString() : new Date().toISOString();
+  return changeFromEnvelope(event.detail, {
+    type: 'eventbridge', name: options.busName ?? event.source, ...(typeof event.id === 'string' ? { id: event.id } : {}),
+  }, time);
+}

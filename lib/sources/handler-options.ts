@@ -1,0 +1,50 @@
+import type { Context } from 'aws-lambda';
+import { awsClients } from '../aws/clients.ts';
+import { ENV } from '../config.ts';
+import { DatasyncError } from '../errors.ts';
+import { SqsDeadLetterWriter, type DeadLetterWriter } from '../feedback/dead-letter.ts';
+import type { FeedbackSink } from '../feedback/sink.ts';
+import { SqsFeedbackWriter } from '../feedback/sqs-writer.ts';
+
+/** Default time kept back from plugins for writing feedback before Lambda's time runs out. */
+export const DEFAULT_SAFETY_MARGIN_MS = 1_000;
+
+/** Options every source handler takes. */
+export interface SourceHandlerOptions {
+  /** Where feedback goes; default the SQS writer on `DATASYNC_FEEDBACK_QUEUE_URL`. */
+  readonly feedback?: FeedbackSink;
+  /** Where rejected input goes; default the SQS writer on `DATASYNC_DEAD_LETTER_QUEUE_URL`. */
+  readonly deadLetter?: DeadLetterWriter;
+  /** Milliseconds of the invocation's remaining time kept for feedback; default 1000. */
+  readonly safetyMarginMs?: number;
+  /** Structured log line writer; default one JSON line on stdout (no payload values). */
+  readonly log?: (entry: Record<string, unknown>) => void;
+  /** Environment to read defaults from; default `process.env`. */
+  readonly env?: NodeJS.ProcessEnv;
+}
+
+/** The feedback sink and dead-letter writer to use, from the options or the environment. */
+export function resolveWriters(options: SourceHandlerOptions): { feedback: FeedbackSink; deadLetter: DeadLetterWriter } {
+  const env = options.env ?? process.env;
+  const required = (name: string): string => {
+    const value = env[name];
+    if (!value) throw new DatasyncError('CONFIGURATION', `${name} is not set`, { details: { variable: name } });
+    return value;
+  };
+  return {
+    feedback: options.feedback ?? new SqsFeedbackWriter({ sqs: awsClients().sqs, queueUrl: required(ENV.feedbackQueueUrl) }),
+    deadLetter: options.deadLetter ?? new SqsDeadLetterWriter({ sqs: awsClients().sqs, queueUrl: required(ENV.deadLetterQueueUrl) }),
+  };
+}
+
+/** Plugins' time budget: what Lambda has left less the margin; unbounded without a Lambda context. */
+export function remainingTime(context: Partial<Context> | undefined, marginMs: number): (() => number) | undefined {
+  const remaining = context?.getRemainingTimeInMillis;
+  if (typeof remaining !== 'function') return undefined;
+  return () => Math.max(1, remaining.call(context) - marginMs);
+}
+
+/** The default log: one JSON line per entry. */
+export function jsonLog(entry: Record<string, unknown>): void {
+  console.log(JSON.stringify({ time: new Date().toISOString(), ...entry }));
+}

@@ -40,3 +40,17 @@ export type { ChangeEnvelope } from './model/envelope.ts';
 export type { FeedbackSink } from './feedback/sink.ts';
 export type { TableConfig } from './config.ts';
 export { keyOfItem, itemKeyOf, valueOfItem, versionOfItem, itemOf } from './model/item.ts';
+
+// Publish: write changes to a table, queue or bus; read the feedback they produce.
+export { createPublisher } from './publish/publisher.ts';
+export type {
+  Publisher, PublisherOptions, PublishTarget, DynamoDbTarget, SqsTarget, EventBridgeTarget,
+  PublishOptions, PublishChange, PublishedChange,
+} from './publish/types.ts';
+export {
+  DEFAULT_EVENT_SOURCE, DEFAULT_EVENT_DETAIL_TYPE, DEFAULT_VERSION_ATTRIBUTE, CORRELATION_ATTRIBUTE, LIMITS as PUBLISH_LIMITS,
+} from './publish/constants.ts';
+export { DEFAULT_RETRY_POLICY } from './publish/retry.ts';
+export type { RetryPolicy } from './publish/retry.ts';
+export { PublishError, RevisionConflictError, FeedbackTimeoutError } from './errors.ts';
+export type { UnpublishedChange } from './errors.ts';

@@ -181,7 +181,8 @@ export function interceptCalls(
     (next: Handler, context: { commandName?: string }) => async (args: { input: Record<string, any> }) => {
       if (context.commandName !== commandName) return next(args);
       call += 1;
-      const plan = intercept(structuredClone(args.input), call);
+      // A shallow copy: structuredClone would turn `Date`s into another realm's, which the SDK serializes wrongly.
+      const plan = intercept({ ...args.input }, call);
       if (plan.throws) throw plan.throws;
       const result = await next({ ...args, input: plan.input });
       return plan.output ? { ...result, output: plan.output(result.output) } : result;

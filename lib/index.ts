@@ -54,3 +54,6 @@ export { DEFAULT_RETRY_POLICY } from './publish/retry.ts';
 export type { RetryPolicy } from './publish/retry.ts';
 export { PublishError, RevisionConflictError, FeedbackTimeoutError } from './errors.ts';
 export type { UnpublishedChange } from './errors.ts';
+export { createFeedbackReader } from './feedback/reader.ts';
+export type { FeedbackReader, FeedbackReaderOptions, FeedbackBatch, MalformedFeedback, WaitForOptions, StreamOptions } from './feedback/reader.ts';
+export { parseFeedbackRecord, correlationIdsOf } from './feedback/parse.ts';

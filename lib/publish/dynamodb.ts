@@ -44,7 +44,13 @@ export function dynamoDbWriter(target: DynamoDbTarget, clients: AwsClients, poli
 
   const toEntry = (change: PendingChange): ItemEntry => {
     const key = itemKeyOf(table, change.key);
-    if (change.op === 'delete') return { change, key };
+    if (change.op === 'delete') {
+      if (change.correlationId !== undefined) {
+        // The stream record of a delete holds only the old item: the id could never reach feedback.
+        throw new InvalidChangeError(`a delete on table ${table.name} cannot carry a correlation id: its stream record holds only the old item`, { details: { key: change.key } });
+      }
+      return { change, key };
+    }
     const value = change.value;
     if (value === null || typeof value !== 'object' || Array.isArray(value)) {
       throw new InvalidChangeError(`a value written to table ${table.name} must be a JSON object (the item's attributes)`, { details: { key: change.key } });

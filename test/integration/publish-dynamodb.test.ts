@@ -177,6 +177,7 @@ describe('DynamoDB publish target', () => {
     await expect(publisher.put('config/a', [1, 2])).rejects.toBeInstanceOf(InvalidChangeError);
     await expect(publisher.put('other/a', { x: 1 })).rejects.toBeInstanceOf(InvalidChangeError);
     await expect(publisher.put('config/a', { [CORRELATION_ATTRIBUTE]: 'x' })).rejects.toBeInstanceOf(InvalidChangeError);
+    await expect(publisher.delete('config/a', { correlationId: 'c' })).rejects.toThrow(/cannot carry a correlation id/);
     await expect(publisher.publish([
       { key: 'config/ok', op: 'put', value: { x: 1 } },
       { key: 'config/a', op: 'put', value: { x: 1 } },

@@ -17,6 +17,8 @@ export type DatasyncErrorCode =
   | 'PLUGIN_TIMEOUT'
   | 'FEEDBACK_FAILED'
   | 'DEAD_LETTER_FAILED'
+  | 'FEEDBACK_TIMEOUT'
+  | 'INVALID_FEEDBACK'
   | 'PUBLISH_FAILED'
   | 'REVISION_CONFLICT'
   | 'CONFIGURATION';
@@ -113,6 +115,73 @@ export class DeadLetterWriteError extends DatasyncError {
       ...options, details: { ...options.details, unwritten, total },
     });
     this.unwritten = unwritten;
+  }
+}
+
+/** One change a publisher could not publish, and why. */
+export interface UnpublishedChange {
+  readonly key: string;
+  readonly op: 'put' | 'delete';
+  /** Why the last attempt failed (the service's error code and message). */
+  readonly reason: string;
+  /** The service's error code for the entry, when it gave one. */
+  readonly errorCode?: string;
+  /** Whether the failure was transient and retries ran out (false: the service refused it outright). */
+  readonly retryable: boolean;
+}
+
+/**
+ * Some changes of a publish call could not be published: retries ran out or the service refused
+ * them. `unpublished` lists exactly those changes; every other change of the call was published.
+ */
+export class PublishError extends DatasyncError {
+  /** The changes that were not published, in the order they were given. */
+  readonly unpublished: readonly UnpublishedChange[];
+  /** How many changes of the call were published. */
+  readonly publishedCount: number;
+
+  constructor(target: string, unpublished: readonly UnpublishedChange[], publishedCount: number, cause?: unknown) {
+    const sample = unpublished.slice(0, 3).map((change) => `${change.op} ${change.key} (${change.reason})`).join('; ');
+    super('PUBLISH_FAILED', `${unpublished.length} change(s) not published to ${target}: ${sample}${unpublished.length > 3 ? '; …' : ''}`, {
+      cause,
+      details: { target, unpublished, publishedCount },
+    });
+    this.unpublished = Object.freeze([...unpublished]);
+    this.publishedCount = publishedCount;
+  }
+}
+
+/**
+ * A write with an expected revision found the item at another revision (optimistic concurrency):
+ * nothing was changed. `actualRevision` is the item's revision now (absent when it does not exist).
+ */
+export class RevisionConflictError extends DatasyncError {
+  readonly key: string;
+  readonly expectedRevision: string;
+  readonly actualRevision: string | undefined;
+
+  constructor(key: string, expectedRevision: string, actualRevision: string | undefined, cause?: unknown) {
+    super('REVISION_CONFLICT', `${key} is at revision ${actualRevision ?? 'none (absent or unversioned)'}, not the expected ${expectedRevision}; nothing was changed`, {
+      cause,
+      details: { key, expectedRevision, ...(actualRevision === undefined ? {} : { actualRevision }) },
+    });
+    this.key = key;
+    this.expectedRevision = expectedRevision;
+    this.actualRevision = actualRevision;
+  }
+}
+
+/** Feedback for some correlation ids did not arrive in time. A timeout is a failure. */
+export class FeedbackTimeoutError extends DatasyncError {
+  /** The correlation ids (with the plugins, when some were awaited) still missing. */
+  readonly missing: ReadonlyArray<{ readonly correlationId: string; readonly plugins?: readonly string[] }>;
+
+  constructor(timeoutMs: number, missing: ReadonlyArray<{ correlationId: string; plugins?: readonly string[] }>) {
+    const list = missing.slice(0, 5).map((m) => m.plugins ? `${m.correlationId} (${m.plugins.join(', ')})` : m.correlationId).join(', ');
+    super('FEEDBACK_TIMEOUT', `no feedback within ${timeoutMs} ms for ${missing.length} correlation id(s): ${list}${missing.length > 5 ? ', …' : ''}`, {
+      details: { timeoutMs, missing },
+    });
+    this.missing = missing;
   }
 }
 

@@ -35,11 +35,13 @@ export {
 } from './errors.ts';
 export type { DatasyncErrorCode } from './errors.ts';
 
-export { ENVELOPE_VERSION, parseEnvelope, toEnvelope } from './model/envelope.ts';
+export { ENVELOPE_VERSION, parseEnvelope, toEnvelope, DEFAULT_EVENT_SOURCE, DEFAULT_EVENT_DETAIL_TYPE } from './model/envelope.ts';
 export type { ChangeEnvelope } from './model/envelope.ts';
 export type { FeedbackSink } from './feedback/sink.ts';
 export type { TableConfig } from './config.ts';
-export { keyOfItem, itemKeyOf, valueOfItem, versionOfItem, itemOf } from './model/item.ts';
+export {
+  keyOfItem, itemKeyOf, valueOfItem, versionOfItem, itemOf, versionAttributeOf, correlationOfItem,
+} from './model/item.ts';
 
 // Sources: Lambda handlers, normalizers, feedback and dead-letter writers.
 export { FeedbackWriteError, DeadLetterWriteError } from './errors.ts';
@@ -48,7 +50,7 @@ export type { SqsFeedbackWriterOptions } from './feedback/sqs-writer.ts';
 export { SqsDeadLetterWriter, deadLetterBody, DEAD_LETTER_VERSION } from './feedback/dead-letter.ts';
 export type { DeadLetterWriter, DeadLetterMessage, RejectedInput, SqsDeadLetterWriterOptions } from './feedback/dead-letter.ts';
 export { sendBodies, chunkBodies, SQS_MAX_BATCH_ENTRIES, SQS_MAX_BATCH_BYTES } from './feedback/sqs-batch.ts';
-export type { RetryPolicy, SqsBatchClient, BatchSendResult } from './feedback/sqs-batch.ts';
+export type { SqsBatchClient, BatchSendResult } from './feedback/sqs-batch.ts';
 export { createDynamoDbStreamHandler } from './sources/dynamodb/handler.ts';
 export type { DynamoDbStreamHandlerOptions } from './sources/dynamodb/handler.ts';
 export { changeFromStreamRecord, isTtlDelete, tableNameOfStreamArn } from './sources/dynamodb/normalize.ts';
@@ -57,10 +59,26 @@ export type { SqsHandlerOptions } from './sources/sqs/handler.ts';
 export { changeFromSqsMessage, isFifoQueueArn } from './sources/sqs/normalize.ts';
 export { createEventBridgeHandler } from './sources/eventbridge/handler.ts';
 export type { EventBridgeHandlerOptions, EventBridgeResult } from './sources/eventbridge/handler.ts';
-export { changeFromEventBridgeEvent, DEFAULT_EVENT_SOURCE, DEFAULT_DETAIL_TYPE } from './sources/eventbridge/normalize.ts';
+export { changeFromEventBridgeEvent } from './sources/eventbridge/normalize.ts';
 export type { EventBridgeSourceOptions } from './sources/eventbridge/normalize.ts';
 export { createHttpHandler } from './sources/http/handler.ts';
-export type { HttpHandlerOptions, ChangePublisher, PublishOptions, PublishResult } from './sources/http/handler.ts';
+export type { HttpHandlerOptions, ChangePublisher, HttpPublishOptions, HttpPublishResult } from './sources/http/handler.ts';
 export { standardQueueFailures, fifoQueueFailures, streamFailures, batchResponse } from './sources/partial-batch.ts';
 export { DEFAULT_SAFETY_MARGIN_MS } from './sources/handler-options.ts';
 export type { SourceHandlerOptions } from './sources/handler-options.ts';
+// Publish: write changes to a table, queue or bus; read the feedback they produce.
+export { createPublisher } from './publish/publisher.ts';
+export type {
+  Publisher, PublisherOptions, PublishTarget, DynamoDbTarget, SqsTarget, EventBridgeTarget,
+  PublishOptions, PublishChange, PublishedChange,
+} from './publish/types.ts';
+export {
+  DEFAULT_VERSION_ATTRIBUTE, CORRELATION_ATTRIBUTE, LIMITS as PUBLISH_LIMITS,
+} from './publish/constants.ts';
+export { DEFAULT_RETRY_POLICY } from './publish/retry.ts';
+export type { RetryPolicy } from './publish/retry.ts';
+export { PublishError, RevisionConflictError, FeedbackTimeoutError } from './errors.ts';
+export type { UnpublishedChange } from './errors.ts';
+export { createFeedbackReader } from './feedback/reader.ts';
+export type { FeedbackReader, FeedbackReaderOptions, FeedbackBatch, MalformedFeedback, WaitForOptions, StreamOptions } from './feedback/reader.ts';
+export { parseFeedbackRecord, correlationIdsOf } from './feedback/parse.ts';

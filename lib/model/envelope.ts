@@ -30,6 +30,12 @@ export interface ChangeEnvelope {
 /** The envelope schema version. */
 export const ENVELOPE_VERSION = 1;
 
+/** The EventBridge `source` of change events, unless a publisher or source is configured otherwise. */
+export const DEFAULT_EVENT_SOURCE = 'serverless-datasync';
+
+/** The EventBridge `detail-type` of change events, unless configured otherwise. */
+export const DEFAULT_EVENT_DETAIL_TYPE = 'datasync.change';
+
 const MEMBERS = new Set(['datasync', 'key', 'op', 'value', 'prevValue', 'revision', 'correlationId', 'time']);
 const MAX_CORRELATION_ID = 128;
 

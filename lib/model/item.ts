@@ -11,9 +11,29 @@ import { toRevision, type Revision } from './revision.ts';
  * (`config` + `interfaces/eth0`); with two, the first remaining segment is the partition key and
  * the rest the sort key (`config` + `interfaces` + `eth0`). Key attributes are strings.
  *
- * The change's value is the item without its key attributes and its version attribute, so an
+ * The change's value is the item without its key, version and correlation attributes, so an
  * existing table's items map naturally; a value written to a table must therefore be a JSON object.
  */
+
+/** The version attribute used when a table config names none. */
+export const DEFAULT_VERSION_ATTRIBUTE = 'version';
+
+/**
+ * The attribute in which a put's correlation id travels with the item (a stream record has no
+ * other place for it). It belongs to the write that made the image, so it is never part of the
+ * value, and values may not use the name.
+ */
+export const CORRELATION_ATTRIBUTE = 'datasyncCorrelationId';
+
+/** The version attribute of a table: its configured one, else {@link DEFAULT_VERSION_ATTRIBUTE}. */
+export function versionAttributeOf(table: TableConfig): string {
+  return table.versionAttribute ?? DEFAULT_VERSION_ATTRIBUTE;
+}
+
+/** The correlation id a put stored in the item, if any. */
+export function correlationOfItem(item: Record<string, AnyAttributeValue> | undefined): string | undefined {
+  return item?.[CORRELATION_ATTRIBUTE]?.S;
+}
 
 /** The change key of an item, from its key attributes. */
 export function keyOfItem(table: TableConfig, item: Record<string, AnyAttributeValue>): string {
@@ -49,31 +69,33 @@ export function itemKeyOf(table: TableConfig, key: string): Record<string, Attri
 
 /** The change value an item carries: its attributes less the key and version attributes. */
 export function valueOfItem(table: TableConfig, item: Record<string, AnyAttributeValue>): JsonObject {
+  const versionAttribute = versionAttributeOf(table);
   const rest: Record<string, AnyAttributeValue> = {};
   for (const name of Object.keys(item)) {
-    if (!table.keyAttributes.includes(name) && name !== table.versionAttribute) rest[name] = item[name]!;
+    if (!table.keyAttributes.includes(name) && name !== versionAttribute && name !== CORRELATION_ATTRIBUTE) rest[name] = item[name]!;
   }
   return fromAttributeMap(rest);
 }
 
-/** The item's revision: its version attribute when the table has one and the item carries it. */
+/** The item's revision: its version attribute (see {@link versionAttributeOf}), when the item carries one. */
 export function versionOfItem(table: TableConfig, item: Record<string, AnyAttributeValue> | undefined): Revision | undefined {
-  if (!table.versionAttribute || !item) return undefined;
-  const attribute = item[table.versionAttribute];
+  if (!item) return undefined;
+  const attribute = item[versionAttributeOf(table)];
   if (attribute === undefined) return undefined;
   return toRevision(fromAttributeValue(attribute));
 }
 
 /** The full item for a key and value (plus the version, when the table keeps one). */
 export function itemOf(table: TableConfig, key: string, value: JsonObject, version?: Revision): Record<string, AttributeValue> {
-  for (const name of [...table.keyAttributes, table.versionAttribute]) {
-    if (name !== undefined && Object.hasOwn(value, name)) {
+  const versionAttribute = versionAttributeOf(table);
+  for (const name of [...table.keyAttributes, versionAttribute, CORRELATION_ATTRIBUTE]) {
+    if (Object.hasOwn(value, name)) {
       throw new InvalidChangeError(`value member "${name}" collides with a key or version attribute of table ${table.name}`, { details: { key } });
     }
   }
   return {
     ...toAttributeMap(value),
     ...itemKeyOf(table, key),
-    ...(version !== undefined && table.versionAttribute ? { [table.versionAttribute]: { N: version } } : {}),
+    ...(version !== undefined ? { [versionAttribute]: { N: version } } : {}),
   };
 }

@@ -2,7 +2,7 @@ import type { DynamoDBRecord } from 'aws-lambda';
 import type { TableConfig } from '../../config.ts';
 import { InvalidChangeError } from '../../errors.ts';
 import type { Change } from '../../model/change.ts';
-import { keyOfItem, valueOfItem, versionOfItem } from '../../model/item.ts';
+import { correlationOfItem, keyOfItem, valueOfItem, versionAttributeOf, versionOfItem } from '../../model/item.ts';
 import { assertJsonSafe, MAX_VALUE_BYTES, type AnyAttributeValue } from '../../model/json-value.ts';
 import { toRevision, type Revision } from '../../model/revision.ts';
 
@@ -28,10 +28,11 @@ export function isTtlDelete(record: DynamoDBRecord): boolean {
  *   REMOVE is `delete` with the old image as `prevValue`.
  * - The key is the table's prefix and the item's key attributes; the table is the one named in
  *   `eventSourceARN`.
- * - The revision is the item's version attribute when the table has one and the item carries it;
+ * - The revision is the item's version attribute (default `version`) when the item carries it;
  *   a delete of a versioned item gets the removed version plus one, so it orders after the last
  *   put. Otherwise the revision is the stream sequence number (compared with BigInt).
- * - A TTL deletion has `expired: true`.
+ * - A TTL deletion has `expired: true`; a put's correlation id is read from the item's
+ *   correlation attribute and is not part of the value.
  * @throws InvalidChangeError naming what is wrong with the record.
  */
 export function changeFromStreamRecord(record: DynamoDBRecord, tables: ReadonlyMap<string, TableConfig>): Change {
@@ -63,7 +64,12 @@ export function changeFromStreamRecord(record: DynamoDBRecord, tables: ReadonlyM
     }
     const value = checked(valueOfItem(table, newImage), 'NewImage', key, small);
     const revision = versionOf(table, newImage, key) ?? sequenceRevision;
-    return { key, op: 'put', value, ...(prevValue === undefined ? {} : { prevValue }), revision, source, time };
+    // The publisher stores a put's correlation id in the item; it belongs to this write only.
+    const correlationId = correlationOfItem(newImage);
+    return {
+      key, op: 'put', value, ...(prevValue === undefined ? {} : { prevValue }), revision, source, time,
+      ...(correlationId === undefined ? {} : { correlationId }),
+    };
   }
   if (record.eventName === 'REMOVE') {
     const removed = versionOf(table, oldImage, key);
@@ -97,6 +103,6 @@ function versionOf(table: TableConfig, item: Record<string, AnyAttributeValue> |
   try {
     return versionOfItem(table, item);
   } catch (cause) {
-    throw new InvalidChangeError(`version attribute "${table.versionAttribute}": ${(cause as Error).message}`, { cause, details: { key } });
+    throw new InvalidChangeError(`version attribute "${versionAttributeOf(table)}": ${(cause as Error).message}`, { cause, details: { key } });
   }
 }

@@ -1,18 +1,15 @@
 import type { EventBridgeEvent } from 'aws-lambda';
 import { InvalidChangeError } from '../../errors.ts';
 import type { Change } from '../../model/change.ts';
+import { DEFAULT_EVENT_DETAIL_TYPE, DEFAULT_EVENT_SOURCE } from '../../model/envelope.ts';
 import { changeFromEnvelope } from '../envelope-change.ts';
 
-/** The event `source` the EventBridge source accepts unless configured otherwise. */
-export const DEFAULT_EVENT_SOURCE = 'serverless-datasync';
-/** The event `detail-type` the EventBridge source accepts unless configured otherwise. */
-export const DEFAULT_DETAIL_TYPE = 'datasync.change';
 
 /** Which events carry changes. */
 export interface EventBridgeSourceOptions {
   /** Expected `source`; default {@link DEFAULT_EVENT_SOURCE}. */
   readonly source?: string;
-  /** Expected `detail-type`; default {@link DEFAULT_DETAIL_TYPE}. */
+  /** Expected `detail-type`; default {@link DEFAULT_EVENT_DETAIL_TYPE}. */
   readonly detailType?: string;
   /** The bus name reported as the change's source name; default the event's `source`. */
   readonly busName?: string;
@@ -27,7 +24,7 @@ export interface EventBridgeSourceOptions {
 export function changeFromEventBridgeEvent(event: EventBridgeEvent<string, unknown>, options: EventBridgeSourceOptions = {}): Change {
   if (event === null || typeof event !== 'object') throw new InvalidChangeError('event must be an object');
   const expectedSource = options.source ?? DEFAULT_EVENT_SOURCE;
-  const expectedType = options.detailType ?? DEFAULT_DETAIL_TYPE;
+  const expectedType = options.detailType ?? DEFAULT_EVENT_DETAIL_TYPE;
   if (event.source !== expectedSource) {
     throw new InvalidChangeError(`event source must be ${JSON.stringify(expectedSource)}, got ${JSON.stringify(event.source) ?? 'nothing'}`);
   }

@@ -12,18 +12,18 @@ import { jsonLog, resolveWriters, type SourceHandlerOptions } from '../handler-o
 import { header, HttpRequestError, jsonBody, jsonResponse, routeOf } from './request.ts';
 
 /** Options a publish call receives from the HTTP API. */
-export interface PublishOptions {
+export interface HttpPublishOptions {
   /** The request's correlation id (`x-correlation-id`, else the API request id). */
   readonly correlationId: string;
 }
 
 /** What a publish returns: the change's revision (as text, or in an object), or nothing when the target assigns none. */
-export type PublishResult = Revision | { readonly revision?: Revision } | undefined | void;
+export type HttpPublishResult = Revision | { readonly revision?: Revision } | undefined | void;
 
 /** The publisher the HTTP API writes through (the library's publisher fits). */
 export interface ChangePublisher {
-  put(key: string, value: JsonValue, options: PublishOptions): Promise<PublishResult>;
-  delete(key: string, options: PublishOptions): Promise<PublishResult>;
+  put(key: string, value: JsonValue, options: HttpPublishOptions): Promise<HttpPublishResult>;
+  delete(key: string, options: HttpPublishOptions): Promise<HttpPublishResult>;
 }
 
 /** Options of the HTTP API handler. */
@@ -73,7 +73,7 @@ export function createHttpHandler(datasync: Pick<Datasync, 'plugins'>, options: 
     }
     if (method !== 'PUT' && method !== 'DELETE') return notAllowed(method, 'PUT, DELETE');
     const key = checkedKey(route.key);
-    let result: PublishResult;
+    let result: HttpPublishResult;
     if (method === 'PUT') {
       const value = jsonBody(event, maxBodyBytes, true);
       try {

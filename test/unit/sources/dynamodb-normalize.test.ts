@@ -32,6 +32,14 @@ describe('DynamoDB stream normalizer', () => {
     expect(change).toMatchObject({ op: 'put', value: { mtu: 9000 }, prevValue: { mtu: 1500 }, revision: '7' });
   });
 
+  it('reads the default version attribute and lifts the correlation id out of the value', () => {
+    const change = changeFromStreamRecord(record('MODIFY', {
+      OldImage: { pk: { S: 'interfaces/eth0' }, mtu: { N: '1500' }, version: { N: '3' }, datasyncCorrelationId: { S: 'old' } },
+      NewImage: { pk: { S: 'interfaces/eth0' }, mtu: { N: '9000' }, version: { N: '4' }, datasyncCorrelationId: { S: 'c-9' } },
+    }), tables(plain));
+    expect(change).toMatchObject({ value: { mtu: 9000 }, prevValue: { mtu: 1500 }, revision: '4', correlationId: 'c-9' });
+  });
+
   it('turns REMOVE into a delete that orders after the removed version', () => {
     const change = changeFromStreamRecord(record('REMOVE', { OldImage: { pk: { S: 'interfaces/eth0' }, mtu: { N: '1500' }, v: { N: '7' } } }), tables(versioned));
     expect(change).toMatchObject({ op: 'delete', prevValue: { mtu: 1500 }, revision: '8' });

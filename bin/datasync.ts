@@ -1,0 +1,29 @@
+#!/usr/bin/env node
+// The `datasync` command line: publish changes and follow the feedback the plugins write.
+// Every file in ./commands is one command (its default export), so adding one is adding a file.
+import { readdirSync } from 'node:fs';
+import type { CliCommand } from '../lib/cli/command.ts';
+import { runCli } from '../lib/cli/main.ts';
+
+const directory = new URL('./commands/', import.meta.url);
+const files = readdirSync(directory).filter((file) => file.endsWith('.ts') && !file.endsWith('.d.ts')).sort();
+const commands: CliCommand[] = [];
+for (const file of files) {
+  const module = await import(new URL(file, directory).href) as { default?: CliCommand };
+  if (!module.default?.name || typeof module.default.run !== 'function') {
+    throw new Error(`bin/commands/${file} has no default export that is a command`);
+  }
+  commands.push(module.default);
+}
+
+const controller = new AbortController();
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => controller.abort());
+}
+const code = await runCli(process.argv.slice(2), commands, {
+  env: process.env,
+  out: (line) => process.stdout.write(`${line}\n`),
+  err: (line) => process.stderr.write(`${line}\n`),
+  signal: controller.signal,
+});
+process.exitCode = code;

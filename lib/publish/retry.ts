@@ -1,0 +1,116 @@
+import { DatasyncError } from '../errors.ts';
+
+/**
+ * Resending what a batch API did not take. Every batch call here (BatchWriteItem,
+ * SendMessageBatch, PutEvents) can succeed for some entries and fail for others; only the failed
+ * entries are sent again, after an exponential delay with full jitter so that many throttled
+ * publishers do not retry in lockstep.
+ */
+
+/** How often and how patiently failed entries are resent. */
+export interface RetryPolicy {
+  /** Attempts per entry, the first one included. */
+  readonly maxAttempts: number;
+  /** The delay ceiling of the first retry; it doubles with each further retry. */
+  readonly baseDelayMs: number;
+  /** The largest delay ceiling. */
+  readonly maxDelayMs: number;
+}
+
+/** Eight attempts spread over up to about six seconds. */
+export const DEFAULT_RETRY_POLICY: RetryPolicy = { maxAttempts: 8, baseDelayMs: 50, maxDelayMs: 2_000 };
+
+/** One entry a call did not accept. */
+export interface EntryFailure<E> {
+  readonly entry: E;
+  /** The service's error code and message, or the thrown error's. */
+  readonly reason: string;
+  readonly errorCode?: string;
+  /** Whether sending it again may succeed (throttling, internal errors) or is pointless (bad input). */
+  readonly retryable: boolean;
+  readonly cause?: unknown;
+}
+
+/** What one call (or the whole retry loop) achieved. */
+export interface SendOutcome<E, R> {
+  readonly delivered: R[];
+  readonly failed: EntryFailure<E>[];
+}
+
+/**
+ * The delay before retry number `retry` (1 for the first retry): uniformly random between 0 and
+ * min(maxDelayMs, baseDelayMs * 2^(retry-1)) ("full jitter").
+ */
+export function backoffDelay(retry: number, policy: RetryPolicy, random: () => number = Math.random): number {
+  const ceiling = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** Math.max(0, retry - 1));
+  return Math.floor(random() * ceiling);
+}
+
+/**
+ * Sends `entries` with `send`, then resends only the failed retryable entries until they are
+ * delivered or `policy.maxAttempts` is used up. A call that throws fails all its entries, as
+ * retryable when the error is transient. Returns everything delivered and everything that failed
+ * for good; it never reports an entry as delivered unless `send` did.
+ */
+export async function sendWithRetry<E, R>(
+  entries: readonly E[],
+  send: (entries: E[]) => Promise<SendOutcome<E, R>>,
+  policy: RetryPolicy,
+  sleep: (ms: number) => Promise<void> = (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+): Promise<SendOutcome<E, R>> {
+  const delivered: R[] = [];
+  const failed: EntryFailure<E>[] = [];
+  let pending = [...entries];
+  for (let attempt = 1; pending.length > 0; attempt += 1) {
+    let outcome: SendOutcome<E, R>;
+    try {
+      outcome = await send(pending);
+    } catch (cause) {
+      const retryable = isRetryableError(cause);
+      const reason = describeAwsError(cause);
+      const errorCode = (cause as { name?: unknown })?.name;
+      outcome = {
+        delivered: [],
+        failed: pending.map((entry) => ({ entry, reason, retryable, cause, ...(typeof errorCode === 'string' ? { errorCode } : {}) })),
+      };
+    }
+    delivered.push(...outcome.delivered);
+    const again = outcome.failed.filter((failure) => failure.retryable);
+    failed.push(...outcome.failed.filter((failure) => !failure.retryable));
+    if (again.length === 0) break;
+    if (attempt >= policy.maxAttempts) {
+      failed.push(...again.map((failure) => ({ ...failure, reason: `${failure.reason} (gave up after ${attempt} attempts)` })));
+      break;
+    }
+    pending = again.map((failure) => failure.entry);
+    await sleep(backoffDelay(attempt, policy));
+  }
+  return { delivered, failed };
+}
+
+const THROTTLING = new Set([
+  'ThrottlingException', 'Throttling', 'ThrottledException', 'RequestThrottled', 'RequestThrottledException',
+  'TooManyRequestsException', 'ProvisionedThroughputExceededException', 'RequestLimitExceeded',
+  'LimitExceededException', 'TransactionInProgressException',
+]);
+
+/**
+ * Whether an error thrown by an SDK call is worth retrying: throttling, server-side (5xx) and
+ * network errors are; other client (4xx) errors and the library's own errors are not.
+ */
+export function isRetryableError(error: unknown): boolean {
+  if (error === null || typeof error !== 'object' || error instanceof DatasyncError) return false;
+  const candidate = error as { name?: string; $retryable?: unknown; $metadata?: { httpStatusCode?: number }; code?: string };
+  if (candidate.$retryable) return true;
+  if (candidate.name !== undefined && THROTTLING.has(candidate.name)) return true;
+  const status = candidate.$metadata?.httpStatusCode;
+  if (status !== undefined) return status >= 500 || status === 429;
+  // No HTTP status: the request never got an answer (connection reset, DNS, time-out).
+  return candidate.name !== undefined && /Timeout|ECONN|EPIPE|ENOTFOUND|EAI_AGAIN|socket|Network/i.test(`${candidate.name} ${candidate.code ?? ''} ${(error as Error).message}`);
+}
+
+/** A short description of an SDK error: its name (the service's code) and message. */
+export function describeAwsError(error: unknown): string {
+  if (error instanceof Error) return error.name && error.name !== 'Error' ? `${error.name}: ${error.message}` : error.message;
+  return String(error);
+}

@@ -1,0 +1,200 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import {
+  CORRELATION_ATTRIBUTE, InvalidChangeError, PublishError, RevisionConflictError, createPublisher, itemKeyOf, keyOfItem, valueOfItem, correlationOfItem} from '../../lib/index.ts';
+import type { AwsClients } from '../../lib/aws/clients.ts';
+import { createTestTable, interceptCalls, readStream, recordCalls, testClients, throttlingError } from '../support/publish-aws.ts';
+
+const fastRetry = { baseDelayMs: 1, maxDelayMs: 5 };
+type TestTable = Awaited<ReturnType<typeof createTestTable>>;
+
+describe('DynamoDB publish target', () => {
+  const tables: TestTable[] = [];
+  let clients: AwsClients;
+  beforeAll(() => {
+    clients = testClients();
+  });
+  afterAll(async () => {
+    await Promise.all(tables.map((table) => table.drop()));
+  });
+  async function table(options: Parameters<typeof createTestTable>[1] = {}) {
+    const created = await createTestTable(clients, options);
+    tables.push(created);
+    return created;
+  }
+
+  it('writes puts and deletes that the stream carries as items with a counting version and the correlation id', async () => {
+    const t = await table({ keyAttributes: ['group', 'name'] });
+    const publisher = createPublisher({ target: { type: 'dynamodb', table: t.table }, clients });
+
+    const first = await publisher.put('config/interfaces/eth0', { mtu: 9000, tags: ['a'] }, { correlationId: 'c-1' });
+    const second = await publisher.put('config/interfaces/eth0', { mtu: 1500 });
+    const removed = await publisher.delete('config/interfaces/eth0');
+
+    // A new item's version starts from the publisher's clock and counts up by one per write.
+    const start = BigInt(first.revision!);
+    expect(start).toBeGreaterThan(BigInt(Date.now() - 60_000) * 1000n);
+    expect([second.revision, removed.revision]).toEqual([String(start + 1n), String(start + 2n)]);
+    expect(first.correlationId).toBe('c-1');
+    const records = await readStream(clients, t.streamArn, 3);
+    expect(records.map((record) => record.eventName)).toEqual(['INSERT', 'MODIFY', 'REMOVE']);
+    const inserted = records[0]!.dynamodb!.NewImage!;
+    const versioned = { ...t.table, versionAttribute: 'version' };
+    expect(keyOfItem(versioned, inserted)).toBe('config/interfaces/eth0');
+    expect(inserted.version).toEqual({ N: first.revision });
+    expect(inserted[CORRELATION_ATTRIBUTE]).toEqual({ S: 'c-1' });
+    // The stream source reads the id back from the item; it is never part of the value.
+    expect(correlationOfItem(inserted)).toBe('c-1');
+    expect(valueOfItem(versioned, inserted)).toEqual({ mtu: 9000, tags: ['a'] });
+    // A put without a correlation id replaces the item, so the old id does not linger.
+    expect(records[1]!.dynamodb!.NewImage![CORRELATION_ATTRIBUTE]).toBeUndefined();
+    expect(records[1]!.dynamodb!.NewImage!.version).toEqual({ N: second.revision });
+  });
+
+  it('gives a re-created item a revision newer than the delete before it, so consumers do not skip it', async () => {
+    const t = await table();
+    const publisher = createPublisher({ target: { type: 'dynamodb', table: t.table }, clients });
+    await publisher.put('config/a', { v: 1 });
+    await publisher.put('config/a', { v: 2 });
+    const removed = await publisher.delete('config/a');
+    const recreated = await publisher.put('config/a', { v: 3 });
+    expect(BigInt(recreated.revision!)).toBeGreaterThan(BigInt(removed.revision!));
+  });
+
+  it('uses the table config version attribute', async () => {
+    const t = await table({ versionAttribute: 'rev' });
+    const publisher = createPublisher({ target: { type: 'dynamodb', table: t.table }, clients });
+    const { revision } = await publisher.put('config/a', { x: 1 });
+    expect((await t.getItem({ pk: { S: 'a' } }))?.rev).toEqual({ N: revision });
+  });
+
+  it('splits a batch into BatchWriteItem calls of at most 25 items, with versions that keep increasing', async () => {
+    const t = await table();
+    const clients = testClients();
+    const calls = recordCalls(clients.dynamodb, 'BatchWriteItemCommand');
+    const publisher = createPublisher({ target: { type: 'dynamodb', table: t.table }, clients });
+    await publisher.put('config/k0', { n: -1 });
+
+    const changes = Array.from({ length: 60 }, (_, n) => ({ key: `config/k${n}`, op: 'put' as const, value: { n } }));
+    const results = await publisher.publish(changes);
+
+    const mine = calls.filter((call) => call.RequestItems[t.table.name]);
+    expect(mine.map((call) => call.RequestItems[t.table.name].length)).toEqual([25, 25, 10]);
+    expect(results.map((result) => result.key)).toEqual(changes.map((change) => change.key));
+    expect(BigInt(results[0]!.revision!)).toBeGreaterThan(1n);
+    const after = await publisher.put('config/k0', { n: 0 });
+    expect(BigInt(after.revision!)).toBe(BigInt(results[0]!.revision!) + 1n);
+    expect(await readStream(clients, t.streamArn, 62)).toHaveLength(62);
+  });
+
+  it('resends only the items BatchWriteItem left unprocessed', async () => {
+    const t = await table();
+    const clients = testClients(); // its own, so the injected failure stays in this test
+    const dropped = ['config/k3', 'config/k7', 'config/k11'];
+    interceptCalls(clients.dynamodb, 'BatchWriteItemCommand', (input, call) => {
+      const requests: any[] = input.RequestItems[t.table.name] ?? [];
+      if (call !== 1 || !input.RequestItems[t.table.name]) return { input };
+      const isDropped = (request: any) => dropped.includes(keyOfItem(t.table, request.PutRequest.Item));
+      return {
+        input: { RequestItems: { [t.table.name]: requests.filter((request) => !isDropped(request)) } },
+        output: (output) => ({ ...output, UnprocessedItems: { [t.table.name]: requests.filter(isDropped) } }),
+      };
+    });
+    const calls = recordCalls(clients.dynamodb, 'BatchWriteItemCommand');
+    const publisher = createPublisher({ target: { type: 'dynamodb', table: t.table }, clients, retry: fastRetry });
+
+    await publisher.publish(Array.from({ length: 30 }, (_, n) => ({ key: `config/k${n}`, op: 'put' as const, value: { n } })));
+
+    const sent = calls.filter((call) => call.RequestItems[t.table.name]).map((call) =>
+      call.RequestItems[t.table.name].map((request: any) => keyOfItem(t.table, request.PutRequest.Item)));
+    expect(sent.map((keys) => keys.length)).toEqual([22, 3, 5]);
+    expect(sent[1]).toEqual(dropped);
+    for (const key of dropped) expect(await t.getItem(itemKeyOf(t.table, key))).toBeDefined();
+    expect(await readStream(clients, t.streamArn, 30)).toHaveLength(30);
+  });
+
+  it('retries a throttled call and, when retries run out, names exactly the unpublished items', async () => {
+    const t = await table();
+    const clients = testClients();
+    let throttled = 0;
+    interceptCalls(clients.dynamodb, 'BatchWriteItemCommand', (input, call) => {
+      const requests: any[] = input.RequestItems[t.table.name];
+      if (!requests) return { input };
+      if (call === 1) {
+        throttled += 1;
+        return { input, throws: throttlingError() };
+      }
+      const stuck = (request: any) => keyOfItem(t.table, request.PutRequest?.Item ?? request.DeleteRequest.Key) === 'config/stuck';
+      return {
+        input: { RequestItems: { [t.table.name]: requests.filter((request) => !stuck(request)) } },
+        output: (output) => ({ ...output, UnprocessedItems: { [t.table.name]: requests.filter(stuck) } }),
+      };
+    });
+    const publisher = createPublisher({ target: { type: 'dynamodb', table: t.table }, clients, retry: { ...fastRetry, maxAttempts: 3 } });
+
+    const error = await publisher.publish([
+      { key: 'config/ok1', op: 'put', value: { a: 1 } },
+      { key: 'config/stuck', op: 'put', value: { a: 2 } },
+      { key: 'config/ok2', op: 'put', value: { a: 3 } },
+    ]).catch((thrown: unknown) => thrown);
+
+    expect(throttled).toBe(1);
+    expect(error).toBeInstanceOf(PublishError);
+    const failure = error as PublishError;
+    expect(failure.code).toBe('PUBLISH_FAILED');
+    expect(failure.unpublished).toEqual([expect.objectContaining({ key: 'config/stuck', op: 'put', retryable: true })]);
+    expect(failure.publishedCount).toBe(2);
+    expect(await t.getItem({ pk: { S: 'stuck' } })).toBeUndefined();
+    expect(await t.getItem({ pk: { S: 'ok1' } })).toBeDefined();
+  });
+
+  it('fails a write with a stale expected revision with a conflict and changes nothing', async () => {
+    const t = await table();
+    const publisher = createPublisher({ target: { type: 'dynamodb', table: t.table }, clients });
+    const created = await publisher.put('config/a', { v: 1 });
+    const moved = await publisher.put('config/a', { v: 2 }, { expectedRevision: created.revision! });
+    expect(moved.revision).toBe(String(BigInt(created.revision!) + 1n));
+
+    const conflict = await publisher.put('config/a', { v: 3 }, { expectedRevision: created.revision! }).catch((thrown: unknown) => thrown);
+    expect(conflict).toBeInstanceOf(RevisionConflictError);
+    expect(conflict).toMatchObject({ code: 'REVISION_CONFLICT', key: 'config/a', expectedRevision: created.revision, actualRevision: moved.revision });
+    await expect(publisher.delete('config/a', { expectedRevision: 5 })).rejects.toBeInstanceOf(RevisionConflictError);
+    await expect(publisher.put('config/a', { v: 4 }, { expectedRevision: 0 })).rejects.toMatchObject({ actualRevision: moved.revision });
+
+    expect(await t.getItem({ pk: { S: 'a' } })).toEqual({ pk: { S: 'a' }, v: { N: '2' }, version: { N: moved.revision } });
+    expect(await readStream(clients, t.streamArn, 3, 500)).toHaveLength(2);
+
+    // expected revision 0 means "create": it succeeds for an absent item.
+    expect((await publisher.put('config/b', { v: 1 }, { expectedRevision: 0 })).revision).toMatch(/^\d{16,}$/);
+    expect((await publisher.delete('config/a', { expectedRevision: moved.revision! })).revision).toBe(String(BigInt(moved.revision!) + 1n));
+    expect(await t.getItem({ pk: { S: 'a' } })).toBeUndefined();
+  });
+
+  it('lists a conflicting change of a batch as unpublished and publishes the rest', async () => {
+    const t = await table();
+    const publisher = createPublisher({ target: { type: 'dynamodb', table: t.table }, clients });
+    await publisher.put('config/a', { v: 1 });
+    const error = await publisher.publish([
+      { key: 'config/a', op: 'put', value: { v: 2 }, expectedRevision: 7 },
+      { key: 'config/b', op: 'put', value: { v: 1 } },
+    ]).catch((thrown: unknown) => thrown) as PublishError;
+    expect(error).toBeInstanceOf(PublishError);
+    expect(error.unpublished).toEqual([expect.objectContaining({ key: 'config/a', errorCode: 'REVISION_CONFLICT', retryable: false })]);
+    expect((await t.getItem({ pk: { S: 'a' } }))?.v).toEqual({ N: '1' });
+    expect((await t.getItem({ pk: { S: 'b' } }))?.v).toEqual({ N: '1' });
+  });
+
+  it('refuses values that are not objects, keys outside the prefix and repeated keys before writing anything', async () => {
+    const t = await table();
+    const publisher = createPublisher({ target: { type: 'dynamodb', table: t.table }, clients });
+    await expect(publisher.put('config/a', [1, 2])).rejects.toBeInstanceOf(InvalidChangeError);
+    await expect(publisher.put('other/a', { x: 1 })).rejects.toBeInstanceOf(InvalidChangeError);
+    await expect(publisher.put('config/a', { [CORRELATION_ATTRIBUTE]: 'x' })).rejects.toBeInstanceOf(InvalidChangeError);
+    await expect(publisher.delete('config/a', { correlationId: 'c' })).rejects.toThrow(/cannot carry a correlation id/);
+    await expect(publisher.publish([
+      { key: 'config/ok', op: 'put', value: { x: 1 } },
+      { key: 'config/a', op: 'put', value: { x: 1 } },
+      { key: 'config/a', op: 'delete' },
+    ])).rejects.toBeInstanceOf(InvalidChangeError);
+    expect(await t.getItem({ pk: { S: 'ok' } })).toBeUndefined();
+  });
+});

@@ -1,0 +1,146 @@
+// Bundle size and cold module-load time of every function in serverless.yml, built with esbuild
+// the way serverless-esbuild builds it (the options under custom.esbuild), compared with a minimal
+// middy handler that creates one SDK client (bench/baseline-handler.ts). Target: within 1.2x.
+//
+//   npm run bench:bundles            # or: npx node bench/bundles.ts [runs]
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { gzipSync } from 'node:zlib';
+import { build, type BuildOptions } from 'esbuild';
+import { parse } from 'yaml';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const out = join(root, '.bench-out', 'bundles');
+const runs = Number(process.argv[2] ?? 15);
+const TARGET_RATIO = 1.2;
+
+/** serverless-esbuild options that are not esbuild options. */
+const PLUGIN_ONLY = new Set([
+  'concurrency', 'zipConcurrency', 'exclude', 'nativeZip', 'packager', 'packagePath', 'watch', 'keepOutputDirectory',
+  'packagerOptions', 'installExtraArgs', 'outputFileExtension', 'outputBuildFolder', 'outputWorkFolder', 'nodeExternals',
+  'skipBuild', 'skipRebuild', 'skipBuildExcludeFns', 'stripEntryResolveExtensions', 'disposeContext', 'config', 'plugins',
+]);
+
+interface ServiceFile {
+  functions: Record<string, { handler: string }>;
+  custom: { esbuild: Record<string, unknown> };
+}
+
+// CloudFormation tags (!Ref, !GetAtt) are irrelevant here; the parser keeps them as plain values.
+const service = parse(readFileSync(join(root, 'serverless.yml'), 'utf8'), { logLevel: 'silent' }) as ServiceFile;
+const pluginOptions = service.custom.esbuild;
+const extension = String(pluginOptions.outputFileExtension ?? '.js');
+const esbuildOptions: BuildOptions = Object.fromEntries(Object.entries(pluginOptions).filter(([name]) => !PLUGIN_ONLY.has(name)));
+const external = [...((pluginOptions.external as string[] | undefined) ?? []), ...((pluginOptions.exclude as string[] | undefined) ?? [])];
+
+/** Entry file of a `path/file.export` handler: the .ts source next to it. */
+function entryOf(handler: string): string {
+  return `${handler.slice(0, handler.lastIndexOf('.'))}.ts`;
+}
+
+interface Measured {
+  name: string;
+  bytes: number;
+  gzipBytes: number;
+  importMs: number;
+  initMs: number | undefined;
+}
+
+async function bundle(name: string, entry: string): Promise<string> {
+  const outfile = join(out, `${name}${extension}`);
+  await build({ ...esbuildOptions, external, entryPoints: [join(root, entry)], outfile, logLevel: 'error' });
+  return outfile;
+}
+
+// One fresh Node process per sample: the time to import the bundle, then to run the handler once
+// on an empty batch (module-scope work such as client creation is in the import).
+const PROBE = `
+const started = performance.now();
+const module = await import(process.argv[1]);
+const imported = performance.now();
+let invoked = -1;
+try {
+  await module.handler({ Records: [] }, { getRemainingTimeInMillis: () => 30000, functionName: 'bench', awsRequestId: 'bench' });
+  invoked = performance.now();
+} catch {}
+console.log(JSON.stringify({ importMs: imported - started, initMs: invoked < 0 ? null : invoked - started }));
+`;
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
+}
+
+/** One cold load of a bundle in a fresh process. */
+function sample(file: string): { importMs: number; initMs: number | null } {
+  const result = spawnSync(process.execPath, ['--input-type=module', '-e', PROBE, file], {
+    encoding: 'utf8',
+    // As on Lambda: a region, credentials in the environment, source maps enabled.
+    env: { PATH: process.env.PATH, AWS_REGION: 'us-east-1', AWS_ACCESS_KEY_ID: 'bench', AWS_SECRET_ACCESS_KEY: 'bench', NODE_OPTIONS: '--enable-source-maps' },
+  });
+  if (result.status !== 0) throw new Error(`loading ${file} failed: ${result.stderr}`);
+  return JSON.parse(result.stdout.trim().split('\n').pop()!) as { importMs: number; initMs: number | null };
+}
+
+interface Built { name: string; file: string; bytes: number; gzipBytes: number }
+
+async function built(name: string, entry: string): Promise<Built> {
+  const file = await bundle(name, entry);
+  return { name, file, bytes: statSync(file).size, gzipBytes: gzipSync(readFileSync(file)).length };
+}
+
+/**
+ * Load times of every bundle, sampled round-robin (baseline, then each function, repeated) so
+ * that background load on the machine affects all of them alike; medians.
+ */
+function measureLoads(bundles: Built[]): Measured[] {
+  const samples = bundles.map(() => ({ imports: [] as number[], inits: [] as number[] }));
+  for (let run = 0; run < runs; run += 1) {
+    bundles.forEach((b, index) => {
+      const { importMs, initMs } = sample(b.file);
+      samples[index]!.imports.push(importMs);
+      if (initMs !== null) samples[index]!.inits.push(initMs);
+    });
+  }
+  return bundles.map((b, index) => ({
+    name: b.name, bytes: b.bytes, gzipBytes: b.gzipBytes,
+    importMs: median(samples[index]!.imports),
+    initMs: samples[index]!.inits.length === runs ? median(samples[index]!.inits) : undefined,
+  }));
+}
+
+rmSync(out, { recursive: true, force: true });
+mkdirSync(out, { recursive: true });
+
+const bundles = [await built('baseline', 'bench/baseline-handler.ts')];
+for (const [name, fn] of Object.entries(service.functions)) bundles.push(await built(name, entryOf(fn.handler)));
+const [baseline, ...rows] = measureLoads(bundles) as [Measured, ...Measured[]];
+
+const kb = (bytes: number) => `${(bytes / 1024).toFixed(1)} KiB`;
+const ms = (value: number | undefined) => (value === undefined ? 'n/a' : `${value.toFixed(1)} ms`);
+const ratio = (value: number | undefined, base: number | undefined) => (value === undefined || base === undefined ? 'n/a' : `${(value / base).toFixed(2)}x`);
+const verdict = (row: Measured) => {
+  const misses = [
+    ...(row.bytes / baseline.bytes > TARGET_RATIO ? ['size'] : []),
+    ...(row.importMs / baseline.importMs > TARGET_RATIO ? ['load'] : []),
+  ];
+  return misses.length ? `NO (${misses.join(', ')})` : 'yes';
+};
+
+const table = [
+  ['function', 'bundle', 'gzip', 'size ratio', 'import', 'import ratio', 'import+1st call', 'ratio', `within ${TARGET_RATIO}x`],
+  ['baseline', kb(baseline.bytes), kb(baseline.gzipBytes), '1.00x', ms(baseline.importMs), '1.00x', ms(baseline.initMs), '1.00x', '-'],
+  ...rows.map((row) => [
+    row.name, kb(row.bytes), kb(row.gzipBytes), ratio(row.bytes, baseline.bytes), ms(row.importMs), ratio(row.importMs, baseline.importMs),
+    ms(row.initMs), ratio(row.initMs, baseline.initMs), verdict(row),
+  ]),
+];
+const widths = table[0]!.map((_, column) => Math.max(...table.map((line) => line[column]!.length)));
+const line = (cells: string[]) => `| ${cells.map((cell, column) => cell.padEnd(widths[column]!)).join(' | ')} |`;
+console.log(`esbuild ${JSON.stringify({ format: esbuildOptions.format, target: esbuildOptions.target, minify: esbuildOptions.minify })}, Node ${process.version}, median of ${runs} fresh processes per bundle, sampled round-robin`);
+console.log(line(table[0]!));
+console.log(`|${widths.map((width) => '-'.repeat(width + 2)).join('|')}|`);
+for (const cells of table.slice(1)) console.log(line(cells));

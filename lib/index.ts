@@ -68,6 +68,7 @@ export { DEFAULT_SAFETY_MARGIN_MS } from './sources/handler-options.ts';
 export type { SourceHandlerOptions } from './sources/handler-options.ts';
 // Publish: write changes to a table, queue or bus; read the feedback they produce.
 export { createPublisher } from './publish/publisher.ts';
+export { createTablesPublisher } from './publish/tables.ts';
 export type {
   Publisher, PublisherOptions, PublishTarget, DynamoDbTarget, SqsTarget, EventBridgeTarget,
   PublishOptions, PublishChange, PublishedChange,

@@ -1,0 +1,55 @@
+import type { TableConfig } from '../config.ts';
+import { DatasyncError, InvalidChangeError, PublishError, type UnpublishedChange } from '../errors.ts';
+import { keyMatchesPrefix, validateKey } from '../model/key.ts';
+import { createPublisher } from './publisher.ts';
+import type { PublishChange, PublishedChange, Publisher, PublisherOptions } from './types.ts';
+
+/**
+ * A publisher over several tables: each key goes to the table whose prefix holds it (the longest
+ * prefix when several do). This is what the HTTP API writes through: a client names a key, not
+ * a table.
+ * @throws DatasyncError `CONFIGURATION` when no tables are given.
+ */
+export function createTablesPublisher(tables: readonly TableConfig[], options: Omit<PublisherOptions, 'target'> = {}): Publisher {
+  if (tables.length === 0) throw new DatasyncError('CONFIGURATION', 'publishing by key needs at least one table');
+  const byLongestPrefix = [...tables].sort((a, b) => b.prefix.length - a.prefix.length);
+  const publishers = new Map<string, Publisher>();
+  const publisherFor = (key: string): Publisher => {
+    validateKey(key);
+    const table = byLongestPrefix.find((candidate) => keyMatchesPrefix(key, candidate.prefix) && key !== candidate.prefix);
+    if (!table) {
+      throw new InvalidChangeError(`no table holds ${key}: the prefixes are ${tables.map((t) => t.prefix).join(', ')}`, { details: { key } });
+    }
+    let publisher = publishers.get(table.name);
+    if (!publisher) publishers.set(table.name, (publisher = createPublisher({ ...options, target: { type: 'dynamodb', table } })));
+    return publisher;
+  };
+
+  return {
+    target: `dynamodb:${tables.map((t) => t.name).join(',')}`,
+    put: async (key, value, putOptions) => publisherFor(key).put(key, value, putOptions),
+    delete: async (key, deleteOptions) => publisherFor(key).delete(key, deleteOptions),
+    async publish(changes: readonly PublishChange[]): Promise<PublishedChange[]> {
+      // Every key is checked before anything is written, as a single-table publish does.
+      const groups = new Map<Publisher, PublishChange[]>();
+      for (const change of changes) {
+        const publisher = publisherFor(change.key);
+        groups.set(publisher, [...(groups.get(publisher) ?? []), change]);
+      }
+      const published: PublishedChange[] = [];
+      const unpublished: UnpublishedChange[] = [];
+      for (const [publisher, group] of groups) {
+        try {
+          published.push(...await publisher.publish(group));
+        } catch (error) {
+          if (!(error instanceof PublishError)) throw error;
+          unpublished.push(...error.unpublished);
+          published.push(...group.filter((change) => !error.unpublished.some((u) => u.key === change.key)).map((change) => ({ key: change.key, op: change.op })));
+        }
+      }
+      if (unpublished.length > 0) throw new PublishError(this.target, unpublished, published.length);
+      const order = new Map(changes.map((change, index) => [change.key, index]));
+      return published.sort((a, b) => order.get(a.key)! - order.get(b.key)!);
+    },
+  };
+}

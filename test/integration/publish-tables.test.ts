@@ -1,0 +1,43 @@
+import { createTablesPublisher, InvalidChangeError } from '../../lib/index.ts';
+import { createTestTable, testClients } from '../support/publish-aws.ts';
+
+describe('publishing by key across tables', () => {
+  const clients = testClients();
+  const drops: Array<() => Promise<void>> = [];
+  afterAll(async () => { await Promise.all(drops.map((drop) => drop())); });
+
+  it('writes each key to the table whose prefix holds it, the longest prefix first', async () => {
+    const config = await createTestTable(clients, { prefix: 'config' });
+    const routes = await createTestTable(clients, { prefix: 'config/routes' });
+    drops.push(config.drop, routes.drop);
+    const publisher = createTablesPublisher([config.table, routes.table], { clients });
+
+    await publisher.put('config/interfaces/eth0', { mtu: 9000 });
+    await publisher.put('config/routes/default', { via: 'eth0' });
+    await publisher.publish([
+      { key: 'config/interfaces/eth1', op: 'put', value: { mtu: 1500 } },
+      { key: 'config/routes/r2', op: 'put', value: { via: 'eth1' } },
+    ]);
+
+    expect(await config.getItem({ pk: { S: 'interfaces/eth0' } })).toMatchObject({ mtu: { N: '9000' } });
+    expect(await config.getItem({ pk: { S: 'interfaces/eth1' } })).toMatchObject({ mtu: { N: '1500' } });
+    expect(await routes.getItem({ pk: { S: 'default' } })).toMatchObject({ via: { S: 'eth0' } });
+    expect(await routes.getItem({ pk: { S: 'r2' } })).toMatchObject({ via: { S: 'eth1' } });
+    expect(await config.getItem({ pk: { S: 'routes/default' } })).toBeUndefined();
+
+    await publisher.delete('config/routes/default');
+    expect(await routes.getItem({ pk: { S: 'default' } })).toBeUndefined();
+  });
+
+  it('refuses a key no table holds, before writing anything', async () => {
+    const config = await createTestTable(clients, { prefix: 'config' });
+    drops.push(config.drop);
+    const publisher = createTablesPublisher([config.table], { clients });
+    await expect(publisher.put('other/x', { a: 1 })).rejects.toThrow(InvalidChangeError);
+    await expect(publisher.publish([
+      { key: 'config/ok', op: 'put', value: { a: 1 } },
+      { key: 'other/x', op: 'put', value: { a: 1 } },
+    ])).rejects.toThrow(/no table holds other\/x/);
+    expect(await config.getItem({ pk: { S: 'ok' } })).toBeUndefined();
+  });
+});

@@ -8,6 +8,8 @@ const swc = ['@swc/jest', {
 const common = {
   transform: { '^.+\\.(t|j)s$': swc },
   transformIgnorePatterns: ['/node_modules/(?!@middy/)'],
+  // middy's package exports name only an `import` condition, which jest's CommonJS resolver skips.
+  moduleNameMapper: { '^@middy/(core|util)$': '<rootDir>/node_modules/@middy/$1/index.js' },
   testEnvironment: 'node',
 };
 

@@ -70,8 +70,8 @@ export function toPluginState(plugin: string, row: Record<string, AttributeValue
     ...optional('resyncId', text('resyncId')),
     ...optional('startedAt', text('startedAt')),
     ...optional('finishedAt', text('finishedAt')),
-    items: count('items'),
-    deleted: count('deleted'),
+    items: count('itemCount'),
+    deleted: count('deletedCount'),
     ...(error ? { lastError: JSON.parse(error) as FeedbackError } : {}),
     failures: count('failures'),
     ...(cursor

@@ -221,7 +221,7 @@ export class SyncStateStore {
   /** Records a finished resync: the plugin is `in-sync`, its failures and checkpoint are cleared. */
   async finishResync(plugin: string, result: { resyncId: string; startedAt: number; items: number; deleted: number }): Promise<void> {
     await this.#update(plugin, 'record the resync of ' + plugin, {
-      UpdateExpression: 'SET #status = :status, resyncId = :id, startedAt = :started, finishedAt = :now, items = :items, deleted = :deleted, failures = :zero, updatedAt = :now REMOVE checkpoint, lastError',
+      UpdateExpression: 'SET #status = :status, resyncId = :id, startedAt = :started, finishedAt = :now, itemCount = :items, deletedCount = :deleted, failures = :zero, updatedAt = :now REMOVE checkpoint, lastError',
       ExpressionAttributeNames: { '#status': 'status' },
       ExpressionAttributeValues: {
         ':status': { S: 'in-sync' }, ':id': { S: result.resyncId }, ':started': { S: new Date(result.startedAt).toISOString() },

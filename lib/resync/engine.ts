@@ -40,6 +40,8 @@ export interface ResyncOptions extends SegmentOptions, ScanOptions {
   /** Held keys read per page of the deletion sweep. */
   readonly sweepPageSize?: number;
   readonly onProgress?: ProgressListener;
+  /** The resync queue continuations are sent to; default `DATASYNC_RESYNC_QUEUE_URL`. */
+  readonly resyncQueueUrl?: string;
   /** Sends the continuation of a checkpointed resync; default a request on the resync queue. */
   readonly continueResync?: (request: ResyncRequest) => Promise<unknown>;
 }
@@ -127,7 +129,10 @@ export async function runResync(datasync: Registered, request: ResyncRequest, op
 
 async function continuation(resyncId: string, options: ResyncOptions): Promise<void> {
   const request: ResyncRequest = { datasync: 'resync', resyncId, reason: 'continuation' };
-  await (options.continueResync ?? ((next: ResyncRequest) => requestResync({ resyncId: next.resyncId, reason: 'continuation', ...(options.clients ? { clients: options.clients } : {}) })))(request);
+  await (options.continueResync ?? ((next: ResyncRequest) => requestResync({
+    resyncId: next.resyncId, reason: 'continuation',
+    ...(options.clients ? { clients: options.clients } : {}), ...(options.resyncQueueUrl ? { queueUrl: options.resyncQueueUrl } : {}),
+  })))(request);
 }
 
 interface PluginRunOptions extends ResyncOptions {

@@ -53,7 +53,7 @@ export function chooseSegments(config: TableConfig, sizeBytes: number, itemCount
   const chosen = typeof options.segments === 'function'
     ? options.segments(config, sizeBytes, itemCount)
     : options.segments ?? Math.min(options.maxSegments ?? 8, Math.ceil(sizeBytes / (options.segmentBytes ?? 512 * 1024 * 1024)));
-  if (!Number.isInteger(chosen) && chosen !== 0) {
+  if (!Number.isInteger(chosen)) {
     throw new DatasyncError('CONFIGURATION', `scan segments for table "${config.name}" must be an integer, got ${chosen}`);
   }
   return Math.min(1_000_000, Math.max(1, chosen));

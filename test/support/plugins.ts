@@ -10,6 +10,8 @@ export interface Recorded {
   readonly changes: Change[];
   /** Context of each resync call. */
   readonly contexts: ResyncContext[];
+  /** Per resync call: whether its snapshot stopped early to continue in a later call. */
+  readonly continues: boolean[];
   /** The keys the plugin holds now (its materialized view). */
   readonly view: Map<string, unknown>;
 }
@@ -23,7 +25,7 @@ export function recordingPlugin(name: string, prefixes: string[], log: string[] 
   onChange?: (changes: readonly Change[]) => void | Promise<void>;
   timeoutMs?: number;
 } = {}): Plugin & { recorded: Recorded } {
-  const recorded: Recorded = { calls: log, entries: [], changes: [], contexts: [], view: new Map() };
+  const recorded: Recorded = { calls: log, entries: [], changes: [], contexts: [], continues: [], view: new Map() };
   return {
     name,
     prefixes,
@@ -41,6 +43,7 @@ export function recordingPlugin(name: string, prefixes: string[], log: string[] 
         }
         await hooks.onPage?.(page, index++, context);
       }
+      recorded.continues.push(snapshot.continues === true);
       log.push(`${name}:resync:end`);
     },
     async change(changes) {

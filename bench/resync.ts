@@ -1,7 +1,7 @@
 // Resync throughput and memory against the emulator.
 //
-//   npm run bench:resync                 # 10k and 100k items
-//   npx node bench/resync.ts 10000 50000 # other sizes
+//   npm run bench:resync                                # 10k and 100k items
+//   npx node --expose-gc bench/resync.ts 10000 50000    # other sizes (--expose-gc: live-heap figures)
 //
 // Each size runs in its own child process so its memory is measured alone. In the child: a
 // table is loaded with BatchWriteItem, scanned once plainly (sequential Scan, page by page,
@@ -24,6 +24,7 @@ interface Figures {
   steadySeconds: number;
   peakRssMb: number;
   peakHeapMb: number;
+  liveHeapMb: number;
   baseRssMb: number;
 }
 
@@ -42,7 +43,7 @@ if (childSize !== undefined) {
   try {
     for (const size of sizes.length > 0 ? sizes : [10_000, 100_000]) {
       console.error(`measuring ${size} items...`);
-      const child = spawnSync(process.execPath, [fileURLToPath(import.meta.url), '--child', String(size)], { env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+      const child = spawnSync(process.execPath, ['--expose-gc', fileURLToPath(import.meta.url), '--child', String(size)], { env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
       if (child.status !== 0) throw new Error(`child for ${size} items failed with status ${child.status}`);
       results.push(JSON.parse(child.stdout.trim().split('\n').pop()!) as Figures);
     }
@@ -50,14 +51,14 @@ if (childSize !== undefined) {
     await emulator.stop();
   }
   const rate = (items: number, seconds: number) => Math.round(items / seconds);
-  console.log('| items | load s | raw scan items/s | resync (first) items/s | first / scan | resync (steady) items/s | steady / scan | peak RSS MB (base) | peak heap MB |');
-  console.log('|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
+  console.log('| items | load s | raw scan items/s | resync (first) items/s | first / scan | resync (steady) items/s | steady / scan | peak RSS MB (base) | peak heap MB | peak live heap MB |');
+  console.log('|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
   for (const r of results) {
-    console.log(`| ${r.size} | ${r.loadSeconds.toFixed(1)} | ${rate(r.size, r.scanSeconds)} | ${rate(r.size, r.resyncSeconds)} | ${(r.resyncSeconds / r.scanSeconds).toFixed(2)} | ${rate(r.size, r.steadySeconds)} | ${(r.steadySeconds / r.scanSeconds).toFixed(2)} | ${r.peakRssMb.toFixed(0)} (${r.baseRssMb.toFixed(0)}) | ${r.peakHeapMb.toFixed(0)} |`);
+    console.log(`| ${r.size} | ${r.loadSeconds.toFixed(1)} | ${rate(r.size, r.scanSeconds)} | ${rate(r.size, r.resyncSeconds)} | ${(r.resyncSeconds / r.scanSeconds).toFixed(2)} | ${rate(r.size, r.steadySeconds)} | ${(r.steadySeconds / r.scanSeconds).toFixed(2)} | ${r.peakRssMb.toFixed(0)} (${r.baseRssMb.toFixed(0)}) | ${r.peakHeapMb.toFixed(0)} | ${r.liveHeapMb.toFixed(1)} |`);
   }
   if (results.length >= 2) {
     const [small, large] = [results[0]!, results.at(-1)!];
-    console.log(`\npeak RSS ${large.size} / ${small.size}: ${(large.peakRssMb / small.peakRssMb).toFixed(2)}; peak heap: ${(large.peakHeapMb / small.peakHeapMb).toFixed(2)}`);
+    console.log(`\npeak RSS ${large.size} / ${small.size}: ${(large.peakRssMb / small.peakRssMb).toFixed(2)}; peak heap: ${(large.peakHeapMb / small.peakHeapMb).toFixed(2)}; peak live heap: ${(large.liveHeapMb / small.liveHeapMb).toFixed(2)}`);
   }
 }
 
@@ -113,7 +114,15 @@ async function measure(size: number): Promise<Figures> {
     const datasync = createDatasync({ plugins: [plugin] });
     const store = new SyncStateStore({ stateTable, clients });
     const sink = { records: [] as FeedbackRecord[], async write(records: readonly FeedbackRecord[]) { this.records.push(...records); } };
-    const options = { tables: [{ name: itemTable, prefix: 'bench', keyAttributes: ['pk'] }], store, sink, clients, timeoutMs: 3_600_000 };
+    // Live memory: the heap right after a full collection, taken at every page boundary (what the
+    // resync keeps, as opposed to garbage the collector has not reclaimed yet).
+    let liveHeap = 0;
+    const onProgress = () => {
+      if (!global.gc) return;
+      global.gc();
+      liveHeap = Math.max(liveHeap, process.memoryUsage().heapUsed);
+    };
+    const options = { tables: [{ name: itemTable, prefix: 'bench', keyAttributes: ['pk'] }], store, sink, clients, timeoutMs: 3_600_000, onProgress };
 
     global.gc?.();
     const baseRss = process.memoryUsage().rss;
@@ -136,7 +145,7 @@ async function measure(size: number): Promise<Figures> {
     }
     if (entries !== 2 * size) throw new Error(`plugin saw ${entries} entries, expected ${2 * size}`);
     const mb = (bytes: number) => bytes / 1024 / 1024;
-    return { size, loadSeconds, scanSeconds, resyncSeconds, steadySeconds, peakRssMb: mb(peakRss), peakHeapMb: mb(peakHeap), baseRssMb: mb(baseRss) };
+    return { size, loadSeconds, scanSeconds, resyncSeconds, steadySeconds, peakRssMb: mb(peakRss), peakHeapMb: mb(peakHeap), liveHeapMb: mb(liveHeap), baseRssMb: mb(baseRss) };
   } finally {
     await Promise.all([itemTable, stateTable].map((name) => clients.dynamodb.send(new DeleteTableCommand({ TableName: name }))));
   }

@@ -33,7 +33,11 @@ export interface ResyncOptions extends SegmentOptions, ScanOptions {
   readonly remainingTimeMs?: () => number;
   /** Time kept in reserve: when less than this is left, the resync checkpoints; default 20 s. */
   readonly marginMs?: number;
-  /** Time limit of one plugin's resync callback per invocation; default 5 minutes. A timeout is a failure. */
+  /**
+   * Time limit of one plugin's resync callback per invocation; default 5 minutes. A timeout is a
+   * failure. After three quarters of it the snapshot stops at the next page boundary and the
+   * resync continues in a new invocation.
+   */
   readonly timeoutMs?: number;
   /** Time limit of a change callback applying held changes, for plugins without `timeoutMs`; default 5 s. */
   readonly changeTimeoutMs?: number;
@@ -160,16 +164,21 @@ async function resyncPlugin(plugin: Plugin, resyncId: string, options: PluginRun
     cursor = { ...cursor, estimatedItems: tables.reduce((sum, table) => sum + table.estimatedItems, 0) };
     await store.saveCursor(plugin.name, cursor);
     progress('started', cursor);
+    // The plugin keeps half the margin to finish its page after the snapshot stops.
+    const limit = Math.max(1, Math.min(options.timeoutMs ?? DEFAULT_RESYNC_TIMEOUT_MS, options.remaining() - (options.marginMs ?? DEFAULT_MARGIN_MS) / 2));
+    // A part also ends (at a page boundary) once three quarters of the time limit are used, so
+    // a long resync continues in parts instead of timing out; a plugin stuck on one page still
+    // times out.
+    const partStarted = Date.now();
+    const timeIsShort = () => options.timeIsShort() || Date.now() - partStarted >= limit * 0.75;
     const active = new ResyncSnapshot({
       dynamodb, store, plugin: plugin.name, prefixes: plugin.prefixes, tables, cursor,
       scan: { ...(options.pageSize ? { pageSize: options.pageSize } : {}), ...(options.consistentRead ? { consistentRead: true } : {}) },
       ...(options.sweepPageSize ? { sweepPageSize: options.sweepPageSize } : {}),
-      timeIsShort: options.timeIsShort,
+      timeIsShort,
       onPage: (at) => progress('page', at),
     });
     snapshot = active;
-    // The plugin keeps half the margin to finish its page after the snapshot stops.
-    const limit = Math.max(1, Math.min(options.timeoutMs ?? DEFAULT_RESYNC_TIMEOUT_MS, options.remaining() - (options.marginMs ?? DEFAULT_MARGIN_MS) / 2));
     await callPlugin(plugin.name, limit, (signal) => plugin.resync(active, { plugin: plugin.name, signal, resyncId, part: cursor.part }));
     cursor = active.cursor;
     if (active.continues) {

@@ -202,6 +202,26 @@ describe('resync against the emulator', () => {
     expect(feedback.map((record) => [record.status, record.items])).toEqual([['error', 4], ['ok', 12]]);
   });
 
+  test('a resync slower than its time limit goes on in parts instead of timing out', async () => {
+    const items = Array.from({ length: 10 }, (_, index) => item(`t/${index}`, {}, 1));
+    const { options, sink } = await setup(items);
+    const plugin = recordingPlugin('slowish', ['config/t'], [], { onPage: () => new Promise((resolve) => setTimeout(resolve, 120)) });
+    const datasync = createDatasync({ plugins: [plugin] });
+    const continuations: string[] = [];
+    const slow = { ...options, pageSize: 2, timeoutMs: 400, continueResync: async (next: { resyncId: string }) => { continuations.push(next.resyncId); } };
+    const first = request();
+    let result = await runResync(datasync, first, slow);
+    while (result.continued) result = await runResync(datasync, { ...first, reason: 'continuation' }, slow);
+
+    expect(result.plugins[0]).toMatchObject({ status: 'ok', items: 10 });
+    expect(continuations.length).toBeGreaterThan(0);
+    expect(continuations.every((id) => id === first.resyncId)).toBe(true);
+    expect(new Set(plugin.recorded.entries.map((entry) => entry.key)).size).toBe(10);
+    expect(plugin.recorded.entries).toHaveLength(10);
+    const feedback = (await sink.read()) as ResyncFeedback[];
+    expect(feedback).toEqual([expect.objectContaining({ status: 'ok', items: 10, parts: continuations.length + 1 })]);
+  });
+
   test('parallel scan segments hand over every item once', async () => {
     const items = Array.from({ length: 60 }, (_, index) => item(`s/${index}`, { i: { N: String(index) } }, 1));
     const { options } = await setup(items);

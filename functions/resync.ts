@@ -1,10 +1,5 @@
-// PLACEHOLDER entry point so the deployment can be packaged and measured; the real entry point
-// (same path, same `handler` export) replaces this file.
-import middy from '@middy/core';
-import { awsClients } from '../lib/aws/clients.ts';
+import { createResyncHandler } from '../lib/index.ts';
+import { datasync } from './app.ts';
 
-/** Placeholder Lambda handler: touches one SDK client and reports no failed items. */
-export const handler = middy().handler(async () => {
-  void awsClients().sqs;
-  return { batchItemFailures: [] };
-});
+/** The resync function: resync requests, continuations, the schedule and post-deploy invokes. */
+export const handler = createResyncHandler(datasync);

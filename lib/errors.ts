@@ -21,7 +21,13 @@ export type DatasyncErrorCode =
   | 'INVALID_FEEDBACK'
   | 'PUBLISH_FAILED'
   | 'REVISION_CONFLICT'
-  | 'CONFIGURATION';
+  | 'CONFIGURATION'
+  | 'TABLE_NOT_FOUND'
+  | 'SCAN_FAILED'
+  | 'STATE_FAILED'
+  | 'RESYNC_INCOMPLETE'
+  | 'INVALID_REQUEST'
+  | 'UNKNOWN_PLUGIN';
 
 /** Base class of every error raised by serverless-datasync. */
 export class DatasyncError extends Error {
@@ -197,5 +203,26 @@ function describe(thrown: unknown): string {
     return typeof thrown === 'string' ? thrown : JSON.stringify(thrown) ?? String(thrown);
   } catch {
     return String(thrown);
+  }
+}
+
+/** A configured table does not exist (or cannot be described) where the resync looked for it. */
+export class TableNotFoundError extends DatasyncError {
+  constructor(table: string, cause?: unknown) {
+    super('TABLE_NOT_FOUND', `table "${table}" does not exist or cannot be described`, { cause, details: { table } });
+  }
+}
+
+/** The sync-state table could not be read or written; the work it guarded did not happen. */
+export class StateFailedError extends DatasyncError {
+  constructor(action: string, cause: unknown, details: Record<string, unknown> = {}) {
+    super('STATE_FAILED', `sync state: could not ${action}`, { cause, details });
+  }
+}
+
+/** A resync request (queue message, scheduled event or invoke payload) is malformed. */
+export class InvalidResyncRequestError extends DatasyncError {
+  constructor(message: string, options: { cause?: unknown; details?: Record<string, unknown> } = {}) {
+    super('INVALID_REQUEST', message, options);
   }
 }

@@ -83,3 +83,21 @@ export type { UnpublishedChange } from './errors.ts';
 export { createFeedbackReader } from './feedback/reader.ts';
 export type { FeedbackReader, FeedbackReaderOptions, FeedbackBatch, MalformedFeedback, WaitForOptions, StreamOptions } from './feedback/reader.ts';
 export { parseFeedbackRecord, correlationIdsOf } from './feedback/parse.ts';
+
+// Sync state and resync.
+export { SyncStateStore } from './state/store.ts';
+export type { SyncStateOptions, HeldKey, KeyRecord } from './state/store.ts';
+export { DynamoDbLedger } from './state/ledger.ts';
+export { FailureTracker, DEFAULT_FAILURE_THRESHOLD } from './state/failures.ts';
+export type { FailureTrackerOptions, FailureRecord } from './state/failures.ts';
+export { stateTableDefinition } from './state/table.ts';
+export { readPluginStates } from './state/read.ts';
+export type { PluginState, SyncStatus } from './state/status.ts';
+export { runResync, DEFAULT_RESYNC_TIMEOUT_MS, DEFAULT_MARGIN_MS } from './resync/engine.ts';
+export type { ResyncOptions, ResyncRunResult, PluginResyncResult } from './resync/engine.ts';
+export { createResyncHandler } from './resync/handler.ts';
+export type { ResyncHandlerOptions, ResyncHandlerResult } from './resync/handler.ts';
+export { requestResync, parseResyncRequest, newResyncId } from './resync/request.ts';
+export type { ResyncRequest, ResyncReason, RequestResyncOptions } from './resync/request.ts';
+export type { ResyncProgress, ProgressListener } from './resync/progress.ts';
+export { TableNotFoundError, StateFailedError, InvalidResyncRequestError } from './errors.ts';

@@ -58,6 +58,12 @@ export interface ResyncFeedback extends FeedbackBase {
   readonly items: number;
   /** Keys reported deleted (held by the plugin, gone from the store). */
   readonly deleted: number;
+  /** Items skipped because they could not be read as a change (bad key, unsupported value). */
+  readonly invalid?: number;
+  /** Changes held during the resync and applied after it. */
+  readonly applied?: number;
+  /** Invocations the resync spanned (more than 1 when it checkpointed and continued). */
+  readonly parts?: number;
 }
 
 /** Input that was rejected before reaching any plugin (malformed, hostile, oversized). */

@@ -19,6 +19,12 @@ export interface CallbackContext {
 export interface ResyncContext extends CallbackContext {
   /** The id of this resync, reported in its feedback. */
   readonly resyncId: string;
+  /**
+   * Which invocation of a long resync this call is: 1 for the call that begins the resync, 2 and
+   * up when it resumes after a checkpoint (the earlier parts' entries were already handed over,
+   * and only the remaining ones follow). Absent means 1.
+   */
+  readonly part?: number;
 }
 
 /**
@@ -40,6 +46,12 @@ export interface Snapshot {
   readonly prefixes: readonly string[];
   /** The entries, a page at a time: items first, then deletions. */
   pages(): AsyncIterable<readonly SnapshotEntry[]>;
+  /**
+   * True once `pages()` has ended early because the invocation's time ran low: the resync is not
+   * finished; it continues from the next page in a new call (with `context.part` one higher).
+   * False or absent once the pages have ended because the snapshot is complete.
+   */
+  readonly continues?: boolean;
 }
 
 /** The callbacks a plugin provides. */

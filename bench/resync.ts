@@ -1,0 +1,152 @@
+// Resync throughput and memory against the emulator.
+//
+//   npm run bench:resync                                # 10k and 100k items
+//   npx node --expose-gc bench/resync.ts 10000 50000    # other sizes (--expose-gc: live-heap figures)
+//
+// Each size runs in its own child process so its memory is measured alone. In the child: a
+// table is loaded with BatchWriteItem, scanned once plainly (sequential Scan, page by page,
+// counting items: the floor any resync pays), then resynced to a plugin that only counts
+// entries, first when the plugin never synced (every key is new to the state table) and again
+// (steady state). Memory is sampled during the resync.
+import { spawnSync } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import { BatchWriteItemCommand, CreateTableCommand, DeleteTableCommand, ScanCommand, type WriteRequest } from '@aws-sdk/client-dynamodb';
+import { createAwsClients } from '../lib/aws/clients.ts';
+import { createDatasync, runResync, stateTableDefinition, SyncStateStore, type FeedbackRecord, type Plugin } from '../lib/index.ts';
+import { ensureEmulator } from '../infra/local/emulator.ts';
+
+interface Figures {
+  size: number;
+  loadSeconds: number;
+  scanSeconds: number;
+  resyncSeconds: number;
+  steadySeconds: number;
+  peakRssMb: number;
+  peakHeapMb: number;
+  liveHeapMb: number;
+  baseRssMb: number;
+}
+
+const childSize = process.argv[2] === '--child' ? Number(process.argv[3]) : undefined;
+
+if (childSize !== undefined) {
+  console.log(JSON.stringify(await measure(childSize)));
+} else {
+  const sizes = process.argv.slice(2).map(Number).filter((size) => size > 0);
+  const emulator = await ensureEmulator({ log: (line) => console.error(line) });
+  const env = {
+    ...process.env, AWS_ENDPOINT_URL: emulator.endpoint, AWS_REGION: process.env.AWS_REGION ?? 'us-east-1',
+    AWS_ACCESS_KEY_ID: process.env.AWS_ACCESS_KEY_ID ?? 'test', AWS_SECRET_ACCESS_KEY: process.env.AWS_SECRET_ACCESS_KEY ?? 'test',
+  };
+  const results: Figures[] = [];
+  try {
+    for (const size of sizes.length > 0 ? sizes : [10_000, 100_000]) {
+      console.error(`measuring ${size} items...`);
+      const child = spawnSync(process.execPath, ['--expose-gc', fileURLToPath(import.meta.url), '--child', String(size)], { env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+      if (child.status !== 0) throw new Error(`child for ${size} items failed with status ${child.status}`);
+      results.push(JSON.parse(child.stdout.trim().split('\n').pop()!) as Figures);
+    }
+  } finally {
+    await emulator.stop();
+  }
+  const rate = (items: number, seconds: number) => Math.round(items / seconds);
+  console.log('| items | load s | raw scan items/s | resync (first) items/s | first / scan | resync (steady) items/s | steady / scan | peak RSS MB (base) | peak heap MB | peak live heap MB |');
+  console.log('|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
+  for (const r of results) {
+    console.log(`| ${r.size} | ${r.loadSeconds.toFixed(1)} | ${rate(r.size, r.scanSeconds)} | ${rate(r.size, r.resyncSeconds)} | ${(r.resyncSeconds / r.scanSeconds).toFixed(2)} | ${rate(r.size, r.steadySeconds)} | ${(r.steadySeconds / r.scanSeconds).toFixed(2)} | ${r.peakRssMb.toFixed(0)} (${r.baseRssMb.toFixed(0)}) | ${r.peakHeapMb.toFixed(0)} | ${r.liveHeapMb.toFixed(1)} |`);
+  }
+  if (results.length >= 2) {
+    const [small, large] = [results[0]!, results.at(-1)!];
+    console.log(`\npeak RSS ${large.size} / ${small.size}: ${(large.peakRssMb / small.peakRssMb).toFixed(2)}; peak heap: ${(large.peakHeapMb / small.peakHeapMb).toFixed(2)}; peak live heap: ${(large.liveHeapMb / small.liveHeapMb).toFixed(2)}`);
+  }
+}
+
+async function measure(size: number): Promise<Figures> {
+  const clients = createAwsClients();
+  const itemTable = `bench-items-${randomUUID().slice(0, 8)}`;
+  const stateTable = `bench-state-${randomUUID().slice(0, 8)}`;
+  await clients.dynamodb.send(new CreateTableCommand({
+    TableName: itemTable, BillingMode: 'PAY_PER_REQUEST',
+    AttributeDefinitions: [{ AttributeName: 'pk', AttributeType: 'S' }], KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }],
+  }));
+  await clients.dynamodb.send(new CreateTableCommand(stateTableDefinition(stateTable)));
+  try {
+    const loadStart = performance.now();
+    // Items are made chunk by chunk so loading does not inflate the child's memory.
+    let next = 0;
+    const chunks = Math.ceil(size / 25);
+    await Promise.all(Array.from({ length: 8 }, async () => {
+      while (next < chunks) {
+        const chunk = next++;
+        let pending: WriteRequest[] | undefined = Array.from({ length: Math.min(25, size - chunk * 25) }, (_, index) => {
+          const n = chunk * 25 + index;
+          return { PutRequest: { Item: { pk: { S: `item/${n}` }, name: { S: `interface ${n}` }, mtu: { N: String(1500 + (n % 8000)) }, up: { BOOL: n % 2 === 0 } } } };
+        });
+        while (pending && pending.length > 0) {
+          const request: WriteRequest[] = pending;
+          const result = await clients.dynamodb.send(new BatchWriteItemCommand({ RequestItems: { [itemTable]: request } }));
+          pending = result.UnprocessedItems?.[itemTable];
+        }
+      }
+    }));
+    const loadSeconds = (performance.now() - loadStart) / 1000;
+
+    const scanStart = performance.now();
+    let scanned = 0;
+    let startKey: Record<string, never> | undefined;
+    do {
+      const page = await clients.dynamodb.send(new ScanCommand({ TableName: itemTable, ...(startKey ? { ExclusiveStartKey: startKey } : {}) }));
+      scanned += page.Items?.length ?? 0;
+      startKey = page.LastEvaluatedKey as typeof startKey;
+    } while (startKey);
+    const scanSeconds = (performance.now() - scanStart) / 1000;
+    if (scanned !== size) throw new Error(`scan saw ${scanned} items, expected ${size}`);
+
+    let entries = 0;
+    const plugin: Plugin = {
+      name: 'bench', prefixes: ['bench'],
+      async resync(snapshot) {
+        for await (const page of snapshot.pages()) entries += page.length;
+      },
+      change() {},
+    };
+    const datasync = createDatasync({ plugins: [plugin] });
+    const store = new SyncStateStore({ stateTable, clients });
+    const sink = { records: [] as FeedbackRecord[], async write(records: readonly FeedbackRecord[]) { this.records.push(...records); } };
+    // Live memory: the heap right after a full collection, taken at every page boundary (what the
+    // resync keeps, as opposed to garbage the collector has not reclaimed yet).
+    let liveHeap = 0;
+    const onProgress = () => {
+      if (!global.gc) return;
+      global.gc();
+      liveHeap = Math.max(liveHeap, process.memoryUsage().heapUsed);
+    };
+    const options = { tables: [{ name: itemTable, prefix: 'bench', keyAttributes: ['pk'] }], store, sink, clients, timeoutMs: 3_600_000, onProgress };
+
+    global.gc?.();
+    const baseRss = process.memoryUsage().rss;
+    let peakRss = baseRss;
+    let peakHeap = process.memoryUsage().heapUsed;
+    const sampler = setInterval(() => {
+      const usage = process.memoryUsage();
+      peakRss = Math.max(peakRss, usage.rss);
+      peakHeap = Math.max(peakHeap, usage.heapUsed);
+    }, 20);
+    const resyncStart = performance.now();
+    const first = await runResync(datasync, { datasync: 'resync', resyncId: 'bench-1', reason: 'manual' }, options);
+    const resyncSeconds = (performance.now() - resyncStart) / 1000;
+    const steadyStart = performance.now();
+    const steady = await runResync(datasync, { datasync: 'resync', resyncId: 'bench-2', reason: 'manual' }, options);
+    const steadySeconds = (performance.now() - steadyStart) / 1000;
+    clearInterval(sampler);
+    for (const result of [first, steady]) {
+      if (result.plugins[0]?.status !== 'ok' || result.plugins[0].items !== size) throw new Error(`resync did not hand over ${size} items: ${JSON.stringify(result.plugins[0])}`);
+    }
+    if (entries !== 2 * size) throw new Error(`plugin saw ${entries} entries, expected ${2 * size}`);
+    const mb = (bytes: number) => bytes / 1024 / 1024;
+    return { size, loadSeconds, scanSeconds, resyncSeconds, steadySeconds, peakRssMb: mb(peakRss), peakHeapMb: mb(peakHeap), liveHeapMb: mb(liveHeap), baseRssMb: mb(baseRss) };
+  } finally {
+    await Promise.all([itemTable, stateTable].map((name) => clients.dynamodb.send(new DeleteTableCommand({ TableName: name }))));
+  }
+}

@@ -1,0 +1,168 @@
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DatasyncError } from '../errors.ts';
+import { keyMatchesPrefix } from '../model/key.ts';
+import { keyOfItem, valueOfItem, versionOfItem } from '../model/item.ts';
+import type { Snapshot, SnapshotEntry } from '../plugins/plugin.ts';
+import type { PluginCursor } from '../state/status.ts';
+import type { KeyRecord, SyncStateStore } from '../state/store.ts';
+import { scanPages, type ScanOptions } from './scan.ts';
+import type { ScanTable } from './tables.ts';
+
+/** What a snapshot needs to stream a plugin's state. */
+export interface SnapshotSource {
+  readonly dynamodb: DynamoDBClient;
+  readonly store: SyncStateStore;
+  readonly plugin: string;
+  readonly prefixes: readonly string[];
+  /** The tables under the plugin's prefixes, in configuration order (the cursor indexes them). */
+  readonly tables: readonly ScanTable[];
+  /** Where to start: a fresh cursor, or the checkpoint of an earlier part of the same resync. */
+  readonly cursor: PluginCursor;
+  readonly scan?: ScanOptions;
+  /** Key records read per page of the deletion sweep; default DynamoDB's 1 MB pages. */
+  readonly sweepPageSize?: number;
+  /** True when the invocation's time is running low and the snapshot should stop at the next page boundary. */
+  readonly timeIsShort: () => boolean;
+  /** Called after each page is done and checkpointed (for progress reports). */
+  readonly onPage?: (cursor: PluginCursor) => void;
+}
+
+/**
+ * A plugin's authoritative snapshot, read straight from the tables: each scanned page is filtered
+ * to the plugin's prefixes and handed over, then the keys the plugin held that the scan did not
+ * find are handed over as deletions.
+ *
+ * A page counts as done when the plugin asks for the next one (or the pages end); only then are
+ * its keys recorded and the cursor checkpointed, so a page is never recorded without having been
+ * handed over, and a resumed resync starts after the last page done: nothing is handed over twice.
+ */
+export class ResyncSnapshot implements Snapshot {
+  readonly resyncId: string;
+  readonly prefixes: readonly string[];
+  readonly #source: SnapshotSource;
+  #cursor: PluginCursor;
+  #started = false;
+  #complete = false;
+  #continues = false;
+  #stopped = false;
+
+  constructor(source: SnapshotSource) {
+    this.#source = source;
+    this.#cursor = source.cursor;
+    this.resyncId = source.cursor.resyncId;
+    this.prefixes = [...source.prefixes];
+  }
+
+  get continues(): boolean {
+    return this.#continues;
+  }
+
+  /** True when every page, deletions included, was handed over and done. */
+  get complete(): boolean {
+    return this.#complete;
+  }
+
+  /** The cursor after the last page done. */
+  get cursor(): PluginCursor {
+    return this.#cursor;
+  }
+
+  /** Stops handing over pages (the plugin failed or timed out). */
+  stop(): void {
+    this.#stopped = true;
+  }
+
+  pages(): AsyncIterable<readonly SnapshotEntry[]> {
+    if (this.#started) throw new DatasyncError('RESYNC_INCOMPLETE', `the snapshot of resync ${this.resyncId} can be read only once`);
+    this.#started = true;
+    return this.#generate();
+  }
+
+  async *#generate(): AsyncGenerator<readonly SnapshotEntry[]> {
+    const source = this.#source;
+    let pagesThisPart = 0;
+    // Every invocation makes progress of at least one page, so a tiny time budget still ends.
+    const mustStop = (): boolean => pagesThisPart > 0 && source.timeIsShort();
+
+    while (this.#cursor.phase === 'items' && this.#cursor.table < source.tables.length) {
+      const table = source.tables[this.#cursor.table]!;
+      const segments = this.#cursor.segments.length > 0
+        ? [...this.#cursor.segments]
+        : Array.from({ length: table.segments }, () => ({ done: false }));
+      if (mustStop()) return this.#checkpointed();
+      for await (const page of scanPages(source.dynamodb, table.config.name, segments, source.scan)) {
+        let invalid = 0;
+        const entries: SnapshotEntry[] = [];
+        for (const item of page.items) {
+          let entry: SnapshotEntry;
+          try {
+            const key = keyOfItem(table.config, item);
+            if (!this.prefixes.some((prefix) => keyMatchesPrefix(key, prefix))) continue;
+            const revision = versionOfItem(table.config, item);
+            entry = { op: 'put', key, value: valueOfItem(table.config, item), ...(revision === undefined ? {} : { revision }) };
+          } catch {
+            // An item that cannot be read as a change is counted (reported as `invalid` in the
+            // resync's feedback) rather than failing every resync of the table.
+            invalid += 1;
+            continue;
+          }
+          entries.push(entry);
+        }
+        if (entries.length > 0) {
+          yield entries;
+          if (this.#stopped) return;
+        }
+        await source.store.writeKeys(source.plugin, entries.map((entry): KeyRecord => ({
+          key: entry.key, present: true, seen: this.resyncId, ...(entry.revision === undefined ? {} : { revision: entry.revision }),
+        })));
+        segments[page.segment] = page.next ? { lastKey: page.next, done: false } : { done: true };
+        const done = segments.every((segment) => segment.done);
+        await this.#save({
+          ...this.#cursor,
+          items: this.#cursor.items + entries.length,
+          invalid: this.#cursor.invalid + invalid,
+          ...(done ? { table: this.#cursor.table + 1, segments: [] } : { segments }),
+        });
+        pagesThisPart += 1;
+        if (!done && mustStop()) return this.#checkpointed();
+      }
+    }
+
+    if (this.#cursor.phase === 'items') await this.#save({ ...this.#cursor, phase: 'deletes', segments: [] });
+    for (;;) {
+      if (mustStop()) return this.#checkpointed();
+      const { records, next } = await source.store.unseenKeys(source.plugin, this.resyncId, this.#cursor.deleteKey, source.sweepPageSize);
+      const gone = records.filter((record) => record.present && this.prefixes.some((prefix) => keyMatchesPrefix(record.key, prefix)));
+      const entries: SnapshotEntry[] = gone.map((record) => ({
+        op: 'delete', key: record.key, ...(record.revision === undefined ? {} : { revision: record.revision }),
+      }));
+      if (entries.length > 0) {
+        yield entries;
+        if (this.#stopped) return;
+      }
+      // Reported keys become tombstones seen by this resync (so a resumed sweep skips them and a
+      // held delete of the same key is not applied twice); older tombstones and keys outside the
+      // plugin's prefixes (it stopped watching them) are dropped.
+      await source.store.writeKeys(source.plugin, gone.map((record): KeyRecord => ({
+        key: record.key, present: false, seen: this.resyncId, ...(record.revision === undefined ? {} : { revision: record.revision }),
+      })));
+      const goneKeys = new Set(gone.map((record) => record.key));
+      await source.store.deleteKeys(source.plugin, records.filter((record) => !goneKeys.has(record.key)).map((record) => record.key));
+      const { deleteKey: _previous, ...rest } = this.#cursor;
+      await this.#save({ ...rest, deleted: this.#cursor.deleted + entries.length, ...(next ? { deleteKey: next } : {}) });
+      pagesThisPart += 1;
+      if (!next) break;
+    }
+    this.#complete = true;
+  }
+
+  #checkpointed(): void {
+    this.#continues = true;
+  }
+
+  async #save(cursor: PluginCursor): Promise<void> {
+    await this.#source.store.saveCursor(this.#source.plugin, cursor);
+    this.#cursor = cursor;
+    this.#source.onPage?.(cursor);
+  }
+}

@@ -1,0 +1,96 @@
+import type { AttributeValue } from '@aws-sdk/client-dynamodb';
+import type { FeedbackError } from '../feedback/record.ts';
+
+/**
+ * Where a plugin stands. Only an `in-sync` plugin receives changes; for the others they are held
+ * and applied after the plugin's next successful resync.
+ */
+export type SyncStatus = 'never-synced' | 'resyncing' | 'in-sync' | 'out-of-sync';
+
+/** How far a running resync of one plugin got; kept in the status row so any process can resume it. */
+export interface PluginCursor {
+  readonly resyncId: string;
+  /** 1 for the invocation that began the resync, then one more per continuation. */
+  readonly part: number;
+  /** Milliseconds since the epoch when the resync began. */
+  readonly startedAt: number;
+  readonly items: number;
+  readonly deleted: number;
+  /** Items skipped because they could not be read as a change (bad key, unsupported value). */
+  readonly invalid: number;
+  /** `items`: scanning the tables; `deletes`: reporting held keys that are gone. */
+  readonly phase: 'items' | 'deletes';
+  /** Index into the plugin's tables (in configuration order) of the table being scanned. */
+  readonly table: number;
+  /** Per scan segment of that table: where the next page starts, or done. */
+  readonly segments: ReadonlyArray<{ readonly lastKey?: Record<string, AttributeValue>; readonly done: boolean }>;
+  /** Where the next page of held keys starts, in the `deletes` phase. */
+  readonly deleteKey?: Record<string, AttributeValue>;
+  /** Items in the plugin's tables as DynamoDB last estimated them (for progress bars). */
+  readonly estimatedItems?: number;
+}
+
+/** One plugin's sync state, as `readPluginStates` reports it (e.g. for a CLI `status` command). */
+export interface PluginState {
+  readonly plugin: string;
+  readonly status: SyncStatus;
+  /** The last (or the running) resync. */
+  readonly resyncId?: string;
+  /** When that resync began and, once it ended, when it ended (ISO-8601). */
+  readonly startedAt?: string;
+  readonly finishedAt?: string;
+  /** Items and deletions handed over by the last finished resync. */
+  readonly items: number;
+  readonly deleted: number;
+  /** The error of the last failed resync or of the failure that marked the plugin out of sync. */
+  readonly lastError?: FeedbackError;
+  /** Change deliveries that failed in a row since the last success. */
+  readonly failures: number;
+  /** Present while a resync is running or stopped part way: its progress. */
+  readonly progress?: {
+    readonly resyncId: string;
+    readonly part: number;
+    readonly phase: 'items' | 'deletes';
+    readonly items: number;
+    readonly deleted: number;
+    readonly estimatedItems?: number;
+  };
+}
+
+/** Reads a status row (or its absence) into a `PluginState`. */
+export function toPluginState(plugin: string, row: Record<string, AttributeValue> | undefined): PluginState {
+  if (!row) return { plugin, status: 'never-synced', items: 0, deleted: 0, failures: 0 };
+  const text = (name: string): string | undefined => row[name]?.S;
+  const count = (name: string): number => Number(row[name]?.N ?? 0);
+  const cursor = readCursor(row);
+  const error = text('lastError');
+  return {
+    plugin,
+    status: (text('status') as SyncStatus | undefined) ?? 'never-synced',
+    ...optional('resyncId', text('resyncId')),
+    ...optional('startedAt', text('startedAt')),
+    ...optional('finishedAt', text('finishedAt')),
+    items: count('itemCount'),
+    deleted: count('deletedCount'),
+    ...(error ? { lastError: JSON.parse(error) as FeedbackError } : {}),
+    failures: count('failures'),
+    ...(cursor
+      ? {
+          progress: {
+            resyncId: cursor.resyncId, part: cursor.part, phase: cursor.phase, items: cursor.items, deleted: cursor.deleted,
+            ...optional('estimatedItems', cursor.estimatedItems),
+          },
+        }
+      : {}),
+  };
+}
+
+/** The checkpoint stored in a status row, if any. */
+export function readCursor(row: Record<string, AttributeValue> | undefined): PluginCursor | undefined {
+  const text = row?.checkpoint?.S;
+  return text ? (JSON.parse(text) as PluginCursor) : undefined;
+}
+
+function optional<K extends string, V>(name: K, value: V | undefined): { [P in K]?: V } {
+  return (value === undefined ? {} : { [name]: value }) as { [P in K]?: V };
+}

@@ -1,0 +1,394 @@
+import {
+  BatchGetItemCommand, BatchWriteItemCommand, GetItemCommand, PutItemCommand, QueryCommand, TransactWriteItemsCommand,
+  UpdateItemCommand, DeleteItemCommand, ConditionalCheckFailedException, TransactionCanceledException,
+  type AttributeValue, type WriteRequest, type DynamoDBClient,
+} from '@aws-sdk/client-dynamodb';
+import { awsClients, type AwsClients } from '../aws/clients.ts';
+import { StateFailedError } from '../errors.ts';
+import type { FeedbackError } from '../feedback/record.ts';
+import type { Change } from '../model/change.ts';
+import type { Revision } from '../model/revision.ts';
+import type { PluginCursor } from './status.ts';
+import { toPluginState, type PluginState } from './status.ts';
+import {
+  SORT, heldSort, keyOfSort, keySort, padRevision, pluginPartition, runPartition, stateTableName, unpadRevision,
+} from './table.ts';
+
+/** A row of the state table. */
+export type StateRow = Record<string, AttributeValue>;
+
+/** Where the sync state lives and how it is reached. */
+export interface SyncStateOptions {
+  /** The state table; default `DATASYNC_STATE_TABLE`. */
+  readonly stateTable?: string;
+  /** AWS clients; default the process-wide ones. */
+  readonly clients?: AwsClients;
+  /** BatchWriteItem calls in flight at once when writing many rows; default 4. */
+  readonly writeConcurrency?: number;
+}
+
+/** What a plugin holds for one key: the revision (when known) and whether the key exists for it. */
+export interface HeldKey {
+  readonly revision?: Revision;
+  /** False for a tombstone: the plugin saw the key deleted. */
+  readonly present: boolean;
+  /** The resync that last saw the key in the store. */
+  readonly seen?: string;
+}
+
+/** One key record to write: the plugin now holds `revision` for `key`, or saw it deleted. */
+export interface KeyRecord {
+  readonly key: string;
+  readonly revision?: Revision;
+  readonly present: boolean;
+  /** Set by a resync that found the key in the store (or reported it deleted). */
+  readonly seen?: string;
+}
+
+/** A change held for a plugin, with its row's sort key (for removal once applied). */
+export interface HeldChange {
+  readonly sort: string;
+  readonly change: Change;
+}
+
+/** A resync run: the plugins it covers, in order, and how many of them are finished. */
+export interface RunRow {
+  readonly resyncId: string;
+  readonly reason: string;
+  readonly plugins: readonly string[];
+  /** Index of the plugin being resynced (plugins before it are finished or failed). */
+  readonly index: number;
+  readonly startedAt: string;
+}
+
+const BATCH_GET_LIMIT = 100;
+const BATCH_WRITE_LIMIT = 25;
+const TRANSACTION_LIMIT = 100;
+const UNPROCESSED_ATTEMPTS = 8;
+
+/**
+ * The sync-state table's operations. Every method either does what it says or throws
+ * `StateFailedError` with the SDK error as cause; unprocessed batch items are retried with backoff.
+ */
+export class SyncStateStore {
+  /** The state table's name. */
+  readonly tableName: string;
+  readonly #dynamodb: DynamoDBClient;
+  readonly #writeConcurrency: number;
+
+  constructor(options: SyncStateOptions = {}) {
+    this.tableName = stateTableName(options.stateTable);
+    this.#dynamodb = (options.clients ?? awsClients()).dynamodb;
+    this.#writeConcurrency = Math.max(1, options.writeConcurrency ?? 4);
+  }
+
+  /** The status row of a plugin (strongly consistent), or undefined when it never synced. */
+  async status(plugin: string): Promise<StateRow | undefined> {
+    const result = await this.#call('read the status of ' + plugin, () => this.#dynamodb.send(new GetItemCommand({
+      TableName: this.tableName, Key: rowKey(pluginPartition(plugin), SORT.status), ConsistentRead: true,
+    })));
+    return result.Item;
+  }
+
+  /** The state of each named plugin, in the order given. */
+  async states(plugins: readonly string[]): Promise<PluginState[]> {
+    const rows = await this.#batchGet(plugins.map((plugin) => ({ pk: pluginPartition(plugin), sk: SORT.status })));
+    return plugins.map((plugin) => toPluginState(plugin, rows.get(rowId(pluginPartition(plugin), SORT.status))));
+  }
+
+  /** The plugin's status row and what it holds for each key given, read with BatchGetItem. */
+  async heldKeys(plugin: string, keys: Iterable<string>): Promise<{ status: StateRow | undefined; keys: Map<string, HeldKey> }> {
+    const partition = pluginPartition(plugin);
+    const wanted = [{ pk: partition, sk: SORT.status }, ...[...new Set(keys)].map((key) => ({ pk: partition, sk: keySort(key) }))];
+    const rows = await this.#batchGet(wanted);
+    const held = new Map<string, HeldKey>();
+    for (const row of rows.values()) {
+      const sort = row.sk?.S ?? '';
+      if (sort.startsWith(SORT.key)) held.set(keyOfSort(sort), toHeldKey(row));
+    }
+    return { status: rows.get(rowId(partition, SORT.status)), keys: held };
+  }
+
+  /** Writes key records with BatchWriteItem, 25 rows a call. */
+  async writeKeys(plugin: string, records: readonly KeyRecord[]): Promise<void> {
+    const partition = pluginPartition(plugin);
+    await this.#batchWrite(records.map((record) => ({
+      PutRequest: {
+        Item: {
+          ...rowKey(partition, keySort(record.key)),
+          present: { BOOL: record.present },
+          ...(record.revision === undefined ? {} : { rev: { S: padRevision(record.revision) } }),
+          ...(record.seen === undefined ? {} : { seen: { S: record.seen } }),
+        },
+      },
+    })));
+  }
+
+  /** Removes a plugin's key records. */
+  async deleteKeys(plugin: string, keys: readonly string[]): Promise<void> {
+    const partition = pluginPartition(plugin);
+    await this.#batchWrite(keys.map((key) => ({ DeleteRequest: { Key: rowKey(partition, keySort(key)) } })));
+  }
+
+  /**
+   * One page of the plugin's key records that the resync `resyncId` has not seen.
+   * @returns the records and where the next page starts (absent after the last page).
+   */
+  async unseenKeys(plugin: string, resyncId: string, startKey: StateRow | undefined, limit?: number): Promise<{
+    records: Array<{ key: string } & HeldKey>; next?: StateRow;
+  }> {
+    const result = await this.#call('read the held keys of ' + plugin, () => this.#dynamodb.send(new QueryCommand({
+      TableName: this.tableName,
+      KeyConditionExpression: 'pk = :pk AND begins_with(sk, :key)',
+      FilterExpression: 'attribute_not_exists(seen) OR seen <> :id',
+      ExpressionAttributeValues: { ':pk': { S: pluginPartition(plugin) }, ':key': { S: SORT.key }, ':id': { S: resyncId } },
+      ConsistentRead: true,
+      ...(startKey ? { ExclusiveStartKey: startKey } : {}),
+      ...(limit ? { Limit: limit } : {}),
+    })));
+    return {
+      records: (result.Items ?? []).map((row) => ({ key: keyOfSort(row.sk!.S!), ...toHeldKey(row) })),
+      ...(result.LastEvaluatedKey ? { next: result.LastEvaluatedKey } : {}),
+    };
+  }
+
+  /**
+   * Holds changes for a plugin that is not in sync, atomically with a check that it still is not
+   * (so a change can never be held after the resync that would apply it has finished).
+   * @returns false, holding nothing, when the plugin turned `in-sync` meanwhile.
+   */
+  async hold(plugin: string, changes: readonly Change[]): Promise<boolean> {
+    const partition = pluginPartition(plugin);
+    for (let start = 0; start < changes.length; start += TRANSACTION_LIMIT - 1) {
+      const chunk = changes.slice(start, start + TRANSACTION_LIMIT - 1);
+      try {
+        await this.#dynamodb.send(new TransactWriteItemsCommand({
+          TransactItems: [
+            {
+              ConditionCheck: {
+                TableName: this.tableName,
+                Key: rowKey(partition, SORT.status),
+                ConditionExpression: 'attribute_not_exists(#status) OR #status <> :in',
+                ExpressionAttributeNames: { '#status': 'status' },
+                ExpressionAttributeValues: { ':in': { S: 'in-sync' } },
+              },
+            },
+            ...chunk.map((change) => ({
+              Put: { TableName: this.tableName, Item: { ...rowKey(partition, heldSort()), change: { S: JSON.stringify(change) } } },
+            })),
+          ],
+        }));
+      } catch (error) {
+        if (start === 0 && error instanceof TransactionCanceledException
+          && error.CancellationReasons?.[0]?.Code === 'ConditionalCheckFailed') return false;
+        throw new StateFailedError(`hold changes for ${plugin}`, error, { plugin });
+      }
+    }
+    return true;
+  }
+
+  /** One page of a plugin's held changes in arrival order. */
+  async heldChanges(plugin: string, limit = 100): Promise<HeldChange[]> {
+    const result = await this.#call('read the held changes of ' + plugin, () => this.#dynamodb.send(new QueryCommand({
+      TableName: this.tableName,
+      KeyConditionExpression: 'pk = :pk AND begins_with(sk, :held)',
+      ExpressionAttributeValues: { ':pk': { S: pluginPartition(plugin) }, ':held': { S: SORT.held } },
+      ConsistentRead: true,
+      Limit: limit,
+    })));
+    return (result.Items ?? []).map((row) => ({ sort: row.sk!.S!, change: JSON.parse(row.change!.S!) as Change }));
+  }
+
+  /** Removes held changes once applied. */
+  async releaseHeld(plugin: string, sorts: readonly string[]): Promise<void> {
+    const partition = pluginPartition(plugin);
+    await this.#batchWrite(sorts.map((sort) => ({ DeleteRequest: { Key: rowKey(partition, sort) } })));
+  }
+
+  /** Marks a plugin `resyncing` with its cursor (the changes that arrive from now on are held). */
+  async saveCursor(plugin: string, cursor: PluginCursor): Promise<void> {
+    await this.#update(plugin, 'save the resync checkpoint of ' + plugin, {
+      UpdateExpression: 'SET #status = :status, resyncId = :id, startedAt = :started, checkpoint = :cursor, updatedAt = :now',
+      ExpressionAttributeNames: { '#status': 'status' },
+      ExpressionAttributeValues: {
+        ':status': { S: 'resyncing' }, ':id': { S: cursor.resyncId },
+        ':started': { S: new Date(cursor.startedAt).toISOString() }, ':cursor': { S: JSON.stringify(cursor) },
+        ':now': { S: new Date().toISOString() },
+      },
+    });
+  }
+
+  /** Records a finished resync: the plugin is `in-sync`, its failures and checkpoint are cleared. */
+  async finishResync(plugin: string, result: { resyncId: string; startedAt: number; items: number; deleted: number }): Promise<void> {
+    await this.#update(plugin, 'record the resync of ' + plugin, {
+      UpdateExpression: 'SET #status = :status, resyncId = :id, startedAt = :started, finishedAt = :now, itemCount = :items, deletedCount = :deleted, failures = :zero, updatedAt = :now REMOVE checkpoint, lastError',
+      ExpressionAttributeNames: { '#status': 'status' },
+      ExpressionAttributeValues: {
+        ':status': { S: 'in-sync' }, ':id': { S: result.resyncId }, ':started': { S: new Date(result.startedAt).toISOString() },
+        ':now': { S: new Date().toISOString() }, ':items': { N: String(result.items) }, ':deleted': { N: String(result.deleted) },
+        ':zero': { N: '0' },
+      },
+    });
+  }
+
+  /**
+   * Records a failed resync: the plugin is `out-of-sync` with the error; the checkpoint stays, so
+   * a retry of the same resync id resumes after the last page the plugin finished.
+   */
+  async failResync(plugin: string, resyncId: string, error: FeedbackError): Promise<void> {
+    await this.#update(plugin, 'record the failed resync of ' + plugin, {
+      UpdateExpression: 'SET #status = :status, resyncId = :id, finishedAt = :now, lastError = :error, updatedAt = :now',
+      ExpressionAttributeNames: { '#status': 'status' },
+      ExpressionAttributeValues: {
+        ':status': { S: 'out-of-sync' }, ':id': { S: resyncId }, ':now': { S: new Date().toISOString() },
+        ':error': { S: JSON.stringify(error) },
+      },
+    });
+  }
+
+  /** Counts one more failed change delivery and returns the count in a row. */
+  async addFailure(plugin: string, error: FeedbackError): Promise<number> {
+    const result = await this.#update(plugin, 'count a failure of ' + plugin, {
+      UpdateExpression: 'ADD failures :one SET lastError = :error, updatedAt = :now',
+      ExpressionAttributeValues: { ':one': { N: '1' }, ':error': { S: JSON.stringify(error) }, ':now': { S: new Date().toISOString() } },
+      ReturnValues: 'UPDATED_NEW',
+    });
+    return Number(result?.failures?.N ?? 1);
+  }
+
+  /** Resets the failure count after a success (a no-op write is avoided when it is already 0). */
+  async clearFailures(plugin: string): Promise<void> {
+    await this.#update(plugin, 'reset the failures of ' + plugin, {
+      UpdateExpression: 'SET failures = :zero',
+      ConditionExpression: 'failures > :zero',
+      ExpressionAttributeValues: { ':zero': { N: '0' } },
+    }, true);
+  }
+
+  /**
+   * Marks an `in-sync` plugin `out-of-sync`.
+   * @returns false when it was not in sync (already out of sync or resyncing: nothing to do).
+   */
+  async markOutOfSync(plugin: string): Promise<boolean> {
+    const result = await this.#update(plugin, 'mark ' + plugin + ' out of sync', {
+      UpdateExpression: 'SET #status = :out, updatedAt = :now',
+      ConditionExpression: '#status = :in',
+      ExpressionAttributeNames: { '#status': 'status' },
+      ExpressionAttributeValues: { ':out': { S: 'out-of-sync' }, ':in': { S: 'in-sync' }, ':now': { S: new Date().toISOString() } },
+      ReturnValues: 'UPDATED_NEW',
+    }, true);
+    return result !== undefined;
+  }
+
+  /** The run row of a resync, if it exists. */
+  async run(resyncId: string): Promise<RunRow | undefined> {
+    const result = await this.#call('read resync ' + resyncId, () => this.#dynamodb.send(new GetItemCommand({
+      TableName: this.tableName, Key: rowKey(runPartition(resyncId), SORT.run), ConsistentRead: true,
+    })));
+    return result.Item?.run?.S ? (JSON.parse(result.Item.run.S) as RunRow) : undefined;
+  }
+
+  /** Saves a run row. */
+  async saveRun(run: RunRow): Promise<void> {
+    await this.#call('save resync ' + run.resyncId, () => this.#dynamodb.send(new PutItemCommand({
+      TableName: this.tableName,
+      Item: { ...rowKey(runPartition(run.resyncId), SORT.run), run: { S: JSON.stringify(run) } },
+    })));
+  }
+
+  /** Removes a finished run's row. */
+  async deleteRun(resyncId: string): Promise<void> {
+    await this.#call('remove resync ' + resyncId, () => this.#dynamodb.send(new DeleteItemCommand({
+      TableName: this.tableName, Key: rowKey(runPartition(resyncId), SORT.run),
+    })));
+  }
+
+  async #update(
+    plugin: string, action: string,
+    input: Omit<ConstructorParameters<typeof UpdateItemCommand>[0], 'TableName' | 'Key'>,
+    conditional = false,
+  ): Promise<StateRow | undefined> {
+    try {
+      const result = await this.#dynamodb.send(new UpdateItemCommand({
+        TableName: this.tableName, Key: rowKey(pluginPartition(plugin), SORT.status), ...input,
+      }));
+      return result.Attributes ?? {};
+    } catch (error) {
+      // A failed condition is an answer ("not applicable"), not a failure of the state table.
+      if (conditional && error instanceof ConditionalCheckFailedException) return undefined;
+      throw new StateFailedError(action, error, { plugin });
+    }
+  }
+
+  async #call<T>(action: string, send: () => Promise<T>): Promise<T> {
+    try {
+      return await send();
+    } catch (error) {
+      throw new StateFailedError(action, error);
+    }
+  }
+
+  async #batchGet(keys: ReadonlyArray<{ pk: string; sk: string }>): Promise<Map<string, StateRow>> {
+    const rows = new Map<string, StateRow>();
+    for (let start = 0; start < keys.length; start += BATCH_GET_LIMIT) {
+      let pending: Array<Record<string, AttributeValue>> | undefined = keys.slice(start, start + BATCH_GET_LIMIT).map((key) => rowKey(key.pk, key.sk));
+      for (let attempt = 0; pending && pending.length > 0; attempt += 1) {
+        if (attempt >= UNPROCESSED_ATTEMPTS) {
+          throw new StateFailedError('read rows', new Error(`${pending.length} keys stayed unprocessed after ${attempt} attempts`));
+        }
+        if (attempt > 0) await backoff(attempt);
+        const request: Array<Record<string, AttributeValue>> = pending;
+        const result = await this.#call('read rows', () => this.#dynamodb.send(new BatchGetItemCommand({
+          RequestItems: { [this.tableName]: { Keys: request, ConsistentRead: true } },
+        })));
+        for (const row of result.Responses?.[this.tableName] ?? []) rows.set(rowId(row.pk!.S!, row.sk!.S!), row);
+        pending = result.UnprocessedKeys?.[this.tableName]?.Keys;
+      }
+    }
+    return rows;
+  }
+
+  async #batchWrite(requests: readonly WriteRequest[]): Promise<void> {
+    const chunks: WriteRequest[][] = [];
+    for (let start = 0; start < requests.length; start += BATCH_WRITE_LIMIT) chunks.push(requests.slice(start, start + BATCH_WRITE_LIMIT));
+    let next = 0;
+    const worker = async (): Promise<void> => {
+      while (next < chunks.length) {
+        let pending: WriteRequest[] | undefined = chunks[next++]!;
+        for (let attempt = 0; pending && pending.length > 0; attempt += 1) {
+          if (attempt >= UNPROCESSED_ATTEMPTS) {
+            throw new StateFailedError('write rows', new Error(`${pending.length} writes stayed unprocessed after ${attempt} attempts`));
+          }
+          if (attempt > 0) await backoff(attempt);
+          const request: WriteRequest[] = pending;
+          const result = await this.#call('write rows', () => this.#dynamodb.send(new BatchWriteItemCommand({
+            RequestItems: { [this.tableName]: request },
+          })));
+          pending = result.UnprocessedItems?.[this.tableName];
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(this.#writeConcurrency, chunks.length) }, worker));
+  }
+}
+
+function rowKey(pk: string, sk: string): Record<string, AttributeValue> {
+  return { pk: { S: pk }, sk: { S: sk } };
+}
+
+function rowId(pk: string, sk: string): string {
+  return `${pk}\u0000${sk}`;
+}
+
+function toHeldKey(row: StateRow): HeldKey {
+  return {
+    present: row.present?.BOOL ?? true,
+    ...(row.rev?.S ? { revision: unpadRevision(row.rev.S) } : {}),
+    ...(row.seen?.S ? { seen: row.seen.S } : {}),
+  };
+}
+
+function backoff(attempt: number): Promise<void> {
+  const ms = Math.min(2_000, 25 * 2 ** attempt) * (0.5 + Math.random() / 2);
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

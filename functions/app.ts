@@ -1,28 +1,41 @@
-// The shared pieces of every function in this service, built once per Lambda container.
+// The shared pieces of every function in this service, built once per Lambda container. This is
+// the file to edit to register your own plugins (in registration = resync order).
 import { createExamplePlugins } from '../examples/plugins/index.ts';
 import { tablesFromEnvironment } from '../lib/config.ts';
 import { createDatasync } from '../lib/datasync.ts';
-import { DatasyncError } from '../lib/errors.ts';
-import type { ChangePublisher } from '../lib/sources/http/handler.ts';
+import { createTablesPublisher } from '../lib/publish/tables.ts';
+import type { Publisher } from '../lib/publish/types.ts';
+import { requestResync as sendResyncRequest } from '../lib/resync/request.ts';
+import { FailureTracker } from '../lib/state/failures.ts';
+import { DynamoDbLedger } from '../lib/state/ledger.ts';
 
 /** The tables this service reads (`DATASYNC_TABLES`). */
 export const tables = tablesFromEnvironment();
 
-/** The example plugins, in registration (= resync) order. */
+/** The plugins, in registration (= resync) order. */
 export const plugins = createExamplePlugins();
 
-/** The datasync instance every source function delivers to. */
-export const datasync = createDatasync({ plugins });
+// Revisions, held changes and resync status live in the state table, so they outlast a container.
+const ledger = new DynamoDbLedger();
 
-const notConfigured = (what: string) => async (): Promise<never> => {
-  throw new DatasyncError('CONFIGURATION', `no ${what} is configured for the HTTP API`);
+/** Asks the resync function (through its queue) to resync some plugins, or all. */
+export async function requestResync(pluginNames?: readonly string[], reason: 'manual' | 'failing-plugin' = 'manual'): Promise<string> {
+  const request = await sendResyncRequest({ reason, ...(pluginNames ? { plugins: [...pluginNames] } : {}) });
+  return request.resyncId;
+}
+
+// A plugin that keeps failing is marked out of sync (its changes are held) and resynced.
+const failures = new FailureTracker({ store: ledger.store, ledger, requestResync: (plugin) => requestResync([plugin], 'failing-plugin') });
+
+/** The datasync instance every function delivers to. */
+export const datasync = createDatasync({ plugins, ledger, onOutcomes: (outcomes) => failures.record(outcomes) });
+
+// Made on first use, so a function without tables configured fails its request, not its start.
+let tablesPublisher: Publisher | undefined;
+const publishing = (): Publisher => (tablesPublisher ??= createTablesPublisher(tables));
+
+/** The HTTP API writes each key to the table whose prefix holds it; the stream then delivers it. */
+export const publisher: Pick<Publisher, 'put' | 'delete'> = {
+  put: (key, value, options) => publishing().put(key, value, options),
+  delete: (key, options) => publishing().delete(key, options),
 };
-
-/**
- * The publisher behind `PUT`/`DELETE /keys/...`. Until one is configured here, writes answer 500
- * with code `CONFIGURATION` rather than pretending to succeed.
- */
-export const publisher: ChangePublisher = { put: notConfigured('publisher'), delete: notConfigured('publisher') };
-
-/** Sends a resync request (`POST /resync`); answers 500 `CONFIGURATION` until one is configured here. */
-export const requestResync: (plugins?: readonly string[]) => Promise<string | void> = notConfigured('resync requester');

@@ -5,13 +5,14 @@ import { DatasyncError, InvalidResyncRequestError, toError } from '../errors.ts'
 import { describeError, FEEDBACK_VERSION, type RejectedFeedback } from '../feedback/record.ts';
 import type { FeedbackSink } from '../feedback/sink.ts';
 import type { Plugin } from '../plugins/plugin.ts';
+import { feedbackSinkFromEnvironment } from '../sources/handler-options.ts';
 import { SyncStateStore } from '../state/store.ts';
 import { runResync, type ResyncOptions, type ResyncRunResult } from './engine.ts';
 import { newResyncId, parseResyncRequest, type ResyncRequest } from './request.ts';
 
 /** Options of the resync Lambda handler. */
 export interface ResyncHandlerOptions extends Omit<ResyncOptions, 'tables' | 'store' | 'sink' | 'remainingTimeMs'> {
-  /** Where resync feedback goes (the feedback queue writer). Required to run. */
+  /** Where resync feedback goes; default the feedback queue writer on `DATASYNC_FEEDBACK_QUEUE_URL`. */
   readonly sink?: FeedbackSink;
   /** The tables; default `DATASYNC_TABLES`. */
   readonly tables?: readonly TableConfig[];
@@ -44,13 +45,14 @@ export type ResyncHandlerResult = SQSBatchResponse | ResyncRunResult;
 export function createResyncHandler(datasync: { plugins(): Plugin[] }, options: ResyncHandlerOptions = {}) {
   let store = options.store;
   let tables = options.tables;
+  let sink = options.sink;
   const run = (request: ResyncRequest, context: Context | undefined): Promise<ResyncRunResult> => {
-    if (!options.sink) throw new DatasyncError('CONFIGURATION', 'the resync handler needs a feedback sink (options.sink)');
+    sink ??= feedbackSinkFromEnvironment();
     store ??= new SyncStateStore(options.stateTable ? { stateTable: options.stateTable } : {});
     tables ??= tablesFromEnvironment();
     const remaining = typeof context?.getRemainingTimeInMillis === 'function' ? () => context.getRemainingTimeInMillis() : undefined;
     return runResync(datasync, request, {
-      ...options, tables, store, sink: options.sink, ...(remaining ? { remainingTimeMs: remaining } : {}),
+      ...options, tables, store, sink, ...(remaining ? { remainingTimeMs: remaining } : {}),
     });
   };
 

@@ -5,6 +5,7 @@ import { DatasyncError } from '../errors.ts';
 import { SqsDeadLetterWriter, type DeadLetterWriter } from '../feedback/dead-letter.ts';
 import type { FeedbackSink } from '../feedback/sink.ts';
 import { SqsFeedbackWriter } from '../feedback/sqs-writer.ts';
+import { createLogger } from '../observability/logger.ts';
 
 /** Default time kept back from plugins for writing feedback before Lambda's time runs out. */
 export const DEFAULT_SAFETY_MARGIN_MS = 1_000;
@@ -26,15 +27,21 @@ export interface SourceHandlerOptions {
 /** The feedback sink and dead-letter writer to use, from the options or the environment. */
 export function resolveWriters(options: SourceHandlerOptions): { feedback: FeedbackSink; deadLetter: DeadLetterWriter } {
   const env = options.env ?? process.env;
-  const required = (name: string): string => {
-    const value = env[name];
-    if (!value) throw new DatasyncError('CONFIGURATION', `${name} is not set`, { details: { variable: name } });
-    return value;
-  };
   return {
-    feedback: options.feedback ?? new SqsFeedbackWriter({ sqs: awsClients().sqs, queueUrl: required(ENV.feedbackQueueUrl) }),
-    deadLetter: options.deadLetter ?? new SqsDeadLetterWriter({ sqs: awsClients().sqs, queueUrl: required(ENV.deadLetterQueueUrl) }),
+    feedback: options.feedback ?? feedbackSinkFromEnvironment(env),
+    deadLetter: options.deadLetter ?? new SqsDeadLetterWriter({ sqs: awsClients().sqs, queueUrl: requiredVariable(env, ENV.deadLetterQueueUrl) }),
   };
+}
+
+/** The feedback queue writer on `DATASYNC_FEEDBACK_QUEUE_URL`. */
+export function feedbackSinkFromEnvironment(env: NodeJS.ProcessEnv = process.env): FeedbackSink {
+  return new SqsFeedbackWriter({ sqs: awsClients().sqs, queueUrl: requiredVariable(env, ENV.feedbackQueueUrl) });
+}
+
+function requiredVariable(env: NodeJS.ProcessEnv, name: string): string {
+  const value = env[name];
+  if (!value) throw new DatasyncError('CONFIGURATION', `${name} is not set`, { details: { variable: name } });
+  return value;
 }
 
 /** Plugins' time budget: what Lambda has left less the margin; unbounded without a Lambda context. */
@@ -44,7 +51,11 @@ export function remainingTime(context: Partial<Context> | undefined, marginMs: n
   return () => Math.max(1, remaining.call(context) - marginMs);
 }
 
-/** The default log: one JSON line per entry. */
+const logger = createLogger({ service: 'serverless-datasync' });
+
+/** The default log: one JSON line per entry, through the library's structured logger. */
 export function jsonLog(entry: Record<string, unknown>): void {
-  console.log(JSON.stringify({ time: new Date().toISOString(), ...entry }));
+  const { level, message, ...fields } = entry;
+  const method = level === 'error' || level === 'warn' || level === 'debug' ? level : 'info';
+  logger[method](typeof message === 'string' ? message : 'event', fields);
 }

@@ -11,7 +11,13 @@ describe('resync handler input', () => {
     await expect(handler({ hello: 'world' }, context)).rejects.toMatchObject({ code: 'INVALID_REQUEST' });
   });
 
-  test('without a feedback sink the handler refuses to run rather than lose results', async () => {
-    await expect(handler({ datasync: 'resync' }, context)).rejects.toMatchObject({ code: 'CONFIGURATION', message: expect.stringContaining('feedback sink') });
+  test('without a feedback queue configured the handler refuses to run rather than lose results', async () => {
+    const saved = process.env.DATASYNC_FEEDBACK_QUEUE_URL;
+    delete process.env.DATASYNC_FEEDBACK_QUEUE_URL;
+    try {
+      await expect(handler({ datasync: 'resync' }, context)).rejects.toMatchObject({ code: 'CONFIGURATION', message: expect.stringContaining('DATASYNC_FEEDBACK_QUEUE_URL') });
+    } finally {
+      if (saved !== undefined) process.env.DATASYNC_FEEDBACK_QUEUE_URL = saved;
+    }
   });
 });

@@ -1,10 +1,11 @@
 // The shared pieces of every function in this service, built once per Lambda container. This is
 // the file to edit to register your own plugins (in registration = resync order).
-import { createExamplePlugins } from '../examples/plugins/index.ts';
+import { createExamplePlugins, createStorePlugin } from '../examples/plugins/index.ts';
 import { tablesFromEnvironment } from '../lib/config.ts';
 import { createDatasync } from '../lib/datasync.ts';
 import { createTablesPublisher } from '../lib/publish/tables.ts';
 import type { Publisher } from '../lib/publish/types.ts';
+import { ProgressHub } from '../lib/resync/progress-hub.ts';
 import { requestResync as sendResyncRequest } from '../lib/resync/request.ts';
 import { FailureTracker } from '../lib/state/failures.ts';
 import { DynamoDbLedger } from '../lib/state/ledger.ts';
@@ -12,8 +13,19 @@ import { DynamoDbLedger } from '../lib/state/ledger.ts';
 /** The tables this service reads (`DATASYNC_TABLES`). */
 export const tables = tablesFromEnvironment();
 
-/** The plugins, in registration (= resync) order. */
-export const plugins = createExamplePlugins();
+// Where the example plugins write their one line per change; the local runner shows it its own way.
+let pluginLog: (line: string) => void = (line) => console.log(line);
+
+/** Sends the example plugins' lines somewhere else than standard output. */
+export function setPluginLog(write: (line: string) => void): void {
+  pluginLog = write;
+}
+
+/**
+ * The plugins, in registration (= resync) order: the store first (bus changes into the tables),
+ * then interfaces, then routes, which refer to interfaces.
+ */
+export const plugins = [createStorePlugin(tables), ...createExamplePlugins((line) => pluginLog(line))] as const;
 
 // Revisions, held changes and resync status live in the state table, so they outlast a container.
 const ledger = new DynamoDbLedger();
@@ -27,6 +39,9 @@ export async function requestResync(pluginNames?: readonly string[], reason: 'ma
 // A plugin that keeps failing is marked out of sync (its changes are held) and resynced.
 const failures = new FailureTracker({ store: ledger.store, ledger, requestResync: (plugin) => requestResync([plugin], 'failing-plugin') });
 
+/** Progress of the resyncs this container runs; subscribe to watch them. */
+export const resyncProgress = new ProgressHub();
+
 /** The datasync instance every function delivers to. */
 export const datasync = createDatasync({ plugins, ledger, onOutcomes: (outcomes) => failures.record(outcomes) });
 
@@ -37,5 +52,7 @@ const publishing = (): Publisher => (tablesPublisher ??= createTablesPublisher(t
 /** The HTTP API writes each key to the table whose prefix holds it; the stream then delivers it. */
 export const publisher: Pick<Publisher, 'put' | 'delete'> = {
   put: (key, value, options) => publishing().put(key, value, options),
-  delete: (key, options) => publishing().delete(key, options),
+  // A table delete's stream record holds only the old item, so no correlation id can ride on it;
+  // the HTTP response still carries the request's id.
+  delete: (key, options) => publishing().delete(key, options?.expectedRevision === undefined ? {} : { expectedRevision: options.expectedRevision }),
 };

@@ -26,8 +26,9 @@ export function createInterfacesPlugin(log: (line: string) => void = console.log
   return {
     name: 'interfaces',
     prefixes: [INTERFACES_PREFIX],
-    async resync(snapshot) {
-      held.clear();
+    async resync(snapshot, context) {
+      // A resync replaces the view; a long one arrives in parts, and only the first starts afresh.
+      if ((context.part ?? 1) === 1) held.clear();
       for await (const page of snapshot.pages()) for (const entry of page as SnapshotEntry[]) apply(entry);
     },
     change(changes) {

@@ -8,6 +8,8 @@ export const ROUTES_PREFIX = 'config/routes';
 export interface RoutesPlugin extends Plugin {
   /** A route's config by name, if held. */
   get(name: string): JsonValue | undefined;
+  /** Names of the routes held. */
+  names(): string[];
   /** Routes whose `interface` is not (yet) a known interface. */
   unresolved(): string[];
 }
@@ -32,14 +34,16 @@ export function createRoutesPlugin(interfaces: Pick<InterfacesPlugin, 'get'>, lo
   return {
     name: 'routes',
     prefixes: [ROUTES_PREFIX],
-    async resync(snapshot) {
-      held.clear();
+    async resync(snapshot, context) {
+      // A resync replaces the view; a long one arrives in parts, and only the first starts afresh.
+      if ((context.part ?? 1) === 1) held.clear();
       for await (const page of snapshot.pages()) for (const entry of page as SnapshotEntry[]) apply(entry);
     },
     change(changes) {
       for (const change of changes) apply(change);
     },
     get: (name) => held.get(name),
+    names: () => [...held.keys()],
     unresolved: () => [...held].filter(([, value]) => {
       const iface = via(value);
       return iface !== undefined && interfaces.get(iface) === undefined;

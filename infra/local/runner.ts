@@ -18,8 +18,13 @@ export interface InvocationStats {
 export interface LocalRunnerOptions {
   readonly clients: AwsClients;
   readonly topology: LocalTopology;
-  /** The real handlers by function name. */
-  readonly handlers: Readonly<Record<string, Handler<never, unknown>>>;
+  /**
+   * The real handlers by function name, or a function that loads them once the resources exist
+   * (handlers read their configuration from the environment when their module loads).
+   */
+  readonly handlers: Readonly<Record<string, Handler<never, unknown>>> | ((provisioned: Provisioned) => Promise<Readonly<Record<string, Handler<never, unknown>>>>);
+  /** Lambda timeout per function, overriding `timeoutMs`. */
+  readonly timeoutsMs?: Readonly<Record<string, number>>;
   /** Pause between polls of an idle source. */
   readonly idleDelayMs?: number;
   /** Lambda timeout given to every invocation. */
@@ -61,7 +66,8 @@ export class LocalRunner {
   async start(): Promise<Provisioned> {
     const { clients, topology } = this.#options;
     this.provisioned = await provision(clients, topology);
-    for (const mapping of topology.mappings) await this.#attach(mapping, this.provisioned);
+    const handlers = typeof this.#options.handlers === 'function' ? await this.#options.handlers(this.provisioned) : this.#options.handlers;
+    for (const mapping of topology.mappings) await this.#attach(mapping, this.provisioned, handlers);
     this.#running = true;
     this.#loops = this.#pollers.map((poller) => this.#loop(poller));
     return this.provisioned;
@@ -88,12 +94,12 @@ export class LocalRunner {
     this.#http = undefined;
   }
 
-  async #attach(mapping: EventSourceMapping, provisioned: Provisioned): Promise<void> {
+  async #attach(mapping: EventSourceMapping, provisioned: Provisioned, handlers: Readonly<Record<string, Handler<never, unknown>>>): Promise<void> {
     const { clients } = this.#options;
-    const handler = this.#options.handlers[mapping.function];
+    const handler = handlers[mapping.function];
     if (!handler) throw new Error(`no handler for function ${mapping.function}`);
     const onInvoke = (info: { records: number; failed: number; error?: unknown }) => this.#count(mapping.function, info);
-    const timeoutMs = this.#options.timeoutMs ?? 30_000;
+    const timeoutMs = this.#options.timeoutsMs?.[mapping.function] ?? this.#options.timeoutMs ?? 30_000;
     switch (mapping.kind) {
       case 'stream': {
         const streamArn = provisioned.streamArns.get(mapping.table);

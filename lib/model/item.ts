@@ -82,7 +82,8 @@ export function versionOfItem(table: TableConfig, item: Record<string, AnyAttrib
   if (!item) return undefined;
   const attribute = item[versionAttributeOf(table)];
   if (attribute === undefined) return undefined;
-  return toRevision(fromAttributeValue(attribute));
+  // Read the number's text: a clock-made version is beyond what a JS number holds exactly.
+  return toRevision(attribute.N ?? fromAttributeValue(attribute));
 }
 
 /** The full item for a key and value (plus the version, when the table keeps one). */

@@ -57,8 +57,14 @@ describe('sendWithRetry', () => {
 describe('revision clock', () => {
   it('strictly increases within a millisecond and when the wall clock steps back', () => {
     const times = [1000, 1000, 1000, 999, 1002];
-    const clock = new RevisionClock(() => times.shift()!);
-    expect(Array.from({ length: 5 }, () => clock.next())).toEqual(['1000000', '1000001', '1000002', '1000003', '1002000']);
+    const clock = new RevisionClock(() => times.shift()!, 7);
+    expect(Array.from({ length: 5 }, () => clock.next())).toEqual(['1000000007', '1000001007', '1000002007', '1000003007', '1002000007']);
+  });
+
+  it('gives two publishers different revisions in the same millisecond', () => {
+    const a = new RevisionClock(() => 5, 1);
+    const b = new RevisionClock(() => 5, 2);
+    expect(a.next()).not.toBe(b.next());
   });
 });
 

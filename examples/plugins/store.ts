@@ -1,0 +1,67 @@
+import { DeleteItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
+import { awsClients, type AwsClients } from '../../lib/aws/clients.ts';
+import {
+  itemKeyOf, itemOf, keyMatchesPrefix, versionAttributeOf, type Change, type JsonObject, type Plugin, type TableConfig,
+} from '../../lib/index.ts';
+
+/**
+ * An example plugin that keeps the tables the store of record: a change that arrived over a bus
+ * (SQS, EventBridge) is written into the table that holds its key, with its revision as the
+ * item's version. The table's stream then carries the same change at the same revision, which
+ * every plugin already holds and skips; and a later resync, which reads the tables, agrees with
+ * what the bus delivered. Writes are conditional, so a stale or repeated change never overwrites
+ * a newer item. Register it first: its own resync has nothing to apply.
+ */
+export function createStorePlugin(tables: readonly TableConfig[], options: { clients?: AwsClients; concurrency?: number } = {}): Plugin {
+  const byLongestPrefix = [...tables].sort((a, b) => b.prefix.length - a.prefix.length);
+  const tableOf = (key: string) => byLongestPrefix.find((table) => keyMatchesPrefix(key, table.prefix) && key !== table.prefix);
+
+  const write = async (change: Change): Promise<void> => {
+    const table = tableOf(change.key);
+    if (!table) return;
+    const { dynamodb } = options.clients ?? awsClients();
+    const version = versionAttributeOf(table);
+    // Only a newer revision replaces the item; an unrevisioned change always does.
+    const condition = change.revision === undefined ? {} : {
+      ConditionExpression: 'attribute_not_exists(#v) OR #v < :v',
+      ExpressionAttributeNames: { '#v': version },
+      ExpressionAttributeValues: { ':v': { N: change.revision } },
+    };
+    try {
+      if (change.op === 'put') {
+        const value = change.value;
+        if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+          throw new TypeError(`${change.key}: a value stored in table ${table.name} must be a JSON object`);
+        }
+        await dynamodb.send(new PutItemCommand({ TableName: table.name, Item: itemOf(table, change.key, value as JsonObject, change.revision), ...condition }));
+      } else {
+        await dynamodb.send(new DeleteItemCommand({ TableName: table.name, Key: itemKeyOf(table, change.key), ...condition }));
+      }
+    } catch (error) {
+      // The table already holds this revision or a newer one: nothing to do.
+      if ((error as Error).name !== 'ConditionalCheckFailedException') throw error;
+    }
+  };
+
+  return {
+    name: 'store',
+    prefixes: [...new Set(tables.map((table) => table.prefix))],
+    async change(changes) {
+      // Changes that came from a table's own stream are already stored.
+      const pending = changes.filter((change) => change.source.type !== 'dynamodb' && change.source.type !== 'resync');
+      const concurrency = Math.max(1, options.concurrency ?? 8);
+      // Per key in order (the dispatcher already sorted each key's changes); keys in parallel.
+      const byKey = new Map<string, Change[]>();
+      for (const change of pending) byKey.set(change.key, [...(byKey.get(change.key) ?? []), change]);
+      const keys = [...byKey.values()];
+      await Promise.all(Array.from({ length: Math.min(concurrency, keys.length) }, async () => {
+        for (let next = keys.shift(); next; next = keys.shift()) for (const change of next) await write(change);
+      }));
+    },
+    async resync(snapshot) {
+      // The tables are this plugin's source and its target: a snapshot of them changes nothing,
+      // but it is read to the end, which is what makes the plugin in sync.
+      for await (const page of snapshot.pages()) void page;
+    },
+  };
+}

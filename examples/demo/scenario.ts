@@ -15,6 +15,7 @@ import { lambdaContext } from '../../infra/local/lambda-shapes.ts';
 import type { RunningService } from '../../infra/local/local-service.ts';
 import { tablesFromEnvironment } from '../../lib/config.ts';
 import type { Plugin } from '../../lib/plugins/plugin.ts';
+import type { ViewPlugin } from '../plugins/view.ts';
 
 /** The sources a change can be published through. */
 export const SOURCES = ['dynamodb', 'sqs', 'sqs-fifo', 'eventbridge', 'http'] as const;
@@ -49,11 +50,6 @@ export interface ScenarioReport {
   readonly views: ReadonlyArray<{ plugin: string; keys: number; matches: boolean; differing: readonly string[] }>;
 }
 
-/** What a plugin with a view exposes (the example plugins do): its items by name (the key under its prefix). */
-interface ViewPlugin extends Plugin {
-  get(name: string): JsonValue | undefined;
-  names(): string[];
-}
 
 export interface ScenarioOptions {
   /** Changes to publish across the sources. */

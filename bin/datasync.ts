@@ -25,5 +25,6 @@ const code = await runCli(process.argv.slice(2), commands, {
   out: (line) => process.stdout.write(`${line}\n`),
   err: (line) => process.stderr.write(`${line}\n`),
   signal: controller.signal,
+  tty: process.stdout.isTTY === true,
 });
 process.exitCode = code;

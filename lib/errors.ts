@@ -4,6 +4,8 @@
  * original error, when there is one, travels as the standard `cause`.
  */
 
+import type { ResyncView } from './resync/watch.ts';
+
 /** Stable identifiers of every error the library raises. */
 export type DatasyncErrorCode =
   | 'INVALID_KEY'
@@ -27,7 +29,8 @@ export type DatasyncErrorCode =
   | 'STATE_FAILED'
   | 'RESYNC_INCOMPLETE'
   | 'INVALID_REQUEST'
-  | 'UNKNOWN_PLUGIN';
+  | 'UNKNOWN_PLUGIN'
+  | 'RESYNC_TIMEOUT';
 
 /** Base class of every error raised by serverless-datasync. */
 export class DatasyncError extends Error {
@@ -224,5 +227,24 @@ export class StateFailedError extends DatasyncError {
 export class InvalidResyncRequestError extends DatasyncError {
   constructor(message: string, options: { cause?: unknown; details?: Record<string, unknown> } = {}) {
     super('INVALID_REQUEST', message, options);
+  }
+}
+
+/**
+ * A resync being followed did not end in time: some plugins had not finished (or none had
+ * begun). A timeout is a failure; `view` is where each plugin stood when the wait gave up.
+ */
+export class ResyncTimeoutError extends DatasyncError {
+  readonly view: ResyncView;
+
+  constructor(timeoutMs: number, view: ResyncView) {
+    const pending = view.plugins.filter((plugin) => plugin.phase === 'waiting' || plugin.phase === 'running');
+    const what = !view.started
+      ? 'no plugin began its resync (is the resync function reading the resync queue, and are the plugin names right?)'
+      : `not finished: ${pending.map((plugin) => `${plugin.plugin} (${plugin.phase}, ${plugin.items} items)`).join(', ')}`;
+    super('RESYNC_TIMEOUT', `resync ${view.resyncId} did not end within ${timeoutMs / 1000} s: ${what}`, {
+      details: { resyncId: view.resyncId, timeoutMs, started: view.started, pending: pending.map((plugin) => plugin.plugin) },
+    });
+    this.view = view;
   }
 }

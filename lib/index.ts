@@ -101,3 +101,9 @@ export { requestResync, parseResyncRequest, newResyncId } from './resync/request
 export type { ResyncRequest, ResyncReason, RequestResyncOptions } from './resync/request.ts';
 export type { ResyncProgress, ProgressListener } from './resync/progress.ts';
 export { TableNotFoundError, StateFailedError, InvalidResyncRequestError } from './errors.ts';
+
+// Following resyncs and listing plugin states (the CLI's `resync --wait` and `status`).
+export { listPluginStates } from './state/read.ts';
+export { watchResync } from './resync/watch.ts';
+export type { WatchResyncOptions, ResyncView, PluginResyncView } from './resync/watch.ts';
+export { ResyncTimeoutError } from './errors.ts';

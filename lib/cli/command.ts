@@ -38,6 +38,8 @@ export interface CliContext {
   clients(): AwsClients;
   /** Aborted on SIGINT/SIGTERM, for commands that follow a queue. */
   readonly signal: AbortSignal;
+  /** Stdout is a terminal: progress may be redrawn in place (else it is printed as plain lines). */
+  readonly tty: boolean;
 }
 
 /** The arguments are wrong: the CLI prints the message and the command's usage, and exits 2. */

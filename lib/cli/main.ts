@@ -27,6 +27,8 @@ export interface CliIo {
   out(line: string): void;
   err(line: string): void;
   readonly signal: AbortSignal;
+  /** Stdout is a terminal; default false. */
+  readonly tty?: boolean;
 }
 
 /**
@@ -65,6 +67,7 @@ export async function runCli(argv: readonly string[], commands: readonly CliComm
     out: io.out,
     err: io.err,
     signal: io.signal,
+    tty: io.tty === true,
     clients() {
       const endpoint = parsed.values['endpoint-url'];
       const region = parsed.values.region;

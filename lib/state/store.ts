@@ -1,5 +1,5 @@
 import {
-  BatchGetItemCommand, BatchWriteItemCommand, GetItemCommand, PutItemCommand, QueryCommand, TransactWriteItemsCommand,
+  BatchGetItemCommand, BatchWriteItemCommand, GetItemCommand, PutItemCommand, QueryCommand, ScanCommand, TransactWriteItemsCommand,
   UpdateItemCommand, DeleteItemCommand, ConditionalCheckFailedException, TransactionCanceledException,
   type AttributeValue, type WriteRequest, type DynamoDBClient,
 } from '@aws-sdk/client-dynamodb';
@@ -62,6 +62,7 @@ export interface RunRow {
 }
 
 const BATCH_GET_LIMIT = 100;
+const PLUGIN_PARTITION = pluginPartition('');
 const BATCH_WRITE_LIMIT = 25;
 const TRANSACTION_LIMIT = 100;
 const UNPROCESSED_ATTEMPTS = 8;
@@ -94,6 +95,32 @@ export class SyncStateStore {
   async states(plugins: readonly string[]): Promise<PluginState[]> {
     const rows = await this.#batchGet(plugins.map((plugin) => ({ pk: pluginPartition(plugin), sk: SORT.status })));
     return plugins.map((plugin) => toPluginState(plugin, rows.get(rowId(pluginPartition(plugin), SORT.status))));
+  }
+
+  /**
+   * The state of every plugin that has a status row (a plugin that never synced has none), by
+   * name; with `resyncId`, only the plugins whose last or running resync is that one. There is no
+   * index of plugins, so this scans the whole table (key rows too): for status displays, not for
+   * hot paths; `states(names)` reads named plugins directly.
+   */
+  async allStates(filter: { resyncId?: string } = {}): Promise<PluginState[]> {
+    const states: PluginState[] = [];
+    let startKey: StateRow | undefined;
+    do {
+      const page = await this.#call('list the plugins', () => this.#dynamodb.send(new ScanCommand({
+        TableName: this.tableName,
+        FilterExpression: filter.resyncId === undefined ? 'sk = :status' : 'sk = :status AND resyncId = :id',
+        ExpressionAttributeValues: { ':status': { S: SORT.status }, ...(filter.resyncId === undefined ? {} : { ':id': { S: filter.resyncId } }) },
+        ConsistentRead: true,
+        ...(startKey ? { ExclusiveStartKey: startKey } : {}),
+      })));
+      for (const row of page.Items ?? []) {
+        const partition = row.pk?.S ?? '';
+        if (partition.startsWith(PLUGIN_PARTITION)) states.push(toPluginState(partition.slice(PLUGIN_PARTITION.length), row));
+      }
+      startKey = page.LastEvaluatedKey;
+    } while (startKey);
+    return states.sort((a, b) => (a.plugin < b.plugin ? -1 : a.plugin > b.plugin ? 1 : 0));
   }
 
   /** The plugin's status row and what it holds for each key given, read with BatchGetItem. */

@@ -1,36 +1,32 @@
-import { progressBar } from '../../lib/cli/render.ts';
+import { blockDrawer, progressBar } from '../../lib/cli/render.ts';
 import type { ResyncProgress } from '../../lib/resync/progress.ts';
 
-/** One line per plugin: a bar redrawn in place on a terminal, start and end lines otherwise. */
+/** A resync's progress in the demo: one line per plugin, in the order the plugins started. */
 export class ProgressView {
+  readonly #out: (line: string) => void;
   readonly #tty: boolean;
-  #order: string[] = [];
-  #lines = new Map<string, string>();
-  #drawn = 0;
+  #draw: ReturnType<typeof blockDrawer>;
+  readonly #lines = new Map<string, string>();
 
-  constructor(tty: boolean) {
+  constructor(tty: boolean, out: (line: string) => void = (line) => process.stdout.write(tty ? line : `${line}\n`)) {
+    this.#out = tty ? (line) => out(`${line}\n`) : out;
     this.#tty = tty;
+    this.#draw = blockDrawer(this.#out, tty);
   }
 
+  /** Starts a new block (the next resync). */
   reset(): void {
-    this.#order = [];
     this.#lines.clear();
-    this.#drawn = 0;
+    this.#draw = blockDrawer(this.#out, this.#tty);
   }
 
   update(progress: ResyncProgress): void {
-    const total = progress.phase === 'finished' ? progress.items : progress.estimatedItems;
-    const state = progress.phase === 'finished' ? 'done' : progress.phase === 'failed' ? 'FAILED' : progress.phase === 'checkpoint' ? 'continues' : 'running';
-    const line = `   ${progress.plugin.padEnd(12)} ${progressBar(progress.items, total)}  ${progress.items} items, ${progress.deleted} deleted  ${state}`;
-    if (!this.#tty) {
-      if (progress.phase !== 'page') console.log(line);
-      return;
-    }
-    if (!this.#lines.has(progress.plugin)) this.#order.push(progress.plugin);
-    this.#lines.set(progress.plugin, line);
-    // Move up over the bars drawn so far and draw them all again.
-    if (this.#drawn > 0) process.stdout.write(`\x1b[${this.#drawn}A`);
-    for (const plugin of this.#order) process.stdout.write(`\x1b[2K${this.#lines.get(plugin)}\n`);
-    this.#drawn = this.#order.length;
+    const done = progress.phase === 'finished';
+    const state = done ? 'done' : progress.phase === 'failed' ? 'FAILED' : progress.phase === 'checkpoint' ? 'continues' : 'running';
+    const bar = done ? progressBar(1, 1) : progressBar(progress.items, progress.estimatedItems);
+    this.#lines.set(progress.plugin, `   ${progress.plugin.padEnd(12)} ${bar}  ${progress.items} items, ${progress.deleted} deleted  ${state}`);
+    // Without a terminal, pages are not worth a line each: the start and end of each plugin are.
+    if (!this.#tty && progress.phase === 'page') return;
+    this.#draw([...this.#lines]);
   }
 }

@@ -1,7 +1,6 @@
 import type { PluginResyncView, ResyncView } from '../resync/watch.ts';
 import type { PluginState } from '../state/status.ts';
-
-const BAR_WIDTH = 24;
+import { blockDrawer, formatTable, progressBar } from './render.ts';
 
 /**
  * The plugins' sync state as a table a person can scan: plugin, status, last resync id, when it
@@ -17,7 +16,7 @@ export function statusTable(states: readonly PluginState[]): string[] {
     String(state.failures),
     state.lastError ? describeFeedbackError(state.lastError) : '-',
   ]);
-  return table(['PLUGIN', 'STATUS', 'LAST RESYNC', 'WHEN', 'ITEMS', 'FAILURES', 'LAST ERROR'], rows);
+  return formatTable(['PLUGIN', 'STATUS', 'LAST RESYNC', 'WHEN', 'ITEMS', 'FAILURES', 'LAST ERROR'], rows).split('\n');
 }
 
 /**
@@ -25,10 +24,7 @@ export function statusTable(states: readonly PluginState[]): string[] {
  * estimate (full once ended; empty while no estimate is known), the count and the phase.
  */
 export function progressLine(view: PluginResyncView, nameWidth: number): string {
-  const fraction = view.phase === 'ok' ? 1
-    : view.estimatedItems ? Math.min(1, view.items / view.estimatedItems) : 0;
-  const filled = Math.round(fraction * BAR_WIDTH);
-  const bar = `[${'#'.repeat(filled)}${'-'.repeat(BAR_WIDTH - filled)}]`;
+  const bar = view.phase === 'ok' ? progressBar(1, 1) : progressBar(view.items, view.estimatedItems);
   let detail: string;
   if (view.phase === 'waiting') detail = 'waiting';
   else if (view.phase === 'running') detail = `resyncing: ${progressCount(view.items, view.estimatedItems)} items${view.part && view.part > 1 ? ` (part ${view.part})` : ''}`;
@@ -58,23 +54,8 @@ export function resyncSummary(view: ResyncView): string {
  * printed each time it changes, so a log shows every step once.
  */
 export function progressDrawer(out: (line: string) => void, tty: boolean): (view: ResyncView) => void {
-  let drawn = 0;
-  const printed = new Map<string, string>();
-  return (view) => {
-    const lines = progressLines(view);
-    if (tty) {
-      lines.forEach((line, index) => out(`${index === 0 && drawn > 0 ? `\x1b[${drawn}A` : ''}\r\x1b[2K${line}`));
-      for (let extra = lines.length; extra < drawn; extra += 1) out('\x1b[2K');
-      drawn = Math.max(drawn, lines.length);
-      return;
-    }
-    lines.forEach((line, index) => {
-      const slot = view.plugins[index]?.plugin ?? '';
-      if (printed.get(slot) === line) return;
-      printed.set(slot, line);
-      out(line);
-    });
-  };
+  const draw = blockDrawer(out, tty);
+  return (view) => draw(progressLines(view).map((line, index) => [view.plugins[index]?.plugin ?? '', line] as const));
 }
 
 function progressCount(items: number, estimated: number | undefined): string {
@@ -83,10 +64,4 @@ function progressCount(items: number, estimated: number | undefined): string {
 
 function describeFeedbackError(error: { name: string; code?: string; message: string }): string {
   return `${error.code ?? error.name}: ${error.message}`;
-}
-
-function table(header: readonly string[], rows: readonly string[][]): string[] {
-  const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => row[column]!.length)));
-  const line = (cells: readonly string[]) => cells.map((cell, column) => (column === cells.length - 1 ? cell : cell.padEnd(widths[column]!))).join('  ').trimEnd();
-  return [line(header), ...rows.map(line)];
 }

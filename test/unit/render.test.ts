@@ -10,9 +10,9 @@ describe('terminal rendering', () => {
     ].join('\n'));
   });
 
-  it('draws a bar proportional to progress, clamped, and a count when the total is unknown', () => {
-    expect(progressBar(5, 10, 10)).toBe('[#####-----]  50%');
-    expect(progressBar(15, 10, 4)).toBe('[####] 100%');
-    expect(progressBar(7, undefined, 3)).toBe('[···] 7');
+  it('draws a bar proportional to progress, clamped, and empty while the total is unknown', () => {
+    expect(progressBar(5, 10, 10)).toBe('[#####-----]');
+    expect(progressBar(15, 10, 4)).toBe('[####]');
+    expect(progressBar(7, undefined, 3)).toBe('[---]');
   });
 });

@@ -141,13 +141,18 @@ export class ResyncSnapshot implements Snapshot {
         if (this.#stopped) return;
       }
       // Reported keys become tombstones seen by this resync (so a resumed sweep skips them and a
-      // held delete of the same key is not applied twice); older tombstones and keys outside the
-      // plugin's prefixes (it stopped watching them) are dropped.
-      await source.store.writeKeys(source.plugin, gone.map((record): KeyRecord => ({
+      // held delete of the same key is not applied twice). Tombstones are kept, so that a late
+      // redelivery of an older put (an SQS or EventBridge retry, a replayed stream record) is not
+      // applied over the deletion; a tombstone a change left gets this resync's id as its date.
+      // Tombstones older than any redelivery can be, and keys outside the plugin's prefixes (it
+      // stopped watching them), are dropped.
+      const watched = (record: KeyRecord) => this.prefixes.some((prefix) => keyMatchesPrefix(record.key, prefix));
+      const undated = records.filter((record) => !record.present && watched(record) && record.seen === undefined);
+      await source.store.writeKeys(source.plugin, [...gone, ...undated].map((record): KeyRecord => ({
         key: record.key, present: false, seen: this.resyncId, ...(record.revision === undefined ? {} : { revision: record.revision }),
       })));
-      const goneKeys = new Set(gone.map((record) => record.key));
-      await source.store.deleteKeys(source.plugin, records.filter((record) => !goneKeys.has(record.key)).map((record) => record.key));
+      const expired = (record: KeyRecord) => !record.present && record.seen !== undefined && isOlderThan(record.seen, TOMBSTONE_RETENTION_MS);
+      await source.store.deleteKeys(source.plugin, records.filter((record) => !watched(record) || expired(record)).map((record) => record.key));
       const { deleteKey: _previous, ...rest } = this.#cursor;
       await this.#save({ ...rest, deleted: this.#cursor.deleted + entries.length, ...(next ? { deleteKey: next } : {}) });
       pagesThisPart += 1;
@@ -165,4 +170,18 @@ export class ResyncSnapshot implements Snapshot {
     this.#cursor = cursor;
     this.#source.onPage?.(cursor);
   }
+}
+
+/**
+ * How long a tombstone is kept: the longest a message can wait in SQS (14 days), which is longer
+ * than a stream record (24 hours) or an EventBridge retry (24 hours) can come back.
+ */
+export const TOMBSTONE_RETENTION_MS = 14 * 24 * 60 * 60 * 1000;
+
+/** Whether a resync id (`20261126T045043Z-…`) names a time more than `ms` ago; unknown forms are not. */
+function isOlderThan(resyncId: string, ms: number): boolean {
+  const match = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z/.exec(resyncId);
+  if (!match) return false;
+  const [, year, month, day, hour, minute, second] = match;
+  return Date.now() - Date.UTC(+year!, +month! - 1, +day!, +hour!, +minute!, +second!) > ms;
 }

@@ -1,7 +1,7 @@
 import { DeadLetterWriteError } from '../errors.ts';
 import type { ChangeSource } from '../model/change.ts';
 import type { FeedbackError } from './record.ts';
-import { sendBodies, SQS_MAX_BATCH_BYTES, type RetryPolicy, type SqsBatchClient } from './sqs-batch.ts';
+import { sendBodies, SQS_MAX_BATCH_BYTES, type SqsBatchClient, type SqsSendOptions } from '../aws/sqs-batch.ts';
 
 /** One piece of input a source refused, with why. */
 export interface RejectedInput {
@@ -42,7 +42,7 @@ export interface DeadLetterWriter {
 }
 
 /** Options of the SQS dead-letter writer. */
-export interface SqsDeadLetterWriterOptions extends RetryPolicy {
+export interface SqsDeadLetterWriterOptions extends SqsSendOptions {
   readonly sqs: SqsBatchClient;
   /** The dead-letter queue's URL (`DATASYNC_DEAD_LETTER_QUEUE_URL`). */
   readonly queueUrl: string;

@@ -1,10 +1,10 @@
 import { FeedbackWriteError } from '../errors.ts';
 import type { ChangeFeedback, FeedbackRecord } from './record.ts';
 import type { FeedbackSink } from './sink.ts';
-import { sendBodies, SQS_MAX_BATCH_BYTES, type RetryPolicy, type SqsBatchClient } from './sqs-batch.ts';
+import { sendBodies, SQS_MAX_BATCH_BYTES, type SqsBatchClient, type SqsSendOptions } from '../aws/sqs-batch.ts';
 
 /** Options of the SQS feedback writer. */
-export interface SqsFeedbackWriterOptions extends RetryPolicy {
+export interface SqsFeedbackWriterOptions extends SqsSendOptions {
   /** The SQS client (normally `awsClients().sqs`). */
   readonly sqs: SqsBatchClient;
   /** The feedback queue's URL. */

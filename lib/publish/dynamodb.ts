@@ -10,8 +10,9 @@ import type { JsonObject } from '../model/json-value.ts';
 import type { Revision } from '../model/revision.ts';
 import { RevisionClock } from './clock.ts';
 import { LIMITS } from './constants.ts';
-import { chunk, published, settle, type Delivered, type PendingChange } from './pending.ts';
-import { sendWithRetry, type EntryFailure, type RetryPolicy, type SendOutcome } from './retry.ts';
+import { chunk, forEachConcurrently } from '../aws/batch.ts';
+import { published, settle, type Delivered, type PendingChange } from './pending.ts';
+import { sendWithRetry, type EntryFailure, type RetryPolicy, type SendOutcome } from '../aws/retry.ts';
 import type { DynamoDbTarget } from './types.ts';
 import type { TargetWriter } from './writer.ts';
 
@@ -136,15 +137,11 @@ export function dynamoDbWriter(target: DynamoDbTarget, clients: AwsClients, poli
       const delivered: Delivered[] = [];
       const failed: EntryFailure<ItemEntry>[] = [];
 
-      const queue = [...conditional];
-      const worker = async () => {
-        for (let entry = queue.shift(); entry; entry = queue.shift()) {
-          const outcome = await sendWithRetry([entry], writeConditional, policy);
-          delivered.push(...outcome.delivered);
-          failed.push(...outcome.failed);
-        }
-      };
-      await Promise.all(Array.from({ length: Math.min(CONCURRENT_WRITES, queue.length) }, worker));
+      await forEachConcurrently(conditional, CONCURRENT_WRITES, async (entry) => {
+        const outcome = await sendWithRetry([entry], writeConditional, policy);
+        delivered.push(...outcome.delivered);
+        failed.push(...outcome.failed);
+      });
 
       // A batch cannot be conditional, so its versions come from the clock: larger than any
       // count-based version, and increasing per publisher (see docs/publish.md for the trade-off).

@@ -4,8 +4,9 @@ import { toEnvelope } from '../model/envelope.ts';
 import type { Revision } from '../model/revision.ts';
 import { RevisionClock } from './clock.ts';
 import { DEFAULT_EVENT_DETAIL_TYPE, DEFAULT_EVENT_SOURCE, LIMITS } from './constants.ts';
-import { chunk, published, settle, type Delivered, type PendingChange } from './pending.ts';
-import { sendWithRetry, type EntryFailure, type RetryPolicy } from './retry.ts';
+import { chunk } from '../aws/batch.ts';
+import { published, settle, type Delivered, type PendingChange } from './pending.ts';
+import { sendWithRetry, type EntryFailure, type RetryPolicy } from '../aws/retry.ts';
 import type { EventBridgeTarget } from './types.ts';
 import type { TargetWriter } from './writer.ts';
 

@@ -3,7 +3,7 @@ import { DatasyncError } from '../errors.ts';
 import { dynamoDbWriter } from './dynamodb.ts';
 import { eventBridgeWriter } from './eventbridge.ts';
 import { checkChange } from './pending.ts';
-import { DEFAULT_RETRY_POLICY, type RetryPolicy } from './retry.ts';
+import { DEFAULT_RETRY_POLICY, type RetryPolicy } from '../aws/retry.ts';
 import { sqsWriter } from './sqs.ts';
 import type { Publisher, PublisherOptions } from './types.ts';
 import type { TargetWriter } from './writer.ts';

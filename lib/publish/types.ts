@@ -3,7 +3,7 @@ import type { TableConfig } from '../config.ts';
 import type { ChangeOp } from '../model/change.ts';
 import type { JsonValue } from '../model/json-value.ts';
 import type { Revision } from '../model/revision.ts';
-import type { RetryPolicy } from './retry.ts';
+import type { RetryPolicy } from '../aws/retry.ts';
 
 /** Publish to a DynamoDB table: the table's stream carries the change to the stream source. */
 export interface DynamoDbTarget {

@@ -5,7 +5,7 @@ import { sendBodies, SQS_MAX_BATCH_BYTES, type SqsBatchClient, type SqsSendOptio
 
 /** Options of the SQS feedback writer. */
 export interface SqsFeedbackWriterOptions extends SqsSendOptions {
-  /** The SQS client (normally `awsClients().sqs`). */
+  /** The SQS client (normally `sqsClient()`). */
   readonly sqs: SqsBatchClient;
   /** The feedback queue's URL. */
   readonly queueUrl: string;

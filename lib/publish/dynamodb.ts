@@ -1,8 +1,7 @@
 import {
   BatchWriteItemCommand, DeleteItemCommand, GetItemCommand, PutItemCommand,
-  type AttributeValue, type WriteRequest,
+  type AttributeValue, type DynamoDBClient, type WriteRequest,
 } from '@aws-sdk/client-dynamodb';
-import type { AwsClients } from '../aws/clients.ts';
 import type { TableConfig } from '../config.ts';
 import { InvalidChangeError, RevisionConflictError } from '../errors.ts';
 import { CORRELATION_ATTRIBUTE, itemKeyOf, itemOf, keyOfItem, versionAttributeOf, versionOfItem } from '../model/item.ts';
@@ -31,12 +30,11 @@ const CONCURRENT_WRITES = 8;
  * with an expected revision the condition is the caller's. `publish()` without expected revisions
  * uses BatchWriteItem with versions from the publisher's clock (see docs/publish.md).
  */
-export function dynamoDbWriter(target: DynamoDbTarget, clients: AwsClients, policy: RetryPolicy): TargetWriter {
+export function dynamoDbWriter(target: DynamoDbTarget, dynamodb: DynamoDBClient, policy: RetryPolicy): TargetWriter {
   const table = target.table;
   const version = versionAttributeOf(table);
   const name = `dynamodb:${table.name}`;
   const clock = new RevisionClock();
-  const { dynamodb } = clients;
 
   const toEntry = (change: PendingChange): ItemEntry => {
     const key = itemKeyOf(table, change.key);

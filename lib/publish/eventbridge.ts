@@ -1,5 +1,4 @@
-import { PutEventsCommand, type PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
-import type { AwsClients } from '../aws/clients.ts';
+import { PutEventsCommand, type EventBridgeClient, type PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
 import { toEnvelope } from '../model/envelope.ts';
 import type { Revision } from '../model/revision.ts';
 import { RevisionClock } from './clock.ts';
@@ -36,7 +35,7 @@ export function eventEntrySize(entry: PutEventsRequestEntry): number {
  * The EventBridge target: each change is one event whose `detail` is the change envelope, put
  * with PutEvents (10 entries and 256 KiB a call). Revisions come from the publisher's clock.
  */
-export function eventBridgeWriter(target: EventBridgeTarget, clients: AwsClients, policy: RetryPolicy): TargetWriter {
+export function eventBridgeWriter(target: EventBridgeTarget, eventbridge: EventBridgeClient, policy: RetryPolicy): TargetWriter {
   const source = target.source ?? DEFAULT_EVENT_SOURCE;
   const detailType = target.detailType ?? DEFAULT_EVENT_DETAIL_TYPE;
   const clock = new RevisionClock();
@@ -60,7 +59,7 @@ export function eventBridgeWriter(target: EventBridgeTarget, clients: AwsClients
   };
 
   const send = async (entries: EventEntry[]) => {
-    const response = await clients.eventbridge.send(new PutEventsCommand({ Entries: entries.map((e) => e.request) }));
+    const response = await eventbridge.send(new PutEventsCommand({ Entries: entries.map((e) => e.request) }));
     const results = response.Entries ?? [];
     const delivered: Delivered[] = [];
     const failed: EntryFailure<EventEntry>[] = [];

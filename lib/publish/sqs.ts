@@ -1,7 +1,6 @@
 import { createHash } from 'node:crypto';
-import type { AwsClients } from '../aws/clients.ts';
 import type { RetryPolicy } from '../aws/retry.ts';
-import { sendMessages, type SqsMessage } from '../aws/sqs-batch.ts';
+import { sendMessages, type SqsBatchClient, type SqsMessage } from '../aws/sqs-batch.ts';
 import { DatasyncError } from '../errors.ts';
 import { toEnvelope } from '../model/envelope.ts';
 import type { Revision } from '../model/revision.ts';
@@ -32,7 +31,7 @@ export function deduplicationId(key: string, revision: Revision): string {
  * The SQS target: each change is one message whose body is the change envelope, sent with
  * SendMessageBatch (see `sendMessages`). Revisions come from the publisher's clock.
  */
-export function sqsWriter(target: SqsTarget, clients: AwsClients, policy: RetryPolicy): TargetWriter {
+export function sqsWriter(target: SqsTarget, sqs: SqsBatchClient, policy: RetryPolicy): TargetWriter {
   const fifo = target.fifo ?? target.queueUrl.endsWith('.fifo');
   const groupOf = target.messageGroupId ?? defaultMessageGroupId;
   const clock = new RevisionClock();
@@ -59,7 +58,7 @@ export function sqsWriter(target: SqsTarget, clients: AwsClients, policy: RetryP
     async write(changes) {
       const entries = changes.map(toEntry);
       // One call at a time, so that a FIFO group's messages keep their order.
-      const { sent, failed } = await sendMessages(clients.sqs, target.queueUrl, entries, policy);
+      const { sent, failed } = await sendMessages(sqs, target.queueUrl, entries, policy);
       const delivered = sent.map(({ message, messageId }) => published(message.change, message.revision, messageId));
       return settle(name, changes.length, delivered, failed);
     },

@@ -3,7 +3,8 @@ import {
   UpdateItemCommand, DeleteItemCommand, ConditionalCheckFailedException, TransactionCanceledException,
   type AttributeValue, type WriteRequest, type DynamoDBClient,
 } from '@aws-sdk/client-dynamodb';
-import { awsClients, type AwsClients } from '../aws/clients.ts';
+import type { AwsClients } from '../aws/clients.ts';
+import { dynamoDbClient } from '../aws/clients/dynamodb.ts';
 import { chunk, forEachConcurrently } from '../aws/batch.ts';
 import { DEFAULT_RETRY_POLICY, sendWithRetry, type EntryFailure } from '../aws/retry.ts';
 import { StateFailedError } from '../errors.ts';
@@ -23,8 +24,8 @@ export type StateRow = Record<string, AttributeValue>;
 export interface SyncStateOptions {
   /** The state table; default `DATASYNC_STATE_TABLE`. */
   readonly stateTable?: string;
-  /** AWS clients; default the process-wide ones. */
-  readonly clients?: AwsClients;
+  /** AWS clients (only `dynamodb` is used); default the process-wide ones. */
+  readonly clients?: Partial<AwsClients>;
   /** BatchWriteItem calls in flight at once when writing many rows; default 4. */
   readonly writeConcurrency?: number;
 }
@@ -79,7 +80,7 @@ export class SyncStateStore {
 
   constructor(options: SyncStateOptions = {}) {
     this.tableName = stateTableName(options.stateTable);
-    this.#dynamodb = (options.clients ?? awsClients()).dynamodb;
+    this.#dynamodb = options.clients?.dynamodb ?? dynamoDbClient();
     this.#writeConcurrency = Math.max(1, options.writeConcurrency ?? 4);
   }
 

@@ -4,19 +4,24 @@ import {
   type ResyncFeedback, type ResyncOptions, type TableConfig,
 } from '../../lib/index.ts';
 import {
-  CollectingSink, createItemTable, createQueue, createStateTable, deleteItem, drainQueue, putItems, SqsTestSink, testClients,
-} from '../support/resync-aws.ts';
+  createQueue, createStateTable, createTable, deleteItem, drainQueue, putItems, Resources, testClients,
+} from '../support/emulator.ts';
+import { MemorySink, SqsTestSink } from '../support/sinks.ts';
 import { del, event, put } from '../support/changes.ts';
 import { recordingPlugin } from '../support/plugins.ts';
 
-const clients = testClients();
+const clients = testClients({ maxAttempts: 2 });
+const resources = new Resources(clients);
+afterAll(() => resources.dispose());
 
 function item(path: string, value: Record<string, AttributeValue>, version?: number): Record<string, AttributeValue> {
   return { pk: { S: path }, ...value, ...(version === undefined ? {} : { ver: { N: String(version) } }) };
 }
 
 async function setup(items: Array<Record<string, AttributeValue>>, table: Partial<TableConfig> = {}) {
-  const [stateTable, itemTable, feedbackQueue] = await Promise.all([createStateTable(clients), createItemTable(clients), createQueue(clients, 'feedback')]);
+  const [stateTable, { name: itemTable }, { url: feedbackQueue }] = await Promise.all([
+    createStateTable(resources), createTable(resources, { stream: false }), createQueue(resources, { prefix: 'ds-feedback' }),
+  ]);
   await putItems(clients, itemTable, items);
   const store = new SyncStateStore({ stateTable, clients });
   const sink = new SqsTestSink(clients, feedbackQueue);
@@ -235,7 +240,7 @@ describe('resync against the emulator', () => {
 
   test('unknown plugin names are refused before anything runs', async () => {
     const { options } = await setup([]);
-    const sink = new CollectingSink();
+    const sink = new MemorySink();
     const plugin = recordingPlugin('p', ['config/s'], []);
     await expect(runResync(createDatasync({ plugins: [plugin] }), request(['p', 'nope']), { ...options, sink }))
       .rejects.toMatchObject({ code: 'UNKNOWN_PLUGIN' });

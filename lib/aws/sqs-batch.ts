@@ -128,6 +128,31 @@ export async function sendBodies(sqs: SqsBatchClient, queueUrl: string, bodies: 
   return { sent: bodies.length - unsent.length, unsent, ...(lastError ? { lastError } : {}) };
 }
 
+/** Where a queue writer sends its messages, and how it retries. */
+export interface SqsQueueOptions extends SqsSendOptions {
+  /** The SQS client (normally `sqsClient()`). */
+  readonly sqs: SqsBatchClient;
+  /** The queue's URL. */
+  readonly queueUrl: string;
+}
+
+/**
+ * Sends every body to the options' queue (see {@link sendBodies}), or throws the error `fail`
+ * makes from how many bodies were not sent, so the invocation fails and its input comes again.
+ */
+export async function sendBodiesOrThrow(
+  options: SqsQueueOptions,
+  bodies: readonly string[],
+  fail: (unwritten: number, total: number, details: { cause?: unknown; details: Record<string, unknown> }) => Error,
+): Promise<void> {
+  if (bodies.length === 0) return;
+  const { sqs, queueUrl, ...policy } = options;
+  const result = await sendBodies(sqs, queueUrl, bodies, policy);
+  if (result.unsent.length > 0) {
+    throw fail(result.unsent.length, bodies.length, { ...(result.lastError ? { cause: result.lastError } : {}), details: { queueUrl } });
+  }
+}
+
 /**
  * Splits message bodies into SendMessageBatch chunks (as indexes into `bodies`): at most 10
  * entries and 256 KiB of bodies each, keeping order.

@@ -19,3 +19,12 @@ export function clientConfig(options: ClientOptions = {}): { region: string; end
     ...(options.maxAttempts ? { maxAttempts: options.maxAttempts } : {}),
   };
 }
+
+/**
+ * A process-wide client made by `create` on first use and then reused (one per Lambda container):
+ * created lazily, so importing a service's module costs nothing until a call needs it.
+ */
+export function sharedClient<T>(create: () => T): () => T {
+  let client: T | undefined;
+  return () => (client ??= create());
+}

@@ -49,8 +49,8 @@ export { SqsFeedbackWriter, serializeFeedback } from './feedback/sqs-writer.ts';
 export type { SqsFeedbackWriterOptions } from './feedback/sqs-writer.ts';
 export { SqsDeadLetterWriter, deadLetterBody, DEAD_LETTER_VERSION } from './feedback/dead-letter.ts';
 export type { DeadLetterWriter, DeadLetterMessage, RejectedInput, SqsDeadLetterWriterOptions } from './feedback/dead-letter.ts';
-export { sendBodies, chunkBodies, SQS_MAX_BATCH_ENTRIES, SQS_MAX_BATCH_BYTES } from './feedback/sqs-batch.ts';
-export type { SqsBatchClient, BatchSendResult } from './feedback/sqs-batch.ts';
+export { sendBodies, chunkBodies, SQS_MAX_BATCH_ENTRIES, SQS_MAX_BATCH_BYTES } from './aws/sqs-batch.ts';
+export type { SqsBatchClient, BatchSendResult } from './aws/sqs-batch.ts';
 export { createDynamoDbStreamHandler } from './sources/dynamodb/handler.ts';
 export type { DynamoDbStreamHandlerOptions } from './sources/dynamodb/handler.ts';
 export { changeFromStreamRecord, isTtlDelete, tableNameOfStreamArn } from './sources/dynamodb/normalize.ts';
@@ -76,8 +76,8 @@ export type {
 export {
   DEFAULT_VERSION_ATTRIBUTE, CORRELATION_ATTRIBUTE, LIMITS as PUBLISH_LIMITS,
 } from './publish/constants.ts';
-export { DEFAULT_RETRY_POLICY } from './publish/retry.ts';
-export type { RetryPolicy } from './publish/retry.ts';
+export { DEFAULT_RETRY_POLICY } from './aws/retry.ts';
+export type { RetryPolicy } from './aws/retry.ts';
 export { PublishError, RevisionConflictError, FeedbackTimeoutError } from './errors.ts';
 export type { UnpublishedChange } from './errors.ts';
 export { createFeedbackReader } from './feedback/reader.ts';

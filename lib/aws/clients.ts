@@ -1,13 +1,21 @@
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
-import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
-import { SQSClient } from '@aws-sdk/client-sqs';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
+import type { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import type { SQSClient } from '@aws-sdk/client-sqs';
+import { createDynamoDbClient, dynamoDbClient } from './clients/dynamodb.ts';
+import { createEventBridgeClient, eventBridgeClient } from './clients/eventbridge.ts';
+import { createSqsClient, sqsClient } from './clients/sqs.ts';
+import { createStreamsClient, streamsClient } from './clients/streams.ts';
+
+export type { ClientOptions } from './clients/config.ts';
+import type { ClientOptions } from './clients/config.ts';
 
 /**
- * The one place AWS clients are made. Region and credentials come from the environment (the
- * SDK's default chain); `AWS_ENDPOINT_URL` (and the per-service `AWS_ENDPOINT_URL_<SERVICE>`) is
- * honoured by the SDK itself, so the same code reaches AWS, LocalStack or the local emulator.
- * Clients are created once per process (per Lambda container) and reused.
+ * The AWS clients, one per service. This is the place clients are made: each service's client
+ * lives in its own module under `lib/aws/clients/` (created once per process, on first use), and
+ * library code imports only the ones it calls, so a Lambda bundle carries only those SDKs. This
+ * module gathers all four for code that uses several (tests, the local runner, the CLI); importing
+ * it bundles every SDK client.
  */
 export interface AwsClients {
   readonly dynamodb: DynamoDBClient;
@@ -16,35 +24,24 @@ export interface AwsClients {
   readonly eventbridge: EventBridgeClient;
 }
 
-/** Options shared by every client; tests use them to add middleware or a custom endpoint. */
-export interface ClientOptions {
-  readonly region?: string;
-  readonly endpoint?: string;
-  /** Attempts per call, including the first (SDK default 3). */
-  readonly maxAttempts?: number;
-}
+const shared: AwsClients = {
+  get dynamodb() { return dynamoDbClient(); },
+  get streams() { return streamsClient(); },
+  get sqs() { return sqsClient(); },
+  get eventbridge() { return eventBridgeClient(); },
+};
 
-let shared: AwsClients | undefined;
-
-/** The process-wide clients, created on first use. */
+/** The process-wide clients (the same objects the library uses by default), each created on first use. */
 export function awsClients(): AwsClients {
-  shared ??= createAwsClients();
   return shared;
 }
 
 /** Creates a fresh set of clients (for tests or a second endpoint); prefer `awsClients()`. */
 export function createAwsClients(options: ClientOptions = {}): AwsClients {
-  const config = {
-    ...(options.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION
-      ? { region: options.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION }
-      : { region: 'us-east-1' }),
-    ...(options.endpoint ? { endpoint: options.endpoint } : {}),
-    ...(options.maxAttempts ? { maxAttempts: options.maxAttempts } : {}),
-  };
   return {
-    dynamodb: new DynamoDBClient(config),
-    streams: new DynamoDBStreamsClient(config),
-    sqs: new SQSClient(config),
-    eventbridge: new EventBridgeClient(config),
+    dynamodb: createDynamoDbClient(options),
+    streams: createStreamsClient(options),
+    sqs: createSqsClient(options),
+    eventbridge: createEventBridgeClient(options),
   };
 }

@@ -1,7 +1,7 @@
 import { DeadLetterWriteError } from '../errors.ts';
 import type { ChangeSource } from '../model/change.ts';
 import type { FeedbackError } from './record.ts';
-import { sendBodies, SQS_MAX_BATCH_BYTES, type RetryPolicy, type SqsBatchClient } from './sqs-batch.ts';
+import { sendBodiesOrThrow, SQS_MAX_BATCH_BYTES, type SqsQueueOptions } from '../aws/sqs-batch.ts';
 
 /** One piece of input a source refused, with why. */
 export interface RejectedInput {
@@ -42,8 +42,7 @@ export interface DeadLetterWriter {
 }
 
 /** Options of the SQS dead-letter writer. */
-export interface SqsDeadLetterWriterOptions extends RetryPolicy {
-  readonly sqs: SqsBatchClient;
+export interface SqsDeadLetterWriterOptions extends SqsQueueOptions {
   /** The dead-letter queue's URL (`DATASYNC_DEAD_LETTER_QUEUE_URL`). */
   readonly queueUrl: string;
 }
@@ -61,15 +60,8 @@ export class SqsDeadLetterWriter implements DeadLetterWriter {
   }
 
   async send(rejected: readonly RejectedInput[]): Promise<void> {
-    if (rejected.length === 0) return;
-    const { sqs, queueUrl, ...policy } = this.#options;
-    const result = await sendBodies(sqs, queueUrl, rejected.map((entry) => deadLetterBody(entry)), policy);
-    if (result.unsent.length > 0) {
-      throw new DeadLetterWriteError(result.unsent.length, rejected.length, {
-        ...(result.lastError ? { cause: result.lastError } : {}),
-        details: { queueUrl },
-      });
-    }
+    await sendBodiesOrThrow(this.#options, rejected.map((entry) => deadLetterBody(entry)),
+      (unwritten, total, options) => new DeadLetterWriteError(unwritten, total, options));
   }
 }
 

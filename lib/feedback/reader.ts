@@ -1,5 +1,6 @@
 import { DeleteMessageBatchCommand, ReceiveMessageCommand, type Message } from '@aws-sdk/client-sqs';
-import { awsClients, type AwsClients } from '../aws/clients.ts';
+import type { AwsClients } from '../aws/clients.ts';
+import { sqsClient } from '../aws/clients/sqs.ts';
 import { DatasyncError, FeedbackTimeoutError } from '../errors.ts';
 import { correlationIdsOf, parseFeedbackRecord } from './parse.ts';
 import type { FeedbackRecord } from './record.ts';
@@ -7,8 +8,8 @@ import type { FeedbackRecord } from './record.ts';
 /** How to read a feedback queue. */
 export interface FeedbackReaderOptions {
   readonly queueUrl: string;
-  /** AWS clients to use; default the process-wide `awsClients()`. */
-  readonly clients?: AwsClients;
+  /** AWS clients to use (only `sqs`); default the process-wide SQS client. */
+  readonly clients?: Partial<AwsClients>;
   /** Long-poll wait per receive, 0-20 s; default 10. */
   readonly waitTimeSeconds?: number;
   /**
@@ -70,12 +71,12 @@ export interface FeedbackReader {
 /** Creates a reader of the feedback queue at `queueUrl`. */
 export function createFeedbackReader(options: FeedbackReaderOptions): FeedbackReader {
   if (!options.queueUrl) throw new DatasyncError('CONFIGURATION', 'the feedback reader needs a queueUrl');
-  const clients = options.clients ?? awsClients();
+  const sqs = options.clients?.sqs ?? sqsClient();
   const waitTimeSeconds = clamp(options.waitTimeSeconds ?? 10, 0, 20);
   const visibility = options.visibilityTimeoutSeconds ?? 10;
 
   const receiveRaw = async (wait: number, signal?: AbortSignal): Promise<Message[]> => {
-    const { Messages = [] } = await clients.sqs.send(new ReceiveMessageCommand({
+    const { Messages = [] } = await sqs.send(new ReceiveMessageCommand({
       QueueUrl: options.queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: wait, VisibilityTimeout: visibility,
     }), signal ? { abortSignal: signal } : {});
     return Messages;
@@ -83,7 +84,7 @@ export function createFeedbackReader(options: FeedbackReaderOptions): FeedbackRe
 
   const remove = async (messages: readonly Message[]): Promise<void> => {
     if (messages.length === 0) return;
-    const response = await clients.sqs.send(new DeleteMessageBatchCommand({
+    const response = await sqs.send(new DeleteMessageBatchCommand({
       QueueUrl: options.queueUrl,
       Entries: messages.map((message, index) => ({ Id: String(index), ReceiptHandle: message.ReceiptHandle! })),
     }));

@@ -1,13 +1,11 @@
 import { FeedbackWriteError } from '../errors.ts';
 import type { ChangeFeedback, FeedbackRecord } from './record.ts';
 import type { FeedbackSink } from './sink.ts';
-import { sendBodies, SQS_MAX_BATCH_BYTES, type RetryPolicy, type SqsBatchClient } from './sqs-batch.ts';
+import { sendBodiesOrThrow, SQS_MAX_BATCH_BYTES, type SqsQueueOptions } from '../aws/sqs-batch.ts';
 
 /** Options of the SQS feedback writer. */
-export interface SqsFeedbackWriterOptions extends RetryPolicy {
-  /** The SQS client (normally `awsClients().sqs`). */
-  readonly sqs: SqsBatchClient;
-  /** The feedback queue's URL. */
+export interface SqsFeedbackWriterOptions extends SqsQueueOptions {
+  /** The feedback queue's URL (`DATASYNC_FEEDBACK_QUEUE_URL`). */
   readonly queueUrl: string;
 }
 
@@ -25,16 +23,8 @@ export class SqsFeedbackWriter implements FeedbackSink {
   }
 
   async write(records: readonly FeedbackRecord[]): Promise<void> {
-    if (records.length === 0) return;
-    const bodies = records.flatMap((record) => serializeFeedback(record));
-    const { sqs, queueUrl, ...policy } = this.#options;
-    const result = await sendBodies(sqs, queueUrl, bodies, policy);
-    if (result.unsent.length > 0) {
-      throw new FeedbackWriteError(result.unsent.length, bodies.length, {
-        ...(result.lastError ? { cause: result.lastError } : {}),
-        details: { queueUrl },
-      });
-    }
+    await sendBodiesOrThrow(this.#options, records.flatMap((record) => serializeFeedback(record)),
+      (unwritten, total, options) => new FeedbackWriteError(unwritten, total, options));
   }
 }
 

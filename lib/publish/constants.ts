@@ -5,15 +5,16 @@
 
 export { DEFAULT_EVENT_SOURCE, DEFAULT_EVENT_DETAIL_TYPE } from '../model/envelope.ts';
 export { DEFAULT_VERSION_ATTRIBUTE, CORRELATION_ATTRIBUTE } from '../model/item.ts';
+import { SQS_MAX_BATCH_BYTES, SQS_MAX_BATCH_ENTRIES } from '../aws/sqs-batch.ts';
 
 /** Service limits the publisher batches to. */
 export const LIMITS = {
   /** Requests per BatchWriteItem call. */
   batchWriteItems: 25,
   /** Entries per SendMessageBatch call. */
-  sqsBatchEntries: 10,
+  sqsBatchEntries: SQS_MAX_BATCH_ENTRIES,
   /** Bytes of all message bodies in one SendMessageBatch call (256 KiB). */
-  sqsBatchBytes: 256 * 1024,
+  sqsBatchBytes: SQS_MAX_BATCH_BYTES,
   /** Entries per PutEvents call. */
   eventBridgeEntries: 10,
   /** Bytes of all entries of one PutEvents call, as EventBridge counts them (256 KiB). */

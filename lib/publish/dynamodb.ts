@@ -1,8 +1,7 @@
 import {
   BatchWriteItemCommand, DeleteItemCommand, GetItemCommand, PutItemCommand,
-  type AttributeValue, type WriteRequest,
+  type AttributeValue, type DynamoDBClient, type WriteRequest,
 } from '@aws-sdk/client-dynamodb';
-import type { AwsClients } from '../aws/clients.ts';
 import type { TableConfig } from '../config.ts';
 import { InvalidChangeError, RevisionConflictError } from '../errors.ts';
 import { CORRELATION_ATTRIBUTE, itemKeyOf, itemOf, keyOfItem, versionAttributeOf, versionOfItem } from '../model/item.ts';
@@ -10,8 +9,9 @@ import type { JsonObject } from '../model/json-value.ts';
 import type { Revision } from '../model/revision.ts';
 import { RevisionClock } from './clock.ts';
 import { LIMITS } from './constants.ts';
-import { chunk, published, settle, type Delivered, type PendingChange } from './pending.ts';
-import { sendWithRetry, type EntryFailure, type RetryPolicy, type SendOutcome } from './retry.ts';
+import { chunk, forEachConcurrently } from '../aws/batch.ts';
+import { published, settle, type Delivered, type PendingChange } from './pending.ts';
+import { sendWithRetry, type EntryFailure, type RetryPolicy, type SendOutcome } from '../aws/retry.ts';
 import type { DynamoDbTarget } from './types.ts';
 import type { TargetWriter } from './writer.ts';
 
@@ -30,12 +30,11 @@ const CONCURRENT_WRITES = 8;
  * with an expected revision the condition is the caller's. `publish()` without expected revisions
  * uses BatchWriteItem with versions from the publisher's clock (see docs/publish.md).
  */
-export function dynamoDbWriter(target: DynamoDbTarget, clients: AwsClients, policy: RetryPolicy): TargetWriter {
+export function dynamoDbWriter(target: DynamoDbTarget, dynamodb: DynamoDBClient, policy: RetryPolicy): TargetWriter {
   const table = target.table;
   const version = versionAttributeOf(table);
   const name = `dynamodb:${table.name}`;
   const clock = new RevisionClock();
-  const { dynamodb } = clients;
 
   const toEntry = (change: PendingChange): ItemEntry => {
     const key = itemKeyOf(table, change.key);
@@ -136,15 +135,11 @@ export function dynamoDbWriter(target: DynamoDbTarget, clients: AwsClients, poli
       const delivered: Delivered[] = [];
       const failed: EntryFailure<ItemEntry>[] = [];
 
-      const queue = [...conditional];
-      const worker = async () => {
-        for (let entry = queue.shift(); entry; entry = queue.shift()) {
-          const outcome = await sendWithRetry([entry], writeConditional, policy);
-          delivered.push(...outcome.delivered);
-          failed.push(...outcome.failed);
-        }
-      };
-      await Promise.all(Array.from({ length: Math.min(CONCURRENT_WRITES, queue.length) }, worker));
+      await forEachConcurrently(conditional, CONCURRENT_WRITES, async (entry) => {
+        const outcome = await sendWithRetry([entry], writeConditional, policy);
+        delivered.push(...outcome.delivered);
+        failed.push(...outcome.failed);
+      });
 
       // A batch cannot be conditional, so its versions come from the clock: larger than any
       // count-based version, and increasing per publisher (see docs/publish.md for the trade-off).

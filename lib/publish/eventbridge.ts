@@ -1,11 +1,11 @@
-import { PutEventsCommand, type PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
-import type { AwsClients } from '../aws/clients.ts';
+import { PutEventsCommand, type EventBridgeClient, type PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
 import { toEnvelope } from '../model/envelope.ts';
 import type { Revision } from '../model/revision.ts';
 import { RevisionClock } from './clock.ts';
 import { DEFAULT_EVENT_DETAIL_TYPE, DEFAULT_EVENT_SOURCE, LIMITS } from './constants.ts';
-import { chunk, published, settle, type Delivered, type PendingChange } from './pending.ts';
-import { sendWithRetry, type EntryFailure, type RetryPolicy } from './retry.ts';
+import { chunk } from '../aws/batch.ts';
+import { published, settle, type Delivered, type PendingChange } from './pending.ts';
+import { sendWithRetry, type EntryFailure, type RetryPolicy } from '../aws/retry.ts';
 import type { EventBridgeTarget } from './types.ts';
 import type { TargetWriter } from './writer.ts';
 
@@ -35,7 +35,7 @@ export function eventEntrySize(entry: PutEventsRequestEntry): number {
  * The EventBridge target: each change is one event whose `detail` is the change envelope, put
  * with PutEvents (10 entries and 256 KiB a call). Revisions come from the publisher's clock.
  */
-export function eventBridgeWriter(target: EventBridgeTarget, clients: AwsClients, policy: RetryPolicy): TargetWriter {
+export function eventBridgeWriter(target: EventBridgeTarget, eventbridge: EventBridgeClient, policy: RetryPolicy): TargetWriter {
   const source = target.source ?? DEFAULT_EVENT_SOURCE;
   const detailType = target.detailType ?? DEFAULT_EVENT_DETAIL_TYPE;
   const clock = new RevisionClock();
@@ -59,7 +59,7 @@ export function eventBridgeWriter(target: EventBridgeTarget, clients: AwsClients
   };
 
   const send = async (entries: EventEntry[]) => {
-    const response = await clients.eventbridge.send(new PutEventsCommand({ Entries: entries.map((e) => e.request) }));
+    const response = await eventbridge.send(new PutEventsCommand({ Entries: entries.map((e) => e.request) }));
     const results = response.Entries ?? [];
     const delivered: Delivered[] = [];
     const failed: EntryFailure<EventEntry>[] = [];

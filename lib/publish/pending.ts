@@ -3,7 +3,7 @@ import type { ChangeOp } from '../model/change.ts';
 import { assertJsonSafe, type JsonValue } from '../model/json-value.ts';
 import { validateKey } from '../model/key.ts';
 import { toRevision, type Revision } from '../model/revision.ts';
-import type { EntryFailure } from './retry.ts';
+import type { EntryFailure } from '../aws/retry.ts';
 import type { PublishChange, PublishedChange } from './types.ts';
 
 /** A change checked by the core rules, ready for a target. */
@@ -94,23 +94,4 @@ export function settle<E extends { change: PendingChange }>(
     throw new PublishError(target, unpublished, total - failed.length, failed.find((f) => f.cause !== undefined)?.cause);
   }
   return [...delivered].sort((a, b) => a.index - b.index).map((entry) => entry.published);
-}
-
-/** Splits entries into consecutive groups of at most `maxCount` entries and `maxBytes` bytes. */
-export function chunk<E>(entries: readonly E[], maxCount: number, maxBytes = Infinity, sizeOf: (entry: E) => number = () => 0): E[][] {
-  const groups: E[][] = [];
-  let current: E[] = [];
-  let bytes = 0;
-  for (const entry of entries) {
-    const size = sizeOf(entry);
-    if (current.length > 0 && (current.length >= maxCount || bytes + size > maxBytes)) {
-      groups.push(current);
-      current = [];
-      bytes = 0;
-    }
-    current.push(entry);
-    bytes += size;
-  }
-  if (current.length > 0) groups.push(current);
-  return groups;
 }

@@ -1,8 +1,10 @@
 import type { TableConfig } from '../config.ts';
 import { DatasyncError, InvalidChangeError, PublishError, type UnpublishedChange } from '../errors.ts';
 import { keyMatchesPrefix, validateKey } from '../model/key.ts';
-import { createPublisher } from './publisher.ts';
+import { dynamoDbClient } from '../aws/clients/dynamodb.ts';
+import { dynamoDbWriter } from './dynamodb.ts';
 import type { PublishChange, PublishedChange, Publisher, PublisherOptions } from './types.ts';
+import { publisherOver, retryPolicy } from './writer.ts';
 
 /**
  * A publisher over several tables: each key goes to the table whose prefix holds it (the longest
@@ -13,6 +15,8 @@ import type { PublishChange, PublishedChange, Publisher, PublisherOptions } from
 export function createTablesPublisher(tables: readonly TableConfig[], options: Omit<PublisherOptions, 'target'> = {}): Publisher {
   if (tables.length === 0) throw new DatasyncError('CONFIGURATION', 'publishing by key needs at least one table');
   const byLongestPrefix = [...tables].sort((a, b) => b.prefix.length - a.prefix.length);
+  const policy = retryPolicy(options.retry);
+  const dynamodb = options.clients?.dynamodb ?? dynamoDbClient();
   const publishers = new Map<string, Publisher>();
   const publisherFor = (key: string): Publisher => {
     validateKey(key);
@@ -21,7 +25,7 @@ export function createTablesPublisher(tables: readonly TableConfig[], options: O
       throw new InvalidChangeError(`no table holds ${key}: the prefixes are ${tables.map((t) => t.prefix).join(', ')}`, { details: { key } });
     }
     let publisher = publishers.get(table.name);
-    if (!publisher) publishers.set(table.name, (publisher = createPublisher({ ...options, target: { type: 'dynamodb', table } })));
+    if (!publisher) publishers.set(table.name, (publisher = publisherOver(dynamoDbWriter({ type: 'dynamodb', table }, dynamodb, policy))));
     return publisher;
   };
 

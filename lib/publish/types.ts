@@ -3,7 +3,7 @@ import type { TableConfig } from '../config.ts';
 import type { ChangeOp } from '../model/change.ts';
 import type { JsonValue } from '../model/json-value.ts';
 import type { Revision } from '../model/revision.ts';
-import type { RetryPolicy } from './retry.ts';
+import type { RetryPolicy } from '../aws/retry.ts';
 
 /** Publish to a DynamoDB table: the table's stream carries the change to the stream source. */
 export interface DynamoDbTarget {
@@ -101,8 +101,8 @@ export interface Publisher {
 /** How to make a publisher. */
 export interface PublisherOptions {
   readonly target: PublishTarget;
-  /** AWS clients to use (tests add middleware); default the process-wide `awsClients()`. */
-  readonly clients?: AwsClients;
+  /** AWS clients to use (tests add middleware); only the target's is used; default the process-wide one. */
+  readonly clients?: Partial<AwsClients>;
   /** How failed entries are retried; default {@link DEFAULT_RETRY_POLICY}. */
   readonly retry?: Partial<RetryPolicy>;
 }

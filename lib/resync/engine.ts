@@ -1,4 +1,5 @@
-import { awsClients, type AwsClients } from '../aws/clients.ts';
+import type { AwsClients } from '../aws/clients.ts';
+import { dynamoDbClient } from '../aws/clients/dynamodb.ts';
 import type { TableConfig } from '../config.ts';
 import { DEFAULT_PLUGIN_TIMEOUT_MS } from '../dispatch/dispatcher.ts';
 import { runWithTimeout } from '../dispatch/timeout.ts';
@@ -28,7 +29,7 @@ export interface ResyncOptions extends SegmentOptions, ScanOptions {
   readonly store: SyncStateStore;
   /** Where each plugin's resync feedback goes. */
   readonly sink: FeedbackSink;
-  readonly clients?: AwsClients;
+  readonly clients?: Partial<AwsClients>;
   /** Milliseconds left in the invocation (Lambda's `getRemainingTimeInMillis`); default unlimited. */
   readonly remainingTimeMs?: () => number;
   /** Time kept in reserve: when less than this is left, the resync checkpoints; default 20 s. */
@@ -159,7 +160,7 @@ async function resyncPlugin(plugin: Plugin, resyncId: string, options: PluginRun
   });
   let snapshot: ResyncSnapshot | undefined;
   try {
-    const dynamodb = (options.clients ?? awsClients()).dynamodb;
+    const dynamodb = options.clients?.dynamodb ?? dynamoDbClient();
     const tables = await describeTables(dynamodb, tablesForPrefixes(options.tables, plugin.prefixes), options);
     cursor = { ...cursor, estimatedItems: tables.reduce((sum, table) => sum + table.estimatedItems, 0) };
     await store.saveCursor(plugin.name, cursor);

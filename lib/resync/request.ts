@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
-import { awsClients, type AwsClients } from '../aws/clients.ts';
+import type { AwsClients } from '../aws/clients.ts';
+import { sqsClient } from '../aws/clients/sqs.ts';
 import { ENV } from '../config.ts';
 import { DatasyncError, InvalidResyncRequestError } from '../errors.ts';
 
@@ -67,7 +68,7 @@ export interface RequestResyncOptions {
   readonly resyncId?: string;
   /** The resync queue; default `DATASYNC_RESYNC_QUEUE_URL`. */
   readonly queueUrl?: string;
-  readonly clients?: AwsClients;
+  readonly clients?: Partial<AwsClients>;
   /** Seconds before the request becomes visible (0 to 900). */
   readonly delaySeconds?: number;
 }
@@ -85,7 +86,7 @@ export async function requestResync(options: RequestResyncOptions = {}): Promise
     ...(options.plugins === undefined ? {} : { plugins: options.plugins }),
   });
   try {
-    await (options.clients ?? awsClients()).sqs.send(new SendMessageCommand({
+    await (options.clients?.sqs ?? sqsClient()).send(new SendMessageCommand({
       QueueUrl: queueUrl,
       MessageBody: JSON.stringify(request),
       ...(options.delaySeconds ? { DelaySeconds: options.delaySeconds } : {}),

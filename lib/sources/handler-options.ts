@@ -1,5 +1,5 @@
 import type { Context } from 'aws-lambda';
-import { awsClients } from '../aws/clients.ts';
+import { sqsClient } from '../aws/clients/sqs.ts';
 import { ENV } from '../config.ts';
 import { DatasyncError } from '../errors.ts';
 import { SqsDeadLetterWriter, type DeadLetterWriter } from '../feedback/dead-letter.ts';
@@ -29,13 +29,13 @@ export function resolveWriters(options: SourceHandlerOptions): { feedback: Feedb
   const env = options.env ?? process.env;
   return {
     feedback: options.feedback ?? feedbackSinkFromEnvironment(env),
-    deadLetter: options.deadLetter ?? new SqsDeadLetterWriter({ sqs: awsClients().sqs, queueUrl: requiredVariable(env, ENV.deadLetterQueueUrl) }),
+    deadLetter: options.deadLetter ?? new SqsDeadLetterWriter({ sqs: sqsClient(), queueUrl: requiredVariable(env, ENV.deadLetterQueueUrl) }),
   };
 }
 
 /** The feedback queue writer on `DATASYNC_FEEDBACK_QUEUE_URL`. */
 export function feedbackSinkFromEnvironment(env: NodeJS.ProcessEnv = process.env): FeedbackSink {
-  return new SqsFeedbackWriter({ sqs: awsClients().sqs, queueUrl: requiredVariable(env, ENV.feedbackQueueUrl) });
+  return new SqsFeedbackWriter({ sqs: sqsClient(), queueUrl: requiredVariable(env, ENV.feedbackQueueUrl) });
 }
 
 function requiredVariable(env: NodeJS.ProcessEnv, name: string): string {

@@ -3,7 +3,10 @@ import {
   UpdateItemCommand, DeleteItemCommand, ConditionalCheckFailedException, TransactionCanceledException,
   type AttributeValue, type WriteRequest, type DynamoDBClient,
 } from '@aws-sdk/client-dynamodb';
-import { awsClients, type AwsClients } from '../aws/clients.ts';
+import type { AwsClients } from '../aws/clients.ts';
+import { dynamoDbClient } from '../aws/clients/dynamodb.ts';
+import { chunk, forEachConcurrently } from '../aws/batch.ts';
+import { DEFAULT_RETRY_POLICY, sendWithRetry, type EntryFailure } from '../aws/retry.ts';
 import { StateFailedError } from '../errors.ts';
 import type { FeedbackError } from '../feedback/record.ts';
 import type { Change } from '../model/change.ts';
@@ -21,8 +24,8 @@ export type StateRow = Record<string, AttributeValue>;
 export interface SyncStateOptions {
   /** The state table; default `DATASYNC_STATE_TABLE`. */
   readonly stateTable?: string;
-  /** AWS clients; default the process-wide ones. */
-  readonly clients?: AwsClients;
+  /** AWS clients (only `dynamodb` is used); default the process-wide ones. */
+  readonly clients?: Partial<AwsClients>;
   /** BatchWriteItem calls in flight at once when writing many rows; default 4. */
   readonly writeConcurrency?: number;
 }
@@ -65,7 +68,6 @@ const BATCH_GET_LIMIT = 100;
 const PLUGIN_PARTITION = pluginPartition('');
 const BATCH_WRITE_LIMIT = 25;
 const TRANSACTION_LIMIT = 100;
-const UNPROCESSED_ATTEMPTS = 8;
 
 /**
  * The sync-state table's operations. Every method either does what it says or throws
@@ -79,7 +81,7 @@ export class SyncStateStore {
 
   constructor(options: SyncStateOptions = {}) {
     this.tableName = stateTableName(options.stateTable);
-    this.#dynamodb = (options.clients ?? awsClients()).dynamodb;
+    this.#dynamodb = options.clients?.dynamodb ?? dynamoDbClient();
     this.#writeConcurrency = Math.max(1, options.writeConcurrency ?? 4);
   }
 
@@ -357,46 +359,39 @@ export class SyncStateStore {
 
   async #batchGet(keys: ReadonlyArray<{ pk: string; sk: string }>): Promise<Map<string, StateRow>> {
     const rows = new Map<string, StateRow>();
-    for (let start = 0; start < keys.length; start += BATCH_GET_LIMIT) {
-      let pending: Array<Record<string, AttributeValue>> | undefined = keys.slice(start, start + BATCH_GET_LIMIT).map((key) => rowKey(key.pk, key.sk));
-      for (let attempt = 0; pending && pending.length > 0; attempt += 1) {
-        if (attempt >= UNPROCESSED_ATTEMPTS) {
-          throw new StateFailedError('read rows', new Error(`${pending.length} keys stayed unprocessed after ${attempt} attempts`));
-        }
-        if (attempt > 0) await backoff(attempt);
-        const request: Array<Record<string, AttributeValue>> = pending;
-        const result = await this.#call('read rows', () => this.#dynamodb.send(new BatchGetItemCommand({
-          RequestItems: { [this.tableName]: { Keys: request, ConsistentRead: true } },
-        })));
+    for (const batch of chunk(keys.map((key) => rowKey(key.pk, key.sk)), BATCH_GET_LIMIT)) {
+      const { failed } = await sendWithRetry(batch, async (pending) => {
+        const result = await this.#dynamodb.send(new BatchGetItemCommand({
+          RequestItems: { [this.tableName]: { Keys: pending, ConsistentRead: true } },
+        }));
         for (const row of result.Responses?.[this.tableName] ?? []) rows.set(rowId(row.pk!.S!, row.sk!.S!), row);
-        pending = result.UnprocessedKeys?.[this.tableName]?.Keys;
-      }
+        return { delivered: [], failed: unprocessed(result.UnprocessedKeys?.[this.tableName]?.Keys) };
+      }, DEFAULT_RETRY_POLICY);
+      throwIfFailed('read rows', failed);
     }
     return rows;
   }
 
   async #batchWrite(requests: readonly WriteRequest[]): Promise<void> {
-    const chunks: WriteRequest[][] = [];
-    for (let start = 0; start < requests.length; start += BATCH_WRITE_LIMIT) chunks.push(requests.slice(start, start + BATCH_WRITE_LIMIT));
-    let next = 0;
-    const worker = async (): Promise<void> => {
-      while (next < chunks.length) {
-        let pending: WriteRequest[] | undefined = chunks[next++]!;
-        for (let attempt = 0; pending && pending.length > 0; attempt += 1) {
-          if (attempt >= UNPROCESSED_ATTEMPTS) {
-            throw new StateFailedError('write rows', new Error(`${pending.length} writes stayed unprocessed after ${attempt} attempts`));
-          }
-          if (attempt > 0) await backoff(attempt);
-          const request: WriteRequest[] = pending;
-          const result = await this.#call('write rows', () => this.#dynamodb.send(new BatchWriteItemCommand({
-            RequestItems: { [this.tableName]: request },
-          })));
-          pending = result.UnprocessedItems?.[this.tableName];
-        }
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(this.#writeConcurrency, chunks.length) }, worker));
+    await forEachConcurrently(chunk(requests, BATCH_WRITE_LIMIT), this.#writeConcurrency, async (batch) => {
+      const { failed } = await sendWithRetry(batch, async (pending) => {
+        const result = await this.#dynamodb.send(new BatchWriteItemCommand({ RequestItems: { [this.tableName]: pending } }));
+        return { delivered: [], failed: unprocessed(result.UnprocessedItems?.[this.tableName]) };
+      }, DEFAULT_RETRY_POLICY);
+      throwIfFailed('write rows', failed);
+    });
   }
+}
+
+// What a batch call left unprocessed is sent again (DynamoDB's answer to throttling).
+function unprocessed<E>(entries: readonly E[] | undefined): EntryFailure<E>[] {
+  return (entries ?? []).map((entry) => ({ entry, retryable: true, reason: 'left unprocessed' }));
+}
+
+function throwIfFailed<E>(action: string, failed: readonly EntryFailure<E>[]): void {
+  const first = failed[0];
+  if (first === undefined) return;
+  throw new StateFailedError(action, first.cause ?? new Error(`${failed.length} item(s) failed: ${first.reason}`));
 }
 
 function rowKey(pk: string, sk: string): Record<string, AttributeValue> {
@@ -413,9 +408,4 @@ function toHeldKey(row: StateRow): HeldKey {
     ...(row.rev?.S ? { revision: unpadRevision(row.rev.S) } : {}),
     ...(row.seen?.S ? { seen: row.seen.S } : {}),
   };
-}
-
-function backoff(attempt: number): Promise<void> {
-  const ms = Math.min(2_000, 25 * 2 ** attempt) * (0.5 + Math.random() / 2);
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }

@@ -1,8 +1,9 @@
 import { DeleteItemCommand, PutItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { awsClients } from '../../lib/aws/clients.ts';
 import { createDatasync, createDynamoDbStreamHandler, type Change, type DeadLetterMessage, type FeedbackRecord, type TableConfig } from '../../lib/index.ts';
-import { createFeedbackQueues, createStreamTable, readStreamAsLambdaRecords, receiveBodies, Resources } from '../support/aws.ts';
-import { lambdaContext, quiet } from '../support/lambda.ts';
+import { createTable, receiveBodies, Resources } from '../support/emulator.ts';
+import { lambdaContext, readStreamAsLambdaRecords } from '../support/lambda-events.ts';
+import { createFeedbackQueues, quiet } from '../support/sinks.ts';
 
 // The emulator is shared and the machine small: allow for slow answers under load.
 jest.setTimeout(30_000);
@@ -12,7 +13,7 @@ const noResync = () => {};
 
 describe('DynamoDB stream source against the emulator', () => {
   it('turns table writes into ordered changes, reports every plugin and dead-letters a hostile key', async () => {
-    const { tableName, streamArn } = await createStreamTable(resources);
+    const { name: tableName, streamArn } = await createTable(resources);
     const queues = await createFeedbackQueues(resources);
     const table: TableConfig = { name: tableName, prefix: 'config', keyAttributes: ['pk'], versionAttribute: 'v' };
     const { dynamodb } = awsClients();
@@ -60,7 +61,7 @@ describe('DynamoDB stream source against the emulator', () => {
   });
 
   it('reports the lowest failed sequence number and every later record, and catches up in order on redelivery', async () => {
-    const { tableName, streamArn } = await createStreamTable(resources);
+    const { name: tableName, streamArn } = await createTable(resources);
     const queues = await createFeedbackQueues(resources);
     const table: TableConfig = { name: tableName, prefix: 'config', keyAttributes: ['pk'] };
     const { dynamodb } = awsClients();

@@ -4,8 +4,9 @@ import { awsClients } from '../../lib/aws/clients.ts';
 import {
   createDatasync, createEventBridgeHandler, DatasyncError, toEnvelope, type Change, type DeadLetterMessage, type FeedbackRecord,
 } from '../../lib/index.ts';
-import { createFeedbackQueues, createQueue, receiveAll, receiveBodies, Resources, uniqueName } from '../support/aws.ts';
-import { lambdaContext, quiet } from '../support/lambda.ts';
+import { createQueue, receiveAll, receiveBodies, Resources, uniqueName } from '../support/emulator.ts';
+import { lambdaContext } from '../support/lambda-events.ts';
+import { createFeedbackQueues, quiet } from '../support/sinks.ts';
 
 // The emulator is shared and the machine small: allow for slow answers under load.
 jest.setTimeout(30_000);

@@ -1,17 +1,11 @@
 import { afterAll, describe, expect, it } from '@jest/globals';
 import { FeedbackTimeoutError, createFeedbackReader, type FeedbackRecord } from '../../lib/index.ts';
-import { createTestQueue, receiveMessages, sendJson, testClients } from '../support/publish-aws.ts';
+import { createQueue, receiveAll, Resources, sendJson, testClients } from '../support/emulator.ts';
 
 const clients = testClients();
-const queues: Array<{ drop(): Promise<void> }> = [];
-async function queue() {
-  const created = await createTestQueue(clients, { prefix: 'feedback' });
-  queues.push(created);
-  return created;
-}
-afterAll(async () => {
-  await Promise.all(queues.map((q) => q.drop()));
-});
+const resources = new Resources(clients);
+const queue = () => createQueue(resources, { prefix: 'feedback' });
+afterAll(() => resources.dispose());
 
 function changeFeedback(plugin: string, key: string, correlationId?: string, status: 'ok' | 'error' = 'ok'): FeedbackRecord {
   return {
@@ -39,7 +33,7 @@ describe('feedback reader', () => {
     const c2 = await reader.waitFor(['c-2'], { timeoutMs: 5_000 });
     expect(c2.get('c-2')!.map((record) => record.event === 'change' && record.changes[0]!.key)).toEqual(['config/i2']);
 
-    const left = await receiveMessages(clients, q.url, 1, 3_000);
+    const left = await receiveAll(q.url, { clients, count: 1, deadlineMs: 3_000, remove: true });
     expect(left.map((message) => JSON.parse(message.Body!).correlationId)).toEqual(['other']);
   });
 

@@ -1,6 +1,6 @@
 import { awsClients } from '../../lib/aws/clients.ts';
 import { FEEDBACK_VERSION, FeedbackWriteError, SqsDeadLetterWriter, SqsFeedbackWriter, type ChangeFeedback, type DeadLetterMessage, type SqsBatchClient } from '../../lib/index.ts';
-import { createQueue, receiveBodies, Resources } from '../support/aws.ts';
+import { createQueue, receiveBodies, Resources } from '../support/emulator.ts';
 
 // The emulator is shared and the machine small: allow for slow answers under load.
 jest.setTimeout(30_000);

@@ -4,8 +4,9 @@ import { awsClients } from '../../lib/aws/clients.ts';
 import {
   createDatasync, createHttpHandler, createSqsHandler, DatasyncError, toEnvelope, type Change, type ChangePublisher, type DeadLetterMessage, type FeedbackRecord,
 } from '../../lib/index.ts';
-import { createFeedbackQueues, createQueue, receiveAll, receiveBodies, Resources, toLambdaSqsRecords } from '../support/aws.ts';
-import { lambdaContext, quiet } from '../support/lambda.ts';
+import { createQueue, receiveAll, receiveBodies, Resources } from '../support/emulator.ts';
+import { lambdaContext, toLambdaSqsRecords } from '../support/lambda-events.ts';
+import { createFeedbackQueues, quiet } from '../support/sinks.ts';
 
 // The emulator is shared and the machine small: allow for slow answers under load.
 jest.setTimeout(30_000);

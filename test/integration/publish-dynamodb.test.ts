@@ -2,25 +2,20 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import {
   CORRELATION_ATTRIBUTE, InvalidChangeError, PublishError, RevisionConflictError, createPublisher, itemKeyOf, keyOfItem, valueOfItem, correlationOfItem} from '../../lib/index.ts';
 import type { AwsClients } from '../../lib/aws/clients.ts';
-import { createTestTable, interceptCalls, readStream, recordCalls, testClients, throttlingError } from '../support/publish-aws.ts';
+import { createTable, readStream, Resources, testClients } from '../support/emulator.ts';
+import { interceptCalls, recordCalls, throttlingError } from '../support/sdk-calls.ts';
 
 const fastRetry = { baseDelayMs: 1, maxDelayMs: 5 };
-type TestTable = Awaited<ReturnType<typeof createTestTable>>;
 
 describe('DynamoDB publish target', () => {
-  const tables: TestTable[] = [];
   let clients: AwsClients;
+  let resources: Resources;
   beforeAll(() => {
     clients = testClients();
+    resources = new Resources(clients);
   });
-  afterAll(async () => {
-    await Promise.all(tables.map((table) => table.drop()));
-  });
-  async function table(options: Parameters<typeof createTestTable>[1] = {}) {
-    const created = await createTestTable(clients, options);
-    tables.push(created);
-    return created;
-  }
+  afterAll(() => resources.dispose());
+  const table = (options: Parameters<typeof createTable>[1] = {}) => createTable(resources, options);
 
   it('writes puts and deletes that the stream carries as items with a counting version and the correlation id', async () => {
     const t = await table({ keyAttributes: ['group', 'name'] });
@@ -35,7 +30,7 @@ describe('DynamoDB publish target', () => {
     expect(start).toBeGreaterThan(BigInt(Date.now() - 60_000) * 1000n);
     expect([second.revision, removed.revision]).toEqual([String(start + 1n), String(start + 2n)]);
     expect(first.correlationId).toBe('c-1');
-    const records = await readStream(clients, t.streamArn, 3);
+    const records = await readStream(clients, t.streamArn, { expected: 3 });
     expect(records.map((record) => record.eventName)).toEqual(['INSERT', 'MODIFY', 'REMOVE']);
     const inserted = records[0]!.dynamodb!.NewImage!;
     const versioned = { ...t.table, versionAttribute: 'version' };
@@ -83,7 +78,7 @@ describe('DynamoDB publish target', () => {
     expect(BigInt(results[0]!.revision!)).toBeGreaterThan(1n);
     const after = await publisher.put('config/k0', { n: 0 });
     expect(BigInt(after.revision!)).toBe(BigInt(results[0]!.revision!) + 1n);
-    expect(await readStream(clients, t.streamArn, 62)).toHaveLength(62);
+    expect(await readStream(clients, t.streamArn, { expected: 62 })).toHaveLength(62);
   });
 
   it('resends only the items BatchWriteItem left unprocessed', async () => {
@@ -109,7 +104,7 @@ describe('DynamoDB publish target', () => {
     expect(sent.map((keys) => keys.length)).toEqual([22, 3, 5]);
     expect(sent[1]).toEqual(dropped);
     for (const key of dropped) expect(await t.getItem(itemKeyOf(t.table, key))).toBeDefined();
-    expect(await readStream(clients, t.streamArn, 30)).toHaveLength(30);
+    expect(await readStream(clients, t.streamArn, { expected: 30 })).toHaveLength(30);
   });
 
   it('retries a throttled call and, when retries run out, names exactly the unpublished items', async () => {
@@ -161,7 +156,7 @@ describe('DynamoDB publish target', () => {
     await expect(publisher.put('config/a', { v: 4 }, { expectedRevision: 0 })).rejects.toMatchObject({ actualRevision: moved.revision });
 
     expect(await t.getItem({ pk: { S: 'a' } })).toEqual({ pk: { S: 'a' }, v: { N: '2' }, version: { N: moved.revision } });
-    expect(await readStream(clients, t.streamArn, 3, 500)).toHaveLength(2);
+    expect(await readStream(clients, t.streamArn, { expected: 3, timeoutMs: 500 })).toHaveLength(2);
 
     // expected revision 0 means "create": it succeeds for an absent item.
     expect((await publisher.put('config/b', { v: 1 }, { expectedRevision: 0 })).revision).toMatch(/^\d{16,}$/);

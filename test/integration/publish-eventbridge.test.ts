@@ -2,21 +2,16 @@ import { afterAll, describe, expect, it, jest } from '@jest/globals';
 import {
   DEFAULT_EVENT_DETAIL_TYPE, DEFAULT_EVENT_SOURCE, PublishError, createPublisher, parseEnvelope,
 } from '../../lib/index.ts';
-import { createTestBus, interceptCalls, receiveMessages, recordCalls, testClients, uniqueName } from '../support/publish-aws.ts';
+import { createBus, receiveAll, Resources, testClients, uniqueName } from '../support/emulator.ts';
+import { interceptCalls, recordCalls } from '../support/sdk-calls.ts';
 
 // The emulator takes a few hundred ms to route each event to its queue.
 jest.setTimeout(30_000);
 const fastRetry = { baseDelayMs: 1, maxDelayMs: 5 };
 const clients = testClients();
-const buses: Array<{ drop(): Promise<void> }> = [];
-async function bus(source: string = DEFAULT_EVENT_SOURCE) {
-  const created = await createTestBus(clients, source);
-  buses.push(created);
-  return created;
-}
-afterAll(async () => {
-  await Promise.all(buses.map((b) => b.drop()));
-});
+const resources = new Resources(clients);
+const bus = (source: string = DEFAULT_EVENT_SOURCE) => createBus(resources, source);
+afterAll(() => resources.dispose());
 
 function failAt(positions: number[], code: string) {
   return (input: Record<string, any>) => ({
@@ -36,7 +31,7 @@ describe('EventBridge publish target', () => {
     const publisher = createPublisher({ target: { type: 'eventbridge', busName: b.busName }, clients });
     const result = await publisher.put('config/routes/r1', { via: '10.0.0.1' }, { correlationId: 'c-9' });
 
-    const [message] = await receiveMessages(clients, b.queue.url, 1);
+    const [message] = await receiveAll(b.queue.url, { clients, count: 1, remove: true });
     const event = JSON.parse(message!.Body!);
     expect(event).toMatchObject({ id: result.messageId, source: 'serverless-datasync', 'detail-type': 'datasync.change' });
     expect(parseEnvelope(event.detail)).toEqual({
@@ -50,7 +45,7 @@ describe('EventBridge publish target', () => {
     const b = await bus(source);
     const publisher = createPublisher({ target: { type: 'eventbridge', busName: b.busName, source, detailType: 'my.change' }, clients });
     await publisher.delete('config/x');
-    const event = JSON.parse((await receiveMessages(clients, b.queue.url, 1))[0]!.Body!);
+    const event = JSON.parse((await receiveAll(b.queue.url, { clients, count: 1, remove: true }))[0]!.Body!);
     expect(event).toMatchObject({ source, 'detail-type': 'my.change', detail: { key: 'config/x', op: 'delete' } });
   });
 
@@ -62,7 +57,7 @@ describe('EventBridge publish target', () => {
     await publisher.publish(Array.from({ length: 12 }, (_, n) => ({ key: `config/k${n}`, op: 'put' as const, value: n })));
     await publisher.publish(Array.from({ length: 3 }, (_, n) => ({ key: `config/big${n}`, op: 'put' as const, value: 'x'.repeat(100 * 1024) })));
     expect(calls.map((call) => call.Entries.length)).toEqual([10, 2, 2, 1]);
-    expect(await receiveMessages(clients, b.queue.url, 15, 20_000)).toHaveLength(15);
+    expect(await receiveAll(b.queue.url, { clients, count: 15, deadlineMs: 20_000, remove: true })).toHaveLength(15);
   });
 
   it('resends only the entries PutEvents reported failed', async () => {
@@ -79,7 +74,7 @@ describe('EventBridge publish target', () => {
       ['config/k0', 'config/k1', 'config/k3', 'config/k4', 'config/k6'],
       ['config/k2', 'config/k5'],
     ]);
-    const keys = (await receiveMessages(clients, b.queue.url, 7, 20_000)).map((message) => JSON.parse(message.Body!).detail.key).sort();
+    const keys = (await receiveAll(b.queue.url, { clients, count: 7, deadlineMs: 20_000, remove: true })).map((message) => JSON.parse(message.Body!).detail.key).sort();
     expect(keys).toEqual(Array.from({ length: 7 }, (_, n) => `config/k${n}`).sort());
   });
 
@@ -99,6 +94,6 @@ describe('EventBridge publish target', () => {
     expect(error).toBeInstanceOf(PublishError);
     expect(error.unpublished).toEqual([expect.objectContaining({ key: 'config/hot', op: 'delete', errorCode: 'InternalFailure', retryable: true })]);
     expect(error.unpublished[0]!.reason).toContain('after 3 attempts');
-    expect((await receiveMessages(clients, b.queue.url, 1)).map((message) => JSON.parse(message.Body!).detail.key)).toEqual(['config/cold']);
+    expect((await receiveAll(b.queue.url, { clients, count: 1, remove: true })).map((message) => JSON.parse(message.Body!).detail.key)).toEqual(['config/cold']);
   });
 });

@@ -1,21 +1,16 @@
 import { afterAll, describe, expect, it, jest } from '@jest/globals';
 import { InvalidChangeError, PublishError, compareRevisions, createPublisher, parseEnvelope } from '../../lib/index.ts';
 import { deduplicationId } from '../../lib/publish/sqs.ts';
-import { createTestQueue, interceptCalls, receiveMessages, recordCalls, testClients } from '../support/publish-aws.ts';
+import { createQueue, receiveAll, Resources, testClients } from '../support/emulator.ts';
+import { interceptCalls, recordCalls } from '../support/sdk-calls.ts';
 
 // The suite shares a 2-core machine with the emulator: leave room for slow moments.
 jest.setTimeout(30_000);
 const fastRetry = { baseDelayMs: 1, maxDelayMs: 5 };
 const clients = testClients();
-const queues: Array<{ drop(): Promise<void> }> = [];
-async function queue(options: { fifo?: boolean } = {}) {
-  const created = await createTestQueue(clients, options);
-  queues.push(created);
-  return created;
-}
-afterAll(async () => {
-  await Promise.all(queues.map((q) => q.drop()));
-});
+const resources = new Resources(clients);
+const queue = (options: { fifo?: boolean } = {}) => createQueue(resources, options);
+afterAll(() => resources.dispose());
 
 describe('SQS publish target', () => {
   it('sends each change as a bus envelope with increasing revisions and the correlation id', async () => {
@@ -24,7 +19,7 @@ describe('SQS publish target', () => {
     const put = await publisher.put('config/interfaces/eth0', { mtu: 9000 }, { correlationId: 'c-7' });
     const removed = await publisher.delete('config/interfaces/eth0');
 
-    const envelopes = (await receiveMessages(clients, q.url, 2, 15_000)).map((message) => parseEnvelope(JSON.parse(message.Body!)));
+    const envelopes = (await receiveAll(q.url, { clients, count: 2, deadlineMs: 15_000, remove: true })).map((message) => parseEnvelope(JSON.parse(message.Body!)));
     envelopes.sort((a, b) => compareRevisions(a.revision!, b.revision!));
     expect(envelopes).toEqual([
       { datasync: 1, key: 'config/interfaces/eth0', op: 'put', value: { mtu: 9000 }, revision: put.revision, correlationId: 'c-7', time: expect.any(String) },
@@ -41,7 +36,7 @@ describe('SQS publish target', () => {
       { key: 'config/b', op: 'put', value: 2 },
       { key: 'config/a', op: 'delete' },
     ]);
-    const messages = await receiveMessages(clients, q.url, 3, 15_000);
+    const messages = await receiveAll(q.url, { clients, count: 3, deadlineMs: 15_000, remove: true });
     const byRevision = new Map(messages.map((message) => [parseEnvelope(JSON.parse(message.Body!)).revision, message.Attributes!]));
     for (const result of results) {
       expect(byRevision.get(result.revision)).toMatchObject({
@@ -51,7 +46,7 @@ describe('SQS publish target', () => {
 
     const grouped = createPublisher({ target: { type: 'sqs', queueUrl: q.url, messageGroupId: (key) => key.split('/')[0]! }, clients });
     await grouped.put('config/c', true);
-    expect((await receiveMessages(clients, q.url, 1, 15_000))[0]!.Attributes!.MessageGroupId).toBe('config');
+    expect((await receiveAll(q.url, { clients, count: 1, deadlineMs: 15_000, remove: true }))[0]!.Attributes!.MessageGroupId).toBe('config');
   });
 
   it('splits batches at 10 entries and at 256 KiB', async () => {
@@ -68,7 +63,7 @@ describe('SQS publish target', () => {
     for (const call of mine) {
       expect(call.Entries.reduce((sum: number, entry: any) => sum + Buffer.byteLength(entry.MessageBody), 0)).toBeLessThanOrEqual(256 * 1024);
     }
-    expect(await receiveMessages(clients, q.url, 28, 15_000)).toHaveLength(28);
+    expect(await receiveAll(q.url, { clients, count: 28, deadlineMs: 15_000, remove: true })).toHaveLength(28);
   });
 
   it('resends only the entries SendMessageBatch reported failed, and each arrives once', async () => {
@@ -92,7 +87,7 @@ describe('SQS publish target', () => {
 
     expect(calls.map((call) => call.Entries.map((entry: any) => entry.Id))).toEqual([['c0', 'c2', 'c3', 'c5'], ['c1', 'c4']]);
     expect(results.map((result) => result.key)).toEqual(['config/k0', 'config/k1', 'config/k2', 'config/k3', 'config/k4', 'config/k5']);
-    const keys = (await receiveMessages(clients, q.url, 6, 15_000)).map((message) => JSON.parse(message.Body!).key).sort();
+    const keys = (await receiveAll(q.url, { clients, count: 6, deadlineMs: 15_000, remove: true })).map((message) => JSON.parse(message.Body!).key).sort();
     expect(keys).toEqual(['config/k0', 'config/k1', 'config/k2', 'config/k3', 'config/k4', 'config/k5']);
   });
 
@@ -115,7 +110,7 @@ describe('SQS publish target', () => {
     expect(error.unpublished).toEqual([{ key: 'config/bad', op: 'put', errorCode: 'InvalidMessageContents', retryable: false, reason: 'InvalidMessageContents: injected' }]);
     expect(error.publishedCount).toBe(1);
     expect(calls).toHaveLength(1);
-    expect((await receiveMessages(clients, q.url, 1, 15_000)).map((message) => JSON.parse(message.Body!).key)).toEqual(['config/good']);
+    expect((await receiveAll(q.url, { clients, count: 1, deadlineMs: 15_000, remove: true })).map((message) => JSON.parse(message.Body!).key)).toEqual(['config/good']);
   });
 
   it('refuses an expected revision, which a queue cannot check', async () => {

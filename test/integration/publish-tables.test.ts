@@ -1,15 +1,14 @@
 import { createTablesPublisher, InvalidChangeError } from '../../lib/index.ts';
-import { createTestTable, testClients } from '../support/publish-aws.ts';
+import { createTable, Resources, testClients } from '../support/emulator.ts';
 
 describe('publishing by key across tables', () => {
   const clients = testClients();
-  const drops: Array<() => Promise<void>> = [];
-  afterAll(async () => { await Promise.all(drops.map((drop) => drop())); });
+  const resources = new Resources(clients);
+  afterAll(() => resources.dispose());
 
   it('writes each key to the table whose prefix holds it, the longest prefix first', async () => {
-    const config = await createTestTable(clients, { prefix: 'config' });
-    const routes = await createTestTable(clients, { prefix: 'config/routes' });
-    drops.push(config.drop, routes.drop);
+    const config = await createTable(resources, { prefix: 'config' });
+    const routes = await createTable(resources, { prefix: 'config/routes' });
     const publisher = createTablesPublisher([config.table, routes.table], { clients });
 
     await publisher.put('config/interfaces/eth0', { mtu: 9000 });
@@ -30,8 +29,7 @@ describe('publishing by key across tables', () => {
   });
 
   it('refuses a key no table holds, before writing anything', async () => {
-    const config = await createTestTable(clients, { prefix: 'config' });
-    drops.push(config.drop);
+    const config = await createTable(resources, { prefix: 'config' });
     const publisher = createTablesPublisher([config.table], { clients });
     await expect(publisher.put('other/x', { a: 1 })).rejects.toThrow(InvalidChangeError);
     await expect(publisher.publish([

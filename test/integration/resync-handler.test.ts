@@ -4,12 +4,16 @@ import {
   createDatasync, createResyncHandler, DynamoDbLedger, FailureTracker, readPluginStates, requestResync, runResync, SyncStateStore,
   type ResyncFeedback, type ResyncHandlerOptions, type ResyncRunResult, type TableConfig, type FeedbackRecord,
 } from '../../lib/index.ts';
-import { createItemTable, createQueue, createStateTable, drainQueue, putItems, SqsTestSink, testClients } from '../support/resync-aws.ts';
+import type { Message } from '@aws-sdk/client-sqs';
+import { createQueue, createStateTable, createTable, drainQueue, putItems, Resources, testClients } from '../support/emulator.ts';
+import { SqsTestSink } from '../support/sinks.ts';
 import { event, put } from '../support/changes.ts';
 import { recordingPlugin } from '../support/plugins.ts';
 import type { SQSBatchResponse } from 'aws-lambda';
 
-const clients = testClients();
+const clients = testClients({ maxAttempts: 2 });
+const resources = new Resources(clients);
+afterAll(() => resources.dispose());
 
 /** A Lambda context with a fixed remaining time. */
 function lambdaContext(remainingMs: number): Context {
@@ -18,18 +22,18 @@ function lambdaContext(remainingMs: number): Context {
   } as unknown as Context;
 }
 
-function sqsEvent(messages: Array<{ messageId: string; body: string }>, queueUrl: string): SQSEvent {
+function sqsEvent(messages: readonly Message[], queueUrl: string): SQSEvent {
   return {
     Records: messages.map((message) => ({
-      messageId: message.messageId, receiptHandle: 'r', body: message.body, attributes: {} as never, messageAttributes: {},
+      messageId: message.MessageId!, receiptHandle: 'r', body: message.Body!, attributes: {} as never, messageAttributes: {},
       md5OfBody: '', eventSource: 'aws:sqs', eventSourceARN: `arn:aws:sqs:us-east-1:123456789012:${queueUrl.split('/').pop()}`, awsRegion: 'us-east-1',
     })),
   };
 }
 
 async function setup(count: number) {
-  const [stateTable, itemTable, feedbackQueue, resyncQueue] = await Promise.all([
-    createStateTable(clients), createItemTable(clients), createQueue(clients, 'feedback'), createQueue(clients, 'resync'),
+  const [stateTable, { name: itemTable }, { url: feedbackQueue }, { url: resyncQueue }] = await Promise.all([
+    createStateTable(resources), createTable(resources, { stream: false }), createQueue(resources, { prefix: 'ds-feedback' }), createQueue(resources, { prefix: 'ds-resync' }),
   ]);
   const items: Array<Record<string, AttributeValue>> = Array.from({ length: count }, (_, index) => ({
     pk: { S: `k/${String(index).padStart(3, '0')}` }, n: { N: String(index) },
@@ -62,7 +66,7 @@ describe('the resync handler', () => {
     for (;;) {
       const messages = await drainQueue(clients, resyncQueue);
       if (messages.length === 0) break;
-      expect(messages.map((message) => JSON.parse(message.body))).toEqual([{ datasync: 'resync', resyncId: 'long-1', reason: 'continuation' }]);
+      expect(messages.map((message) => JSON.parse(message.Body!))).toEqual([{ datasync: 'resync', resyncId: 'long-1', reason: 'continuation' }]);
       const response = await watched(sqsEvent(messages, resyncQueue), lambdaContext(6_000)) as SQSBatchResponse;
       expect(response.batchItemFailures).toEqual([]);
       invocations += 1;
@@ -116,9 +120,9 @@ describe('the resync handler', () => {
     const plugin = recordingPlugin('p', ['config/k'], []);
     const handler = createResyncHandler(createDatasync({ plugins: [plugin] }), options);
     const response = await handler(sqsEvent([
-      { messageId: 'bad-json', body: 'not json' },
-      { messageId: 'bad-plugin', body: JSON.stringify({ datasync: 'resync', plugins: ['nope'] }) },
-      { messageId: 'good', body: JSON.stringify({ datasync: 'resync', resyncId: 'ok-1' }) },
+      { MessageId: 'bad-json', Body: 'not json' },
+      { MessageId: 'bad-plugin', Body: JSON.stringify({ datasync: 'resync', plugins: ['nope'] }) },
+      { MessageId: 'good', Body: JSON.stringify({ datasync: 'resync', resyncId: 'ok-1' }) },
     ], resyncQueue), lambdaContext(60_000)) as SQSBatchResponse;
 
     expect(response.batchItemFailures).toEqual([{ itemIdentifier: 'bad-json' }, { itemIdentifier: 'bad-plugin' }]);
@@ -154,7 +158,7 @@ describe('the resync handler', () => {
     expect(held[0]!.feedback.held).toHaveLength(1);
 
     const requests = await drainQueue(clients, resyncQueue);
-    expect(requests.map((message) => JSON.parse(message.body))).toEqual([expect.objectContaining({ datasync: 'resync', plugins: ['p'], reason: 'failing-plugin' })]);
+    expect(requests.map((message) => JSON.parse(message.Body!))).toEqual([expect.objectContaining({ datasync: 'resync', plugins: ['p'], reason: 'failing-plugin' })]);
     await handler(sqsEvent(requests, resyncQueue), lambdaContext(60_000));
 
     expect((await readPluginStates(['p'], { store }))[0]).toMatchObject({ status: 'in-sync', failures: 0 });

@@ -4,19 +4,24 @@ import {
   type ResyncFeedback, type ResyncOptions, type TableConfig,
 } from '../../lib/index.ts';
 import {
-  CollectingSink, createItemTable, createQueue, createStateTable, deleteItem, drainQueue, putItems, SqsTestSink, testClients,
-} from '../support/resync-aws.ts';
+  createQueue, createStateTable, createTable, deleteItem, drainQueue, putItems, Resources, testClients,
+} from '../support/emulator.ts';
+import { MemorySink, SqsTestSink } from '../support/sinks.ts';
 import { del, event, put } from '../support/changes.ts';
 import { recordingPlugin } from '../support/plugins.ts';
 
-const clients = testClients();
+const clients = testClients({ maxAttempts: 2 });
+const resources = new Resources(clients);
+afterAll(() => resources.dispose());
 
 function item(path: string, value: Record<string, AttributeValue>, version?: number): Record<string, AttributeValue> {
   return { pk: { S: path }, ...value, ...(version === undefined ? {} : { ver: { N: String(version) } }) };
 }
 
 async function setup(items: Array<Record<string, AttributeValue>>, table: Partial<TableConfig> = {}) {
-  const [stateTable, itemTable, feedbackQueue] = await Promise.all([createStateTable(clients), createItemTable(clients), createQueue(clients, 'feedback')]);
+  const [stateTable, { name: itemTable }, { url: feedbackQueue }] = await Promise.all([
+    createStateTable(resources), createTable(resources, { stream: false }), createQueue(resources, { prefix: 'ds-feedback' }),
+  ]);
   await putItems(clients, itemTable, items);
   const store = new SyncStateStore({ stateTable, clients });
   const sink = new SqsTestSink(clients, feedbackQueue);
@@ -205,10 +210,12 @@ describe('resync against the emulator', () => {
   test('a resync slower than its time limit goes on in parts instead of timing out', async () => {
     const items = Array.from({ length: 10 }, (_, index) => item(`t/${index}`, {}, 1));
     const { options, sink } = await setup(items);
-    const plugin = recordingPlugin('slowish', ['config/t'], [], { onPage: () => new Promise((resolve) => setTimeout(resolve, 120)) });
+    const plugin = recordingPlugin('slowish', ['config/t'], [], { onPage: () => new Promise((resolve) => setTimeout(resolve, 300)) });
     const datasync = createDatasync({ plugins: [plugin] });
     const continuations: string[] = [];
-    const slow = { ...options, pageSize: 2, timeoutMs: 400, continueResync: async (next: { resyncId: string }) => { continuations.push(next.resyncId); } };
+    // Two 300 ms pages reach three quarters of the 800 ms limit, so each part stops after two pages
+    // and leaves 200 ms for the emulator's calls even on a loaded machine.
+    const slow = { ...options, pageSize: 2, timeoutMs: 800, continueResync: async (next: { resyncId: string }) => { continuations.push(next.resyncId); } };
     const first = request();
     let result = await runResync(datasync, first, slow);
     while (result.continued) result = await runResync(datasync, { ...first, reason: 'continuation' }, slow);
@@ -235,7 +242,7 @@ describe('resync against the emulator', () => {
 
   test('unknown plugin names are refused before anything runs', async () => {
     const { options } = await setup([]);
-    const sink = new CollectingSink();
+    const sink = new MemorySink();
     const plugin = recordingPlugin('p', ['config/s'], []);
     await expect(runResync(createDatasync({ plugins: [plugin] }), request(['p', 'nope']), { ...options, sink }))
       .rejects.toMatchObject({ code: 'UNKNOWN_PLUGIN' });

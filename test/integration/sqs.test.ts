@@ -1,8 +1,9 @@
 import { SendMessageBatchCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
 import { awsClients } from '../../lib/aws/clients.ts';
 import { createDatasync, createSqsHandler, toEnvelope, type Change, type DeadLetterMessage, type FeedbackRecord } from '../../lib/index.ts';
-import { createFeedbackQueues, createQueue, receiveAll, receiveBodies, Resources, settleLikeLambda, toLambdaSqsRecords } from '../support/aws.ts';
-import { lambdaContext, quiet } from '../support/lambda.ts';
+import { createQueue, receiveAll, receiveBodies, Resources, settleLikeLambda } from '../support/emulator.ts';
+import { lambdaContext, toLambdaSqsRecords } from '../support/lambda-events.ts';
+import { createFeedbackQueues, quiet } from '../support/sinks.ts';
 
 // The emulator is shared and the machine small: allow for slow answers under load.
 jest.setTimeout(30_000);

@@ -1,7 +1,8 @@
 import { describe, expect, it } from '@jest/globals';
 import { RevisionClock } from '../../lib/publish/clock.ts';
-import { chunk, checkChange } from '../../lib/publish/pending.ts';
-import { backoffDelay, isRetryableError, sendWithRetry, type RetryPolicy } from '../../lib/publish/retry.ts';
+import { chunk } from '../../lib/aws/batch.ts';
+import { backoffDelay, isRetryableError, sendWithRetry, type RetryPolicy } from '../../lib/aws/retry.ts';
+import { checkChange } from '../../lib/publish/pending.ts';
 import { defaultMessageGroupId, deduplicationId } from '../../lib/publish/sqs.ts';
 import { eventEntrySize } from '../../lib/publish/eventbridge.ts';
 import { InvalidChangeError } from '../../lib/index.ts';
@@ -25,7 +26,7 @@ describe('sendWithRetry', () => {
         delivered: entries.filter((n) => n % 2 === 0 || (n === 1 && sent.length === 2)),
         failed: entries.filter((n) => n === 3 || (n === 1 && sent.length === 1)).map((entry) => ({ entry, reason: 'busy', retryable: true })),
       };
-    }, policy, noSleep);
+    }, policy, { sleep: noSleep });
     expect(sent).toEqual([[1, 2, 3, 4], [1, 3], [3], [3]]);
     expect(outcome.delivered.sort()).toEqual([1, 2, 4]);
     expect(outcome.failed).toEqual([{ entry: 3, reason: 'busy (gave up after 4 attempts)', retryable: true }]);
@@ -36,12 +37,12 @@ describe('sendWithRetry', () => {
     const refused = await sendWithRetry([1, 2], async (entries) => {
       calls += 1;
       return { delivered: [2], failed: [{ entry: entries[0]!, reason: 'bad', retryable: false }] };
-    }, policy, noSleep);
+    }, policy, { sleep: noSleep });
     expect(calls).toBe(1);
     expect(refused.failed.map((failure) => failure.entry)).toEqual([1]);
 
     const denied = Object.assign(new Error('no'), { name: 'AccessDeniedException', $metadata: { httpStatusCode: 403 } });
-    const thrown = await sendWithRetry([1, 2], async () => { throw denied; }, policy, noSleep);
+    const thrown = await sendWithRetry([1, 2], async () => { throw denied; }, policy, { sleep: noSleep });
     expect(thrown.failed).toEqual([1, 2].map((entry) => expect.objectContaining({ entry, retryable: false, errorCode: 'AccessDeniedException', cause: denied })));
   });
 

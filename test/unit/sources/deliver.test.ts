@@ -1,6 +1,7 @@
 import type { DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
 import { createDatasync, createDynamoDbStreamHandler, FeedbackWriteError, type FeedbackSink } from '../../../lib/index.ts';
-import { lambdaContext, MemoryDeadLetter, MemorySink, quiet } from '../../support/lambda.ts';
+import { lambdaContext } from '../../support/lambda-events.ts';
+import { MemoryDeadLetter, MemorySink, quiet } from '../../support/sinks.ts';
 
 const ARN = 'arn:aws:dynamodb:us-east-1:123456789012:table/config/stream/label';
 const tables = [{ name: 'config', prefix: 'config', keyAttributes: ['pk'] }];

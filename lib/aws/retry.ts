@@ -1,10 +1,10 @@
 import { DatasyncError } from '../errors.ts';
 
 /**
- * Resending what a batch API did not take. Every batch call here (BatchWriteItem,
- * SendMessageBatch, PutEvents) can succeed for some entries and fail for others; only the failed
- * entries are sent again, after an exponential delay with full jitter so that many throttled
- * publishers do not retry in lockstep.
+ * Resending what a batch API did not take: the one retry engine of the library. Every batch call
+ * (BatchWriteItem, BatchGetItem, SendMessageBatch, PutEvents) can succeed for some entries and
+ * fail for others; only the failed entries are sent again, after an exponential delay with full
+ * jitter so that many throttled writers do not retry in lockstep.
  */
 
 /** How often and how patiently failed entries are resent. */
@@ -19,6 +19,16 @@ export interface RetryPolicy {
 
 /** Eight attempts spread over up to about six seconds. */
 export const DEFAULT_RETRY_POLICY: RetryPolicy = { maxAttempts: 8, baseDelayMs: 50, maxDelayMs: 2_000 };
+
+/** How the engine waits and draws its jitter; tests replace both. */
+export interface RetryTiming {
+  /** Waits `ms` milliseconds; default a timer. */
+  readonly sleep?: (ms: number) => Promise<void>;
+  /** Randomness in [0, 1) for the jitter; default `Math.random`. */
+  readonly random?: () => number;
+}
+
+const wait = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /** One entry a call did not accept. */
 export interface EntryFailure<E> {
@@ -56,8 +66,9 @@ export async function sendWithRetry<E, R>(
   entries: readonly E[],
   send: (entries: E[]) => Promise<SendOutcome<E, R>>,
   policy: RetryPolicy,
-  sleep: (ms: number) => Promise<void> = (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+  timing: RetryTiming = {},
 ): Promise<SendOutcome<E, R>> {
+  const sleep = timing.sleep ?? wait;
   const delivered: R[] = [];
   const failed: EntryFailure<E>[] = [];
   let pending = [...entries];
@@ -83,7 +94,7 @@ export async function sendWithRetry<E, R>(
       break;
     }
     pending = again.map((failure) => failure.entry);
-    await sleep(backoffDelay(attempt, policy));
+    await sleep(backoffDelay(attempt, policy, timing.random));
   }
   return { delivered, failed };
 }
@@ -106,7 +117,7 @@ export function isRetryableError(error: unknown): boolean {
   const status = candidate.$metadata?.httpStatusCode;
   if (status !== undefined) return status >= 500 || status === 429;
   // No HTTP status: the request never got an answer (connection reset, DNS, time-out).
-  return candidate.name !== undefined && /Timeout|ECONN|EPIPE|ENOTFOUND|EAI_AGAIN|socket|Network/i.test(`${candidate.name} ${candidate.code ?? ''} ${(error as Error).message}`);
+  return /Timeout|ECONN|EPIPE|ENOTFOUND|EAI_AGAIN|socket|Network|connection reset|hang up/i.test(`${candidate.name} ${candidate.code ?? ''} ${(error as Error).message}`);
 }
 
 /** A short description of an SDK error: its name (the service's code) and message. */

@@ -1,0 +1,13 @@
+import { SQSClient } from '@aws-sdk/client-sqs';
+import { clientConfig, sharedClient, type ClientOptions } from './config.ts';
+
+// Each service has its own module, so a function bundles only the SDK clients it imports (the
+// pure mark lets the bundler drop an unused client).
+
+/** Creates a new SQS client (for tests or a second endpoint); prefer `sqsClient()`. */
+export function createSqsClient(options: ClientOptions = {}): SQSClient {
+  return new SQSClient(clientConfig(options));
+}
+
+/** The process-wide SQS client, created on first use. */
+export const sqsClient: () => SQSClient = /* @__PURE__ */ sharedClient(() => createSqsClient());

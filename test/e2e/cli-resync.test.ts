@@ -1,5 +1,4 @@
-import { DeleteTableCommand } from '@aws-sdk/client-dynamodb';
-import { DeleteQueueCommand } from '@aws-sdk/client-sqs';
+import type { Message } from '@aws-sdk/client-sqs';
 import { afterAll, describe, expect, it, jest } from '@jest/globals';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import {
@@ -7,31 +6,22 @@ import {
   type FeedbackRecord, type PluginState, type ResyncFeedback, type TableConfig,
 } from '../../lib/index.ts';
 import { runDatasync } from '../support/cli.ts';
+import { toLambdaSqsRecords } from '../support/lambda-events.ts';
 import { recordingPlugin } from '../support/plugins.ts';
-import { createItemTable, createQueue, createStateTable, drainQueue, putItems, testClients } from '../support/resync-aws.ts';
+import { createQueue, createStateTable, createTable, drainQueue, putItems, Resources, testClients } from '../support/emulator.ts';
 
 // Each run starts Node and loads the SDK; the followed resyncs run for a few seconds.
 jest.setTimeout(60_000);
 const clients = testClients();
-const cleanups: Array<() => Promise<unknown>> = [];
-afterAll(async () => {
-  await Promise.all(cleanups.map((cleanup) => cleanup().catch(() => undefined)));
-});
+const resources = new Resources(clients);
+afterAll(() => resources.dispose());
 
-async function stateTable(): Promise<string> {
-  const name = await createStateTable(clients);
-  cleanups.push(() => clients.dynamodb.send(new DeleteTableCommand({ TableName: name })));
-  return name;
-}
-
-async function queue(prefix: string): Promise<string> {
-  const url = await createQueue(clients, prefix);
-  cleanups.push(() => clients.sqs.send(new DeleteQueueCommand({ QueueUrl: url })));
-  return url;
-}
+const stateTable = (): Promise<string> => createStateTable(resources);
+const queue = async (prefix: string): Promise<string> => (await createQueue(resources, { prefix: `ds-${prefix}` })).url;
+const itemTable = async (): Promise<string> => (await createTable(resources, { stream: false })).name;
 
 /** Waits for the request the CLI sends to the resync queue. */
-async function nextRequest(queueUrl: string): Promise<Array<{ messageId: string; body: string }>> {
+async function nextRequest(queueUrl: string): Promise<Message[]> {
   const deadline = Date.now() + 20_000;
   while (Date.now() < deadline) {
     const messages = await drainQueue(clients, queueUrl);
@@ -41,13 +31,8 @@ async function nextRequest(queueUrl: string): Promise<Array<{ messageId: string;
   throw new Error('no resync request arrived');
 }
 
-function sqsEvent(messages: Array<{ messageId: string; body: string }>, queueUrl: string): SQSEvent {
-  return {
-    Records: messages.map((message) => ({
-      messageId: message.messageId, receiptHandle: 'r', body: message.body, attributes: {} as never, messageAttributes: {},
-      md5OfBody: '', eventSource: 'aws:sqs', eventSourceARN: `arn:aws:sqs:us-east-1:123456789012:${queueUrl.split('/').pop()}`, awsRegion: 'us-east-1',
-    })),
-  };
+function sqsEvent(messages: readonly Message[], queueUrl: string): SQSEvent {
+  return { Records: toLambdaSqsRecords(messages, `arn:aws:sqs:us-east-1:123456789012:${queueUrl.split('/').pop()}`) };
 }
 
 const lambdaContext = { functionName: 'resync', awsRequestId: 'req', getRemainingTimeInMillis: () => 60_000 } as unknown as Context;
@@ -58,8 +43,7 @@ const lambdaContext = { functionName: 'resync', awsRequestId: 'req', getRemainin
  * pages take a moment, so a follower sees the run progress.
  */
 async function service(options: { failing?: string } = {}) {
-  const [state, resyncQueue, feedbackQueue, items] = await Promise.all([stateTable(), queue('resync'), queue('feedback'), createItemTable(clients)]);
-  cleanups.push(() => clients.dynamodb.send(new DeleteTableCommand({ TableName: items })));
+  const [state, resyncQueue, feedbackQueue, items] = await Promise.all([stateTable(), queue('resync'), queue('feedback'), itemTable()]);
   await putItems(clients, items, Array.from({ length: 6 }, (_, index) => ({ pk: { S: `k/${index}` }, n: { N: String(index) } })));
   const table: TableConfig = { name: items, prefix: 'config', keyAttributes: ['pk'] };
   const slowPages = (name: string) => recordingPlugin(name, ['config/k'], [], {
@@ -137,7 +121,7 @@ describe('datasync resync', () => {
     const printed = JSON.parse(json.stdout) as { ok: boolean; resyncId: string };
     expect(printed.ok).toBe(true);
 
-    const bodies = (await drainQueue(clients, resyncQueue)).map((message) => JSON.parse(message.body));
+    const bodies = (await drainQueue(clients, resyncQueue)).map((message) => JSON.parse(message.Body!));
     expect(bodies).toEqual(expect.arrayContaining([
       { datasync: 'resync', resyncId: id, reason: 'manual', plugins: ['alpha', 'beta'] },
       { datasync: 'resync', resyncId: printed.resyncId, reason: 'manual' },
@@ -173,7 +157,7 @@ describe('datasync resync', () => {
     expect(lines.at(-1)).toBe(`resync ${id}: all 2 plugin(s) ok`);
 
     // The same run reported through the real feedback writer.
-    const feedback = (await drainQueue(clients, feedbackQueue)).map((message) => JSON.parse(message.body) as FeedbackRecord);
+    const feedback = (await drainQueue(clients, feedbackQueue)).map((message) => JSON.parse(message.Body!) as FeedbackRecord);
     expect(feedback.map((record) => [(record as ResyncFeedback).plugin, record.status, (record as ResyncFeedback).resyncId, (record as ResyncFeedback).items]))
       .toEqual([['alpha', 'ok', id, 6], ['beta', 'ok', id, 6]]);
   });

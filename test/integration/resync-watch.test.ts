@@ -1,24 +1,21 @@
-import { DeleteTableCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, describe, expect, test } from '@jest/globals';
 import {
   createDatasync, listPluginStates, ResyncTimeoutError, runResync, SyncStateStore, watchResync, type TableConfig,
 } from '../../lib/index.ts';
 import { recordingPlugin } from '../support/plugins.ts';
-import { CollectingSink, createItemTable, createStateTable, putItems, testClients } from '../support/resync-aws.ts';
+import { createStateTable, createTable, putItems, Resources, testClients } from '../support/emulator.ts';
+import { MemorySink } from '../support/sinks.ts';
 
 const clients = testClients();
-const tables: string[] = [];
-afterAll(async () => {
-  await Promise.all(tables.map((name) => clients.dynamodb.send(new DeleteTableCommand({ TableName: name })).catch(() => undefined)));
-});
+const resources = new Resources(clients);
+afterAll(() => resources.dispose());
 
 async function setup() {
-  const [stateTable, itemTable] = await Promise.all([createStateTable(clients), createItemTable(clients)]);
-  tables.push(stateTable, itemTable);
+  const [stateTable, { name: itemTable }] = await Promise.all([createStateTable(resources), createTable(resources, { stream: false })]);
   await putItems(clients, itemTable, Array.from({ length: 3 }, (_, index) => ({ pk: { S: `k/${index}` } })));
   const table: TableConfig = { name: itemTable, prefix: 'config', keyAttributes: ['pk'] };
   const store = new SyncStateStore({ stateTable, clients });
-  return { store, options: { store, sink: new CollectingSink(), tables: [table], clients } };
+  return { store, options: { store, sink: new MemorySink(), tables: [table], clients } };
 }
 
 describe('following a resync and listing plugins in the state table', () => {

@@ -2,16 +2,14 @@ import { execFile } from 'node:child_process';
 import { resolve } from 'node:path';
 import { afterAll, describe, expect, it, jest } from '@jest/globals';
 import { parseEnvelope, type FeedbackRecord } from '../../lib/index.ts';
-import { createTestQueue, createTestTable, receiveMessages, sendJson, testClients } from '../support/publish-aws.ts';
+import { createQueue, createTable, receiveAll, Resources, sendJson, testClients } from '../support/emulator.ts';
 
 // Each run starts Node and loads the SDK, about a second on a small machine.
 jest.setTimeout(30_000);
 const root = resolve(__dirname, '../..');
 const clients = testClients();
-const cleanups: Array<() => Promise<void>> = [];
-afterAll(async () => {
-  await Promise.all(cleanups.map((cleanup) => cleanup()));
-});
+const resources = new Resources(clients);
+afterAll(() => resources.dispose());
 
 function datasync(args: string[], env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((done) => {
@@ -53,8 +51,7 @@ describe('datasync CLI', () => {
   });
 
   it('puts and deletes through a table, with versions and a conflict exit code', async () => {
-    const t = await createTestTable(clients);
-    cleanups.push(() => t.drop());
+    const t = await createTable(resources);
     const env = { DATASYNC_TABLES: JSON.stringify([{ name: t.table.name, prefix: 'config' }]) };
 
     const put = await datasync(['put', 'config/a', '{"mtu":9000}', '--json'], env);
@@ -74,17 +71,15 @@ describe('datasync CLI', () => {
   });
 
   it('publishes to a queue with a correlation id', async () => {
-    const q = await createTestQueue(clients);
-    cleanups.push(() => q.drop());
+    const q = await createQueue(resources);
     const result = await datasync(['delete', 'config/b', '--queue-url', q.url, '--correlation-id', 'cli-1']);
     expect(result.code).toBe(0);
-    const [message] = await receiveMessages(clients, q.url, 1);
+    const [message] = await receiveAll(q.url, { clients, count: 1, deadlineMs: 5_000, remove: true });
     expect(parseEnvelope(JSON.parse(message!.Body!))).toMatchObject({ key: 'config/b', op: 'delete', correlationId: 'cli-1' });
   });
 
   it('drains the feedback queue as a table or as JSON lines', async () => {
-    const q = await createTestQueue(clients, { prefix: 'feedback' });
-    cleanups.push(() => q.drop());
+    const q = await createQueue(resources, { prefix: 'feedback' });
     await sendJson(clients, q.url, [feedback('routes', 'c-1', 'ok'), feedback('interfaces', 'c-1', 'error')]);
 
     const table = await datasync(['feedback', '--once'], { DATASYNC_FEEDBACK_QUEUE_URL: q.url });
@@ -102,9 +97,8 @@ describe('datasync CLI', () => {
   });
 
   it('waits for the feedback of a put and fails when a plugin reported an error', async () => {
-    const q = await createTestQueue(clients);
-    const fb = await createTestQueue(clients, { prefix: 'feedback' });
-    cleanups.push(() => q.drop(), () => fb.drop());
+    const q = await createQueue(resources);
+    const fb = await createQueue(resources, { prefix: 'feedback' });
     await sendJson(clients, fb.url, [feedback('routes', 'w-1', 'ok'), feedback('interfaces', 'w-1', 'error')]);
 
     const result = await datasync([

@@ -1,11 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { PutItemCommand, DeleteItemCommand } from '@aws-sdk/client-dynamodb';
-import { ReceiveMessageCommand, SendMessageBatchCommand } from '@aws-sdk/client-sqs';
+import { SendMessageBatchCommand } from '@aws-sdk/client-sqs';
 import { PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import type { DynamoDBBatchResponse, DynamoDBStreamEvent, SQSBatchResponse, SQSEvent, APIGatewayProxyEventV2 } from 'aws-lambda';
 import { createAwsClients } from '../../lib/aws/clients.ts';
 import { LocalRunner } from '../../infra/local/runner.ts';
 import type { LocalTopology } from '../../infra/local/topology.ts';
+import { receiveAll } from '../support/emulator.ts';
 
 const clients = createAwsClients();
 
@@ -14,14 +15,17 @@ function names() {
   return { table: `runner-${id}`, queue: `runner-q-${id}`, dlq: `runner-dlq-${id}`, failures: `runner-fail-${id}`, bus: `runner-bus-${id}`, busQueue: `runner-bq-${id}` };
 }
 
-async function receiveAll(queueUrl: string, expected: number, timeoutMs = 10_000): Promise<string[]> {
-  const bodies: string[] = [];
-  const deadline = Date.now() + timeoutMs;
-  while (bodies.length < expected && Date.now() < deadline) {
-    const { Messages = [] } = await clients.sqs.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 1 }));
-    bodies.push(...Messages.map((m) => m.Body ?? ''));
-  }
-  return bodies;
+async function bodiesOf(queueUrl: string, expected: number, timeoutMs = 15_000): Promise<string[]> {
+  return (await receiveAll(queueUrl, { clients, count: expected, deadlineMs: timeoutMs })).map((message) => message.Body ?? '');
+}
+
+/** A table with a stream feeding the function `stream`, whose failed batches go to a queue. */
+function streamTopology(n: ReturnType<typeof names>): LocalTopology {
+  return {
+    tables: [{ name: n.table, partitionKey: 'pk', stream: true }],
+    queues: [{ name: n.failures }],
+    mappings: [{ kind: 'stream', table: n.table, function: 'stream', batchSize: 100, maximumRetryAttempts: 1, onFailureQueue: n.failures }],
+  };
 }
 
 describe('local event-source runner', () => {
@@ -29,11 +33,7 @@ describe('local event-source runner', () => {
     const n = names();
     const seen: string[] = [];
     let failOnce = true;
-    const topology: LocalTopology = {
-      tables: [{ name: n.table, partitionKey: 'pk', stream: true }],
-      queues: [{ name: n.failures }],
-      mappings: [{ kind: 'stream', table: n.table, function: 'stream', batchSize: 100, maximumRetryAttempts: 1, onFailureQueue: n.failures }],
-    };
+    const topology = streamTopology(n);
     const runner = new LocalRunner({
       clients, topology, idleDelayMs: 50,
       handlers: {
@@ -65,11 +65,7 @@ describe('local event-source runner', () => {
 
   it('sends a stream batch that exhausts its retries to the on-failure queue and moves on', async () => {
     const n = names();
-    const topology: LocalTopology = {
-      tables: [{ name: n.table, partitionKey: 'pk', stream: true }],
-      queues: [{ name: n.failures }],
-      mappings: [{ kind: 'stream', table: n.table, function: 'stream', batchSize: 100, maximumRetryAttempts: 1, onFailureQueue: n.failures }],
-    };
+    const topology = streamTopology(n);
     const runner = new LocalRunner({
       clients, topology, idleDelayMs: 50,
       handlers: { stream: (async () => { throw new Error('always'); }) as never },
@@ -77,7 +73,7 @@ describe('local event-source runner', () => {
     const { queueUrls } = await runner.start();
     try {
       await clients.dynamodb.send(new PutItemCommand({ TableName: n.table, Item: { pk: { S: 'x' } } }));
-      const [body] = await receiveAll(queueUrls.get(n.failures)!, 1);
+      const [body] = await bodiesOf(queueUrls.get(n.failures)!, 1);
       expect(JSON.parse(body!)).toMatchObject({ requestContext: { condition: 'RetryAttemptsExhausted' }, DDBStreamBatchInfo: { batchSize: 1 } });
     } finally {
       await runner.stop();
@@ -107,7 +103,7 @@ describe('local event-source runner', () => {
       await clients.sqs.send(new SendMessageBatchCommand({
         QueueUrl: queueUrls.get(n.queue)!, Entries: ['one', 'poison', 'two'].map((body, i) => ({ Id: String(i), MessageBody: body })),
       }));
-      expect(await receiveAll(queueUrls.get(n.dlq)!, 1, 15_000)).toEqual(['poison']);
+      expect(await bodiesOf(queueUrls.get(n.dlq)!, 1)).toEqual(['poison']);
     } finally {
       await runner.stop();
     }

@@ -1,4 +1,4 @@
-import { batchResponse, fifoQueueFailures, standardQueueFailures, streamFailures } from '../../../lib/index.ts';
+import { batchResponse, fifoQueueFailures, standardQueueFailures, streamFailures } from '../../../lib/sources/partial-batch.ts';
 
 const msg = (messageId: string, group?: string) => ({ messageId, ...(group ? { attributes: { MessageGroupId: group } } : {}) });
 

@@ -1,6 +1,8 @@
 import type { SendMessageBatchCommand, SendMessageBatchCommandOutput } from '@aws-sdk/client-sqs';
+import { chunkBodies } from '../../../lib/aws/sqs-batch.ts';
+import { serializeFeedback } from '../../../lib/feedback/sqs-writer.ts';
 import {
-  chunkBodies, FEEDBACK_VERSION, FeedbackWriteError, serializeFeedback, SqsFeedbackWriter, type ChangeFeedback, type SqsBatchClient,
+  FEEDBACK_VERSION, FeedbackWriteError, SqsFeedbackWriter, type ChangeFeedback, type SqsBatchClient,
 } from '../../../lib/index.ts';
 
 /** Answers SendMessageBatch like SQS would, failing chosen entries on chosen calls. */

@@ -16,11 +16,12 @@ const common = {
 };
 
 export default {
+  // Jest reads the time limit from the top level only. The emulator is one shared process: under
+  // load a round trip can take seconds, so a test gets 30 s unless it sets its own.
+  testTimeout: 30_000,
   projects: [
     { ...common, displayName: 'unit', testMatch: ['<rootDir>/test/unit/**/*.test.ts'] },
-    // The emulator is one shared process: under load a round trip can take seconds, so tests
-    // that talk to it get a wider default time limit than pure unit tests.
-    { ...common, displayName: 'integration', testMatch: ['<rootDir>/test/integration/**/*.test.ts'], testTimeout: 30_000 },
-    { ...common, displayName: 'e2e', testMatch: ['<rootDir>/test/e2e/**/*.test.ts'], testTimeout: 120_000 },
+    { ...common, displayName: 'integration', testMatch: ['<rootDir>/test/integration/**/*.test.ts'] },
+    { ...common, displayName: 'e2e', testMatch: ['<rootDir>/test/e2e/**/*.test.ts'] },
   ],
 };

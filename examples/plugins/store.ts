@@ -1,5 +1,6 @@
 import { DeleteItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { awsClients, type AwsClients } from '../../lib/aws/clients.ts';
+import { RevisionClock } from '../../lib/publish/clock.ts';
 import {
   itemKeyOf, itemOf, keyMatchesPrefix, versionAttributeOf, type Change, type JsonObject, type Plugin, type TableConfig,
 } from '../../lib/index.ts';
@@ -16,16 +17,22 @@ export function createStorePlugin(tables: readonly TableConfig[], options: { cli
   const byLongestPrefix = [...tables].sort((a, b) => b.prefix.length - a.prefix.length);
   const tableOf = (key: string) => byLongestPrefix.find((table) => keyMatchesPrefix(key, table.prefix) && key !== table.prefix);
 
-  const write = async (change: Change): Promise<void> => {
-    const table = tableOf(change.key);
+  // A change without a revision gets one from a clock, so the item still carries a version in
+  // the publishers' revision space (an unversioned item's stream records would be ordered by
+  // sequence numbers, which are not comparable with versions).
+  const clock = new RevisionClock();
+  const write = async (given: Change): Promise<void> => {
+    const table = tableOf(given.key);
     if (!table) return;
+    const revision = given.revision ?? clock.next();
+    const change: Change = { ...given, revision };
     const { dynamodb } = options.clients ?? awsClients();
     const version = versionAttributeOf(table);
-    // Only a newer revision replaces the item; an unrevisioned change always does.
-    const condition = change.revision === undefined ? {} : {
+    // Only a newer revision replaces the item.
+    const condition = {
       ConditionExpression: 'attribute_not_exists(#v) OR #v < :v',
       ExpressionAttributeNames: { '#v': version },
-      ExpressionAttributeValues: { ':v': { N: change.revision } },
+      ExpressionAttributeValues: { ':v': { N: revision } },
     };
     try {
       if (change.op === 'put') {
@@ -33,7 +40,7 @@ export function createStorePlugin(tables: readonly TableConfig[], options: { cli
         if (value === null || typeof value !== 'object' || Array.isArray(value)) {
           throw new TypeError(`${change.key}: a value stored in table ${table.name} must be a JSON object`);
         }
-        await dynamodb.send(new PutItemCommand({ TableName: table.name, Item: itemOf(table, change.key, value as JsonObject, change.revision), ...condition }));
+        await dynamodb.send(new PutItemCommand({ TableName: table.name, Item: itemOf(table, change.key, value as JsonObject, revision), ...condition }));
       } else {
         await dynamodb.send(new DeleteItemCommand({ TableName: table.name, Key: itemKeyOf(table, change.key), ...condition }));
       }

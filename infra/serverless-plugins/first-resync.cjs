@@ -31,7 +31,8 @@ class FirstResyncPlugin {
     await provider.request('Lambda', 'invoke', {
       FunctionName: functionName,
       InvocationType: 'Event',
-      Payload: JSON.stringify({ reason: 'first-start' }),
+      // A resync request as the handler reads it (lib/resync/request.ts).
+      Payload: JSON.stringify({ datasync: 'resync', reason: 'first-start' }),
     });
     this.log.notice(`Resync started (${functionName}, reason "first-start"); results arrive on the feedback queue`);
   }

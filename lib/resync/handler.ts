@@ -5,7 +5,7 @@ import { DatasyncError, InvalidResyncRequestError, toError } from '../errors.ts'
 import { describeError, FEEDBACK_VERSION, type RejectedFeedback } from '../feedback/record.ts';
 import type { FeedbackSink } from '../feedback/sink.ts';
 import type { Plugin } from '../plugins/plugin.ts';
-import { feedbackSinkFromEnvironment } from '../sources/handler-options.ts';
+import { feedbackSinkFromEnvironment, jsonLog } from '../sources/handler-options.ts';
 import { SyncStateStore } from '../state/store.ts';
 import { runResync, type ResyncOptions, type ResyncRunResult } from './engine.ts';
 import { newResyncId, parseResyncRequest, type ResyncRequest } from './request.ts';
@@ -46,18 +46,19 @@ export function createResyncHandler(datasync: { plugins(): Plugin[] }, options: 
   let store = options.store;
   let tables = options.tables;
   let sink = options.sink;
+  const feedback = (): FeedbackSink => (sink ??= feedbackSinkFromEnvironment());
   const run = (request: ResyncRequest, context: Context | undefined): Promise<ResyncRunResult> => {
-    sink ??= feedbackSinkFromEnvironment();
+    feedback();
     store ??= new SyncStateStore(options.stateTable ? { stateTable: options.stateTable } : {});
     tables ??= tablesFromEnvironment();
     const remaining = typeof context?.getRemainingTimeInMillis === 'function' ? () => context.getRemainingTimeInMillis() : undefined;
     return runResync(datasync, request, {
-      ...options, tables, store, sink, ...(remaining ? { remainingTimeMs: remaining } : {}),
+      ...options, tables, store, sink: feedback(), ...(remaining ? { remainingTimeMs: remaining } : {}),
     });
   };
 
   return middy(async (event: unknown, context: Context): Promise<ResyncHandlerResult> => {
-    if (isSqsEvent(event)) return handleQueue(event, context, run, options);
+    if (isSqsEvent(event)) return handleQueue(event, context, run, feedback);
     if (isScheduled(event)) {
       return run({ datasync: 'resync', resyncId: newResyncId(), reason: 'schedule', ...(event.detail?.plugins ? { plugins: event.detail.plugins } : {}) }, context);
     }
@@ -69,8 +70,13 @@ export function createResyncHandler(datasync: { plugins(): Plugin[] }, options: 
 async function handleQueue(
   event: SQSEvent, context: Context,
   run: (request: ResyncRequest, context: Context) => Promise<ResyncRunResult>,
-  options: ResyncHandlerOptions,
+  feedback: () => FeedbackSink,
 ): Promise<SQSBatchResponse> {
+  // A refused request stays on the queue, whose redrive moves it to the dead-letter queue; it is
+  // reported in feedback on its first receive only, so once.
+  const reportOnce = async (record: SQSRecord, error: Error) => {
+    if ((record.attributes?.ApproximateReceiveCount ?? '1') === '1') await feedback().write([rejected(record, error)]);
+  };
   const failures: Array<{ itemIdentifier: string }> = [];
   let continued = false;
   for (const record of event.Records) {
@@ -85,7 +91,7 @@ async function handleQueue(
       request = parseResyncRequest(JSON.parse(record.body));
     } catch (thrown) {
       const error = thrown instanceof InvalidResyncRequestError ? thrown : new InvalidResyncRequestError('a resync request must be JSON', { cause: thrown });
-      await options.sink?.write([rejected(record, error)]);
+      await reportOnce(record, error);
       failures.push({ itemIdentifier: record.messageId });
       continue;
     }
@@ -94,8 +100,8 @@ async function handleQueue(
     } catch (thrown) {
       const error = toError(thrown);
       // The message is retried by the queue; the reason goes to the log (no payload values).
-      console.error(JSON.stringify({ level: 'error', message: 'resync request failed', resyncId: request.resyncId, messageId: record.messageId, error: describeError(error) }));
-      if (error instanceof DatasyncError && error.code === 'UNKNOWN_PLUGIN') await options.sink?.write([rejected(record, error)]);
+      jsonLog({ level: 'error', message: 'resync request failed', resyncId: request.resyncId, messageId: record.messageId, error: describeError(error) });
+      if (error instanceof DatasyncError && error.code === 'UNKNOWN_PLUGIN') await reportOnce(record, error);
       failures.push({ itemIdentifier: record.messageId });
     }
   }

@@ -1,7 +1,10 @@
-import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { BatchGetItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { TableConfig } from '../config.ts';
+import { chunk } from '../aws/batch.ts';
+import { DEFAULT_RETRY_POLICY, sendWithRetry } from '../aws/retry.ts';
 import { DatasyncError } from '../errors.ts';
 import { keyMatchesPrefix } from '../model/key.ts';
-import { keyOfItem, valueOfItem, versionOfItem } from '../model/item.ts';
+import { itemKeyOf, keyOfItem, valueOfItem, versionOfItem } from '../model/item.ts';
 import type { Snapshot, SnapshotEntry } from '../plugins/plugin.ts';
 import type { PluginCursor } from '../state/status.ts';
 import type { KeyRecord, SyncStateStore } from '../state/store.ts';
@@ -132,7 +135,14 @@ export class ResyncSnapshot implements Snapshot {
     for (;;) {
       if (mustStop()) return this.#checkpointed();
       const { records, next } = await source.store.unseenKeys(source.plugin, this.resyncId, this.#cursor.deleteKey, source.sweepPageSize);
-      const gone = records.filter((record) => record.present && this.prefixes.some((prefix) => keyMatchesPrefix(record.key, prefix)));
+      const candidates = records.filter((record) => record.present && this.prefixes.some((prefix) => keyMatchesPrefix(record.key, prefix)));
+      // A key unseen by this resync is gone only if the table says so: a change committed while
+      // the scan ran, or another resync of the same plugin, can leave a live key's row unmarked.
+      const live = await stillStored(source.dynamodb, source.tables.map((table) => table.config), candidates.map((record) => record.key));
+      const gone = candidates.filter((record) => !live.has(record.key));
+      await source.store.writeKeys(source.plugin, candidates.filter((record) => live.has(record.key)).map((record): KeyRecord => ({
+        key: record.key, present: true, seen: this.resyncId, ...(record.revision === undefined ? {} : { revision: record.revision }),
+      })));
       const entries: SnapshotEntry[] = gone.map((record) => ({
         op: 'delete', key: record.key, ...(record.revision === undefined ? {} : { revision: record.revision }),
       }));
@@ -184,4 +194,36 @@ function isOlderThan(resyncId: string, ms: number): boolean {
   if (!match) return false;
   const [, year, month, day, hour, minute, second] = match;
   return Date.now() - Date.UTC(+year!, +month! - 1, +day!, +hour!, +minute!, +second!) > ms;
+}
+
+/** The keys that still have an item in their table (strongly consistent reads, 100 keys a call). */
+async function stillStored(dynamodb: DynamoDBClient, tables: readonly TableConfig[], keys: readonly string[]): Promise<Set<string>> {
+  if (keys.length === 0) return new Set();
+  const live = new Set<string>();
+  const byTable = new Map<TableConfig, string[]>();
+  for (const key of keys) {
+    // The longest prefix wins, as when publishing by key.
+    const table = [...tables].sort((a, b) => b.prefix.length - a.prefix.length).find((candidate) => keyMatchesPrefix(key, candidate.prefix) && key !== candidate.prefix);
+    if (table) byTable.set(table, [...(byTable.get(table) ?? []), key]);
+  }
+  for (const [table, tableKeys] of byTable) {
+    for (const batch of chunk(tableKeys, 100)) {
+      // Keys DynamoDB leaves unprocessed are read again, and only they.
+      const outcome = await sendWithRetry(batch, async (pending) => {
+        const result = await dynamodb.send(new BatchGetItemCommand({ RequestItems: { [table.name]: { Keys: pending.map((key) => itemKeyOf(table, key)), ConsistentRead: true } } }));
+        for (const item of result.Responses?.[table.name] ?? []) live.add(keyOfItem(table, item));
+        const unread = new Set((result.UnprocessedKeys?.[table.name]?.Keys ?? []).map((item) => keyOfItem(table, item)));
+        return {
+          delivered: pending.filter((key) => !unread.has(key)),
+          failed: pending.filter((key) => unread.has(key)).map((entry) => ({ entry, retryable: true, reason: 'left unprocessed by BatchGetItem' })),
+        };
+      }, DEFAULT_RETRY_POLICY);
+      if (outcome.failed.length > 0) {
+        throw new DatasyncError('SCAN_FAILED', `could not check ${outcome.failed.length} key(s) of table ${table.name} before reporting them deleted: ${outcome.failed[0]!.reason}`, {
+          details: { table: table.name },
+        });
+      }
+    }
+  }
+  return live;
 }

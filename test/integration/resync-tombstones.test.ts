@@ -74,4 +74,40 @@ describe('deletions a resync finds stay deleted', () => {
     await datasync.dispatch(event([put('config/interfaces/eth0', { mtu: 9000 }, 6)]));
     expect(view.get('config/interfaces/eth0')).toEqual({ mtu: 9000 });
   });
+
+  it('does not report a live key deleted when a change committed during the resync erased its mark', async () => {
+    const store = new SyncStateStore({ stateTable, clients });
+    const ledger = new DynamoDbLedger({ store });
+    const view = new Map<string, unknown>();
+    const datasync = createDatasync({
+      ledger,
+      plugins: [{
+        name: 'routes', prefixes: ['config/routes'],
+        change: () => {},
+        async resync(snapshot) {
+          for await (const page of snapshot.pages()) {
+            for (const entry of page) {
+              if (entry.op === 'put') view.set(entry.key, entry.value);
+              else view.delete(entry.key);
+            }
+            // A delivery that planned before the resync began commits now, after r1's page was
+            // recorded: a plain key row, without this resync's mark.
+            if (page.some((entry) => entry.key === 'config/routes/r2')) await store.writeKeys('routes', [{ key: 'config/routes/r1', present: true, revision: '7' }]);
+          }
+        },
+      }],
+    });
+    const sink = { records: [] as FeedbackRecord[], async write(records: readonly FeedbackRecord[]) { this.records.push(...records); } };
+    for (const name of ['r1', 'r2']) {
+      await clients.dynamodb.send(new PutItemCommand({ TableName: table.name, Item: { pk: { S: `routes/${name}` }, via: { S: 'eth0' }, version: { N: '7' } } }));
+    }
+
+    // One item a page, so r1's page is recorded before r2's is handed over.
+    await runResync(datasync, { datasync: 'resync', resyncId: `r4-${suffix}`, reason: 'manual' }, {
+      tables: [table], store, sink, clients, continueResync: async () => {}, pageSize: 1,
+    });
+
+    expect(view.get('config/routes/r1')).toEqual({ via: 'eth0' });
+    expect(sink.records).toEqual([expect.objectContaining({ event: 'resync', plugin: 'routes', status: 'ok', items: 2, deleted: 0 })]);
+  });
 });

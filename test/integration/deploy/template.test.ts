@@ -7,6 +7,7 @@ import {
   NAME_PREFIX, PACKAGE_REGION, packagedService, zipEntries, type PackagedService, type Resource, type Template,
 } from '../../support/deploy/packaged-service.ts';
 import { allows, getAttName, refTarget, resourcesOfType, roleStatements } from '../../support/deploy/template.ts';
+import { parseResyncRequest } from '../../../lib/resync/request.ts';
 
 /** Function key in serverless.yml -> entry file and CloudFormation logical id prefix. */
 const FUNCTIONS = {
@@ -158,7 +159,9 @@ describe('event sources', () => {
     const schedule = schedules[0]![1].Properties!;
     expect(schedule.ScheduleExpression).toMatch(/^(rate|cron)\(.+\)$/);
     expect(schedule.State).toBe('ENABLED');
-    expect(JSON.parse(schedule.Targets[0].Input)).toEqual({ reason: 'schedule' });
+    expect(JSON.parse(schedule.Targets[0].Input)).toEqual({ datasync: 'resync', reason: 'schedule' });
+    // The handler must accept exactly what the schedule sends.
+    expect(parseResyncRequest(JSON.parse(schedule.Targets[0].Input))).toMatchObject({ reason: 'schedule' });
 
     const [requests, ...others] = mappingsOf('Resync');
     expect(others).toEqual([]);
@@ -266,14 +269,15 @@ describe('IAM: one scoped role per function', () => {
     DynamodbStream: [
       ...on('ConfigTable', 'DescribeStream', 'GetRecords', 'GetShardIterator'), 'dynamodb:ListStreams *', ...sends('StreamFailureQueue'), ...delivery,
     ].map((grant) => grant.replace('ConfigTable', 'ConfigTable.StreamArn')),
-    Sqs: [...consumes('ChangesQueue', 'ChangesFifoQueue'), ...delivery],
-    Eventbridge: delivery,
+    // The store example plugin writes bus changes into the data table.
+    Sqs: [...consumes('ChangesQueue', 'ChangesFifoQueue'), ...delivery, ...on('ConfigTable', 'PutItem', 'DeleteItem')],
+    Eventbridge: [...delivery, ...on('ConfigTable', 'PutItem', 'DeleteItem'), ...sends('EventsDeadLetterQueue')],
     // lib/publish/dynamodb.ts one key at a time, POST /resync, and refused requests reported.
     Http: [...on('ConfigTable', 'GetItem', 'PutItem', 'DeleteItem'), ...sends('FeedbackQueue', 'RejectedQueue', 'ResyncQueue')],
     // lib/resync: scan and describe the data table, the state table through the engine,
     // feedback, continuations through its own queue, and the async invoke's failure destination.
     Resync: [
-      ...on('ConfigTable', 'Scan', 'DescribeTable'), ...consumes('ResyncQueue'),
+      ...on('ConfigTable', 'Scan', 'DescribeTable', 'BatchGetItem', 'PutItem', 'DeleteItem'), ...consumes('ResyncQueue'),
       ...on('StateTable', 'GetItem', 'BatchGetItem', 'Query', 'PutItem', 'UpdateItem', 'DeleteItem', 'BatchWriteItem'),
       ...sends('FeedbackQueue', 'ResyncQueue', 'ResyncDeadLetterQueue'),
     ],

@@ -1,4 +1,6 @@
 // The local serverless plugin that starts a resync after `serverless deploy`.
+import { parseResyncRequest } from '../../../lib/resync/request.ts';
+
 type Hook = () => Promise<void>;
 interface PluginInstance { hooks: Record<string, Hook> }
 type PluginClass = new (serverless: unknown, options: unknown, utils: { log: { notice(message: string): void } }) => PluginInstance;
@@ -29,8 +31,10 @@ describe('post-deploy resync plugin', () => {
     const { plugin, calls } = setUp(true);
     await plugin.hooks['after:deploy:deploy']!();
     expect(calls).toEqual([['Lambda', 'invoke', {
-      FunctionName: 'serverless-datasync-prod-resync', InvocationType: 'Event', Payload: '{"reason":"first-start"}',
+      FunctionName: 'serverless-datasync-prod-resync', InvocationType: 'Event', Payload: '{"datasync":"resync","reason":"first-start"}',
     }]]);
+    // The resync handler must accept exactly what the plugin sends.
+    expect(parseResyncRequest(JSON.parse((calls[0]![2] as { Payload: string }).Payload))).toMatchObject({ reason: 'first-start' });
   });
 
   it('is skipped, and says so, when the resyncAfterDeploy parameter is false', async () => {

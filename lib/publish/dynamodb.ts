@@ -54,6 +54,17 @@ export function dynamoDbWriter(target: DynamoDbTarget, dynamodb: DynamoDBClient,
     return { change, key, item };
   };
 
+  const toEntries = (changes: readonly PendingChange[]): ItemEntry[] => {
+    const seen = new Set<string>();
+    for (const change of changes) {
+      if (seen.has(change.key)) {
+        throw new InvalidChangeError(`${change.key} appears more than once in one publish to a table; publish its changes one after another`, { details: { key: change.key } });
+      }
+      seen.add(change.key);
+    }
+    return changes.map(toEntry);
+  };
+
   const readVersion = async (key: Record<string, AttributeValue>): Promise<Revision | undefined> => {
     const { Item } = await dynamodb.send(new GetItemCommand({
       TableName: table.name, Key: key, ConsistentRead: true,
@@ -121,15 +132,11 @@ export function dynamoDbWriter(target: DynamoDbTarget, dynamodb: DynamoDBClient,
   return {
     name,
     checksRevisions: true,
+    check(changes) {
+      toEntries(changes);
+    },
     async write(changes, single) {
-      const seen = new Set<string>();
-      for (const change of changes) {
-        if (seen.has(change.key)) {
-          throw new InvalidChangeError(`${change.key} appears more than once in one publish to a table; publish its changes one after another`, { details: { key: change.key } });
-        }
-        seen.add(change.key);
-      }
-      const entries = changes.map(toEntry);
+      const entries = toEntries(changes);
       const conditional = entries.filter((entry) => single || target.batchMode === 'conditional' || entry.change.expectedRevision !== undefined);
       const batched = entries.filter((entry) => !conditional.includes(entry));
       const delivered: Delivered[] = [];

@@ -33,6 +33,9 @@ export function createTablesPublisher(tables: readonly TableConfig[], options: O
     target: `dynamodb:${tables.map((t) => t.name).join(',')}`,
     put: async (key, value, putOptions) => publisherFor(key).put(key, value, putOptions),
     delete: async (key, deleteOptions) => publisherFor(key).delete(key, deleteOptions),
+    validate(changes) {
+      for (const change of changes) publisherFor(change.key).validate([change]);
+    },
     async publish(changes: readonly PublishChange[]): Promise<PublishedChange[]> {
       // Every key is checked before anything is written, as a single-table publish does.
       const groups = new Map<Publisher, PublishChange[]>();
@@ -40,6 +43,8 @@ export function createTablesPublisher(tables: readonly TableConfig[], options: O
         const publisher = publisherFor(change.key);
         groups.set(publisher, [...(groups.get(publisher) ?? []), change]);
       }
+      // Each table's own rules too, before the first write: bad input sends nothing at all.
+      for (const [publisher, group] of groups) publisher.validate(group);
       const published: PublishedChange[] = [];
       const unpublished: UnpublishedChange[] = [];
       for (const [publisher, group] of groups) {

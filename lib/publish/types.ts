@@ -96,6 +96,11 @@ export interface Publisher {
    * @throws PublishError listing exactly the changes not published (the others were).
    */
   publish(changes: readonly PublishChange[]): Promise<PublishedChange[]>;
+  /**
+   * Checks changes as `publish` would, sending nothing.
+   * @throws the error `publish` would throw for bad input (InvalidKeyError, InvalidChangeError, …).
+   */
+  validate(changes: readonly PublishChange[]): void;
 }
 
 /** How to make a publisher. */

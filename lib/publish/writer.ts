@@ -15,6 +15,8 @@ export interface TargetWriter {
    * @throws PublishError naming exactly the changes not written; RevisionConflictError when single.
    */
   write(changes: readonly PendingChange[], single: boolean): Promise<PublishedChange[]>;
+  /** Throws, as `write` would, for changes this target refuses; sends nothing. */
+  check?(changes: readonly PendingChange[]): void;
 }
 
 /**
@@ -39,6 +41,10 @@ export function publisherOver(writer: TargetWriter): Publisher {
       const checked = changes.map((change, index) => check(change, index));
       if (checked.length === 0) return [];
       return writer.write(checked, false);
+    },
+    validate(changes) {
+      if (!Array.isArray(changes)) throw new DatasyncError('INVALID_CHANGE', 'publish() takes a list of changes');
+      writer.check?.(changes.map((change, index) => check(change, index)));
     },
   };
 }

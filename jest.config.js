@@ -22,5 +22,7 @@ export default {
     // that talk to it get a wider default time limit than pure unit tests.
     { ...common, displayName: 'integration', testMatch: ['<rootDir>/test/integration/**/*.test.ts'], testTimeout: 30_000 },
     { ...common, displayName: 'e2e', testMatch: ['<rootDir>/test/e2e/**/*.test.ts'], testTimeout: 120_000 },
+    // Randomized schedules, the bad-input corpus and the emulator restart (see docs/reliability.md).
+    { ...common, displayName: 'reliability', testMatch: ['<rootDir>/test/reliability/**/*.test.ts'], testTimeout: 300_000 },
   ],
 };

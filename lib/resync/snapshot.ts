@@ -2,6 +2,7 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DatasyncError } from '../errors.ts';
 import { keyMatchesPrefix } from '../model/key.ts';
 import { keyOfItem, valueOfItem, versionOfItem } from '../model/item.ts';
+import { compareRevisions } from '../model/revision.ts';
 import type { Snapshot, SnapshotEntry } from '../plugins/plugin.ts';
 import type { PluginCursor } from '../state/status.ts';
 import type { KeyRecord, SyncStateStore } from '../state/store.ts';
@@ -108,18 +109,30 @@ export class ResyncSnapshot implements Snapshot {
           }
           entries.push(entry);
         }
-        if (entries.length > 0) {
-          yield entries;
+        // A change delivered while the page was read (planned just before the resync began) may
+        // already have given the plugin a newer revision of a key: the scanned item is older, so it
+        // is not handed over and the newer revision stays recorded. Otherwise a redelivery of that
+        // change would be applied again, and older changes after it.
+        const { keys: held } = entries.length > 0 ? await source.store.heldKeys(source.plugin, entries.map((entry) => entry.key)) : { keys: new Map() };
+        const newer = (entry: SnapshotEntry) => {
+          const holds = held.get(entry.key)?.revision;
+          return holds !== undefined && entry.revision !== undefined && compareRevisions(holds, entry.revision) > 0;
+        };
+        const fresh = entries.filter((entry) => !newer(entry));
+        if (fresh.length > 0) {
+          yield fresh;
           if (this.#stopped) return;
         }
-        await source.store.writeKeys(source.plugin, entries.map((entry): KeyRecord => ({
-          key: entry.key, present: true, seen: this.resyncId, ...(entry.revision === undefined ? {} : { revision: entry.revision }),
-        })));
+        await source.store.writeKeys(source.plugin, entries.map((entry): KeyRecord => {
+          const holds = newer(entry) ? held.get(entry.key) : undefined;
+          if (holds) return { key: entry.key, present: holds.present, seen: this.resyncId, ...(holds.revision === undefined ? {} : { revision: holds.revision }) };
+          return { key: entry.key, present: true, seen: this.resyncId, ...(entry.revision === undefined ? {} : { revision: entry.revision }) };
+        }));
         segments[page.segment] = page.next ? { lastKey: page.next, done: false } : { done: true };
         const done = segments.every((segment) => segment.done);
         await this.#save({
           ...this.#cursor,
-          items: this.#cursor.items + entries.length,
+          items: this.#cursor.items + fresh.length,
           invalid: this.#cursor.invalid + invalid,
           ...(done ? { table: this.#cursor.table + 1, segments: [] } : { segments }),
         });
@@ -141,13 +154,16 @@ export class ResyncSnapshot implements Snapshot {
         if (this.#stopped) return;
       }
       // Reported keys become tombstones seen by this resync (so a resumed sweep skips them and a
-      // held delete of the same key is not applied twice); older tombstones and keys outside the
-      // plugin's prefixes (it stopped watching them) are dropped.
-      await source.store.writeKeys(source.plugin, gone.map((record): KeyRecord => ({
+      // held delete of the same key is not applied twice). Older tombstones under the plugin's
+      // prefixes are kept, marked seen: they fence a late redelivery of a change older than the
+      // delete, which would otherwise bring a deleted key back. Keys outside the plugin's
+      // prefixes (it stopped watching them) are dropped.
+      const watched = (key: string) => this.prefixes.some((prefix) => keyMatchesPrefix(key, prefix));
+      const tombstones = records.filter((record) => !record.present && watched(record.key));
+      await source.store.writeKeys(source.plugin, [...gone, ...tombstones].map((record): KeyRecord => ({
         key: record.key, present: false, seen: this.resyncId, ...(record.revision === undefined ? {} : { revision: record.revision }),
       })));
-      const goneKeys = new Set(gone.map((record) => record.key));
-      await source.store.deleteKeys(source.plugin, records.filter((record) => !goneKeys.has(record.key)).map((record) => record.key));
+      await source.store.deleteKeys(source.plugin, records.filter((record) => !watched(record.key)).map((record) => record.key));
       const { deleteKey: _previous, ...rest } = this.#cursor;
       await this.#save({ ...rest, deleted: this.#cursor.deleted + entries.length, ...(next ? { deleteKey: next } : {}) });
       pagesThisPart += 1;

@@ -1,8 +1,7 @@
 import fc from 'fast-check';
-import { createAwsClients } from '../../lib/aws/clients.ts';
 import { addCounts, emptyReport, publishReport } from './support/report.ts';
 import { scheduleArbitrary, type Step } from './support/schedule.ts';
-import { World } from './support/world.ts';
+import { runSchedule } from './support/run.ts';
 
 // The model-based suite: random schedules of publishes from every source, deliveries that are
 // batched, shuffled, duplicated and crashed, plugin and AWS faults and resyncs in the middle of
@@ -15,22 +14,6 @@ const soak = process.env.DATASYNC_SOAK === '1';
 const seed = process.env.DATASYNC_SEED ? Number(process.env.DATASYNC_SEED) : Date.now() % 2 ** 31;
 const schedules = Number(process.env.DATASYNC_SCHEDULES ?? (soak ? 60 : 6));
 const maxSteps = Number(process.env.DATASYNC_STEPS ?? (soak ? 60 : 30));
-
-/** Runs one schedule on fresh resources; returns the violations (empty when every invariant held). */
-export async function runSchedule(steps: readonly Step[], onCounts?: (counts: import('./support/world.ts').ScheduleCounts) => void): Promise<string[]> {
-  const clients = createAwsClients();
-  const world = await World.create(clients);
-  try {
-    await world.start();
-    for (const step of steps) await world.step(step);
-    await world.settle();
-    const { counts, violations } = await world.check();
-    onCounts?.(counts);
-    return violations;
-  } finally {
-    await world.remove();
-  }
-}
 
 describe('reliability: random schedules against the emulator', () => {
   const report = emptyReport(seed);

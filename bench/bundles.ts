@@ -80,7 +80,7 @@ function sample(file: string): { importMs: number; initMs: number | null } {
   const result = spawnSync(process.execPath, ['--input-type=module', '-e', PROBE, file], {
     encoding: 'utf8',
     // As on Lambda: a region, credentials in the environment, source maps enabled.
-    env: { PATH: process.env.PATH, AWS_REGION: 'us-east-1', AWS_ACCESS_KEY_ID: 'bench', AWS_SECRET_ACCESS_KEY: 'bench', NODE_OPTIONS: '--enable-source-maps' },
+    env: { PATH: process.env.PATH, AWS_REGION: 'us-east-1', AWS_ACCESS_KEY_ID: 'bench', AWS_SECRET_ACCESS_KEY: 'bench', DATASYNC_STATE_TABLE: 'bench-state', DATASYNC_TABLES: JSON.stringify([{ name: 'config', prefix: 'config', keyAttributes: ['pk'] }]), DATASYNC_FEEDBACK_QUEUE_URL: 'https://sqs.us-east-1.amazonaws.com/000000000000/feedback', DATASYNC_DEAD_LETTER_QUEUE_URL: 'https://sqs.us-east-1.amazonaws.com/000000000000/dlq', DATASYNC_RESYNC_QUEUE_URL: 'https://sqs.us-east-1.amazonaws.com/000000000000/resync', NODE_OPTIONS: '--enable-source-maps' },
   });
   if (result.status !== 0) throw new Error(`loading ${file} failed: ${result.stderr}`);
   return JSON.parse(result.stdout.trim().split('\n').pop()!) as { importMs: number; initMs: number | null };

@@ -1,7 +1,8 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DatasyncError } from '../errors.ts';
 import { keyMatchesPrefix } from '../model/key.ts';
-import { keyOfItem, valueOfItem, versionOfItem } from '../model/item.ts';
+import { GetItemCommand } from '@aws-sdk/client-dynamodb';
+import { itemKeyOf, keyOfItem, valueOfItem, versionOfItem } from '../model/item.ts';
 import { compareRevisions } from '../model/revision.ts';
 import type { Snapshot, SnapshotEntry } from '../plugins/plugin.ts';
 import type { PluginCursor } from '../state/status.ts';
@@ -109,30 +110,19 @@ export class ResyncSnapshot implements Snapshot {
           }
           entries.push(entry);
         }
-        // A change delivered while the page was read (planned just before the resync began) may
-        // already have given the plugin a newer revision of a key: the scanned item is older, so it
-        // is not handed over and the newer revision stays recorded. Otherwise a redelivery of that
-        // change would be applied again, and older changes after it.
-        const { keys: held } = entries.length > 0 ? await source.store.heldKeys(source.plugin, entries.map((entry) => entry.key)) : { keys: new Map() };
-        const newer = (entry: SnapshotEntry) => {
-          const holds = held.get(entry.key)?.revision;
-          return holds !== undefined && entry.revision !== undefined && compareRevisions(holds, entry.revision) > 0;
-        };
-        const fresh = entries.filter((entry) => !newer(entry));
-        if (fresh.length > 0) {
-          yield fresh;
+        const handed = await this.#catchUp(table.config, entries);
+        if (handed.length > 0) {
+          yield handed;
           if (this.#stopped) return;
         }
-        await source.store.writeKeys(source.plugin, entries.map((entry): KeyRecord => {
-          const holds = newer(entry) ? held.get(entry.key) : undefined;
-          if (holds) return { key: entry.key, present: holds.present, seen: this.resyncId, ...(holds.revision === undefined ? {} : { revision: holds.revision }) };
-          return { key: entry.key, present: true, seen: this.resyncId, ...(entry.revision === undefined ? {} : { revision: entry.revision }) };
-        }));
+        await source.store.writeKeys(source.plugin, handed.map((entry): KeyRecord => ({
+          key: entry.key, present: true, seen: this.resyncId, ...(entry.revision === undefined ? {} : { revision: entry.revision }),
+        })));
         segments[page.segment] = page.next ? { lastKey: page.next, done: false } : { done: true };
         const done = segments.every((segment) => segment.done);
         await this.#save({
           ...this.#cursor,
-          items: this.#cursor.items + fresh.length,
+          items: this.#cursor.items + handed.length,
           invalid: this.#cursor.invalid + invalid,
           ...(done ? { table: this.#cursor.table + 1, segments: [] } : { segments }),
         });
@@ -170,6 +160,30 @@ export class ResyncSnapshot implements Snapshot {
       if (!next) break;
     }
     this.#complete = true;
+  }
+
+  /**
+   * A change delivered while a page was being read (planned just before the resync began) may
+   * already have given the plugin a newer revision of a key than the scanned item. Handing the
+   * older item over would take the plugin back, and recording its revision would let that
+   * change's redelivery apply again after it. Such items are read again (strongly consistent):
+   * the current item is handed over, or, when the key has been deleted since, nothing is (it is
+   * not a current item; its key record is left for the deletion sweep). An item the table still holds
+   * only in its older form (the newer change came over a bus and is not stored yet) is handed
+   * over as scanned, so the table stays the authority.
+   */
+  async #catchUp(config: ScanTable['config'], entries: SnapshotEntry[]): Promise<SnapshotEntry[]> {
+    if (entries.length === 0) return entries;
+    const { keys: held } = await this.#source.store.heldKeys(this.#source.plugin, entries.map((entry) => entry.key));
+    return (await Promise.all(entries.map(async (entry): Promise<SnapshotEntry | undefined> => {
+      const holds = held.get(entry.key)?.revision;
+      if (holds === undefined || entry.revision === undefined || compareRevisions(holds, entry.revision) <= 0) return entry;
+      const { Item } = await this.#source.dynamodb.send(new GetItemCommand({ TableName: config.name, Key: itemKeyOf(config, entry.key), ConsistentRead: true }));
+      // Deleted since the page was read: not a current item; the deletion sweep settles the key.
+      if (!Item) return undefined;
+      const revision = versionOfItem(config, Item);
+      return { op: 'put', key: entry.key, value: valueOfItem(config, Item), ...(revision === undefined ? {} : { revision }) };
+    }))).filter((entry): entry is SnapshotEntry => entry !== undefined);
   }
 
   #checkpointed(): void {

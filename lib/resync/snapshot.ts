@@ -23,6 +23,11 @@ export interface SnapshotSource {
   readonly scan?: ScanOptions;
   /** Key records read per page of the deletion sweep; default DynamoDB's 1 MB pages. */
   readonly sweepPageSize?: number;
+  /**
+   * Check each page against the revisions the plugin holds (see `#catchUp`): needed when the
+   * plugin was in sync as the resync began, since deliveries planned just before may still land.
+   */
+  readonly fence?: boolean;
   /** True when the invocation's time is running low and the snapshot should stop at the next page boundary. */
   readonly timeIsShort: () => boolean;
   /** Called after each page is done and checkpointed (for progress reports). */
@@ -173,7 +178,7 @@ export class ResyncSnapshot implements Snapshot {
    * over as scanned, so the table stays the authority.
    */
   async #catchUp(config: ScanTable['config'], entries: SnapshotEntry[]): Promise<SnapshotEntry[]> {
-    if (entries.length === 0) return entries;
+    if (entries.length === 0 || !this.#source.fence) return entries;
     const { keys: held } = await this.#source.store.heldKeys(this.#source.plugin, entries.map((entry) => entry.key));
     return (await Promise.all(entries.map(async (entry): Promise<SnapshotEntry | undefined> => {
       const holds = held.get(entry.key)?.revision;

@@ -25,6 +25,8 @@ describe('reliability regressions', () => {
       for (const [id, version] of [['a/one', '1'], ['a/two', '5']] as const) {
         await clients.dynamodb.send(new PutItemCommand({ TableName: resources.table.name, Item: { id: { S: id }, n: { N: version }, version: { N: version } } }));
       }
+      // The plugin is in sync, so deliveries may be in flight as its resync begins.
+      await store.finishResync('viewer', { resyncId: 'r-first', startedAt: Date.now(), items: 0, deleted: 0 });
       const seen: SnapshotEntry[] = [];
       await runResync({
         plugins: () => [{

@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { build, type BuildOptions } from 'esbuild';
 import { parse } from 'yaml';
+import { emitRows } from './rows.ts';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const out = join(root, '.bench-out', 'bundles');
@@ -155,3 +156,8 @@ console.log(`esbuild ${JSON.stringify({ format: esbuildOptions.format, target: e
 console.log(line(table[0]!));
 console.log(`|${widths.map((width) => '-'.repeat(width + 2)).join('|')}|`);
 for (const cells of table.slice(1)) console.log(line(cells));
+
+emitRows(rows.flatMap((row) => [
+  { benchmark: `bundle ${row.name}`, metric: 'size vs one-client middy', value: row.bytes / 1024, unit: 'KiB', baseline: baseline.bytes / 1024, target: { op: '<=' as const, ratio: TARGET_RATIO } },
+  { benchmark: `bundle ${row.name}`, metric: 'cold import vs one-client middy', value: row.importMs, unit: 'ms', baseline: baseline.importMs, target: { op: '<=' as const, ratio: TARGET_RATIO } },
+]));

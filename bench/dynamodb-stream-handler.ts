@@ -8,6 +8,7 @@ import type { AttributeValue as LambdaAttributeValue, Context, DynamoDBRecord, D
 import {
   createDatasync, createDynamoDbStreamHandler, SqsDeadLetterWriter, SqsFeedbackWriter, type DeliveryLedger, type SqsBatchClient,
 } from '../lib/index.ts';
+import { emitRows } from './rows.ts';
 
 const RECORDS = 100;
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
@@ -129,5 +130,10 @@ for (const contender of contenders) {
   console.log(`| ${contender.name} | ${r.toFixed(0)} | ${(r * RECORDS).toFixed(0)} | ${(1000 / r).toFixed(3)} | ${(r / powertools).toFixed(2)}x | ${(r / floor).toFixed(2)}x |`);
 }
 console.log('');
+const datasyncRate = rate.get(contenders.at(-1)!.name)!;
+emitRows([
+  { benchmark: 'stream handler', metric: 'batches/s vs Powertools', value: datasyncRate, unit: 'batches/s', baseline: powertools, target: { op: '>=', ratio: 1.5 } },
+  { benchmark: 'stream handler', metric: 'batches/s vs JSON.parse', value: datasyncRate, unit: 'batches/s', baseline: floor, target: { op: '>=', ratio: 0.7 } },
+]);
 console.log(`AWS calls per ${RECORDS}-record batch (datasync): ${callsPerBatch} SendMessageBatch for ${feedbackPerBatch} feedback records (3 plugins), 0 per record`);
 if (applied === 0 || unmarshalled === 0) throw new Error('nothing was processed');

@@ -15,6 +15,7 @@ import { BatchWriteItemCommand, CreateTableCommand, DeleteTableCommand, ScanComm
 import { createAwsClients } from '../lib/aws/clients.ts';
 import { createDatasync, runResync, stateTableDefinition, SyncStateStore, type FeedbackRecord, type Plugin } from '../lib/index.ts';
 import { ensureEmulator } from '../infra/local/emulator.ts';
+import { emitRows } from './rows.ts';
 
 interface Figures {
   size: number;
@@ -56,6 +57,10 @@ if (childSize !== undefined) {
   for (const r of results) {
     console.log(`| ${r.size} | ${r.loadSeconds.toFixed(1)} | ${rate(r.size, r.scanSeconds)} | ${rate(r.size, r.resyncSeconds)} | ${(r.resyncSeconds / r.scanSeconds).toFixed(2)} | ${rate(r.size, r.steadySeconds)} | ${(r.steadySeconds / r.scanSeconds).toFixed(2)} | ${r.peakRssMb.toFixed(0)} (${r.baseRssMb.toFixed(0)}) | ${r.peakHeapMb.toFixed(0)} | ${r.liveHeapMb.toFixed(1)} |`);
   }
+  emitRows(results.flatMap((r) => [
+    { benchmark: `resync ${r.size} items`, metric: 'first resync time vs raw scan', value: r.resyncSeconds, unit: 's', baseline: r.scanSeconds, target: { op: '<=', ratio: 1.2 } },
+    { benchmark: `resync ${r.size} items`, metric: 'steady resync time vs raw scan', value: r.steadySeconds, unit: 's', baseline: r.scanSeconds, target: { op: '<=', ratio: 1.2 } },
+  ]));
   if (results.length >= 2) {
     const [small, large] = [results[0]!, results.at(-1)!];
     console.log(`\npeak RSS ${large.size} / ${small.size}: ${(large.peakRssMb / small.peakRssMb).toFixed(2)}; peak heap: ${(large.peakHeapMb / small.peakHeapMb).toFixed(2)}; peak live heap: ${(large.liveHeapMb / small.liveHeapMb).toFixed(2)}`);

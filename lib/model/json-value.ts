@@ -131,7 +131,11 @@ function checkShape(value: unknown, path: string): void {
   throw new InvalidValueError(`${path} is of type ${typeof value}, which JSON cannot carry`, { path });
 }
 
+// DynamoDB's number syntax; anything else in an `N` is malformed input, not a number to carry on.
+const DYNAMO_NUMBER = /^[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?$/;
+
 function fromDynamoNumber(text: string): number | JsonObject {
+  if (typeof text !== 'string' || !DYNAMO_NUMBER.test(text)) throw new InvalidValueError(`N attribute ${JSON.stringify(text)} is not a number`);
   const number = Number(text);
   return Number.isFinite(number) && String(number) === text ? number : { $number: text };
 }

@@ -147,10 +147,14 @@ interface PluginRunOptions extends ResyncOptions {
 
 async function resyncPlugin(plugin: Plugin, resyncId: string, options: PluginRunOptions): Promise<PluginResyncResult> {
   const { store } = options;
-  const prior = readCursor(await store.status(plugin.name));
+  const statusRow = await store.status(plugin.name);
+  const prior = readCursor(statusRow);
   // The same resync id resumes where the last part (or a failed attempt) stopped; any other
   // id starts over.
   const resumed = prior !== undefined && prior.resyncId === resyncId;
+  // Only a plugin that was in sync can have deliveries in flight when its resync begins (every
+  // other status holds its changes), and only the first part can overlap them.
+  const fence = !resumed && statusRow?.status?.S === 'in-sync';
   let cursor: PluginCursor = resumed
     ? { ...prior, part: prior.part + 1 }
     : { resyncId, part: 1, startedAt: Date.now(), items: 0, deleted: 0, invalid: 0, phase: 'items', table: 0, segments: [] };
@@ -173,7 +177,7 @@ async function resyncPlugin(plugin: Plugin, resyncId: string, options: PluginRun
     const partStarted = Date.now();
     const timeIsShort = () => options.timeIsShort() || Date.now() - partStarted >= limit * 0.75;
     const active = new ResyncSnapshot({
-      dynamodb, store, plugin: plugin.name, prefixes: plugin.prefixes, tables, cursor,
+      dynamodb, store, plugin: plugin.name, prefixes: plugin.prefixes, tables, cursor, fence,
       scan: { ...(options.pageSize ? { pageSize: options.pageSize } : {}), ...(options.consistentRead ? { consistentRead: true } : {}) },
       ...(options.sweepPageSize ? { sweepPageSize: options.sweepPageSize } : {}),
       timeIsShort,

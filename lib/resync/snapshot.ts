@@ -1,10 +1,11 @@
-import { BatchGetItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { BatchGetItemCommand, GetItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { TableConfig } from '../config.ts';
 import { chunk } from '../aws/batch.ts';
 import { DEFAULT_RETRY_POLICY, sendWithRetry } from '../aws/retry.ts';
 import { DatasyncError } from '../errors.ts';
 import { keyMatchesPrefix } from '../model/key.ts';
 import { itemKeyOf, keyOfItem, valueOfItem, versionOfItem } from '../model/item.ts';
+import { compareRevisions } from '../model/revision.ts';
 import type { Snapshot, SnapshotEntry } from '../plugins/plugin.ts';
 import type { PluginCursor } from '../state/status.ts';
 import type { KeyRecord, SyncStateStore } from '../state/store.ts';
@@ -24,6 +25,11 @@ export interface SnapshotSource {
   readonly scan?: ScanOptions;
   /** Key records read per page of the deletion sweep; default DynamoDB's 1 MB pages. */
   readonly sweepPageSize?: number;
+  /**
+   * Check each page against the revisions the plugin holds (see `#catchUp`): needed when the
+   * plugin was in sync as the resync began, since deliveries planned just before may still land.
+   */
+  readonly fence?: boolean;
   /** True when the invocation's time is running low and the snapshot should stop at the next page boundary. */
   readonly timeIsShort: () => boolean;
   /** Called after each page is done and checkpointed (for progress reports). */
@@ -111,18 +117,19 @@ export class ResyncSnapshot implements Snapshot {
           }
           entries.push(entry);
         }
-        if (entries.length > 0) {
-          yield entries;
+        const handed = await this.#catchUp(table.config, entries);
+        if (handed.length > 0) {
+          yield handed;
           if (this.#stopped) return;
         }
-        await source.store.writeKeys(source.plugin, entries.map((entry): KeyRecord => ({
+        await source.store.writeKeys(source.plugin, handed.map((entry): KeyRecord => ({
           key: entry.key, present: true, seen: this.resyncId, ...(entry.revision === undefined ? {} : { revision: entry.revision }),
         })));
         segments[page.segment] = page.next ? { lastKey: page.next, done: false } : { done: true };
         const done = segments.every((segment) => segment.done);
         await this.#save({
           ...this.#cursor,
-          items: this.#cursor.items + entries.length,
+          items: this.#cursor.items + handed.length,
           invalid: this.#cursor.invalid + invalid,
           ...(done ? { table: this.#cursor.table + 1, segments: [] } : { segments }),
         });
@@ -169,6 +176,30 @@ export class ResyncSnapshot implements Snapshot {
       if (!next) break;
     }
     this.#complete = true;
+  }
+
+  /**
+   * A change delivered while a page was being read (planned just before the resync began) may
+   * already have given the plugin a newer revision of a key than the scanned item. Handing the
+   * older item over would take the plugin back, and recording its revision would let that
+   * change's redelivery apply again after it. Such items are read again (strongly consistent):
+   * the current item is handed over, or, when the key has been deleted since, nothing is (it is
+   * not a current item; its key record is left for the deletion sweep). An item the table still holds
+   * only in its older form (the newer change came over a bus and is not stored yet) is handed
+   * over as scanned, so the table stays the authority.
+   */
+  async #catchUp(config: ScanTable['config'], entries: SnapshotEntry[]): Promise<SnapshotEntry[]> {
+    if (entries.length === 0 || !this.#source.fence) return entries;
+    const { keys: held } = await this.#source.store.heldKeys(this.#source.plugin, entries.map((entry) => entry.key));
+    return (await Promise.all(entries.map(async (entry): Promise<SnapshotEntry | undefined> => {
+      const holds = held.get(entry.key)?.revision;
+      if (holds === undefined || entry.revision === undefined || compareRevisions(holds, entry.revision) <= 0) return entry;
+      const { Item } = await this.#source.dynamodb.send(new GetItemCommand({ TableName: config.name, Key: itemKeyOf(config, entry.key), ConsistentRead: true }));
+      // Deleted since the page was read: not a current item; the deletion sweep settles the key.
+      if (!Item) return undefined;
+      const revision = versionOfItem(config, Item);
+      return { op: 'put', key: entry.key, value: valueOfItem(config, Item), ...(revision === undefined ? {} : { revision }) };
+    }))).filter((entry): entry is SnapshotEntry => entry !== undefined);
   }
 
   #checkpointed(): void {

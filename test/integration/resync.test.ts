@@ -210,12 +210,10 @@ describe('resync against the emulator', () => {
   test('a resync slower than its time limit goes on in parts instead of timing out', async () => {
     const items = Array.from({ length: 10 }, (_, index) => item(`t/${index}`, {}, 1));
     const { options, sink } = await setup(items);
-    const plugin = recordingPlugin('slowish', ['config/t'], [], { onPage: () => new Promise((resolve) => setTimeout(resolve, 300)) });
+    const plugin = recordingPlugin('slowish', ['config/t'], [], { onPage: () => new Promise((resolve) => setTimeout(resolve, 400)) });
     const datasync = createDatasync({ plugins: [plugin] });
     const continuations: string[] = [];
-    // Two 300 ms pages reach three quarters of the 800 ms limit, so each part stops after two pages
-    // and leaves 200 ms for the emulator's calls even on a loaded machine.
-    const slow = { ...options, pageSize: 2, timeoutMs: 800, continueResync: async (next: { resyncId: string }) => { continuations.push(next.resyncId); } };
+    const slow = { ...options, pageSize: 2, timeoutMs: 1_500, continueResync: async (next: { resyncId: string }) => { continuations.push(next.resyncId); } };
     const first = request();
     let result = await runResync(datasync, first, slow);
     while (result.continued) result = await runResync(datasync, { ...first, reason: 'continuation' }, slow);

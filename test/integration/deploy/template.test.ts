@@ -80,7 +80,19 @@ describe('serverless package (offline, no AWS credentials)', () => {
   });
 });
 
+/** The asynchronous-invocation settings of a function (retries, on-failure destination). */
+function invokeConfigOf(functionId: string): Resource | undefined {
+  return resourcesOfType(template, 'AWS::Lambda::EventInvokeConfig').find(([, config]) => refTarget(config.Properties!.FunctionName) === functionId)?.[1];
+}
+
 describe('event sources', () => {
+  it('sends EventBridge events whose plugins keep failing to the events dead-letter queue, never dropping them', () => {
+    const config = invokeConfigOf('EventbridgeLambdaFunction');
+    expect(config?.Properties).toMatchObject({ MaximumRetryAttempts: 2 });
+    expect(getAttName(config!.Properties!.DestinationConfig.OnFailure.Destination)).toBe('Arn');
+    expect(refTarget(config!.Properties!.DestinationConfig.OnFailure.Destination)).toBe('EventsDeadLetterQueue');
+  });
+
   it('reads the data table stream with images, partial batch responses, bounded retries and an on-failure queue', () => {
     const table = resource('ConfigTable').Properties!;
     expect(table.StreamSpecification.StreamViewType).toBe('NEW_AND_OLD_IMAGES');
@@ -172,8 +184,8 @@ describe('event sources', () => {
     expect(queue.properties.VisibilityTimeout).toBeGreaterThanOrEqual(6 * (fn('Resync').Properties!.Timeout as number));
     queueOf(queue.properties.RedrivePolicy.deadLetterTargetArn);
 
-    const [[, invokeConfig] = []] = resourcesOfType(template, 'AWS::Lambda::EventInvokeConfig');
-    expect(refTarget(invokeConfig!.Properties!.FunctionName)).toBe('ResyncLambdaFunction');
+    const invokeConfig = invokeConfigOf('ResyncLambdaFunction');
+    expect(invokeConfig).toBeDefined();
     queueOf(invokeConfig!.Properties!.DestinationConfig.OnFailure.Destination);
     // Continuations go through the request queue: the function never invokes itself.
     expect(JSON.stringify(roleOf('Resync'))).not.toContain('lambda:');
@@ -347,8 +359,10 @@ describe('IAM: one scoped role per function', () => {
       expect([id, allows(statements, 'sqs:SendMessage', { 'Fn::GetAtt': ['RejectedQueue', 'Arn'] })]).toEqual([id, id !== 'Resync']);
       expect([id, allows(statements, 'sqs:SendMessage', { 'Fn::GetAtt': ['FeedbackQueue', 'Arn'] })]).toEqual([id, true]);
     }
-    const invokeConfig = resourcesOfType(template, 'AWS::Lambda::EventInvokeConfig')[0]![1].Properties!;
+    const invokeConfig = invokeConfigOf('ResyncLambdaFunction')!.Properties!;
     expect(allows(roleStatements(roleOf('Resync')), 'sqs:SendMessage', invokeConfig.DestinationConfig.OnFailure.Destination)).toBe(true);
+    const eventsInvoke = invokeConfigOf('EventbridgeLambdaFunction')!.Properties!;
+    expect(allows(roleStatements(roleOf('Eventbridge')), 'sqs:SendMessage', eventsInvoke.DestinationConfig.OnFailure.Destination)).toBe(true);
     // Only the function a queue triggers may receive from it.
     const consumers = (queue: string) => (Object.keys(FUNCTIONS) as FunctionId[])
       .filter((id) => allows(roleStatements(roleOf(id)), 'sqs:ReceiveMessage', { 'Fn::GetAtt': [queue, 'Arn'] }));
@@ -359,6 +373,7 @@ describe('IAM: one scoped role per function', () => {
     // Only resync scans the data table; only the HTTP API writes it.
     const table = { 'Fn::GetAtt': ['ConfigTable', 'Arn'] };
     expect((Object.keys(FUNCTIONS) as FunctionId[]).filter((id) => allows(roleStatements(roleOf(id)), 'dynamodb:Scan', table))).toEqual(['Resync']);
-    expect((Object.keys(FUNCTIONS) as FunctionId[]).filter((id) => allows(roleStatements(roleOf(id)), 'dynamodb:PutItem', table))).toEqual(['Http']);
+    // The HTTP API publishes; the functions that run the store example plugin write bus changes.
+    expect((Object.keys(FUNCTIONS) as FunctionId[]).filter((id) => allows(roleStatements(roleOf(id)), 'dynamodb:PutItem', table))).toEqual(['Sqs', 'Eventbridge', 'Http', 'Resync']);
   });
 });

@@ -16,7 +16,9 @@ export interface DatasyncOptions {
   readonly plugins?: readonly Plugin[];
   /**
    * Where per-plugin revisions (and, with the sync-state table, resync status) are kept.
-   * Defaults to memory, which lasts as long as the process; use `DynamoDbLedger` in Lambda.
+   * Defaults to memory, which lasts as long as the process and knows nothing of resyncs: it
+   * orders and deduplicates, but does not hold changes before a plugin's first resync. Use
+   * `DynamoDbLedger` in Lambda and wherever rule 1 (changes only after the first resync) matters.
    */
   readonly ledger?: DeliveryLedger;
   /** Time limit of a plugin callback without its own `timeoutMs`; default 5000 ms. */

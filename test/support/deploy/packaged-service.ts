@@ -131,7 +131,7 @@ export async function packagedService(): Promise<PackagedService> {
       break;
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-      // Someone else is packaging; a lock left by a killed run is taken over after a while.
+      // Another test process is packaging; a lock left by a killed run is taken over after a while.
       if (Date.now() - statSync(lock, { throwIfNoEntry: false })!.mtimeMs > STALE_LOCK_MS) rmSync(lock, { recursive: true, force: true });
       await sleep(250);
     }

@@ -1,57 +1,35 @@
 import { writeFileSync } from 'node:fs';
 import type { ScheduleCounts } from './world.ts';
 
+/** The counters a run sums straight from each schedule's counts, under the same names. */
+const SUMMED = [
+  'steps', 'publishFailed', 'invocations', 'deadLettered', 'resyncs', 'resyncFailures', 'lost', 'duplicated',
+  'outOfOrder', 'feedbackMissing', 'viewMismatches', 'storeMismatches', 'divergedUntilResync',
+] as const satisfies ReadonlyArray<keyof ScheduleCounts>;
+
 /** The reliability report: totals over every schedule of a run. */
-export interface ReliabilityReport {
+export interface ReliabilityReport extends Pick<ScheduleCounts, (typeof SUMMED)[number] | 'faults'> {
   seed: number;
   schedules: number;
-  steps: number;
   changesPublished: number;
-  publishFailed: number;
   sourceRecords: number;
-  invocations: number;
-  deadLettered: number;
-  resyncs: number;
-  resyncFailures: number;
-  faults: Record<string, number>;
-  lost: number;
-  duplicated: number;
-  outOfOrder: number;
-  feedbackMissing: number;
-  viewMismatches: number;
-  storeMismatches: number;
-  divergedUntilResync: number;
   durationMs: number;
 }
 
 /** An empty report for a run with the given seed. */
 export function emptyReport(seed: number): ReliabilityReport {
-  return {
-    seed, schedules: 0, steps: 0, changesPublished: 0, publishFailed: 0, sourceRecords: 0, invocations: 0, deadLettered: 0,
-    resyncs: 0, resyncFailures: 0, faults: {}, lost: 0, duplicated: 0, outOfOrder: 0, feedbackMissing: 0, viewMismatches: 0,
-    storeMismatches: 0, divergedUntilResync: 0, durationMs: 0,
-  };
+  const report = { seed, schedules: 0, changesPublished: 0, sourceRecords: 0, durationMs: 0, faults: {} } as ReliabilityReport;
+  for (const name of SUMMED) report[name] = 0;
+  return report;
 }
 
 /** Adds one schedule's counts. */
 export function addCounts(report: ReliabilityReport, counts: ScheduleCounts): void {
   report.schedules += 1;
-  report.steps += counts.steps;
   report.changesPublished += counts.published;
-  report.publishFailed += counts.publishFailed;
   report.sourceRecords += counts.records;
-  report.invocations += counts.invocations;
-  report.deadLettered += counts.deadLettered;
-  report.resyncs += counts.resyncs;
-  report.resyncFailures += counts.resyncFailures;
+  for (const name of SUMMED) report[name] += counts[name];
   for (const [kind, times] of Object.entries(counts.faults)) report.faults[kind] = (report.faults[kind] ?? 0) + times;
-  report.lost += counts.lost;
-  report.duplicated += counts.duplicated;
-  report.outOfOrder += counts.outOfOrder;
-  report.feedbackMissing += counts.feedbackMissing;
-  report.viewMismatches += counts.viewMismatches;
-  report.storeMismatches += counts.storeMismatches;
-  report.divergedUntilResync += counts.divergedUntilResync;
 }
 
 /** The report as the table a person reads. */

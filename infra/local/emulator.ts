@@ -1,4 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { closeSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 /** The emulator endpoint used when `AWS_ENDPOINT_URL` is not set: LocalStack's usual port. */
 export const DEFAULT_ENDPOINT = 'http://127.0.0.1:4566';
@@ -37,26 +40,43 @@ export async function ensureEmulator(options: { endpoint?: string; log?: (line: 
   if (await isAnswering(DEFAULT_ENDPOINT)) return { endpoint: DEFAULT_ENDPOINT, started: false, stop: async () => {} };
 
   const { port, hostname } = new URL(DEFAULT_ENDPOINT);
-  const child = spawn('moto_server', ['-H', hostname, '-p', port], { stdio: ['ignore', 'ignore', 'pipe'] });
+  // moto logs every request. Its output goes to a file, never to a pipe: a parent that blocks
+  // (a synchronous child run, a busy loop) would stop draining the pipe, and once the pipe is
+  // full moto stops answering.
+  const logPath = join(tmpdir(), `moto-server-${process.pid}.log`);
+  const logFd = openSync(logPath, 'w');
+  const child = spawn('moto_server', ['-H', hostname, '-p', port], { stdio: ['ignore', logFd, logFd] });
+  closeSync(logFd);
   let spawnError: Error | undefined;
   child.once('error', (error) => (spawnError = error));
-  let stderr = '';
-  child.stderr?.on('data', (chunk: Buffer) => {
-    stderr = (stderr + chunk.toString()).slice(-4_000);
-  });
   const deadline = Date.now() + 30_000;
   while (!(await isAnswering(DEFAULT_ENDPOINT, 500))) {
     if (spawnError || child.exitCode !== null || Date.now() > deadline) {
       child.kill('SIGKILL');
       const reason = spawnError && (spawnError as NodeJS.ErrnoException).code === 'ENOENT'
         ? 'moto_server is not installed (pip install "moto[server]"), and AWS_ENDPOINT_URL is not set (point it at LocalStack or another emulator)'
-        : `moto_server did not start on ${DEFAULT_ENDPOINT}: ${spawnError?.message ?? stderr.trim().split('\n').slice(-3).join(' | ')}`;
+        : `moto_server did not start on ${DEFAULT_ENDPOINT}: ${spawnError?.message ?? lastLines(logPath)}`;
       throw new Error(reason);
     }
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
-  options.log?.(`started moto_server on ${DEFAULT_ENDPOINT} (pid ${child.pid})`);
-  return { endpoint: DEFAULT_ENDPOINT, started: true, stop: () => stopProcess(child) };
+  options.log?.(`started moto_server on ${DEFAULT_ENDPOINT} (pid ${child.pid}, log ${logPath})`);
+  return {
+    endpoint: DEFAULT_ENDPOINT,
+    started: true,
+    stop: async () => {
+      await stopProcess(child);
+      rmSync(logPath, { force: true });
+    },
+  };
+}
+
+function lastLines(path: string): string {
+  try {
+    return readFileSync(path, 'utf8').trim().split('\n').slice(-3).join(' | ');
+  } catch (error) {
+    return `no log at ${path} (${(error as Error).message})`;
+  }
 }
 
 async function stopProcess(child: ChildProcess): Promise<void> {

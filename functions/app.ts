@@ -1,10 +1,9 @@
 // The shared pieces of every function in this service, built once per Lambda container. This is
-// the file to edit to register your own plugins (in registration = resync order).
+// the file to edit to register your own plugins (in registration = resync order). Only what every
+// function needs lives here; what one function needs is in that function's file.
 import { createExamplePlugins, createStorePlugin } from '../examples/plugins/index.ts';
 import { tablesFromEnvironment } from '../lib/config.ts';
-import { createDatasync } from '../lib/datasync.ts';
-import { createTablesPublisher } from '../lib/publish/tables.ts';
-import type { Publisher } from '../lib/publish/types.ts';
+import { createDatasyncCore } from '../lib/core.ts';
 import { ProgressHub } from '../lib/resync/progress-hub.ts';
 import { requestResync as sendResyncRequest } from '../lib/resync/request.ts';
 import { FailureTracker } from '../lib/state/failures.ts';
@@ -42,17 +41,8 @@ const failures = new FailureTracker({ store: ledger.store, ledger, requestResync
 /** Progress of the resyncs this container runs; subscribe to watch them. */
 export const resyncProgress = new ProgressHub();
 
-/** The datasync instance every function delivers to. */
-export const datasync = createDatasync({ plugins, ledger, onOutcomes: (outcomes) => failures.record(outcomes) });
-
-// Made on first use, so a function without tables configured fails its request, not its start.
-let tablesPublisher: Publisher | undefined;
-const publishing = (): Publisher => (tablesPublisher ??= createTablesPublisher(tables));
-
-/** The HTTP API writes each key to the table whose prefix holds it; the stream then delivers it. */
-export const publisher: Pick<Publisher, 'put' | 'delete'> = {
-  put: (key, value, options) => publishing().put(key, value, options),
-  // A table delete's stream record holds only the old item, so no correlation id can ride on it;
-  // the HTTP response still carries the request's id.
-  delete: (key, options) => publishing().delete(key, options?.expectedRevision === undefined ? {} : { expectedRevision: options.expectedRevision }),
-};
+/**
+ * The datasync core every function delivers to. Each function adds its own source's handler, so
+ * its bundle carries only that source.
+ */
+export const datasync = createDatasyncCore({ plugins, ledger, onOutcomes: (outcomes) => failures.record(outcomes) });

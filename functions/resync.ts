@@ -1,3 +1,4 @@
+import { createResyncHandler } from '../lib/resync/handler.ts';
 import { jsonLog } from '../lib/sources/handler-options.ts';
 import { datasync, resyncProgress } from './app.ts';
 
@@ -13,4 +14,4 @@ resyncProgress.subscribe((progress) => {
 });
 
 /** The resync function: resync requests, continuations, the schedule and post-deploy invokes. */
-export const handler = datasync.resyncHandler({ onProgress: resyncProgress.publish });
+export const handler = createResyncHandler(datasync, { onProgress: resyncProgress.publish });

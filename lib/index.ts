@@ -4,7 +4,9 @@
  * @packageDocumentation
  */
 export { createDatasync } from './datasync.ts';
-export type { Datasync, DatasyncOptions } from './datasync.ts';
+export type { Datasync } from './datasync.ts';
+export { createDatasyncCore } from './core.ts';
+export type { DatasyncCore, DatasyncOptions } from './core.ts';
 
 export type { Plugin, PluginCallbacks, CallbackContext, ResyncContext, Snapshot, SnapshotEntry } from './plugins/plugin.ts';
 export type { WatchRegistration } from './plugins/registry.ts';

@@ -1,5 +1,6 @@
 import { DeleteItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
-import { awsClients, type AwsClients } from '../../lib/aws/clients.ts';
+import type { AwsClients } from '../../lib/aws/clients.ts';
+import { dynamoDbClient } from '../../lib/aws/clients/dynamodb.ts';
 import { RevisionClock } from '../../lib/publish/clock.ts';
 import {
   itemKeyOf, itemOf, keyMatchesPrefix, versionAttributeOf, type Change, type JsonObject, type Plugin, type TableConfig,
@@ -26,7 +27,7 @@ export function createStorePlugin(tables: readonly TableConfig[], options: { cli
     if (!table) return;
     const revision = given.revision ?? clock.next();
     const change: Change = { ...given, revision };
-    const { dynamodb } = options.clients ?? awsClients();
+    const dynamodb = options.clients?.dynamodb ?? dynamoDbClient();
     const version = versionAttributeOf(table);
     // Only a newer revision replaces the item.
     const condition = {

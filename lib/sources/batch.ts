@@ -1,4 +1,4 @@
-import type { Datasync } from '../datasync.ts';
+import type { DatasyncCore } from '../core.ts';
 import type { PluginOutcome } from '../dispatch/dispatcher.ts';
 import { DatasyncError, InvalidChangeError, toError } from '../errors.ts';
 import type { DeadLetterWriter, RejectedInput } from '../feedback/dead-letter.ts';
@@ -21,7 +21,7 @@ export interface Rejection {
 
 /** What every source handler needs to deliver a batch. */
 export interface DeliveryDeps {
-  readonly datasync: Pick<Datasync, 'dispatch'>;
+  readonly datasync: Pick<DatasyncCore, 'dispatch'>;
   readonly feedback: FeedbackSink;
   readonly deadLetter: DeadLetterWriter;
   /** Time left for plugins (Lambda's remaining time less a margin). */

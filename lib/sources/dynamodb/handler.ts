@@ -1,7 +1,7 @@
 import middy from '@middy/core';
 import type { Context, DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
 import { tablesFromEnvironment, type TableConfig } from '../../config.ts';
-import type { Datasync } from '../../datasync.ts';
+import type { DatasyncCore } from '../../core.ts';
 import { DatasyncError } from '../../errors.ts';
 import { deliverBatch, normalizeItem } from '../batch.ts';
 import { DEFAULT_SAFETY_MARGIN_MS, jsonLog, remainingTime, resolveWriters, type SourceHandlerOptions } from '../handler-options.ts';
@@ -21,7 +21,7 @@ export interface DynamoDbStreamHandlerOptions extends SourceHandlerOptions {
  * record are reported, so Lambda resumes there and no key's later change is taken as done
  * before an earlier failed one. Needs `FunctionResponseTypes: [ReportBatchItemFailures]`.
  */
-export function createDynamoDbStreamHandler(datasync: Pick<Datasync, 'dispatch'>, options: DynamoDbStreamHandlerOptions = {}) {
+export function createDynamoDbStreamHandler(datasync: Pick<DatasyncCore, 'dispatch'>, options: DynamoDbStreamHandlerOptions = {}) {
   const tables = new Map((options.tables ?? tablesFromEnvironment(options.env)).map((table) => [table.name, table]));
   if (tables.size === 0) throw new DatasyncError('CONFIGURATION', 'the DynamoDB stream handler needs at least one table config');
   const writers = resolveWriters(options);

@@ -1,6 +1,6 @@
 import middy from '@middy/core';
 import type { Context, EventBridgeEvent } from 'aws-lambda';
-import type { Datasync } from '../../datasync.ts';
+import type { DatasyncCore } from '../../core.ts';
 import { DatasyncError } from '../../errors.ts';
 import { deliverBatch, normalizeItem } from '../batch.ts';
 import { DEFAULT_SAFETY_MARGIN_MS, jsonLog, remainingTime, resolveWriters, type SourceHandlerOptions } from '../handler-options.ts';
@@ -21,7 +21,7 @@ export interface EventBridgeResult {
  * function's on-failure destination. A malformed event or one with the wrong `source` or
  * `detail-type` is dead-lettered and reported, and the invocation succeeds.
  */
-export function createEventBridgeHandler(datasync: Pick<Datasync, 'dispatch'>, options: EventBridgeHandlerOptions = {}) {
+export function createEventBridgeHandler(datasync: Pick<DatasyncCore, 'dispatch'>, options: EventBridgeHandlerOptions = {}) {
   const writers = resolveWriters(options);
   const margin = options.safetyMarginMs ?? DEFAULT_SAFETY_MARGIN_MS;
   const log = options.log ?? jsonLog;

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import middy from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
-import type { Datasync } from '../../datasync.ts';
+import type { DatasyncCore } from '../../core.ts';
 import { DatasyncError, InvalidChangeError, toError } from '../../errors.ts';
 import { describeError } from '../../feedback/record.ts';
 import { assertJsonSafe, MAX_VALUE_BYTES, type JsonValue } from '../../model/json-value.ts';
@@ -54,7 +54,7 @@ const MAX_CORRELATION_ID = 128;
  * when the publisher or resync request fails. A refused change or resync request (400, 413, 415)
  * is also reported in feedback and dead-lettered, like bad input of every other source.
  */
-export function createHttpHandler(datasync: Pick<Datasync, 'plugins'>, options: HttpHandlerOptions) {
+export function createHttpHandler(datasync: Pick<DatasyncCore, 'plugins'>, options: HttpHandlerOptions) {
   const writers = resolveWriters(options);
   const log = options.log ?? jsonLog;
   const maxBodyBytes = options.maxBodyBytes ?? MAX_VALUE_BYTES;

@@ -1,6 +1,6 @@
 import middy from '@middy/core';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
-import type { Datasync } from '../../datasync.ts';
+import type { DatasyncCore } from '../../core.ts';
 import { arnResourceName } from '../envelope-change.ts';
 import { deliverBatch, normalizeItem } from '../batch.ts';
 import { DEFAULT_SAFETY_MARGIN_MS, jsonLog, remainingTime, resolveWriters, type SourceHandlerOptions } from '../handler-options.ts';
@@ -17,7 +17,7 @@ export type SqsHandlerOptions = SourceHandlerOptions;
  * failed messages only; for a FIFO queue (ARN ending in `.fifo`) each failed message and every
  * later message of its message group. Needs `FunctionResponseTypes: [ReportBatchItemFailures]`.
  */
-export function createSqsHandler(datasync: Pick<Datasync, 'dispatch'>, options: SqsHandlerOptions = {}) {
+export function createSqsHandler(datasync: Pick<DatasyncCore, 'dispatch'>, options: SqsHandlerOptions = {}) {
   const writers = resolveWriters(options);
   const margin = options.safetyMarginMs ?? DEFAULT_SAFETY_MARGIN_MS;
   const log = options.log ?? jsonLog;

@@ -67,8 +67,33 @@ if (childSize !== undefined) {
   }
 }
 
+/** Time spent in each DynamoDB command, summed (calls in flight at once each count in full). */
+type CallProfile = Map<string, { calls: number; ms: number }>;
+
+function profileCalls(clients: ReturnType<typeof createAwsClients>): { take(): CallProfile } {
+  let profile: CallProfile = new Map();
+  clients.dynamodb.middlewareStack.add((next, context) => async (args) => {
+    const started = performance.now();
+    try {
+      return await next(args);
+    } finally {
+      const entry = profile.get(context.commandName!) ?? { calls: 0, ms: 0 };
+      entry.calls += 1;
+      entry.ms += performance.now() - started;
+      profile.set(context.commandName!, entry);
+    }
+  }, { step: 'initialize', name: 'benchProfile' });
+  return { take: () => { const taken = profile; profile = new Map(); return taken; } };
+}
+
+function showProfile(phase: string, profile: CallProfile, seconds: number): void {
+  const rows = [...profile].sort((a, b) => b[1].ms - a[1].ms);
+  console.error(`  ${phase} (${seconds.toFixed(1)} s): ${rows.map(([name, { calls, ms }]) => `${name.replace(/Command$/, '')} ${calls}x ${(ms / 1000).toFixed(1)} s`).join(', ')}`);
+}
+
 async function measure(size: number): Promise<Figures> {
   const clients = createAwsClients();
+  const profiler = profileCalls(clients);
   const itemTable = `bench-items-${randomUUID().slice(0, 8)}`;
   const stateTable = `bench-state-${randomUUID().slice(0, 8)}`;
   await clients.dynamodb.send(new CreateTableCommand({
@@ -106,6 +131,7 @@ async function measure(size: number): Promise<Figures> {
       startKey = page.LastEvaluatedKey as typeof startKey;
     } while (startKey);
     const scanSeconds = (performance.now() - scanStart) / 1000;
+    profiler.take();
     if (scanned !== size) throw new Error(`scan saw ${scanned} items, expected ${size}`);
 
     let entries = 0;
@@ -121,11 +147,15 @@ async function measure(size: number): Promise<Figures> {
     const sink = { records: [] as FeedbackRecord[], async write(records: readonly FeedbackRecord[]) { this.records.push(...records); } };
     // Live memory: the heap right after a full collection, taken at every page boundary (what the
     // resync keeps, as opposed to garbage the collector has not reclaimed yet).
+    // The collections are the benchmark's, not the resync's: their time is taken off the resync's.
     let liveHeap = 0;
+    let gcSeconds = 0;
     const onProgress = () => {
       if (!global.gc) return;
+      const started = performance.now();
       global.gc();
       liveHeap = Math.max(liveHeap, process.memoryUsage().heapUsed);
+      gcSeconds += (performance.now() - started) / 1000;
     };
     const options = { tables: [{ name: itemTable, prefix: 'bench', keyAttributes: ['pk'] }], store, sink, clients, timeoutMs: 3_600_000, onProgress };
 
@@ -138,12 +168,16 @@ async function measure(size: number): Promise<Figures> {
       peakRss = Math.max(peakRss, usage.rss);
       peakHeap = Math.max(peakHeap, usage.heapUsed);
     }, 20);
+    console.error(`  ${size} items: raw scan ${scanSeconds.toFixed(1)} s`);
     const resyncStart = performance.now();
     const first = await runResync(datasync, { datasync: 'resync', resyncId: 'bench-1', reason: 'manual' }, options);
-    const resyncSeconds = (performance.now() - resyncStart) / 1000;
+    const resyncSeconds = (performance.now() - resyncStart) / 1000 - gcSeconds;
+    showProfile('first resync', profiler.take(), resyncSeconds);
+    gcSeconds = 0;
     const steadyStart = performance.now();
     const steady = await runResync(datasync, { datasync: 'resync', resyncId: 'bench-2', reason: 'manual' }, options);
-    const steadySeconds = (performance.now() - steadyStart) / 1000;
+    const steadySeconds = (performance.now() - steadyStart) / 1000 - gcSeconds;
+    showProfile('steady resync', profiler.take(), steadySeconds);
     clearInterval(sampler);
     for (const result of [first, steady]) {
       if (result.plugins[0]?.status !== 'ok' || result.plugins[0].items !== size) throw new Error(`resync did not hand over ${size} items: ${JSON.stringify(result.plugins[0])}`);

@@ -2,9 +2,11 @@ import { DeleteItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import type { AwsClients } from '../../lib/aws/clients.ts';
 import { dynamoDbClient } from '../../lib/aws/clients/dynamodb.ts';
 import { RevisionClock } from '../../lib/publish/clock.ts';
-import {
-  itemKeyOf, itemOf, keyMatchesPrefix, versionAttributeOf, type Change, type JsonObject, type Plugin, type TableConfig,
-} from '../../lib/index.ts';
+import type { Change, JsonObject, Plugin, TableConfig } from '../../lib/index.ts';
+// Functions come from their own modules rather than the package index, so a function's bundle
+// does not evaluate the whole library to get them.
+import { itemKeyOf, itemOf, versionAttributeOf } from '../../lib/model/item.ts';
+import { keyMatchesPrefix } from '../../lib/model/key.ts';
 
 /**
  * An example plugin that keeps the tables the store of record: a change that arrived over a bus

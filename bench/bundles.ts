@@ -10,8 +10,8 @@ import { mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
-import { build, type BuildOptions } from 'esbuild';
-import { parse } from 'yaml';
+import { build } from 'esbuild';
+import { functionBuilds } from '../infra/function-builds.ts';
 import { emitRows } from './rows.ts';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -19,29 +19,7 @@ const out = join(root, '.bench-out', 'bundles');
 const runs = Number(process.argv[2] ?? 15);
 const TARGET_RATIO = 1.2;
 
-/** serverless-esbuild options that are not esbuild options. */
-const PLUGIN_ONLY = new Set([
-  'concurrency', 'zipConcurrency', 'exclude', 'nativeZip', 'packager', 'packagePath', 'watch', 'keepOutputDirectory',
-  'packagerOptions', 'installExtraArgs', 'outputFileExtension', 'outputBuildFolder', 'outputWorkFolder', 'nodeExternals',
-  'skipBuild', 'skipRebuild', 'skipBuildExcludeFns', 'stripEntryResolveExtensions', 'disposeContext', 'config', 'plugins',
-]);
-
-interface ServiceFile {
-  functions: Record<string, { handler: string }>;
-  custom: { esbuild: Record<string, unknown> };
-}
-
-// CloudFormation tags (!Ref, !GetAtt) are irrelevant here; the parser keeps them as plain values.
-const service = parse(readFileSync(join(root, 'serverless.yml'), 'utf8'), { logLevel: 'silent' }) as ServiceFile;
-const pluginOptions = service.custom.esbuild;
-const extension = String(pluginOptions.outputFileExtension ?? '.js');
-const esbuildOptions: BuildOptions = Object.fromEntries(Object.entries(pluginOptions).filter(([name]) => !PLUGIN_ONLY.has(name)));
-const external = [...((pluginOptions.external as string[] | undefined) ?? []), ...((pluginOptions.exclude as string[] | undefined) ?? [])];
-
-/** Entry file of a `path/file.export` handler: the .ts source next to it. */
-function entryOf(handler: string): string {
-  return `${handler.slice(0, handler.lastIndexOf('.'))}.ts`;
-}
+const { options: esbuildOptions, extension, functions } = functionBuilds(root);
 
 interface Measured {
   name: string;
@@ -53,7 +31,7 @@ interface Measured {
 
 async function bundle(name: string, entry: string): Promise<string> {
   const outfile = join(out, `${name}${extension}`);
-  await build({ ...esbuildOptions, external, entryPoints: [join(root, entry)], outfile, logLevel: 'error' });
+  await build({ ...esbuildOptions, entryPoints: [entry], outfile, logLevel: 'error' });
   return outfile;
 }
 
@@ -129,8 +107,8 @@ function measureLoads(bundles: Built[]): Measured[] {
 rmSync(out, { recursive: true, force: true });
 mkdirSync(out, { recursive: true });
 
-const bundles = [await built('baseline', 'bench/baseline-handler.ts'), await built('two clients', 'bench/two-client-handler.ts')];
-for (const [name, fn] of Object.entries(service.functions)) bundles.push(await built(name, entryOf(fn.handler)));
+const bundles = [await built('baseline', join(root, 'bench/baseline-handler.ts')), await built('two clients', join(root, 'bench/two-client-handler.ts'))];
+for (const { name, entry } of functions) bundles.push(await built(name, entry));
 const [baseline, twoClients, ...rows] = measureLoads(bundles) as [Measured, Measured, ...Measured[]];
 
 const kb = (bytes: number) => `${(bytes / 1024).toFixed(1)} KiB`;

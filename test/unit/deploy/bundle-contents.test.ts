@@ -1,25 +1,15 @@
 // What each deployed function's bundle carries: its own source and what every function needs,
 // not the other sources, the resync engine or SDK clients it never calls. Built with esbuild and
-// the serverless-esbuild options from serverless.yml, as `serverless package` builds it.
-import { readFileSync } from 'node:fs';
+// the serverless-esbuild options from serverless.yml, as `serverless package` builds it
+// (infra/function-builds.ts).
 import { join } from 'node:path';
-import { build, type BuildOptions, type Metafile } from 'esbuild';
-import { parse } from 'yaml';
+import { build, type Metafile } from 'esbuild';
+import { functionBuilds } from '../../../infra/function-builds.ts';
 
 const root = join(__dirname, '..', '..', '..');
+const { options, functions } = functionBuilds(root);
 
-interface ServiceFile {
-  functions: Record<string, { handler: string }>;
-  custom: { esbuild: Record<string, unknown> };
-}
-
-const service = parse(readFileSync(join(root, 'serverless.yml'), 'utf8'), { logLevel: 'silent' }) as ServiceFile;
-const ESBUILD_OPTIONS = ['bundle', 'minify', 'treeShaking', 'keepNames', 'target', 'platform', 'format', 'mainFields'];
-const options = Object.fromEntries(Object.entries(service.custom.esbuild).filter(([name]) => ESBUILD_OPTIONS.includes(name))) as BuildOptions;
-
-async function inputsOf(functionName: string): Promise<string[]> {
-  const handler = service.functions[functionName]!.handler;
-  const entry = join(root, `${handler.slice(0, handler.lastIndexOf('.'))}.ts`);
+async function inputsOf(entry: string): Promise<string[]> {
   const result = await build({ ...options, entryPoints: [entry], write: false, metafile: true, outdir: join(root, '.bench-out', 'contents'), logLevel: 'error' });
   const output = Object.values((result.metafile as Metafile).outputs).find((candidate) => candidate.entryPoint !== undefined)!;
   // Only modules that left code in the bundle: tree-shaken ones are listed with 0 bytes.
@@ -37,7 +27,7 @@ describe('function bundles', () => {
   const bundles = new Map<string, string[]>();
 
   beforeAll(async () => {
-    for (const name of Object.keys(service.functions)) bundles.set(name, await inputsOf(name));
+    for (const { name, entry } of functions) bundles.set(name, await inputsOf(entry));
   }, 120_000);
 
   it('builds every function in serverless.yml', () => {

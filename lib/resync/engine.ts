@@ -42,8 +42,8 @@ export interface ResyncOptions extends SegmentOptions, ScanOptions {
   readonly timeoutMs?: number;
   /** Time limit of a change callback applying held changes, for plugins without `timeoutMs`; default 5 s. */
   readonly changeTimeoutMs?: number;
-  /** Held keys read per page of the deletion sweep. */
-  readonly sweepPageSize?: number;
+  /** Key buckets compared per step of the deletion sweep (of 256); default about 8,000 keys' worth. */
+  readonly sweepBuckets?: number;
   readonly onProgress?: ProgressListener;
   /** The resync queue continuations are sent to; default `DATASYNC_RESYNC_QUEUE_URL`. */
   readonly resyncQueueUrl?: string;
@@ -157,7 +157,10 @@ async function resyncPlugin(plugin: Plugin, resyncId: string, options: PluginRun
   const fence = !resumed && statusRow?.status?.S === 'in-sync';
   let cursor: PluginCursor = resumed
     ? { ...prior, part: prior.part + 1 }
-    : { resyncId, part: 1, startedAt: Date.now(), items: 0, deleted: 0, invalid: 0, phase: 'items', table: 0, segments: [] };
+    : {
+      resyncId, part: 1, startedAt: Date.now(), items: 0, deleted: 0, invalid: 0, phase: 'items', table: 0, segments: [], pages: 0,
+      ...(statusRow?.snapshotId?.S === undefined ? {} : { previous: statusRow.snapshotId.S }),
+    };
   const progress = (phase: 'started' | 'page' | 'checkpoint' | 'finished' | 'failed', at: PluginCursor) => options.onProgress?.({
     resyncId, plugin: plugin.name, phase, part: at.part, items: at.items, deleted: at.deleted,
     ...(at.estimatedItems === undefined ? {} : { estimatedItems: at.estimatedItems }),
@@ -168,6 +171,10 @@ async function resyncPlugin(plugin: Plugin, resyncId: string, options: PluginRun
     const tables = await describeTables(dynamodb, tablesForPrefixes(options.tables, plugin.prefixes), options);
     cursor = { ...cursor, estimatedItems: tables.reduce((sum, table) => sum + table.estimatedItems, 0) };
     await store.saveCursor(plugin.name, cursor);
+    // Snapshots other than the one the plugin holds (older ones, those of resyncs that never
+    // finished) are dropped as a new resync begins: a lookup that has just read the status row
+    // may still be reading the current one.
+    if (!resumed) await store.removeSnapshots(plugin.name, [...(cursor.previous === undefined ? [] : [cursor.previous]), resyncId]);
     progress('started', cursor);
     // The plugin keeps half the margin to finish its page after the snapshot stops.
     const limit = Math.max(1, Math.min(options.timeoutMs ?? DEFAULT_RESYNC_TIMEOUT_MS, options.remaining() - (options.marginMs ?? DEFAULT_MARGIN_MS) / 2));
@@ -179,7 +186,7 @@ async function resyncPlugin(plugin: Plugin, resyncId: string, options: PluginRun
     const active = new ResyncSnapshot({
       dynamodb, store, plugin: plugin.name, prefixes: plugin.prefixes, tables, cursor, fence,
       scan: { ...(options.pageSize ? { pageSize: options.pageSize } : {}), ...(options.consistentRead ? { consistentRead: true } : {}) },
-      ...(options.sweepPageSize ? { sweepPageSize: options.sweepPageSize } : {}),
+      ...(options.sweepBuckets ? { sweepBuckets: options.sweepBuckets } : {}),
       timeIsShort,
       onPage: (at) => progress('page', at),
     });
@@ -195,9 +202,9 @@ async function resyncPlugin(plugin: Plugin, resyncId: string, options: PluginRun
     }
     // Held changes are applied before and after the plugin turns in-sync: the first pass does the
     // bulk, the second catches changes held while the first ran (none can be held after the flip).
-    let applied = await applyHeld(plugin, options);
+    let applied = await applyHeld(plugin, resyncId, options);
     await store.finishResync(plugin.name, { resyncId, startedAt: cursor.startedAt, items: cursor.items, deleted: cursor.deleted });
-    applied += await applyHeld(plugin, options);
+    applied += await applyHeld(plugin, resyncId, options);
     const feedback = resyncFeedback(plugin.name, resyncId, 'ok', cursor, applied);
     await options.sink.write([feedback]);
     progress('finished', cursor);
@@ -220,14 +227,17 @@ async function reportFailure(
   return { plugin, status, items: at.items, deleted: at.deleted, applied: 0, error };
 }
 
-/** Applies the changes held for a plugin, in arrival order a page at a time, then releases them. */
-async function applyHeld(plugin: Plugin, options: PluginRunOptions): Promise<number> {
+/**
+ * Applies the changes held for a plugin, in arrival order a page at a time, then releases them.
+ * What the plugin holds is read against this resync's snapshot (before it becomes the current one).
+ */
+async function applyHeld(plugin: Plugin, resyncId: string, options: PluginRunOptions): Promise<number> {
   let applied = 0;
   for (;;) {
     const held = await options.store.heldChanges(plugin.name);
     if (held.length === 0) return applied;
     const changes = held.map((entry) => entry.change);
-    const { keys } = await options.store.heldKeys(plugin.name, changes.map((change) => change.key));
+    const { keys } = await options.store.heldKeys(plugin.name, changes.map((change) => change.key), { snapshot: resyncId });
     const { deliver } = planHeldChanges(changes, keys);
     if (deliver.length > 0) {
       const limit = Math.max(1, Math.min(plugin.timeoutMs ?? options.changeTimeoutMs ?? DEFAULT_PLUGIN_TIMEOUT_MS, options.remaining()));

@@ -8,7 +8,8 @@ import { itemKeyOf, keyOfItem, valueOfItem, versionOfItem } from '../model/item.
 import { compareRevisions } from '../model/revision.ts';
 import type { Snapshot, SnapshotEntry } from '../plugins/plugin.ts';
 import type { PluginCursor } from '../state/status.ts';
-import type { KeyRecord, SyncStateStore } from '../state/store.ts';
+import type { KeyRecord, SnapshotKey, SyncStateStore } from '../state/store.ts';
+import { BUCKETS } from '../state/table.ts';
 import { scanPages, type ScanOptions } from './scan.ts';
 import type { ScanTable } from './tables.ts';
 
@@ -23,11 +24,11 @@ export interface SnapshotSource {
   /** Where to start: a fresh cursor, or the checkpoint of an earlier part of the same resync. */
   readonly cursor: PluginCursor;
   readonly scan?: ScanOptions;
-  /** Key records read per page of the deletion sweep; default DynamoDB's 1 MB pages. */
-  readonly sweepPageSize?: number;
+  /** Key buckets compared per step of the deletion sweep; default about 8,000 keys' worth. */
+  readonly sweepBuckets?: number;
   /**
-   * Check each page against the revisions the plugin holds (see `#catchUp`): needed when the
-   * plugin was in sync as the resync began, since deliveries planned just before may still land.
+   * Check each page against the revisions deliveries recorded lately (see `#catchUp`): needed when
+   * the plugin was in sync as the resync began, since deliveries planned just before may still land.
    */
   readonly fence?: boolean;
   /** True when the invocation's time is running low and the snapshot should stop at the next page boundary. */
@@ -42,8 +43,9 @@ export interface SnapshotSource {
  * find are handed over as deletions.
  *
  * A page counts as done when the plugin asks for the next one (or the pages end); only then are
- * its keys recorded and the cursor checkpointed, so a page is never recorded without having been
- * handed over, and a resumed resync starts after the last page done: nothing is handed over twice.
+ * its keys recorded (a few snapshot rows per page, see `state/table.ts`) and the cursor
+ * checkpointed, so a page is never recorded without having been handed over, and a resumed
+ * resync starts after the last page done: nothing is handed over twice.
  */
 export class ResyncSnapshot implements Snapshot {
   readonly resyncId: string;
@@ -122,15 +124,14 @@ export class ResyncSnapshot implements Snapshot {
           yield handed;
           if (this.#stopped) return;
         }
-        await source.store.writeKeys(source.plugin, handed.map((entry): KeyRecord => ({
-          key: entry.key, present: true, seen: this.resyncId, ...(entry.revision === undefined ? {} : { revision: entry.revision }),
-        })));
+        await source.store.writeSnapshotPage(source.plugin, this.resyncId, this.#cursor.pages ?? 0, handed);
         segments[page.segment] = page.next ? { lastKey: page.next, done: false } : { done: true };
         const done = segments.every((segment) => segment.done);
         await this.#save({
           ...this.#cursor,
           items: this.#cursor.items + handed.length,
           invalid: this.#cursor.invalid + invalid,
+          pages: (this.#cursor.pages ?? 0) + 1,
           ...(done ? { table: this.#cursor.table + 1, segments: [] } : { segments }),
         });
         pagesThisPart += 1;
@@ -138,44 +139,79 @@ export class ResyncSnapshot implements Snapshot {
       }
     }
 
-    if (this.#cursor.phase === 'items') await this.#save({ ...this.#cursor, phase: 'deletes', segments: [] });
-    for (;;) {
+    if (this.#cursor.phase === 'items') await this.#save({ ...this.#cursor, phase: 'deletes', segments: [], bucket: 0 });
+    const step = Math.max(1, Math.min(BUCKETS, source.sweepBuckets ?? Math.floor((BUCKETS * SWEEP_KEYS) / Math.max(1, this.#cursor.estimatedItems ?? 0))));
+    while ((this.#cursor.bucket ?? 0) < BUCKETS) {
       if (mustStop()) return this.#checkpointed();
-      const { records, next } = await source.store.unseenKeys(source.plugin, this.resyncId, this.#cursor.deleteKey, source.sweepPageSize);
-      const candidates = records.filter((record) => record.present && this.prefixes.some((prefix) => keyMatchesPrefix(record.key, prefix)));
-      // A key unseen by this resync is gone only if the table says so: a change committed while
-      // the scan ran, or another resync of the same plugin, can leave a live key's row unmarked.
-      const live = await stillStored(source.dynamodb, source.tables.map((table) => table.config), candidates.map((record) => record.key));
-      const gone = candidates.filter((record) => !live.has(record.key));
-      await source.store.writeKeys(source.plugin, candidates.filter((record) => live.has(record.key)).map((record): KeyRecord => ({
-        key: record.key, present: true, seen: this.resyncId, ...(record.revision === undefined ? {} : { revision: record.revision }),
-      })));
-      const entries: SnapshotEntry[] = gone.map((record) => ({
-        op: 'delete', key: record.key, ...(record.revision === undefined ? {} : { revision: record.revision }),
-      }));
+      const first = this.#cursor.bucket ?? 0;
+      const last = Math.min(BUCKETS, first + step) - 1;
+      const { gone, record, stale } = await this.#sweep(first, last);
+      const entries: SnapshotEntry[] = gone.map((held) => ({ op: 'delete', key: held.key, ...(held.revision === undefined ? {} : { revision: held.revision }) }));
       if (entries.length > 0) {
         yield entries;
         if (this.#stopped) return;
       }
-      // Reported keys become tombstones seen by this resync (so a resumed sweep skips them and a
-      // held delete of the same key is not applied twice). Tombstones are kept, so that a late
-      // redelivery of an older put (an SQS or EventBridge retry, a replayed stream record) is not
-      // applied over the deletion; a tombstone a change left gets this resync's id as its date.
-      // Tombstones older than any redelivery can be, and keys outside the plugin's prefixes (it
-      // stopped watching them), are dropped.
-      const watched = (record: KeyRecord) => this.prefixes.some((prefix) => keyMatchesPrefix(record.key, prefix));
-      const undated = records.filter((record) => !record.present && watched(record) && record.seen === undefined);
-      await source.store.writeKeys(source.plugin, [...gone, ...undated].map((record): KeyRecord => ({
-        key: record.key, present: false, seen: this.resyncId, ...(record.revision === undefined ? {} : { revision: record.revision }),
-      })));
-      const expired = (record: KeyRecord) => !record.present && record.seen !== undefined && isOlderThan(record.seen, TOMBSTONE_RETENTION_MS);
-      await source.store.deleteKeys(source.plugin, records.filter((record) => !watched(record) || expired(record)).map((record) => record.key));
-      const { deleteKey: _previous, ...rest } = this.#cursor;
-      await this.#save({ ...rest, deleted: this.#cursor.deleted + entries.length, ...(next ? { deleteKey: next } : {}) });
+      // Reported keys become tombstones, so that a late redelivery of an older put (an SQS or
+      // EventBridge retry, a replayed stream record) is not applied over the deletion, and a
+      // resumed sweep does not report them again.
+      await source.store.writeKeys(source.plugin, [...gone.map((held): KeyRecord => ({ ...held, present: false })), ...record]);
+      await source.store.deleteKeyRows(source.plugin, stale);
+      await this.#save({ ...this.#cursor, deleted: this.#cursor.deleted + entries.length, bucket: last + 1 });
       pagesThisPart += 1;
-      if (!next) break;
     }
     this.#complete = true;
+  }
+
+  /**
+   * Compares buckets `first` to `last` of what the plugin held before (the previous snapshot and
+   * its key rows) with this resync's snapshot.
+   * - `gone`: keys it held present that the scan did not find and the table no longer has.
+   * - `record`: keys it held that the scan missed but the table has (written while the scan ran;
+   *   their changes are held and follow): their previous snapshot entry becomes a key row, as
+   *   that snapshot is dropped by the next resync.
+   * - `stale`: key rows that no longer say anything: older than the key's entry in this snapshot,
+   *   tombstones older than any redelivery can be, keys outside the plugin's prefixes (it stopped
+   *   watching them).
+   */
+  async #sweep(first: number, last: number): Promise<{
+    gone: KeyRecord[]; record: KeyRecord[]; stale: Array<{ key: string; at?: number }>;
+  }> {
+    const { store, plugin } = this.#source;
+    const previous = this.#cursor.previous;
+    const [before, after, rows] = await Promise.all([
+      previous === undefined ? new Map<string, SnapshotKey>() : store.snapshotKeys(plugin, previous, first, last),
+      store.snapshotKeys(plugin, this.resyncId, first, last),
+      store.keyRows(plugin, first, last),
+    ]);
+    const watched = (key: string) => this.prefixes.some((prefix) => keyMatchesPrefix(key, prefix));
+    const stale: Array<{ key: string; at?: number }> = [];
+    const candidates: Array<KeyRecord & { fromSnapshot: boolean }> = [];
+    for (const [key, row] of rows) {
+      const rowAt = row.at ?? 0;
+      const current = after.get(key);
+      if (!watched(key) || (current !== undefined && rowAt < current.at)) {
+        stale.push({ key, ...(row.at === undefined ? {} : { at: row.at }) });
+        continue;
+      }
+      if (current !== undefined) continue;
+      const earlier = before.get(key);
+      const held = earlier !== undefined && rowAt < earlier.at ? { present: true, revision: earlier.revision } : row;
+      if (held.present) candidates.push({ key, present: true, fromSnapshot: held !== row, ...(held.revision === undefined ? {} : { revision: held.revision }) });
+      else if (row.at !== undefined && Date.now() - row.at > TOMBSTONE_RETENTION_MS) stale.push({ key, at: row.at });
+    }
+    for (const [key, earlier] of before) {
+      if (rows.has(key) || after.has(key) || !watched(key)) continue;
+      candidates.push({ key, present: true, fromSnapshot: true, ...(earlier.revision === undefined ? {} : { revision: earlier.revision }) });
+    }
+    // A key the scan did not find is gone only if the table says so: a change committed while
+    // the scan ran can leave a live key out of the snapshot.
+    const live = await stillStored(this.#source.dynamodb, this.#source.tables.map((table) => table.config), candidates.map((held) => held.key));
+    const strip = ({ fromSnapshot: _from, ...held }: KeyRecord & { fromSnapshot: boolean }): KeyRecord => held;
+    return {
+      gone: candidates.filter((held) => !live.has(held.key)).map(strip),
+      record: candidates.filter((held) => live.has(held.key) && held.fromSnapshot).map(strip),
+      stale,
+    };
   }
 
   /**
@@ -190,7 +226,7 @@ export class ResyncSnapshot implements Snapshot {
    */
   async #catchUp(config: ScanTable['config'], entries: SnapshotEntry[]): Promise<SnapshotEntry[]> {
     if (entries.length === 0 || !this.#source.fence) return entries;
-    const { keys: held } = await this.#source.store.heldKeys(this.#source.plugin, entries.map((entry) => entry.key));
+    const held = await this.#source.store.keyRowsSince(this.#source.plugin, this.#cursor.startedAt - FENCE_LOOKBACK_MS);
     return (await Promise.all(entries.map(async (entry): Promise<SnapshotEntry | undefined> => {
       const holds = held.get(entry.key)?.revision;
       if (holds === undefined || entry.revision === undefined || compareRevisions(holds, entry.revision) <= 0) return entry;
@@ -213,19 +249,21 @@ export class ResyncSnapshot implements Snapshot {
   }
 }
 
+/** Keys the deletion sweep aims to compare per step (it reads whole buckets). */
+const SWEEP_KEYS = 8_192;
+
+/**
+ * How far before a resync's start the fence looks for deliveries: a delivery planned before the
+ * plugin turned `resyncing` is recorded within its invocation, and no Lambda invocation runs
+ * longer than 15 minutes.
+ */
+const FENCE_LOOKBACK_MS = 15 * 60_000;
+
 /**
  * How long a tombstone is kept: the longest a message can wait in SQS (14 days), which is longer
  * than a stream record (24 hours) or an EventBridge retry (24 hours) can come back.
  */
 export const TOMBSTONE_RETENTION_MS = 14 * 24 * 60 * 60 * 1000;
-
-/** Whether a resync id (`20261126T045043Z-…`) names a time more than `ms` ago; unknown forms are not. */
-function isOlderThan(resyncId: string, ms: number): boolean {
-  const match = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z/.exec(resyncId);
-  if (!match) return false;
-  const [, year, month, day, hour, minute, second] = match;
-  return Date.now() - Date.UTC(+year!, +month! - 1, +day!, +hour!, +minute!, +second!) > ms;
-}
 
 /** The keys that still have an item in their table (strongly consistent reads, 100 keys a call). */
 async function stillStored(dynamodb: DynamoDBClient, tables: readonly TableConfig[], keys: readonly string[]): Promise<Set<string>> {

@@ -18,14 +18,18 @@ export interface PluginCursor {
   readonly deleted: number;
   /** Items skipped because they could not be read as a change (bad key, unsupported value). */
   readonly invalid: number;
-  /** `items`: scanning the tables; `deletes`: reporting held keys that are gone. */
+  /** `items`: scanning the tables; `deletes`: reporting keys the plugin held that are gone. */
   readonly phase: 'items' | 'deletes';
   /** Index into the plugin's tables (in configuration order) of the table being scanned. */
   readonly table: number;
   /** Per scan segment of that table: where the next page starts, or done. */
   readonly segments: ReadonlyArray<{ readonly lastKey?: Record<string, AttributeValue>; readonly done: boolean }>;
-  /** Where the next page of held keys starts, in the `deletes` phase. */
-  readonly deleteKey?: Record<string, AttributeValue>;
+  /** Snapshot pages recorded so far (numbers the next one). */
+  readonly pages?: number;
+  /** The snapshot the plugin held when the resync began (what the deletion sweep compares with). */
+  readonly previous?: string;
+  /** The next key bucket the deletion sweep looks at, in the `deletes` phase. */
+  readonly bucket?: number;
   /** Items in the plugin's tables as DynamoDB last estimated them (for progress bars). */
   readonly estimatedItems?: number;
 }

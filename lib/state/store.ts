@@ -1,7 +1,7 @@
 import {
   BatchGetItemCommand, BatchWriteItemCommand, GetItemCommand, PutItemCommand, QueryCommand, ScanCommand, TransactWriteItemsCommand,
   UpdateItemCommand, DeleteItemCommand, ConditionalCheckFailedException, TransactionCanceledException,
-  type AttributeValue, type WriteRequest, type DynamoDBClient,
+  type AttributeValue, type QueryCommandInput, type WriteRequest, type DynamoDBClient,
 } from '@aws-sdk/client-dynamodb';
 import type { AwsClients } from '../aws/clients.ts';
 import { dynamoDbClient } from '../aws/clients/dynamodb.ts';
@@ -14,7 +14,8 @@ import type { Revision } from '../model/revision.ts';
 import type { PluginCursor } from './status.ts';
 import { toPluginState, type PluginState } from './status.ts';
 import {
-  SORT, heldSort, keyOfSort, keySort, padRevision, pluginPartition, runPartition, stateTableName, unpadRevision,
+  SORT, bucketOf, bucketRange, heldSort, keyOfSort, keySort, padRevision, pluginPartition, runPartition, snapshotPartition,
+  snapshotSort, stateTableName, unpadRevision,
 } from './table.ts';
 
 /** A row of the state table. */
@@ -35,8 +36,11 @@ export interface HeldKey {
   readonly revision?: Revision;
   /** False for a tombstone: the plugin saw the key deleted. */
   readonly present: boolean;
-  /** The resync that last saw the key in the store. */
-  readonly seen?: string;
+  /**
+   * When it was recorded (milliseconds since the epoch). A key row and a snapshot entry of the
+   * same key are two records of it; the later one is what the plugin holds.
+   */
+  readonly at?: number;
 }
 
 /** One key record to write: the plugin now holds `revision` for `key`, or saw it deleted. */
@@ -44,8 +48,13 @@ export interface KeyRecord {
   readonly key: string;
   readonly revision?: Revision;
   readonly present: boolean;
-  /** Set by a resync that found the key in the store (or reported it deleted). */
-  readonly seen?: string;
+}
+
+/** A key a resync handed over, as its snapshot records it. */
+export interface SnapshotKey {
+  readonly revision?: Revision;
+  /** When the page holding it was recorded. */
+  readonly at: number;
 }
 
 /** A change held for a plugin, with its row's sort key (for removal once applied). */
@@ -65,6 +74,10 @@ export interface RunRow {
 }
 
 const BATCH_GET_LIMIT = 100;
+/** Characters of keys and revisions per snapshot row: at most 3 bytes each in UTF-8, so rows stay under DynamoDB's 400 KB. */
+const SNAPSHOT_ROW_CHARS = 100_000;
+/** Snapshot keys kept in memory per store, for lookups (whole buckets are kept or dropped). */
+const SNAPSHOT_CACHE_KEYS = 200_000;
 const PLUGIN_PARTITION = pluginPartition('');
 const BATCH_WRITE_LIMIT = 25;
 const TRANSACTION_LIMIT = 100;
@@ -78,6 +91,10 @@ export class SyncStateStore {
   readonly tableName: string;
   readonly #dynamodb: DynamoDBClient;
   readonly #writeConcurrency: number;
+  // Buckets of finished snapshots by plugin, snapshot and bucket. A snapshot never changes once
+  // it is a plugin's current one, so its buckets can be kept as long as memory allows.
+  readonly #buckets = new Map<string, Map<string, SnapshotKey>>();
+  #cachedKeys = 0;
 
   constructor(options: SyncStateOptions = {}) {
     this.tableName = stateTableName(options.stateTable);
@@ -125,60 +142,141 @@ export class SyncStateStore {
     return states.sort((a, b) => (a.plugin < b.plugin ? -1 : a.plugin > b.plugin ? 1 : 0));
   }
 
-  /** The plugin's status row and what it holds for each key given, read with BatchGetItem. */
-  async heldKeys(plugin: string, keys: Iterable<string>): Promise<{ status: StateRow | undefined; keys: Map<string, HeldKey> }> {
+  /**
+   * The plugin's status row and what it holds for each key given: the later of the key's row and
+   * its entry in the plugin's current snapshot (or in `snapshot`: a resync applying the changes
+   * held during it reads its own, before it becomes current). Key rows and the status row are
+   * read with BatchGetItem; a snapshot's buckets with one Query each, then kept in memory.
+   */
+  async heldKeys(plugin: string, keys: Iterable<string>, options: { snapshot?: string } = {}): Promise<{
+    status: StateRow | undefined; keys: Map<string, HeldKey>;
+  }> {
     const partition = pluginPartition(plugin);
-    const wanted = [{ pk: partition, sk: SORT.status }, ...[...new Set(keys)].map((key) => ({ pk: partition, sk: keySort(key) }))];
-    const rows = await this.#batchGet(wanted);
+    const unique = [...new Set(keys)];
+    const rows = await this.#batchGet([{ pk: partition, sk: SORT.status }, ...unique.map((key) => ({ pk: partition, sk: keySort(key) }))]);
+    const status = rows.get(rowId(partition, SORT.status));
     const held = new Map<string, HeldKey>();
     for (const row of rows.values()) {
       const sort = row.sk?.S ?? '';
       if (sort.startsWith(SORT.key)) held.set(keyOfSort(sort), toHeldKey(row));
     }
-    return { status: rows.get(rowId(partition, SORT.status)), keys: held };
+    const snapshot = options.snapshot ?? status?.snapshotId?.S;
+    if (snapshot !== undefined && unique.length > 0) {
+      const buckets = await this.#snapshotBuckets(plugin, snapshot, new Set(unique.map(bucketOf)));
+      for (const key of unique) {
+        const entry = buckets.get(bucketOf(key))?.get(key);
+        const row = held.get(key);
+        if (entry && (row === undefined || (row.at ?? 0) < entry.at)) held.set(key, snapshotHeld(entry));
+      }
+    }
+    return { status, keys: held };
+  }
+
+  /**
+   * Records the keys a resync handed over on one page of its snapshot: one row per bucket the
+   * page's keys fall in. Writing the same page again replaces its rows.
+   */
+  async writeSnapshotPage(plugin: string, resyncId: string, page: number, entries: ReadonlyArray<{ key: string; revision?: Revision }>): Promise<void> {
+    const byBucket = new Map<number, Array<[string] | [string, Revision]>>();
+    for (const { key, revision } of entries) {
+      const bucket = bucketOf(key);
+      let list = byBucket.get(bucket);
+      if (!list) byBucket.set(bucket, (list = []));
+      list.push(revision === undefined ? [key] : [key, revision]);
+    }
+    const partition = snapshotPartition(plugin, resyncId);
+    const at = { N: String(Date.now()) };
+    const requests: WriteRequest[] = [];
+    for (const [bucket, list] of byBucket) {
+      for (const [part, text] of splitJson(list, SNAPSHOT_ROW_CHARS).entries()) {
+        requests.push({ PutRequest: { Item: { ...rowKey(partition, snapshotSort(bucket, page, part)), keys: { S: text }, at } } });
+      }
+    }
+    await this.#batchWrite(requests);
+  }
+
+  /** The keys a snapshot holds in buckets `first` to `last` (the latest record of each). */
+  async snapshotKeys(plugin: string, resyncId: string, first: number, last: number): Promise<Map<string, SnapshotKey>> {
+    const keys = new Map<string, SnapshotKey>();
+    await this.#queryRange(snapshotPartition(plugin, resyncId), bucketRange('', first, last), 'read the snapshot of ' + plugin, (row) => addSnapshotRow(keys, row));
+    return keys;
+  }
+
+  /** The plugin's key rows in buckets `first` to `last`. */
+  async keyRows(plugin: string, first: number, last: number): Promise<Map<string, HeldKey>> {
+    const keys = new Map<string, HeldKey>();
+    await this.#queryRange(pluginPartition(plugin), bucketRange(SORT.key, first, last), 'read the key rows of ' + plugin, (row) => {
+      keys.set(keyOfSort(row.sk!.S!), toHeldKey(row));
+    });
+    return keys;
+  }
+
+  /** The plugin's key rows recorded at or after `since` (milliseconds since the epoch). */
+  async keyRowsSince(plugin: string, since: number): Promise<Map<string, HeldKey>> {
+    const keys = new Map<string, HeldKey>();
+    await this.#queryAll('read the recent key rows of ' + plugin, {
+      KeyConditionExpression: 'pk = :pk AND begins_with(sk, :key)',
+      FilterExpression: '#at >= :since',
+      ExpressionAttributeNames: { '#at': 'at' },
+      ExpressionAttributeValues: { ':pk': { S: pluginPartition(plugin) }, ':key': { S: SORT.key }, ':since': { N: String(since) } },
+    }, (row) => keys.set(keyOfSort(row.sk!.S!), toHeldKey(row)));
+    return keys;
+  }
+
+  /**
+   * Removes the plugin's snapshots other than those named (the current one and the running
+   * one): older ones and those of resyncs that never finished. The status row lists them.
+   */
+  async removeSnapshots(plugin: string, keep: readonly string[]): Promise<void> {
+    const listed = (await this.status(plugin))?.snapshots?.SS ?? [];
+    for (const resyncId of listed.filter((id) => !keep.includes(id))) {
+      const partition = snapshotPartition(plugin, resyncId);
+      const rows: WriteRequest[] = [];
+      await this.#queryAll('list the snapshot rows of ' + plugin, {
+        KeyConditionExpression: 'pk = :pk', ProjectionExpression: 'sk', ExpressionAttributeValues: { ':pk': { S: partition } },
+      }, (row) => rows.push({ DeleteRequest: { Key: rowKey(partition, row.sk!.S!) } }));
+      await this.#batchWrite(rows);
+      await this.#update(plugin, 'forget a snapshot of ' + plugin, {
+        UpdateExpression: 'DELETE #snapshots :id', ExpressionAttributeNames: { '#snapshots': 'snapshots' }, ExpressionAttributeValues: { ':id': { SS: [resyncId] } },
+      });
+    }
   }
 
   /** Writes key records with BatchWriteItem, 25 rows a call. */
   async writeKeys(plugin: string, records: readonly KeyRecord[]): Promise<void> {
     const partition = pluginPartition(plugin);
+    const at = { N: String(Date.now()) };
     await this.#batchWrite(records.map((record) => ({
       PutRequest: {
         Item: {
           ...rowKey(partition, keySort(record.key)),
           present: { BOOL: record.present },
           ...(record.revision === undefined ? {} : { rev: { S: padRevision(record.revision) } }),
-          ...(record.seen === undefined ? {} : { seen: { S: record.seen } }),
+          at,
         },
       },
     })));
   }
 
-  /** Removes a plugin's key records. */
-  async deleteKeys(plugin: string, keys: readonly string[]): Promise<void> {
-    const partition = pluginPartition(plugin);
-    await this.#batchWrite(keys.map((key) => ({ DeleteRequest: { Key: rowKey(partition, keySort(key)) } })));
-  }
-
   /**
-   * One page of the plugin's key records that the resync `resyncId` has not seen.
-   * @returns the records and where the next page starts (absent after the last page).
+   * Removes key rows, each only if it is still the one read (its `at` unchanged), so a row a
+   * delivery has just rewritten is kept.
    */
-  async unseenKeys(plugin: string, resyncId: string, startKey: StateRow | undefined, limit?: number): Promise<{
-    records: Array<{ key: string } & HeldKey>; next?: StateRow;
-  }> {
-    const result = await this.#call('read the held keys of ' + plugin, () => this.#dynamodb.send(new QueryCommand({
-      TableName: this.tableName,
-      KeyConditionExpression: 'pk = :pk AND begins_with(sk, :key)',
-      FilterExpression: 'attribute_not_exists(seen) OR seen <> :id',
-      ExpressionAttributeValues: { ':pk': { S: pluginPartition(plugin) }, ':key': { S: SORT.key }, ':id': { S: resyncId } },
-      ConsistentRead: true,
-      ...(startKey ? { ExclusiveStartKey: startKey } : {}),
-      ...(limit ? { Limit: limit } : {}),
-    })));
-    return {
-      records: (result.Items ?? []).map((row) => ({ key: keyOfSort(row.sk!.S!), ...toHeldKey(row) })),
-      ...(result.LastEvaluatedKey ? { next: result.LastEvaluatedKey } : {}),
-    };
+  async deleteKeyRows(plugin: string, rows: ReadonlyArray<{ key: string; at?: number }>): Promise<void> {
+    const partition = pluginPartition(plugin);
+    await forEachConcurrently(rows, this.#writeConcurrency, async ({ key, at }) => {
+      try {
+        await this.#dynamodb.send(new DeleteItemCommand({
+          TableName: this.tableName, Key: rowKey(partition, keySort(key)),
+          ...(at === undefined
+            ? { ConditionExpression: 'attribute_not_exists(#at)', ExpressionAttributeNames: { '#at': 'at' } }
+            : { ConditionExpression: '#at = :at', ExpressionAttributeNames: { '#at': 'at' }, ExpressionAttributeValues: { ':at': { N: String(at) } } }),
+        }));
+      } catch (error) {
+        if (error instanceof ConditionalCheckFailedException) return;
+        throw new StateFailedError('remove the key row of ' + key, error, { plugin });
+      }
+    });
   }
 
   /**
@@ -234,23 +332,29 @@ export class SyncStateStore {
     await this.#batchWrite(sorts.map((sort) => ({ DeleteRequest: { Key: rowKey(partition, sort) } })));
   }
 
-  /** Marks a plugin `resyncing` with its cursor (the changes that arrive from now on are held). */
+  /**
+   * Marks a plugin `resyncing` with its cursor (the changes that arrive from now on are held), and
+   * lists the resync's snapshot among the plugin's.
+   */
   async saveCursor(plugin: string, cursor: PluginCursor): Promise<void> {
     await this.#update(plugin, 'save the resync checkpoint of ' + plugin, {
-      UpdateExpression: 'SET #status = :status, resyncId = :id, startedAt = :started, checkpoint = :cursor, updatedAt = :now',
-      ExpressionAttributeNames: { '#status': 'status' },
+      UpdateExpression: 'SET #status = :status, resyncId = :id, startedAt = :started, checkpoint = :cursor, updatedAt = :now ADD #snapshots :snapshot',
+      ExpressionAttributeNames: { '#status': 'status', '#snapshots': 'snapshots' },
       ExpressionAttributeValues: {
-        ':status': { S: 'resyncing' }, ':id': { S: cursor.resyncId },
+        ':status': { S: 'resyncing' }, ':id': { S: cursor.resyncId }, ':snapshot': { SS: [cursor.resyncId] },
         ':started': { S: new Date(cursor.startedAt).toISOString() }, ':cursor': { S: JSON.stringify(cursor) },
         ':now': { S: new Date().toISOString() },
       },
     });
   }
 
-  /** Records a finished resync: the plugin is `in-sync`, its failures and checkpoint are cleared. */
+  /**
+   * Records a finished resync: the plugin is `in-sync`, its snapshot is the current one, its
+   * failures and checkpoint are cleared.
+   */
   async finishResync(plugin: string, result: { resyncId: string; startedAt: number; items: number; deleted: number }): Promise<void> {
     await this.#update(plugin, 'record the resync of ' + plugin, {
-      UpdateExpression: 'SET #status = :status, resyncId = :id, startedAt = :started, finishedAt = :now, itemCount = :items, deletedCount = :deleted, failures = :zero, updatedAt = :now REMOVE checkpoint, lastError',
+      UpdateExpression: 'SET #status = :status, resyncId = :id, snapshotId = :id, startedAt = :started, finishedAt = :now, itemCount = :items, deletedCount = :deleted, failures = :zero, updatedAt = :now REMOVE checkpoint, lastError',
       ExpressionAttributeNames: { '#status': 'status' },
       ExpressionAttributeValues: {
         ':status': { S: 'in-sync' }, ':id': { S: result.resyncId }, ':started': { S: new Date(result.startedAt).toISOString() },
@@ -357,6 +461,47 @@ export class SyncStateStore {
     }
   }
 
+  async #queryAll(action: string, input: Omit<QueryCommandInput, 'TableName' | 'ConsistentRead' | 'ExclusiveStartKey'>, each: (row: StateRow) => void): Promise<void> {
+    let startKey: StateRow | undefined;
+    do {
+      const page = await this.#call(action, () => this.#dynamodb.send(new QueryCommand({
+        TableName: this.tableName, ...input, ConsistentRead: true, ...(startKey ? { ExclusiveStartKey: startKey } : {}),
+      })));
+      for (const row of page.Items ?? []) each(row);
+      startKey = page.LastEvaluatedKey;
+    } while (startKey);
+  }
+
+  async #queryRange(partition: string, [from, to]: readonly [string, string], action: string, each: (row: StateRow) => void): Promise<void> {
+    await this.#queryAll(action, {
+      KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to',
+      ExpressionAttributeValues: { ':pk': { S: partition }, ':from': { S: from }, ':to': { S: to } },
+    }, each);
+  }
+
+  async #snapshotBuckets(plugin: string, resyncId: string, buckets: ReadonlySet<number>): Promise<Map<number, Map<string, SnapshotKey>>> {
+    const found = new Map<number, Map<string, SnapshotKey>>();
+    const missing: number[] = [];
+    for (const bucket of buckets) {
+      const cached = this.#buckets.get(`${plugin}\u0000${resyncId}\u0000${bucket}`);
+      if (cached) found.set(bucket, cached);
+      else missing.push(bucket);
+    }
+    await forEachConcurrently(missing, 8, async (bucket) => {
+      const keys = await this.snapshotKeys(plugin, resyncId, bucket, bucket);
+      found.set(bucket, keys);
+      this.#buckets.set(`${plugin}\u0000${resyncId}\u0000${bucket}`, keys);
+      this.#cachedKeys += keys.size;
+      // Map order is insertion order: the oldest buckets go first.
+      for (const [name, old] of this.#buckets) {
+        if (this.#cachedKeys <= SNAPSHOT_CACHE_KEYS) break;
+        this.#buckets.delete(name);
+        this.#cachedKeys -= old.size;
+      }
+    });
+    return found;
+  }
+
   async #batchGet(keys: ReadonlyArray<{ pk: string; sk: string }>): Promise<Map<string, StateRow>> {
     const rows = new Map<string, StateRow>();
     for (const batch of chunk(keys.map((key) => rowKey(key.pk, key.sk)), BATCH_GET_LIMIT)) {
@@ -406,6 +551,39 @@ function toHeldKey(row: StateRow): HeldKey {
   return {
     present: row.present?.BOOL ?? true,
     ...(row.rev?.S ? { revision: unpadRevision(row.rev.S) } : {}),
-    ...(row.seen?.S ? { seen: row.seen.S } : {}),
+    ...(row.at?.N ? { at: Number(row.at.N) } : {}),
   };
+}
+
+function snapshotHeld(entry: SnapshotKey): HeldKey {
+  return { present: true, at: entry.at, ...(entry.revision === undefined ? {} : { revision: entry.revision }) };
+}
+
+// A snapshot row's keys are a JSON list of [key] or [key, revision]. A key written twice (a page
+// read again after a crash) keeps its latest record.
+function addSnapshotRow(keys: Map<string, SnapshotKey>, row: StateRow): void {
+  const at = Number(row.at?.N ?? 0);
+  for (const [key, revision] of JSON.parse(row.keys?.S ?? '[]') as Array<[string, Revision?]>) {
+    const known = keys.get(key);
+    if (known === undefined || known.at <= at) keys.set(key, { at, ...(revision === undefined ? {} : { revision }) });
+  }
+}
+
+/** JSON texts of consecutive slices of `list`, each at most about `limit` characters. */
+function splitJson(list: readonly unknown[], limit: number): string[] {
+  const texts: string[] = [];
+  let slice: string[] = [];
+  let length = 2;
+  for (const element of list) {
+    const text = JSON.stringify(element);
+    if (slice.length > 0 && length + text.length + 1 > limit) {
+      texts.push(`[${slice.join(',')}]`);
+      slice = [];
+      length = 2;
+    }
+    slice.push(text);
+    length += text.length + 1;
+  }
+  if (slice.length > 0) texts.push(`[${slice.join(',')}]`);
+  return texts;
 }

@@ -10,15 +10,26 @@ import { toRevision, type Revision } from '../model/revision.ts';
  *
  * | pk | sk | row |
  * |---|---|---|
- * | `plugin#<name>` | `status` | status, last resync, counts, last error, failures, checkpoint |
- * | `plugin#<name>` | `key#<key>` | the revision the plugin holds for a key (or a tombstone) |
+ * | `plugin#<name>` | `status` | status, last resync, counts, last error, failures, checkpoint, snapshots |
+ * | `plugin#<name>` | `key#<bucket>#<key>` | what the plugin holds for a key since a change (or a tombstone) |
  * | `plugin#<name>` | `held#<arrival>` | a change held until the plugin's resync finishes |
  * | `resync#<id>` | `run` | which plugins a resync covers and how far it got |
+ * | `snapshot#<resync>#<name>` | `<bucket>#<page>-<n>` | keys and revisions a resync handed over: one row per bucket per page |
+ *
+ * What a plugin holds for a key is the latest of its key row and its entry in the plugin's current
+ * snapshot. Snapshot rows hold many keys each, so a resync writes a few rows per scanned page
+ * rather than one per item; each snapshot has its own partition, so reading one never reads
+ * another, nor the plugin's key rows. Both kinds of row are grouped by a hash bucket of the key, so the
+ * deletion sweep can compare a bucket of the previous snapshot, the new one and the key rows at
+ * a time, and a lookup reads only the bucket of its key.
  */
 export const STATE_KEY = { partition: 'pk', sort: 'sk' } as const;
 
 /** The row kinds' sort keys and prefixes. */
 export const SORT = { status: 'status', key: 'key#', held: 'held#', run: 'run' } as const;
+
+/** How many buckets keys are spread over (a snapshot bucket holds about 1/256 of its keys). */
+export const BUCKETS = 256;
 
 /**
  * The table definition the local runner and CloudFormation both create, so they cannot disagree.
@@ -56,14 +67,50 @@ export function runPartition(resyncId: string): string {
   return `resync#${resyncId}`;
 }
 
+/**
+ * The bucket of a key: FNV-1a over its UTF-16 code units, modulo `BUCKETS`. Stored in sort keys,
+ * so it must never change.
+ */
+export function bucketOf(key: string): number {
+  let hash = 0x811c9dc5;
+  for (let index = 0; index < key.length; index += 1) {
+    hash ^= key.charCodeAt(index);
+    hash = Math.imul(hash, 0x01000193);
+  }
+  return (hash >>> 0) % BUCKETS;
+}
+
+function bucketText(bucket: number): string {
+  return bucket.toString(16).padStart(2, '0');
+}
+
 /** The sort key of a plugin's row for one key. */
 export function keySort(key: string): string {
-  return `${SORT.key}${key}`;
+  return `${SORT.key}${bucketText(bucketOf(key))}#${key}`;
 }
 
 /** The key a `key#` sort key names. */
 export function keyOfSort(sort: string): string {
-  return sort.slice(SORT.key.length);
+  return sort.slice(SORT.key.length + 3);
+}
+
+/** The partition of a plugin's snapshot taken by one resync (resync ids never contain `#`). */
+export function snapshotPartition(plugin: string, resyncId: string): string {
+  return `snapshot#${resyncId}#${plugin}`;
+}
+
+/** The sort key of one row of a snapshot: a bucket's keys from one page (`part` splits large ones). */
+export function snapshotSort(bucket: number, page: number, part: number): string {
+  return `${bucketText(bucket)}#${String(page).padStart(8, '0')}-${part}`;
+}
+
+/**
+ * The inclusive sort-key range of buckets `first` to `last` under a prefix (`key#` for key rows,
+ * none for snapshot rows): a bucket's rows all start with `<prefix><bucket>#`, and `$` sorts
+ * right after `#`.
+ */
+export function bucketRange(prefix: string, first: number, last: number): readonly [string, string] {
+  return [`${prefix}${bucketText(first)}#`, `${prefix}${bucketText(last)}$`];
 }
 
 const REVISION_DIGITS = 64;

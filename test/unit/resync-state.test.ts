@@ -1,5 +1,7 @@
 import { planHeldChanges, keyRecordsAfter } from '../../lib/state/held.ts';
-import { heldSort, padRevision, stateTableDefinition, unpadRevision } from '../../lib/state/table.ts';
+import {
+  BUCKETS, bucketOf, bucketRange, heldSort, keyOfSort, keySort, padRevision, snapshotSort, stateTableDefinition, unpadRevision,
+} from '../../lib/state/table.ts';
 import { toPluginState } from '../../lib/state/status.ts';
 import { parseResyncRequest, newResyncId } from '../../lib/resync/request.ts';
 import { chooseSegments, tablesForPrefixes } from '../../lib/resync/tables.ts';
@@ -61,6 +63,31 @@ describe('state table layout', () => {
       TableName: 's', BillingMode: 'PAY_PER_REQUEST',
       KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }, { AttributeName: 'sk', KeyType: 'RANGE' }],
     });
+  });
+
+  test('key rows name their key, whatever characters it has', () => {
+    for (const key of ['config/a', 'a#b$c', 'ünïcödé/é', '']) expect(keyOfSort(keySort(key))).toBe(key);
+  });
+
+  test('a key bucket is fixed, and keys spread over all buckets', () => {
+    // Stored in sort keys: a change of the hash would strand every row written before it.
+    expect([bucketOf(''), bucketOf('config/interfaces/eth0'), bucketOf('item/42')]).toEqual([197, 228, 173]);
+    const counts = new Array<number>(BUCKETS).fill(0);
+    for (let n = 0; n < 25_600; n += 1) counts[bucketOf(`item/${n}`)]! += 1;
+    expect(Math.min(...counts)).toBeGreaterThan(50);
+    expect(Math.max(...counts)).toBeLessThan(160);
+  });
+
+  test("a bucket range holds exactly its buckets' key and snapshot rows", () => {
+    const inRange = (sort: string, [from, to]: readonly [string, string]) => from <= sort && sort <= to;
+    for (const key of ['config/a', 'a#b', 'x$y', 'item/7', 'z']) {
+      const bucket = bucketOf(key);
+      expect(inRange(keySort(key), bucketRange('key#', bucket, bucket))).toBe(true);
+      if (bucket > 0) expect(inRange(keySort(key), bucketRange('key#', 0, bucket - 1))).toBe(false);
+      if (bucket < BUCKETS - 1) expect(inRange(keySort(key), bucketRange('key#', bucket + 1, BUCKETS - 1))).toBe(false);
+      expect(inRange(snapshotSort(bucket, 12, 1), bucketRange('', bucket, bucket))).toBe(true);
+      if (bucket < BUCKETS - 1) expect(inRange(snapshotSort(bucket, 12, 1), bucketRange('', bucket + 1, BUCKETS - 1))).toBe(false);
+    }
   });
 
   test('a plugin with no status row never synced', () => {

@@ -179,7 +179,7 @@ export class World {
         requestResync: async () => undefined,
       }) as never,
       resync: createResyncHandler(this.#datasync, {
-        sink, tables, store: this.#store, clients: faulty, timeoutMs: 5_000, changeTimeoutMs: 1_000, pageSize: 3, sweepPageSize: 3,
+        sink, tables, store: this.#store, clients: faulty, timeoutMs: 5_000, changeTimeoutMs: 1_000, pageSize: 3, sweepBuckets: 64,
         continueResync: async (request) => {
           this.#resyncQueue.push({ request, attempts: 0 });
         },

@@ -1,0 +1,79 @@
+import { ScanCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
+import { createDatasync, DynamoDbLedger, runResync, SyncStateStore, type Plugin, type TableConfig } from '../../lib/index.ts';
+import { createStateTable, createTable, putItems, Resources, testClients } from '../support/emulator.ts';
+import { put } from '../support/changes.ts';
+
+const clients = testClients({ maxAttempts: 2 });
+const resources = new Resources(clients);
+afterAll(() => resources.dispose());
+
+const ITEMS = 2_000;
+
+async function setup() {
+  const [stateTable, { name: itemTable }] = await Promise.all([createStateTable(resources), createTable(resources, { stream: false })]);
+  await putItems(clients, itemTable, Array.from({ length: ITEMS }, (_, n) => ({ pk: { S: `if/${n}` }, mtu: { N: String(1500 + n) }, ver: { N: '5' } })));
+  const table: TableConfig = { name: itemTable, prefix: 'config', keyAttributes: ['pk'], versionAttribute: 'ver' };
+  let entries = 0;
+  const plugin: Plugin = {
+    name: 'interfaces', prefixes: ['config/if'], change() {},
+    async resync(snapshot) {
+      for await (const page of snapshot.pages()) entries += page.length;
+    },
+  };
+  const store = new SyncStateStore({ stateTable, clients });
+  const datasync = createDatasync({ plugins: [plugin] });
+  const resync = (resyncId: string) => runResync(datasync, { datasync: 'resync', resyncId, reason: 'manual' }, {
+    tables: [table], store, clients, sink: { write: async () => {} }, continueResync: async () => {},
+  });
+  return { stateTable, store, resync, entries: () => entries };
+}
+
+async function stateRows(stateTable: string): Promise<Array<Record<string, AttributeValue>>> {
+  const rows: Array<Record<string, AttributeValue>> = [];
+  let startKey: Record<string, AttributeValue> | undefined;
+  do {
+    const page = await clients.dynamodb.send(new ScanCommand({ TableName: stateTable, ...(startKey ? { ExclusiveStartKey: startKey } : {}) }));
+    rows.push(...(page.Items ?? []));
+    startKey = page.LastEvaluatedKey;
+  } while (startKey);
+  return rows;
+}
+
+describe('the state a resync keeps', () => {
+  it('stays a fraction of the table, and does not grow from one resync to the next', async () => {
+    const { stateTable, resync, entries } = await setup();
+    await resync('r-1');
+    const afterFirst = await stateRows(stateTable);
+    // A resync records the keys it handed over a page at a time, at most one row per key bucket
+    // (256) per page, instead of a row per item.
+    expect(entries()).toBe(ITEMS);
+    expect(afterFirst.length).toBeLessThan(ITEMS / 4);
+    await resync('r-2');
+    await resync('r-3');
+    const afterThird = await stateRows(stateTable);
+    // The current snapshot and the one before it are kept; older ones are dropped.
+    const snapshots = new Set(afterThird.map((row) => row.pk!.S!).filter((pk) => pk.startsWith('snapshot#')));
+    expect([...snapshots].sort()).toEqual(['snapshot#r-2#interfaces', 'snapshot#r-3#interfaces']);
+    expect(afterThird.length).toBeLessThanOrEqual(2 * afterFirst.length);
+    expect(entries()).toBe(3 * ITEMS);
+  });
+
+  it("fences deliveries after the resync by the snapshot's revisions, in a process that never saw the resync", async () => {
+    const { store, resync, stateTable } = await setup();
+    await resync('r-fence');
+    // A fresh store and ledger, as in another Lambda container.
+    const ledger = new DynamoDbLedger({ store: new SyncStateStore({ stateTable, clients }) });
+    const changes = [put('config/if/7', 1, 4), put('config/if/8', 1, 5), put('config/if/9', 1, 6)];
+    const plan = await ledger.plan('interfaces', changes);
+    expect(plan.deliver.map((change) => change.key)).toEqual(['config/if/9']);
+    expect(plan.skipped.map((change) => change.key).sort()).toEqual(['config/if/7', 'config/if/8']);
+    // A delivered change is newer than the snapshot: its redelivery is skipped, a newer one is not.
+    await ledger.commit('interfaces', plan.deliver);
+    const again = await ledger.plan('interfaces', [put('config/if/9', 1, 6), put('config/if/9', 1, 7)]);
+    expect(again.deliver.map((change) => change.revision)).toEqual(['7']);
+    const { keys } = await store.heldKeys('interfaces', ['config/if/9', 'config/if/10', 'config/if/none']);
+    expect(keys.get('config/if/9')).toMatchObject({ revision: '6', present: true });
+    expect(keys.get('config/if/10')).toMatchObject({ revision: '5', present: true });
+    expect(keys.has('config/if/none')).toBe(false);
+  });
+});

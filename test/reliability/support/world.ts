@@ -6,6 +6,7 @@ import type { APIGatewayProxyEventV2, DynamoDBRecord, EventBridgeEvent, SQSRecor
 import { lambdaContext, toLambdaSqsRecord, toLambdaStreamRecord } from '../../../infra/local/lambda-shapes.ts';
 import { createAwsClients, type AwsClients } from '../../../lib/aws/clients.ts';
 import { createDatasync, type Datasync } from '../../../lib/datasync.ts';
+import { DeadLetterWriteError, FeedbackWriteError } from '../../../lib/errors.ts';
 import { SqsDeadLetterWriter } from '../../../lib/feedback/dead-letter.ts';
 import type { ChangeFeedback, FeedbackRecord } from '../../../lib/feedback/record.ts';
 import type { FeedbackSink } from '../../../lib/feedback/sink.ts';
@@ -56,6 +57,8 @@ interface SourceRecord {
   readonly id: string;
   readonly change?: Change;
   attempts: number;
+  /** Attempts whose invocation ended before its results were stored (a crash, a feedback or DLQ write failure). */
+  failedInvocations: number;
   deadLettered: boolean;
   duplicated: boolean;
 }
@@ -291,6 +294,10 @@ export class World {
         const id = refId(record.change);
         if (refs.get(plugin.name)?.has(id)) continue;
         if (record.deadLettered && failedRefs.get(plugin.name)?.has(id)) continue;
+        // Every attempt ended the invocation before feedback could be written (the process
+        // crashed, or the feedback queue failed): the on-failure destination holds the record,
+        // and there was nothing left that could report it.
+        if (record.deadLettered && record.failedInvocations >= record.attempts) continue;
         violations.push(`lost: ${plugin.name} never accounted for ${record.source} ${id}${record.deadLettered ? ' (dead-lettered without error feedback)' : ''}`);
         this.counts.lost += 1;
       }
@@ -485,22 +492,23 @@ export class World {
     } catch {
       change = undefined;
     }
-    const entry: SourceRecord = { source, id, ...(change ? { change } : {}), attempts: 0, deadLettered: false, duplicated: false };
+    const entry: SourceRecord = { source, id, ...(change ? { change } : {}), attempts: 0, failedInvocations: 0, deadLettered: false, duplicated: false };
     this.#records.push(entry);
     this.counts.records += 1;
     return entry;
   }
 
   /** Invokes a handler as one Lambda invocation; returns its result, or the error it threw. */
-  async #invoke<T>(kind: InvocationTag['kind'], crash: boolean, work: () => Promise<T>): Promise<{ result?: T; error?: unknown }> {
+  async #invoke<T>(kind: InvocationTag['kind'], crash: boolean, work: () => Promise<T>): Promise<{ result?: T; error?: unknown; resultsLost?: boolean }> {
     const tag: InvocationTag = { id: this.#nextInvocation++, kind };
     if (crash) this.#crashing.add(tag.id);
     this.counts.invocations += 1;
     try {
       return { result: await invocation.run(tag, work) };
     } catch (error) {
-      if (error instanceof InjectedCrash || (error as { errors?: unknown[] }).errors?.some((inner) => inner instanceof InjectedCrash)) this.counts.crashes += 1;
-      return { error };
+      const crashed = error instanceof InjectedCrash || (error as { errors?: unknown[] }).errors?.some((inner) => inner instanceof InjectedCrash) === true;
+      if (crashed) this.counts.crashes += 1;
+      return { error, resultsLost: crashed || error instanceof FeedbackWriteError || error instanceof DeadLetterWriteError };
     }
   }
 
@@ -515,7 +523,7 @@ export class World {
       }
       const batch = this.#stream.slice(0, step.max);
       if (batch.length === 0) return 0;
-      const { result, error } = await this.#invoke('stream', step.crash, () => this.#handlers.stream({ Records: batch.map((item) => item.record) }, lambdaContext('stream', 30_000)));
+      const { result, error, resultsLost } = await this.#invoke('stream', step.crash, () => this.#handlers.stream({ Records: batch.map((item) => item.record) }, lambdaContext('stream', 30_000)));
       let failedFrom = error === undefined ? batch.length : 0;
       if (result && result.batchItemFailures.length > 0) {
         const lowest = result.batchItemFailures.map((failure) => failure.itemIdentifier).reduce((a, b) => (BigInt(a) < BigInt(b) ? a : b));
@@ -524,7 +532,10 @@ export class World {
       this.#lastStreamBatch = batch.slice(0, failedFrom).map((item) => item.record);
       this.#stream.splice(0, failedFrom);
       const failed = batch.slice(failedFrom);
-      for (const item of failed) item.entry.attempts += 1;
+      for (const item of failed) {
+        item.entry.attempts += 1;
+        if (resultsLost) item.entry.failedInvocations += 1;
+      }
       if (failed.length > 0 && failed[0]!.entry.attempts >= STREAM_ATTEMPTS) {
         // Retries exhausted: Lambda sends the range to the on-failure destination and moves on.
         for (const item of failed) item.entry.deadLettered = true;
@@ -538,7 +549,7 @@ export class World {
       const pool = [...this.#sqs];
       if (step.shuffle) shuffle(pool, rng);
       const batch = pool.slice(0, step.max);
-      const { result, error } = await this.#invoke('sqs', step.crash, () => this.#handlers.sqs({ Records: batch.map((item) => item.record) }, lambdaContext('sqs', 30_000)));
+      const { result, error, resultsLost } = await this.#invoke('sqs', step.crash, () => this.#handlers.sqs({ Records: batch.map((item) => item.record) }, lambdaContext('sqs', 30_000)));
       const failed = new Set(error === undefined ? (result?.batchItemFailures ?? []).map((failure) => failure.itemIdentifier) : batch.map((item) => item.record.messageId));
       for (const item of batch) {
         if (!failed.has(item.record.messageId)) {
@@ -552,6 +563,7 @@ export class World {
           continue;
         }
         item.entry.attempts += 1;
+        if (resultsLost) item.entry.failedInvocations += 1;
         if (item.entry.attempts >= MAX_RECEIVES) {
           item.entry.deadLettered = true;
           this.counts.deadLettered += 1;
@@ -565,7 +577,7 @@ export class World {
     if (step.shuffle) shuffle(pool, rng);
     const batch = pool.slice(0, step.max);
     for (const item of batch) {
-      const { error } = await this.#invoke('eventbridge', step.crash, () => this.#handlers.eventbridge(item.event, lambdaContext('eventbridge', 30_000)));
+      const { error, resultsLost } = await this.#invoke('eventbridge', step.crash, () => this.#handlers.eventbridge(item.event, lambdaContext('eventbridge', 30_000)));
       if (error === undefined) {
         if (step.duplicate && !item.entry.duplicated && rng() < 0.5) {
           item.entry.duplicated = true;
@@ -576,6 +588,7 @@ export class World {
         continue;
       }
       item.entry.attempts += 1;
+      if (resultsLost) item.entry.failedInvocations += 1;
       if (item.entry.attempts >= EVENT_ATTEMPTS) {
         item.entry.deadLettered = true;
         this.counts.deadLettered += 1;

@@ -6,8 +6,8 @@
 // Each size runs in its own child process so its memory is measured alone. In the child: a
 // table is loaded with BatchWriteItem, scanned once plainly (sequential Scan, page by page,
 // counting items: the floor any resync pays), then resynced to a plugin that only counts
-// entries, first when the plugin never synced (every key is new to the state table) and again
-// (steady state). Memory is sampled during the resync.
+// entries, first when the plugin never synced (no previous snapshot) and again
+// (steady state: in sync, fenced, compared with the previous snapshot). Memory is sampled during the resync.
 import { spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';

@@ -274,9 +274,10 @@ describe('IAM: one scoped role per function', () => {
   const sends = (...queues: string[]) => queues.map((queue) => `sqs:SendMessage ${queue}`);
   const consumes = (...queues: string[]) => queues.flatMap((queue) => ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes'].map((a) => `${a} ${queue}`));
   const on = (resource: string, ...actions: string[]) => actions.map((action) => `dynamodb:${action} ${resource}`);
-  // lib/state through the ledger (BatchGetItem; TransactWriteItems = ConditionCheckItem + PutItem;
-  // BatchWriteItem) and the failure tracker (UpdateItem); the tracker also requests resyncs.
-  const delivery = [...on('StateTable', 'BatchGetItem', 'BatchWriteItem', 'ConditionCheckItem', 'PutItem', 'UpdateItem'), ...sends('FeedbackQueue', 'RejectedQueue', 'ResyncQueue')];
+  // lib/state through the ledger (BatchGetItem; Query for snapshot buckets; TransactWriteItems =
+  // ConditionCheckItem + PutItem; BatchWriteItem) and the failure tracker (UpdateItem); the
+  // tracker also requests resyncs.
+  const delivery = [...on('StateTable', 'BatchGetItem', 'Query', 'BatchWriteItem', 'ConditionCheckItem', 'PutItem', 'UpdateItem'), ...sends('FeedbackQueue', 'RejectedQueue', 'ResyncQueue')];
   const CALLS: Record<FunctionId, string[]> = {
     DynamodbStream: [
       ...on('ConfigTable', 'DescribeStream', 'GetRecords', 'GetShardIterator'), 'dynamodb:ListStreams *', ...sends('StreamFailureQueue'), ...delivery,

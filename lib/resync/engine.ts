@@ -8,7 +8,7 @@ import { describeError, FEEDBACK_VERSION, type FeedbackStatus, type ResyncFeedba
 import type { FeedbackSink } from '../feedback/sink.ts';
 import type { Plugin } from '../plugins/plugin.ts';
 import { keyRecordsAfter, planHeldChanges, revisionsOf } from '../state/held.ts';
-import { readCursor, type PluginCursor } from '../state/status.ts';
+import { readCursor, snapshotOf, type PluginCursor } from '../state/status.ts';
 import type { SyncStateStore } from '../state/store.ts';
 import type { ProgressListener } from './progress.ts';
 import { requestResync, type ResyncRequest } from './request.ts';
@@ -157,10 +157,7 @@ async function resyncPlugin(plugin: Plugin, resyncId: string, options: PluginRun
   const fence = !resumed && statusRow?.status?.S === 'in-sync';
   let cursor: PluginCursor = resumed
     ? { ...prior, part: prior.part + 1 }
-    : {
-      resyncId, part: 1, startedAt: Date.now(), items: 0, deleted: 0, invalid: 0, phase: 'items', table: 0, segments: [], pages: 0,
-      ...(statusRow?.snapshotId?.S === undefined ? {} : { previous: statusRow.snapshotId.S }),
-    };
+    : freshCursor(resyncId, statusRow?.snapshotId?.S);
   const progress = (phase: 'started' | 'page' | 'checkpoint' | 'finished' | 'failed', at: PluginCursor) => options.onProgress?.({
     resyncId, plugin: plugin.name, phase, part: at.part, items: at.items, deleted: at.deleted,
     ...(at.estimatedItems === undefined ? {} : { estimatedItems: at.estimatedItems }),
@@ -174,7 +171,7 @@ async function resyncPlugin(plugin: Plugin, resyncId: string, options: PluginRun
     // Snapshots other than the one the plugin holds (older ones, those of resyncs that never
     // finished) are dropped as a new resync begins: a lookup that has just read the status row
     // may still be reading the current one.
-    if (!resumed) await store.removeSnapshots(plugin.name, [...(cursor.previous === undefined ? [] : [cursor.previous]), resyncId]);
+    if (!resumed) await store.removeSnapshots(plugin.name, [...(cursor.previous === undefined ? [] : [cursor.previous]), snapshotOf(cursor)]);
     progress('started', cursor);
     // The plugin keeps half the margin to finish its page after the snapshot stops.
     const limit = Math.max(1, Math.min(options.timeoutMs ?? DEFAULT_RESYNC_TIMEOUT_MS, options.remaining() - (options.marginMs ?? DEFAULT_MARGIN_MS) / 2));
@@ -202,9 +199,10 @@ async function resyncPlugin(plugin: Plugin, resyncId: string, options: PluginRun
     }
     // Held changes are applied before and after the plugin turns in-sync: the first pass does the
     // bulk, the second catches changes held while the first ran (none can be held after the flip).
-    let applied = await applyHeld(plugin, resyncId, options);
-    await store.finishResync(plugin.name, { resyncId, startedAt: cursor.startedAt, items: cursor.items, deleted: cursor.deleted });
-    applied += await applyHeld(plugin, resyncId, options);
+    const recorded = snapshotOf(cursor);
+    let applied = await applyHeld(plugin, recorded, options);
+    await store.finishResync(plugin.name, { resyncId, snapshot: recorded, startedAt: cursor.startedAt, items: cursor.items, deleted: cursor.deleted });
+    applied += await applyHeld(plugin, recorded, options);
     const feedback = resyncFeedback(plugin.name, resyncId, 'ok', cursor, applied);
     await options.sink.write([feedback]);
     progress('finished', cursor);
@@ -231,22 +229,30 @@ async function reportFailure(
  * Applies the changes held for a plugin, in arrival order a page at a time, then releases them.
  * What the plugin holds is read against this resync's snapshot (before it becomes the current one).
  */
-async function applyHeld(plugin: Plugin, resyncId: string, options: PluginRunOptions): Promise<number> {
+async function applyHeld(plugin: Plugin, snapshot: string, options: PluginRunOptions): Promise<number> {
   let applied = 0;
   for (;;) {
     const held = await options.store.heldChanges(plugin.name);
     if (held.length === 0) return applied;
     const changes = held.map((entry) => entry.change);
-    const { keys } = await options.store.heldKeys(plugin.name, changes.map((change) => change.key), { snapshot: resyncId });
+    const { keys } = await options.store.heldKeys(plugin.name, changes.map((change) => change.key), { snapshot });
     const { deliver } = planHeldChanges(changes, keys);
     if (deliver.length > 0) {
       const limit = Math.max(1, Math.min(plugin.timeoutMs ?? options.changeTimeoutMs ?? DEFAULT_PLUGIN_TIMEOUT_MS, options.remaining()));
       await callPlugin(plugin.name, limit, (signal) => plugin.change(deliver, { plugin: plugin.name, signal }));
-      await options.store.writeKeys(plugin.name, keyRecordsAfter(deliver, revisionsOf(keys)));
+      await options.store.writeKeys(plugin.name, keyRecordsAfter(deliver, revisionsOf(keys)), snapshot);
     }
     await options.store.releaseHeld(plugin.name, held.map((entry) => entry.sort));
     applied += deliver.length;
   }
+}
+
+function freshCursor(resyncId: string, previous: string | undefined): PluginCursor {
+  const startedAt = Date.now();
+  return {
+    resyncId, part: 1, startedAt, items: 0, deleted: 0, invalid: 0, phase: 'items', table: 0, segments: [],
+    snapshot: `${resyncId}.${startedAt}`, pages: 0, ...(previous === undefined ? {} : { previous }),
+  };
 }
 
 async function callPlugin(name: string, limit: number, work: (signal: AbortSignal) => unknown): Promise<void> {

@@ -7,8 +7,8 @@ import { keyMatchesPrefix } from '../model/key.ts';
 import { itemKeyOf, keyOfItem, valueOfItem, versionOfItem } from '../model/item.ts';
 import { compareRevisions } from '../model/revision.ts';
 import type { Snapshot, SnapshotEntry } from '../plugins/plugin.ts';
-import type { PluginCursor } from '../state/status.ts';
-import type { KeyRecord, SnapshotKey, SyncStateStore } from '../state/store.ts';
+import { snapshotOf, type PluginCursor } from '../state/status.ts';
+import type { HeldKey, KeyRecord, SnapshotKey, SyncStateStore } from '../state/store.ts';
 import { BUCKETS } from '../state/table.ts';
 import { scanPages, type ScanOptions } from './scan.ts';
 import type { ScanTable } from './tables.ts';
@@ -124,7 +124,7 @@ export class ResyncSnapshot implements Snapshot {
           yield handed;
           if (this.#stopped) return;
         }
-        await source.store.writeSnapshotPage(source.plugin, this.resyncId, this.#cursor.pages ?? 0, handed);
+        await source.store.writeSnapshotPage(source.plugin, snapshotOf(this.#cursor), this.#cursor.pages ?? 0, handed);
         segments[page.segment] = page.next ? { lastKey: page.next, done: false } : { done: true };
         const done = segments.every((segment) => segment.done);
         await this.#save({
@@ -154,7 +154,7 @@ export class ResyncSnapshot implements Snapshot {
       // Reported keys become tombstones, so that a late redelivery of an older put (an SQS or
       // EventBridge retry, a replayed stream record) is not applied over the deletion, and a
       // resumed sweep does not report them again.
-      await source.store.writeKeys(source.plugin, [...gone.map((held): KeyRecord => ({ ...held, present: false })), ...record]);
+      await source.store.writeKeys(source.plugin, [...gone.map((held): KeyRecord => ({ ...held, present: false })), ...record], snapshotOf(this.#cursor));
       await source.store.deleteKeyRows(source.plugin, stale);
       await this.#save({ ...this.#cursor, deleted: this.#cursor.deleted + entries.length, bucket: last + 1 });
       pagesThisPart += 1;
@@ -163,15 +163,16 @@ export class ResyncSnapshot implements Snapshot {
   }
 
   /**
-   * Compares buckets `first` to `last` of what the plugin held before (the previous snapshot and
-   * its key rows) with this resync's snapshot.
-   * - `gone`: keys it held present that the scan did not find and the table no longer has.
-   * - `record`: keys it held that the scan missed but the table has (written while the scan ran;
-   *   their changes are held and follow): their previous snapshot entry becomes a key row, as
+   * Compares buckets `first` to `last` of what the plugin holds (the current snapshot and its key
+   * rows) with this resync's snapshot.
+   * - `gone`: keys it holds present that the scan did not find and the table no longer has.
+   * - `record`: keys it holds from the current snapshot that the scan missed but the table has
+   *   (written while the scan ran; their changes are held and follow): they become key rows, as
    *   that snapshot is dropped by the next resync.
-   * - `stale`: key rows that no longer say anything: older than the key's entry in this snapshot,
-   *   tombstones older than any redelivery can be, keys outside the plugin's prefixes (it stopped
-   *   watching them).
+   * - `stale`: key rows that no longer say anything: older than the key's entry in the current
+   *   snapshot, tombstones older than any redelivery can be (when no snapshot entry would take
+   *   their place), keys outside the plugin's prefixes (it stopped watching them). Rows are judged
+   *   against the current snapshot only, never against this one, which may still fail.
    */
   async #sweep(first: number, last: number): Promise<{
     gone: KeyRecord[]; record: KeyRecord[]; stale: Array<{ key: string; at?: number }>;
@@ -180,24 +181,25 @@ export class ResyncSnapshot implements Snapshot {
     const previous = this.#cursor.previous;
     const [before, after, rows] = await Promise.all([
       previous === undefined ? new Map<string, SnapshotKey>() : store.snapshotKeys(plugin, previous, first, last),
-      store.snapshotKeys(plugin, this.resyncId, first, last),
+      store.snapshotKeys(plugin, snapshotOf(this.#cursor), first, last),
       store.keyRows(plugin, first, last),
     ]);
     const watched = (key: string) => this.prefixes.some((prefix) => keyMatchesPrefix(key, prefix));
     const stale: Array<{ key: string; at?: number }> = [];
+    const staleRow = (key: string, row: HeldKey) => stale.push({ key, ...(row.at === undefined ? {} : { at: row.at }) });
     const candidates: Array<KeyRecord & { fromSnapshot: boolean }> = [];
     for (const [key, row] of rows) {
-      const rowAt = row.at ?? 0;
-      const current = after.get(key);
-      if (!watched(key) || (current !== undefined && rowAt < current.at)) {
-        stale.push({ key, ...(row.at === undefined ? {} : { at: row.at }) });
+      if (!watched(key)) {
+        staleRow(key, row);
         continue;
       }
-      if (current !== undefined) continue;
       const earlier = before.get(key);
-      const held = earlier !== undefined && rowAt < earlier.at ? { present: true, revision: earlier.revision } : row;
-      if (held.present) candidates.push({ key, present: true, fromSnapshot: held !== row, ...(held.revision === undefined ? {} : { revision: held.revision }) });
-      else if (row.at !== undefined && Date.now() - row.at > TOMBSTONE_RETENTION_MS) stale.push({ key, at: row.at });
+      const superseded = earlier !== undefined && row.under !== previous && (row.at ?? 0) < earlier.at;
+      if (superseded) staleRow(key, row);
+      if (after.has(key)) continue;
+      const held = superseded ? { present: true, revision: earlier.revision } : row;
+      if (held.present) candidates.push({ key, present: true, fromSnapshot: superseded, ...(held.revision === undefined ? {} : { revision: held.revision }) });
+      else if (earlier === undefined && row.at !== undefined && Date.now() - row.at > TOMBSTONE_RETENTION_MS) staleRow(key, row);
     }
     for (const [key, earlier] of before) {
       if (rows.has(key) || after.has(key) || !watched(key)) continue;

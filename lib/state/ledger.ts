@@ -22,6 +22,8 @@ export class DynamoDbLedger implements DeliveryLedger {
   // applied change has none) and the failure count (so a success writes only when it must).
   readonly #known = new Map<string, Map<string, Revision>>();
   readonly #failures = new Map<string, number>();
+  // The snapshot current at the last plan per plugin: the key rows a commit writes follow it.
+  readonly #snapshots = new Map<string, string | undefined>();
 
   constructor(options: SyncStateOptions | { store: SyncStateStore } = {}) {
     this.store = 'store' in options ? options.store : new SyncStateStore(options);
@@ -32,6 +34,7 @@ export class DynamoDbLedger implements DeliveryLedger {
     const revisions = revisionsOf(keys);
     this.#known.set(plugin, revisions);
     this.#failures.set(plugin, Number(status?.failures?.N ?? 0));
+    this.#snapshots.set(plugin, status?.snapshotId?.S);
     const plan = planByRevision(changes, revisions);
     if (status?.status?.S === 'in-sync' || plan.deliver.length === 0) return plan;
     if (await this.store.hold(plugin, plan.deliver)) return { deliver: [], skipped: plan.skipped, held: plan.deliver };
@@ -41,7 +44,7 @@ export class DynamoDbLedger implements DeliveryLedger {
 
   async commit(plugin: string, applied: readonly Change[]): Promise<void> {
     if (applied.length === 0) return;
-    await this.store.writeKeys(plugin, keyRecordsAfter(applied, this.#known.get(plugin)));
+    await this.store.writeKeys(plugin, keyRecordsAfter(applied, this.#known.get(plugin)), this.#snapshots.get(plugin));
   }
 
   /** The failure count the last `plan` read for a plugin, if any. */

@@ -24,6 +24,11 @@ export interface PluginCursor {
   readonly table: number;
   /** Per scan segment of that table: where the next page starts, or done. */
   readonly segments: ReadonlyArray<{ readonly lastKey?: Record<string, AttributeValue>; readonly done: boolean }>;
+  /**
+   * The id of the snapshot this attempt records (the resync id and its start time): a resync id
+   * run again after it finished records a new snapshot instead of mixing with the one in use.
+   */
+  readonly snapshot?: string;
   /** Snapshot pages recorded so far (numbers the next one). */
   readonly pages?: number;
   /** The snapshot the plugin held when the resync began (what the deletion sweep compares with). */
@@ -87,6 +92,11 @@ export function toPluginState(plugin: string, row: Record<string, AttributeValue
         }
       : {}),
   };
+}
+
+/** The snapshot a resync attempt records (attempts begun before snapshot ids had their own name use the resync id). */
+export function snapshotOf(cursor: PluginCursor): string {
+  return cursor.snapshot ?? cursor.resyncId;
 }
 
 /** The checkpoint stored in a status row, if any. */

@@ -11,8 +11,7 @@ import { StateFailedError } from '../errors.ts';
 import type { FeedbackError } from '../feedback/record.ts';
 import type { Change } from '../model/change.ts';
 import type { Revision } from '../model/revision.ts';
-import type { PluginCursor } from './status.ts';
-import { toPluginState, type PluginState } from './status.ts';
+import { snapshotOf, toPluginState, type PluginCursor, type PluginState } from './status.ts';
 import {
   SORT, bucketOf, bucketRange, heldSort, keyOfSort, keySort, padRevision, pluginPartition, runPartition, snapshotPartition,
   snapshotSort, stateTableName, unpadRevision,
@@ -41,6 +40,11 @@ export interface HeldKey {
    * same key are two records of it; the later one is what the plugin holds.
    */
   readonly at?: number;
+  /**
+   * For a key row: the snapshot that was current when it was written. Such a row is newer than
+   * anything in that snapshot, whatever the clocks of the hosts that wrote them say.
+   */
+  readonly under?: string;
 }
 
 /** One key record to write: the plugin now holds `revision` for `key`, or saw it deleted. */
@@ -166,7 +170,7 @@ export class SyncStateStore {
       for (const key of unique) {
         const entry = buckets.get(bucketOf(key))?.get(key);
         const row = held.get(key);
-        if (entry && (row === undefined || (row.at ?? 0) < entry.at)) held.set(key, snapshotHeld(entry));
+        if (entry && (row === undefined || (row.under !== snapshot && (row.at ?? 0) < entry.at))) held.set(key, snapshotHeld(entry));
       }
     }
     return { status, keys: held };
@@ -242,10 +246,14 @@ export class SyncStateStore {
     }
   }
 
-  /** Writes key records with BatchWriteItem, 25 rows a call. */
-  async writeKeys(plugin: string, records: readonly KeyRecord[]): Promise<void> {
+  /**
+   * Writes key records with BatchWriteItem, 25 rows a call. `under` is the plugin's snapshot the
+   * records follow (the one current when the changes were planned), if any.
+   */
+  async writeKeys(plugin: string, records: readonly KeyRecord[], under?: string): Promise<void> {
     const partition = pluginPartition(plugin);
     const at = { N: String(Date.now()) };
+    const snapshot: StateRow = under === undefined ? {} : { under: { S: under } };
     await this.#batchWrite(records.map((record) => ({
       PutRequest: {
         Item: {
@@ -253,6 +261,7 @@ export class SyncStateStore {
           present: { BOOL: record.present },
           ...(record.revision === undefined ? {} : { rev: { S: padRevision(record.revision) } }),
           at,
+          ...snapshot,
         },
       },
     })));
@@ -341,7 +350,7 @@ export class SyncStateStore {
       UpdateExpression: 'SET #status = :status, resyncId = :id, startedAt = :started, checkpoint = :cursor, updatedAt = :now ADD #snapshots :snapshot',
       ExpressionAttributeNames: { '#status': 'status', '#snapshots': 'snapshots' },
       ExpressionAttributeValues: {
-        ':status': { S: 'resyncing' }, ':id': { S: cursor.resyncId }, ':snapshot': { SS: [cursor.resyncId] },
+        ':status': { S: 'resyncing' }, ':id': { S: cursor.resyncId }, ':snapshot': { SS: [snapshotOf(cursor)] },
         ':started': { S: new Date(cursor.startedAt).toISOString() }, ':cursor': { S: JSON.stringify(cursor) },
         ':now': { S: new Date().toISOString() },
       },
@@ -352,12 +361,12 @@ export class SyncStateStore {
    * Records a finished resync: the plugin is `in-sync`, its snapshot is the current one, its
    * failures and checkpoint are cleared.
    */
-  async finishResync(plugin: string, result: { resyncId: string; startedAt: number; items: number; deleted: number }): Promise<void> {
+  async finishResync(plugin: string, result: { resyncId: string; snapshot?: string; startedAt: number; items: number; deleted: number }): Promise<void> {
     await this.#update(plugin, 'record the resync of ' + plugin, {
-      UpdateExpression: 'SET #status = :status, resyncId = :id, snapshotId = :id, startedAt = :started, finishedAt = :now, itemCount = :items, deletedCount = :deleted, failures = :zero, updatedAt = :now REMOVE checkpoint, lastError',
+      UpdateExpression: 'SET #status = :status, resyncId = :id, snapshotId = :snapshot, startedAt = :started, finishedAt = :now, itemCount = :items, deletedCount = :deleted, failures = :zero, updatedAt = :now REMOVE checkpoint, lastError',
       ExpressionAttributeNames: { '#status': 'status' },
       ExpressionAttributeValues: {
-        ':status': { S: 'in-sync' }, ':id': { S: result.resyncId }, ':started': { S: new Date(result.startedAt).toISOString() },
+        ':status': { S: 'in-sync' }, ':id': { S: result.resyncId }, ':snapshot': { S: result.snapshot ?? result.resyncId }, ':started': { S: new Date(result.startedAt).toISOString() },
         ':now': { S: new Date().toISOString() }, ':items': { N: String(result.items) }, ':deleted': { N: String(result.deleted) },
         ':zero': { N: '0' },
       },
@@ -552,6 +561,7 @@ function toHeldKey(row: StateRow): HeldKey {
     present: row.present?.BOOL ?? true,
     ...(row.rev?.S ? { revision: unpadRevision(row.rev.S) } : {}),
     ...(row.at?.N ? { at: Number(row.at.N) } : {}),
+    ...(row.under?.S ? { under: row.under.S } : {}),
   };
 }
 

@@ -1,7 +1,8 @@
-import { ScanCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
+import { DeleteItemCommand, PutItemCommand, ScanCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
 import { createDatasync, DynamoDbLedger, runResync, SyncStateStore, type Plugin, type TableConfig } from '../../lib/index.ts';
 import { createStateTable, createTable, putItems, Resources, testClients } from '../support/emulator.ts';
 import { put } from '../support/changes.ts';
+import type { SnapshotEntry } from '../../lib/plugins/plugin.ts';
 
 const clients = testClients({ maxAttempts: 2 });
 const resources = new Resources(clients);
@@ -52,8 +53,8 @@ describe('the state a resync keeps', () => {
     await resync('r-3');
     const afterThird = await stateRows(stateTable);
     // The current snapshot and the one before it are kept; older ones are dropped.
-    const snapshots = new Set(afterThird.map((row) => row.pk!.S!).filter((pk) => pk.startsWith('snapshot#')));
-    expect([...snapshots].sort()).toEqual(['snapshot#r-2#interfaces', 'snapshot#r-3#interfaces']);
+    const snapshots = [...new Set(afterThird.map((row) => row.pk!.S!).filter((pk) => pk.startsWith('snapshot#')))].sort();
+    expect(snapshots).toEqual([expect.stringMatching(/^snapshot#r-2\.\d+#interfaces$/), expect.stringMatching(/^snapshot#r-3\.\d+#interfaces$/)]);
     expect(afterThird.length).toBeLessThanOrEqual(2 * afterFirst.length);
     expect(entries()).toBe(3 * ITEMS);
   });
@@ -75,5 +76,79 @@ describe('the state a resync keeps', () => {
     expect(keys.get('config/if/9')).toMatchObject({ revision: '6', present: true });
     expect(keys.get('config/if/10')).toMatchObject({ revision: '5', present: true });
     expect(keys.has('config/if/none')).toBe(false);
+  });
+
+  it('lets a delivery after the resync win over the snapshot even from a host whose clock is behind', async () => {
+    const { store, resync } = await setup();
+    await resync('r-clock');
+    const ledger = new DynamoDbLedger({ store });
+    const plan = await ledger.plan('interfaces', [{ ...put('config/if/3', 1, 6), op: 'delete' as const }]);
+    expect(plan.deliver).toHaveLength(1);
+    const now = Date.now();
+    const clock = jest.spyOn(Date, 'now').mockReturnValue(now - 3_600_000);
+    try {
+      await ledger.commit('interfaces', plan.deliver);
+    } finally {
+      clock.mockRestore();
+    }
+    const { keys } = await store.heldKeys('interfaces', ['config/if/3']);
+    expect(keys.get('config/if/3')).toMatchObject({ present: false, revision: '6' });
+  });
+
+  describe('deletions found by a later resync', () => {
+    async function small() {
+      const [stateTable, { name: itemTable }] = await Promise.all([createStateTable(resources), createTable(resources, { stream: false })]);
+      const table: TableConfig = { name: itemTable, prefix: 'config', keyAttributes: ['pk'], versionAttribute: 'ver' };
+      const store = new SyncStateStore({ stateTable, clients });
+      const entries: SnapshotEntry[] = [];
+      let failAfterSnapshot = false;
+      const plugin: Plugin = {
+        name: 'interfaces', prefixes: ['config/if'], change() {},
+        async resync(snapshot) {
+          for await (const page of snapshot.pages()) entries.push(...page);
+          if (failAfterSnapshot) throw new Error('disk full');
+        },
+      };
+      const datasync = createDatasync({ plugins: [plugin] });
+      const resync = async (resyncId: string, fail = false) => {
+        failAfterSnapshot = fail;
+        entries.length = 0;
+        return runResync(datasync, { datasync: 'resync', resyncId, reason: 'manual' }, {
+          tables: [table], store, clients, sink: { write: async () => {} }, continueResync: async () => {},
+        });
+      };
+      const putItem = (id: string, ver: number) => clients.dynamodb.send(new PutItemCommand({ TableName: itemTable, Item: { pk: { S: id }, ver: { N: String(ver) } } }));
+      const deleteItem = (id: string) => clients.dynamodb.send(new DeleteItemCommand({ TableName: itemTable, Key: { pk: { S: id } } }));
+      return { store, resync, entries, putItem, deleteItem };
+    }
+
+    it('a resync id run again after it finished still reports what was deleted in between', async () => {
+      const { resync, entries, putItem, deleteItem } = await small();
+      await putItem('if/a', 1);
+      await putItem('if/b', 1);
+      expect((await resync('r-again')).plugins[0]).toMatchObject({ status: 'ok', items: 2 });
+      await deleteItem('if/b');
+      expect((await resync('r-again')).plugins[0]).toMatchObject({ status: 'ok', items: 1, deleted: 1 });
+      expect(entries.filter((entry) => entry.op === 'delete')).toEqual([{ op: 'delete', key: 'config/if/b', revision: '1' }]);
+    });
+
+    it('a resync that fails keeps what deliveries recorded, so a later one reports the deletion at the delivered revision', async () => {
+      const { store, resync, entries, putItem, deleteItem } = await small();
+      await putItem('if/k', 3);
+      await resync('r-first');
+      // A delivery gives the plugin revision 5, newer than its snapshot.
+      await putItem('if/k', 5);
+      const ledger = new DynamoDbLedger({ store });
+      const plan = await ledger.plan('interfaces', [put('config/if/k', 1, 5)]);
+      await ledger.commit('interfaces', plan.deliver);
+      // A resync reads revision 5 too, then fails: its snapshot never becomes the plugin's.
+      expect((await resync('r-failed', true)).plugins[0]).toMatchObject({ status: 'error' });
+      await deleteItem('if/k');
+      expect((await resync('r-after')).plugins[0]).toMatchObject({ status: 'ok', deleted: 1 });
+      expect(entries.filter((entry) => entry.op === 'delete')).toEqual([{ op: 'delete', key: 'config/if/k', revision: '5' }]);
+      // The tombstone carries revision 5: a late redelivery of revision 4 is not applied.
+      const late = await new DynamoDbLedger({ store: new SyncStateStore({ stateTable: store.tableName, clients }) }).plan('interfaces', [put('config/if/k', 1, 4)]);
+      expect(late.deliver).toEqual([]);
+    });
   });
 });

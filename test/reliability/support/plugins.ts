@@ -55,6 +55,17 @@ const TIMEOUT_MS = 150;
 export function observedPlugin(name: string, prefixes: string[]): ObservedPlugin {
   const view = new Map<string, { value: JsonValue; revision?: string }>();
   const applications = new Map<string, number>();
+  // A snapshot is the table's state: it may hand over a key older than a change the plugin
+  // already applied (a bus change the table did not hold yet). The plugin then holds the older
+  // revision, and applying the newer change again, when it comes from the table, is no repeat.
+  const takenBack = (key: string, revision: string) => {
+    for (const id of [...applications.keys()]) {
+      const at = id.lastIndexOf('@');
+      if (id.slice(0, at) !== key) continue;
+      const applied = id.slice(at + 1);
+      if (applied !== '-' && compareRevisions(applied, revision) > 0) applications.delete(id);
+    }
+  };
   const outOfOrder: string[] = [];
   const callbacks: CallbackRecord[] = [];
   // The highest revision applied per key since the last resync set it.
@@ -110,6 +121,7 @@ export function observedPlugin(name: string, prefixes: string[]): ObservedPlugin
       for await (const page of snapshot.pages()) {
         if (context.signal.aborted) throw context.signal.reason;
         for (const entry of page) {
+          if (entry.revision !== undefined) takenBack(entry.key, entry.revision);
           if (entry.op === 'put') {
             view.set(entry.key, { value: entry.value, ...(entry.revision === undefined ? {} : { revision: entry.revision }) });
             if (entry.revision !== undefined) watermark.set(entry.key, entry.revision);

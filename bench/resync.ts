@@ -1,13 +1,15 @@
 // Resync throughput and memory against the emulator.
 //
-//   npm run bench:resync                                # 10k and 100k items
+//   npm run bench:resync                                # 10k and 100k items, 3 rounds each
 //   npx node --expose-gc bench/resync.ts 10000 50000    # other sizes (--expose-gc: live-heap figures)
+//   npx node --expose-gc bench/resync.ts --rounds=5 10000
 //
-// Each size runs in its own child process so its memory is measured alone. In the child: a
-// table is loaded with BatchWriteItem, scanned once plainly (sequential Scan, page by page,
-// counting items: the floor any resync pays), then resynced to a plugin that only counts
-// entries, first when the plugin never synced (no previous snapshot) and again
-// (steady state: in sync, fenced, compared with the previous snapshot). Memory is sampled during the resync.
+// Each size runs in its own child process so its memory is measured alone. In the child a table
+// is loaded with BatchWriteItem; then, in each round: a plain sequential Scan (page by page,
+// counting items: the floor any resync pays), a resync to a new plugin that only counts entries
+// (first: never synced, no previous snapshot), and a second resync of it (steady state: in sync,
+// fenced, compared with the previous snapshot). The medians of the rounds are compared. Memory is
+// sampled during the resyncs.
 import { spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
@@ -19,7 +21,12 @@ import { emitRows } from './rows.ts';
 
 interface Figures {
   size: number;
+  rounds: number;
   loadSeconds: number;
+  /** Each round's seconds; the single figures above them are medians. */
+  scans: number[];
+  firsts: number[];
+  steadies: number[];
   scanSeconds: number;
   resyncSeconds: number;
   steadySeconds: number;
@@ -30,11 +37,12 @@ interface Figures {
 }
 
 const childSize = process.argv[2] === '--child' ? Number(process.argv[3]) : undefined;
+const rounds = Math.max(1, Number(process.argv.find((arg) => arg.startsWith('--rounds='))?.slice('--rounds='.length) ?? 3));
 
 if (childSize !== undefined) {
-  console.log(JSON.stringify(await measure(childSize)));
+  console.log(JSON.stringify(await measure(childSize, rounds)));
 } else {
-  const sizes = process.argv.slice(2).map(Number).filter((size) => size > 0);
+  const sizes = process.argv.slice(2).filter((arg) => !arg.startsWith('--')).map(Number).filter((size) => size > 0);
   const emulator = await ensureEmulator({ log: (line) => console.error(line) });
   const env = {
     ...process.env, AWS_ENDPOINT_URL: emulator.endpoint, AWS_REGION: process.env.AWS_REGION ?? 'us-east-1',
@@ -44,7 +52,7 @@ if (childSize !== undefined) {
   try {
     for (const size of sizes.length > 0 ? sizes : [10_000, 100_000]) {
       console.error(`measuring ${size} items...`);
-      const child = spawnSync(process.execPath, ['--expose-gc', fileURLToPath(import.meta.url), '--child', String(size)], { env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+      const child = spawnSync(process.execPath, ['--expose-gc', fileURLToPath(import.meta.url), '--child', String(size), `--rounds=${rounds}`], { env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
       if (child.status !== 0) throw new Error(`child for ${size} items failed with status ${child.status}`);
       results.push(JSON.parse(child.stdout.trim().split('\n').pop()!) as Figures);
     }
@@ -52,6 +60,10 @@ if (childSize !== undefined) {
     await emulator.stop();
   }
   const rate = (items: number, seconds: number) => Math.round(items / seconds);
+  const list = (values: readonly number[]) => values.map((value) => value.toFixed(1)).join(' / ');
+  console.log(`seconds per round (raw scan; first resync; steady resync), medians compared below:`);
+  for (const r of results) console.log(`  ${r.size} items: ${list(r.scans)}; ${list(r.firsts)}; ${list(r.steadies)}`);
+  console.log('');
   console.log('| items | load s | raw scan items/s | resync (first) items/s | first / scan | resync (steady) items/s | steady / scan | peak RSS MB (base) | peak heap MB | peak live heap MB |');
   console.log('|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
   for (const r of results) {
@@ -91,7 +103,13 @@ function showProfile(phase: string, profile: CallProfile, seconds: number): void
   console.error(`  ${phase} (${seconds.toFixed(1)} s): ${rows.map(([name, { calls, ms }]) => `${name.replace(/Command$/, '')} ${calls}x ${(ms / 1000).toFixed(1)} s`).join(', ')}`);
 }
 
-async function measure(size: number): Promise<Figures> {
+function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
+}
+
+async function measure(size: number, rounds: number): Promise<Figures> {
   const clients = createAwsClients();
   const profiler = profileCalls(clients);
   const itemTable = `bench-items-${randomUUID().slice(0, 8)}`;
@@ -122,27 +140,30 @@ async function measure(size: number): Promise<Figures> {
     }));
     const loadSeconds = (performance.now() - loadStart) / 1000;
 
-    const scanStart = performance.now();
-    let scanned = 0;
-    let startKey: Record<string, never> | undefined;
-    do {
-      const page = await clients.dynamodb.send(new ScanCommand({ TableName: itemTable, ...(startKey ? { ExclusiveStartKey: startKey } : {}) }));
-      scanned += page.Items?.length ?? 0;
-      startKey = page.LastEvaluatedKey as typeof startKey;
-    } while (startKey);
-    const scanSeconds = (performance.now() - scanStart) / 1000;
-    profiler.take();
-    if (scanned !== size) throw new Error(`scan saw ${scanned} items, expected ${size}`);
+    // A plain sequential scan, page by page, counting items: the floor any resync pays.
+    const rawScan = async (): Promise<number> => {
+      const started = performance.now();
+      let scanned = 0;
+      let startKey: Record<string, never> | undefined;
+      do {
+        const page = await clients.dynamodb.send(new ScanCommand({ TableName: itemTable, ...(startKey ? { ExclusiveStartKey: startKey } : {}) }));
+        scanned += page.Items?.length ?? 0;
+        startKey = page.LastEvaluatedKey as typeof startKey;
+      } while (startKey);
+      if (scanned !== size) throw new Error(`scan saw ${scanned} items, expected ${size}`);
+      return (performance.now() - started) / 1000;
+    };
 
+    // One plugin per round, so each round's first resync is of a plugin that never synced.
     let entries = 0;
-    const plugin: Plugin = {
-      name: 'bench', prefixes: ['bench'],
+    const plugins: Plugin[] = Array.from({ length: rounds }, (_, round) => ({
+      name: `bench-${round + 1}`, prefixes: ['bench'],
       async resync(snapshot) {
         for await (const page of snapshot.pages()) entries += page.length;
       },
       change() {},
-    };
-    const datasync = createDatasync({ plugins: [plugin] });
+    }));
+    const datasync = createDatasync({ plugins });
     const store = new SyncStateStore({ stateTable, clients });
     const sink = { records: [] as FeedbackRecord[], async write(records: readonly FeedbackRecord[]) { this.records.push(...records); } };
     // Live memory: the heap right after a full collection, taken at every page boundary (what the
@@ -158,6 +179,16 @@ async function measure(size: number): Promise<Figures> {
       gcSeconds += (performance.now() - started) / 1000;
     };
     const options = { tables: [{ name: itemTable, prefix: 'bench', keyAttributes: ['pk'] }], store, sink, clients, timeoutMs: 3_600_000, onProgress };
+    const resync = async (phase: string, plugin: string, resyncId: string): Promise<number> => {
+      profiler.take();
+      gcSeconds = 0;
+      const started = performance.now();
+      const result = await runResync(datasync, { datasync: 'resync', resyncId, reason: 'manual', plugins: [plugin] }, options);
+      const seconds = (performance.now() - started) / 1000 - gcSeconds;
+      if (result.plugins[0]?.status !== 'ok' || result.plugins[0].items !== size) throw new Error(`resync did not hand over ${size} items: ${JSON.stringify(result.plugins[0])}`);
+      showProfile(phase, profiler.take(), seconds);
+      return seconds;
+    };
 
     global.gc?.();
     const baseRss = process.memoryUsage().rss;
@@ -168,23 +199,22 @@ async function measure(size: number): Promise<Figures> {
       peakRss = Math.max(peakRss, usage.rss);
       peakHeap = Math.max(peakHeap, usage.heapUsed);
     }, 20);
-    console.error(`  ${size} items: raw scan ${scanSeconds.toFixed(1)} s`);
-    const resyncStart = performance.now();
-    const first = await runResync(datasync, { datasync: 'resync', resyncId: 'bench-1', reason: 'manual' }, options);
-    const resyncSeconds = (performance.now() - resyncStart) / 1000 - gcSeconds;
-    showProfile('first resync', profiler.take(), resyncSeconds);
-    gcSeconds = 0;
-    const steadyStart = performance.now();
-    const steady = await runResync(datasync, { datasync: 'resync', resyncId: 'bench-2', reason: 'manual' }, options);
-    const steadySeconds = (performance.now() - steadyStart) / 1000 - gcSeconds;
-    showProfile('steady resync', profiler.take(), steadySeconds);
-    clearInterval(sampler);
-    for (const result of [first, steady]) {
-      if (result.plugins[0]?.status !== 'ok' || result.plugins[0].items !== size) throw new Error(`resync did not hand over ${size} items: ${JSON.stringify(result.plugins[0])}`);
+    // Rounds interleave the three measurements, so a slow spell of the emulator touches all of
+    // them; the medians are compared.
+    const scans: number[] = [];
+    const firsts: number[] = [];
+    const steadies: number[] = [];
+    for (let round = 1; round <= rounds; round += 1) {
+      scans.push(await rawScan());
+      console.error(`  ${size} items, round ${round}: raw scan ${scans.at(-1)!.toFixed(1)} s`);
+      firsts.push(await resync(`first resync, round ${round}`, `bench-${round}`, `bench-${round}-a`));
+      steadies.push(await resync(`steady resync, round ${round}`, `bench-${round}`, `bench-${round}-b`));
     }
-    if (entries !== 2 * size) throw new Error(`plugin saw ${entries} entries, expected ${2 * size}`);
+    clearInterval(sampler);
+    if (entries !== 2 * rounds * size) throw new Error(`plugins saw ${entries} entries, expected ${2 * rounds * size}`);
+    const [scanSeconds, resyncSeconds, steadySeconds] = [median(scans), median(firsts), median(steadies)];
     const mb = (bytes: number) => bytes / 1024 / 1024;
-    return { size, loadSeconds, scanSeconds, resyncSeconds, steadySeconds, peakRssMb: mb(peakRss), peakHeapMb: mb(peakHeap), liveHeapMb: mb(liveHeap), baseRssMb: mb(baseRss) };
+    return { size, rounds, loadSeconds, scanSeconds, resyncSeconds, steadySeconds, scans, firsts, steadies, peakRssMb: mb(peakRss), peakHeapMb: mb(peakHeap), liveHeapMb: mb(liveHeap), baseRssMb: mb(baseRss) };
   } finally {
     await Promise.all([itemTable, stateTable].map((name) => clients.dynamodb.send(new DeleteTableCommand({ TableName: name }))));
   }

@@ -14,6 +14,7 @@ import type { ProgressListener } from './progress.ts';
 import { requestResync, type ResyncRequest } from './request.ts';
 import type { ScanOptions } from './scan.ts';
 import { ResyncSnapshot } from './snapshot.ts';
+import { resyncRows } from './state-rows.ts';
 import { describeTables, tablesForPrefixes, type SegmentOptions } from './tables.ts';
 
 /** Default time limit of one plugin's resync callback in one invocation. */
@@ -84,12 +85,13 @@ type Registered = { plugins(): Plugin[] };
  */
 export async function runResync(datasync: Registered, request: ResyncRequest, options: ResyncOptions): Promise<ResyncRunResult> {
   const { store } = options;
+  const rows = resyncRows(store);
   const margin = options.marginMs ?? DEFAULT_MARGIN_MS;
   const remaining = options.remainingTimeMs ?? (() => Number.POSITIVE_INFINITY);
   const timeIsShort = () => remaining() - margin <= 0;
   const registered = datasync.plugins();
 
-  let run = await store.run(request.resyncId);
+  let run = await rows.run(request.resyncId);
   if (!run) {
     const known = new Set(registered.map((plugin) => plugin.name));
     const unknown = (request.plugins ?? []).filter((name) => !known.has(name));
@@ -105,14 +107,14 @@ export async function runResync(datasync: Registered, request: ResyncRequest, op
     }
     run = { resyncId: request.resyncId, reason: request.reason, plugins: selected.map((plugin) => plugin.name), index: 0, startedAt: new Date().toISOString() };
     if (run.plugins.length === 0) return { resyncId: run.resyncId, reason: request.reason, plugins: [], continued: false };
-    await store.saveRun(run);
+    await rows.saveRun(run);
   }
 
   const results: PluginResyncResult[] = [];
   for (let index = run.index; index < run.plugins.length; index += 1) {
     const name = run.plugins[index]!;
     if (results.length > 0 && timeIsShort()) {
-      await store.saveRun({ ...run, index });
+      await rows.saveRun({ ...run, index });
       await continuation(run.resyncId, options);
       return { resyncId: run.resyncId, reason: run.reason as ResyncRequest['reason'], plugins: results, continued: true };
     }
@@ -122,13 +124,13 @@ export async function runResync(datasync: Registered, request: ResyncRequest, op
       : await reportFailure(name, run.resyncId, new DatasyncError('UNKNOWN_PLUGIN', `plugin "${name}" was closed before its resync`), undefined, options);
     results.push(result);
     if (result.status === 'continued') {
-      await store.saveRun({ ...run, index });
+      await rows.saveRun({ ...run, index });
       await continuation(run.resyncId, options);
       return { resyncId: run.resyncId, reason: run.reason as ResyncRequest['reason'], plugins: results, continued: true };
     }
-    await store.saveRun({ ...run, index: index + 1 });
+    await rows.saveRun({ ...run, index: index + 1 });
   }
-  await store.deleteRun(run.resyncId);
+  await rows.deleteRun(run.resyncId);
   return { resyncId: run.resyncId, reason: run.reason as ResyncRequest['reason'], plugins: results, continued: false };
 }
 
@@ -147,6 +149,7 @@ interface PluginRunOptions extends ResyncOptions {
 
 async function resyncPlugin(plugin: Plugin, resyncId: string, options: PluginRunOptions): Promise<PluginResyncResult> {
   const { store } = options;
+  const rows = resyncRows(store);
   const statusRow = await store.status(plugin.name);
   const prior = readCursor(statusRow);
   // The same resync id resumes where the last part (or a failed attempt) stopped; any other
@@ -167,11 +170,11 @@ async function resyncPlugin(plugin: Plugin, resyncId: string, options: PluginRun
     const dynamodb = options.clients?.dynamodb ?? dynamoDbClient();
     const tables = await describeTables(dynamodb, tablesForPrefixes(options.tables, plugin.prefixes), options);
     cursor = { ...cursor, estimatedItems: tables.reduce((sum, table) => sum + table.estimatedItems, 0) };
-    await store.saveCursor(plugin.name, cursor);
+    await rows.saveCursor(plugin.name, cursor);
     // Snapshots other than the one the plugin holds (older ones, those of resyncs that never
     // finished) are dropped as a new resync begins: a lookup that has just read the status row
     // may still be reading the current one.
-    if (!resumed) await store.removeSnapshots(plugin.name, [...(cursor.previous === undefined ? [] : [cursor.previous]), snapshotOf(cursor)]);
+    if (!resumed) await rows.removeSnapshots(plugin.name, [...(cursor.previous === undefined ? [] : [cursor.previous]), snapshotOf(cursor)]);
     progress('started', cursor);
     // The plugin keeps half the margin to finish its page after the snapshot stops.
     const limit = Math.max(1, Math.min(options.timeoutMs ?? DEFAULT_RESYNC_TIMEOUT_MS, options.remaining() - (options.marginMs ?? DEFAULT_MARGIN_MS) / 2));
@@ -201,7 +204,7 @@ async function resyncPlugin(plugin: Plugin, resyncId: string, options: PluginRun
     // bulk, the second catches changes held while the first ran (none can be held after the flip).
     const recorded = snapshotOf(cursor);
     let applied = await applyHeld(plugin, recorded, options);
-    await store.finishResync(plugin.name, { resyncId, snapshot: recorded, startedAt: cursor.startedAt, items: cursor.items, deleted: cursor.deleted });
+    await rows.finishResync(plugin.name, { resyncId, snapshot: recorded, startedAt: cursor.startedAt, items: cursor.items, deleted: cursor.deleted });
     applied += await applyHeld(plugin, recorded, options);
     const feedback = resyncFeedback(plugin.name, resyncId, 'ok', cursor, applied);
     await options.sink.write([feedback]);
@@ -218,7 +221,7 @@ async function reportFailure(
   progress?: (cursor: PluginCursor) => void,
 ): Promise<PluginResyncResult> {
   const status: FeedbackStatus = error instanceof PluginTimeoutError ? 'timeout' : 'error';
-  await options.store.failResync(plugin, resyncId, describeError(error));
+  await resyncRows(options.store).failResync(plugin, resyncId, describeError(error));
   const at = cursor ?? { resyncId, part: 1, startedAt: Date.now(), items: 0, deleted: 0, invalid: 0, phase: 'items' as const, table: 0, segments: [] };
   await options.sink.write([resyncFeedback(plugin, resyncId, status, at, 0, error)]);
   progress?.(at);
@@ -232,7 +235,7 @@ async function reportFailure(
 async function applyHeld(plugin: Plugin, snapshot: string, options: PluginRunOptions): Promise<number> {
   let applied = 0;
   for (;;) {
-    const held = await options.store.heldChanges(plugin.name);
+    const held = await resyncRows(options.store).heldChanges(plugin.name);
     if (held.length === 0) return applied;
     const changes = held.map((entry) => entry.change);
     const { keys } = await options.store.heldKeys(plugin.name, changes.map((change) => change.key), { snapshot });
@@ -242,7 +245,7 @@ async function applyHeld(plugin: Plugin, snapshot: string, options: PluginRunOpt
       await callPlugin(plugin.name, limit, (signal) => plugin.change(deliver, { plugin: plugin.name, signal }));
       await options.store.writeKeys(plugin.name, keyRecordsAfter(deliver, revisionsOf(keys)), snapshot);
     }
-    await options.store.releaseHeld(plugin.name, held.map((entry) => entry.sort));
+    await resyncRows(options.store).releaseHeld(plugin.name, held.map((entry) => entry.sort));
     applied += deliver.length;
   }
 }

@@ -9,6 +9,7 @@ import { compareRevisions } from '../model/revision.ts';
 import type { Snapshot, SnapshotEntry } from '../plugins/plugin.ts';
 import { snapshotOf, type PluginCursor } from '../state/status.ts';
 import type { HeldKey, KeyRecord, SnapshotKey, SyncStateStore } from '../state/store.ts';
+import { resyncRows, type ResyncRows } from './state-rows.ts';
 import { BUCKETS } from '../state/table.ts';
 import { scanPages, type ScanOptions } from './scan.ts';
 import type { ScanTable } from './tables.ts';
@@ -51,6 +52,7 @@ export class ResyncSnapshot implements Snapshot {
   readonly resyncId: string;
   readonly prefixes: readonly string[];
   readonly #source: SnapshotSource;
+  readonly #rows: ResyncRows;
   #cursor: PluginCursor;
   #started = false;
   #complete = false;
@@ -59,6 +61,7 @@ export class ResyncSnapshot implements Snapshot {
 
   constructor(source: SnapshotSource) {
     this.#source = source;
+    this.#rows = resyncRows(source.store);
     this.#cursor = source.cursor;
     this.resyncId = source.cursor.resyncId;
     this.prefixes = [...source.prefixes];
@@ -124,7 +127,7 @@ export class ResyncSnapshot implements Snapshot {
           yield handed;
           if (this.#stopped) return;
         }
-        await source.store.writeSnapshotPage(source.plugin, snapshotOf(this.#cursor), this.#cursor.pages ?? 0, handed);
+        await this.#rows.writeSnapshotPage(source.plugin, snapshotOf(this.#cursor), this.#cursor.pages ?? 0, handed);
         segments[page.segment] = page.next ? { lastKey: page.next, done: false } : { done: true };
         const done = segments.every((segment) => segment.done);
         await this.#save({
@@ -155,7 +158,7 @@ export class ResyncSnapshot implements Snapshot {
       // EventBridge retry, a replayed stream record) is not applied over the deletion, and a
       // resumed sweep does not report them again.
       await source.store.writeKeys(source.plugin, [...gone.map((held): KeyRecord => ({ ...held, present: false })), ...record], snapshotOf(this.#cursor));
-      await source.store.deleteKeyRows(source.plugin, stale);
+      await this.#rows.deleteKeyRows(source.plugin, stale);
       await this.#save({ ...this.#cursor, deleted: this.#cursor.deleted + entries.length, bucket: last + 1 });
       pagesThisPart += 1;
     }
@@ -179,11 +182,13 @@ export class ResyncSnapshot implements Snapshot {
   }> {
     const { store, plugin } = this.#source;
     const previous = this.#cursor.previous;
-    const [before, after, rows] = await Promise.all([
+    const [before, rows] = await Promise.all([
       previous === undefined ? new Map<string, SnapshotKey>() : store.snapshotKeys(plugin, previous, first, last),
-      store.snapshotKeys(plugin, snapshotOf(this.#cursor), first, last),
-      store.keyRows(plugin, first, last),
+      this.#rows.keyRows(plugin, first, last),
     ]);
+    // Nothing held in these buckets (a first resync): nothing can be gone, nothing to compare.
+    if (before.size === 0 && rows.size === 0) return { gone: [], record: [], stale: [] };
+    const after = await store.snapshotKeys(plugin, snapshotOf(this.#cursor), first, last);
     const watched = (key: string) => this.prefixes.some((prefix) => keyMatchesPrefix(key, prefix));
     const stale: Array<{ key: string; at?: number }> = [];
     const staleRow = (key: string, row: HeldKey) => stale.push({ key, ...(row.at === undefined ? {} : { at: row.at }) });
@@ -228,7 +233,7 @@ export class ResyncSnapshot implements Snapshot {
    */
   async #catchUp(config: ScanTable['config'], entries: SnapshotEntry[]): Promise<SnapshotEntry[]> {
     if (entries.length === 0 || !this.#source.fence) return entries;
-    const held = await this.#source.store.keyRowsSince(this.#source.plugin, this.#cursor.startedAt - FENCE_LOOKBACK_MS);
+    const held = await this.#rows.keyRowsSince(this.#source.plugin, this.#cursor.startedAt - FENCE_LOOKBACK_MS);
     return (await Promise.all(entries.map(async (entry): Promise<SnapshotEntry | undefined> => {
       const holds = held.get(entry.key)?.revision;
       if (holds === undefined || entry.revision === undefined || compareRevisions(holds, entry.revision) <= 0) return entry;
@@ -245,7 +250,7 @@ export class ResyncSnapshot implements Snapshot {
   }
 
   async #save(cursor: PluginCursor): Promise<void> {
-    await this.#source.store.saveCursor(this.#source.plugin, cursor);
+    await this.#rows.saveCursor(this.#source.plugin, cursor);
     this.#cursor = cursor;
     this.#source.onPage?.(cursor);
   }

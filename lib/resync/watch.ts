@@ -1,7 +1,9 @@
 import { ResyncTimeoutError } from '../errors.ts';
 import type { FeedbackError } from '../feedback/record.ts';
 import type { PluginState } from '../state/status.ts';
+import { scanStates } from '../state/read.ts';
 import type { SyncStateStore } from '../state/store.ts';
+import { resyncRows } from './state-rows.ts';
 
 /** Where one plugin stands in a followed resync. */
 export interface PluginResyncView {
@@ -72,7 +74,7 @@ export async function watchResync(options: WatchResyncOptions): Promise<ResyncVi
   for (;;) {
     options.signal?.throwIfAborted();
     let states: PluginState[] | undefined;
-    const run = await store.run(resyncId);
+    const run = await resyncRows(store).run(resyncId);
     if (run) {
       [order, started] = [run.plugins, true];
     }
@@ -81,9 +83,9 @@ export async function watchResync(options: WatchResyncOptions): Promise<ResyncVi
     } else if (Date.now() - lastScan >= scanInterval) {
       // No list yet and no run row: the run has not begun, or began and ended between reads.
       lastScan = Date.now();
-      if ((await store.allStates({ resyncId })).length > 0 && !(await store.run(resyncId))) {
+      if ((await scanStates(store, { resyncId })).length > 0 && !(await resyncRows(store).run(resyncId))) {
         // It ended before the second read of its run row, so a new scan sees all its plugins.
-        states = await store.allStates({ resyncId });
+        states = await scanStates(store, { resyncId });
         order = states.map((state) => state.plugin);
       }
     }

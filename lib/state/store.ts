@@ -1,6 +1,6 @@
 import {
-  BatchGetItemCommand, BatchWriteItemCommand, GetItemCommand, PutItemCommand, QueryCommand, ScanCommand, TransactWriteItemsCommand,
-  UpdateItemCommand, DeleteItemCommand, ConditionalCheckFailedException, TransactionCanceledException,
+  BatchGetItemCommand, BatchWriteItemCommand, GetItemCommand, QueryCommand, TransactWriteItemsCommand,
+  UpdateItemCommand, ConditionalCheckFailedException, TransactionCanceledException,
   type AttributeValue, type QueryCommandInput, type WriteRequest, type DynamoDBClient,
 } from '@aws-sdk/client-dynamodb';
 import type { AwsClients } from '../aws/clients.ts';
@@ -11,10 +11,10 @@ import { StateFailedError } from '../errors.ts';
 import type { FeedbackError } from '../feedback/record.ts';
 import type { Change } from '../model/change.ts';
 import type { Revision } from '../model/revision.ts';
-import { snapshotOf, toPluginState, type PluginCursor, type PluginState } from './status.ts';
+import { toPluginState, type PluginState } from './status.ts';
 import {
-  SORT, bucketOf, bucketRange, heldSort, keyOfSort, keySort, padRevision, pluginPartition, runPartition, snapshotPartition,
-  snapshotSort, stateTableName, unpadRevision,
+  SORT, bucketOf, bucketRange, heldSort, keyOfSort, keySort, padRevision, pluginPartition, snapshotPartition, stateTableName,
+  unpadRevision,
 } from './table.ts';
 
 /** A row of the state table. */
@@ -61,34 +61,47 @@ export interface SnapshotKey {
   readonly at: number;
 }
 
-/** A change held for a plugin, with its row's sort key (for removal once applied). */
-export interface HeldChange {
-  readonly sort: string;
-  readonly change: Change;
-}
-
-/** A resync run: the plugins it covers, in order, and how many of them are finished. */
-export interface RunRow {
-  readonly resyncId: string;
-  readonly reason: string;
-  readonly plugins: readonly string[];
-  /** Index of the plugin being resynced (plugins before it are finished or failed). */
-  readonly index: number;
-  readonly startedAt: string;
-}
-
 const BATCH_GET_LIMIT = 100;
-/** Characters of keys and revisions per snapshot row: at most 3 bytes each in UTF-8, so rows stay under DynamoDB's 400 KB. */
 const SNAPSHOT_ROW_CHARS = 100_000;
 /** Snapshot keys kept in memory per store, for lookups (whole buckets are kept or dropped). */
 const SNAPSHOT_CACHE_KEYS = 200_000;
-const PLUGIN_PARTITION = pluginPartition('');
 const BATCH_WRITE_LIMIT = 25;
 const TRANSACTION_LIMIT = 100;
 
+type UpdateInput = Omit<ConstructorParameters<typeof UpdateItemCommand>[0], 'TableName' | 'Key'>;
+type QueryInput = Omit<QueryCommandInput, 'TableName' | 'ConsistentRead' | 'ExclusiveStartKey'>;
+
 /**
- * The sync-state table's operations. Every method either does what it says or throws
- * `StateFailedError` with the SDK error as cause; unprocessed batch items are retried with backoff.
+ * The state table as the resync's and the status listing's operations reach it (internal: not
+ * exported from the package). Each call fails with `StateFailedError`.
+ */
+export interface StateTable {
+  readonly dynamodb: DynamoDBClient;
+  readonly name: string;
+  readonly writeConcurrency: number;
+  call<T>(action: string, send: () => Promise<T>): Promise<T>;
+  /** Updates a plugin's status row; with `conditional`, a failed condition answers undefined. */
+  update(plugin: string, action: string, input: UpdateInput, conditional?: boolean): Promise<StateRow | undefined>;
+  /** Every row a consistent Query finds, page by page. */
+  queryAll(action: string, input: QueryInput, each: (row: StateRow) => void): Promise<void>;
+  /** Every row of a partition with a sort key in the inclusive range. */
+  queryRange(partition: string, range: readonly [string, string], action: string, each: (row: StateRow) => void): Promise<void>;
+  /** BatchWriteItem, 25 requests a call, unprocessed ones retried. */
+  batchWrite(requests: readonly WriteRequest[]): Promise<void>;
+}
+
+const TABLES = new WeakMap<SyncStateStore, StateTable>();
+
+/** The table behind a store, for operations kept out of the store class. */
+export function stateTableOf(store: SyncStateStore): StateTable {
+  return TABLES.get(store)!;
+}
+
+/**
+ * The sync-state table as every delivery uses it: plugin status, what a plugin holds per key,
+ * held changes, failure counts. (What only a resync writes lives in `lib/resync/state-rows.ts`.)
+ * Every method either does what it says or throws `StateFailedError` with the SDK error as cause;
+ * unprocessed batch items are retried with backoff.
  */
 export class SyncStateStore {
   /** The state table's name. */
@@ -104,6 +117,14 @@ export class SyncStateStore {
     this.tableName = stateTableName(options.stateTable);
     this.#dynamodb = options.clients?.dynamodb ?? dynamoDbClient();
     this.#writeConcurrency = Math.max(1, options.writeConcurrency ?? 4);
+    TABLES.set(this, {
+      dynamodb: this.#dynamodb, name: this.tableName, writeConcurrency: this.#writeConcurrency,
+      call: (action, send) => this.#call(action, send),
+      update: (plugin, action, input, conditional) => this.#update(plugin, action, input, conditional),
+      queryAll: (action, input, each) => this.#queryAll(action, input, each),
+      queryRange: (partition, range, action, each) => this.#queryRange(partition, range, action, each),
+      batchWrite: (requests) => this.#batchWrite(requests),
+    });
   }
 
   /** The status row of a plugin (strongly consistent), or undefined when it never synced. */
@@ -120,31 +141,6 @@ export class SyncStateStore {
     return plugins.map((plugin) => toPluginState(plugin, rows.get(rowId(pluginPartition(plugin), SORT.status))));
   }
 
-  /**
-   * The state of every plugin that has a status row (a plugin that never synced has none), by
-   * name; with `resyncId`, only the plugins whose last or running resync is that one. There is no
-   * index of plugins, so this scans the whole table (key rows too): for status displays, not for
-   * hot paths; `states(names)` reads named plugins directly.
-   */
-  async allStates(filter: { resyncId?: string } = {}): Promise<PluginState[]> {
-    const states: PluginState[] = [];
-    let startKey: StateRow | undefined;
-    do {
-      const page = await this.#call('list the plugins', () => this.#dynamodb.send(new ScanCommand({
-        TableName: this.tableName,
-        FilterExpression: filter.resyncId === undefined ? 'sk = :status' : 'sk = :status AND resyncId = :id',
-        ExpressionAttributeValues: { ':status': { S: SORT.status }, ...(filter.resyncId === undefined ? {} : { ':id': { S: filter.resyncId } }) },
-        ConsistentRead: true,
-        ...(startKey ? { ExclusiveStartKey: startKey } : {}),
-      })));
-      for (const row of page.Items ?? []) {
-        const partition = row.pk?.S ?? '';
-        if (partition.startsWith(PLUGIN_PARTITION)) states.push(toPluginState(partition.slice(PLUGIN_PARTITION.length), row));
-      }
-      startKey = page.LastEvaluatedKey;
-    } while (startKey);
-    return states.sort((a, b) => (a.plugin < b.plugin ? -1 : a.plugin > b.plugin ? 1 : 0));
-  }
 
   /**
    * The plugin's status row and what it holds for each key given: the later of the key's row and
@@ -176,28 +172,6 @@ export class SyncStateStore {
     return { status, keys: held };
   }
 
-  /**
-   * Records the keys a resync handed over on one page of its snapshot: one row per bucket the
-   * page's keys fall in. Writing the same page again replaces its rows.
-   */
-  async writeSnapshotPage(plugin: string, resyncId: string, page: number, entries: ReadonlyArray<{ key: string; revision?: Revision }>): Promise<void> {
-    const byBucket = new Map<number, Array<[string] | [string, Revision]>>();
-    for (const { key, revision } of entries) {
-      const bucket = bucketOf(key);
-      let list = byBucket.get(bucket);
-      if (!list) byBucket.set(bucket, (list = []));
-      list.push(revision === undefined ? [key] : [key, revision]);
-    }
-    const partition = snapshotPartition(plugin, resyncId);
-    const at = { N: String(Date.now()) };
-    const requests: WriteRequest[] = [];
-    for (const [bucket, list] of byBucket) {
-      for (const [part, text] of splitJson(list, SNAPSHOT_ROW_CHARS).entries()) {
-        requests.push({ PutRequest: { Item: { ...rowKey(partition, snapshotSort(bucket, page, part)), keys: { S: text }, at } } });
-      }
-    }
-    await this.#batchWrite(requests);
-  }
 
   /** The keys a snapshot holds in buckets `first` to `last` (the latest record of each). */
   async snapshotKeys(plugin: string, resyncId: string, first: number, last: number): Promise<Map<string, SnapshotKey>> {
@@ -206,45 +180,8 @@ export class SyncStateStore {
     return keys;
   }
 
-  /** The plugin's key rows in buckets `first` to `last`. */
-  async keyRows(plugin: string, first: number, last: number): Promise<Map<string, HeldKey>> {
-    const keys = new Map<string, HeldKey>();
-    await this.#queryRange(pluginPartition(plugin), bucketRange(SORT.key, first, last), 'read the key rows of ' + plugin, (row) => {
-      keys.set(keyOfSort(row.sk!.S!), toHeldKey(row));
-    });
-    return keys;
-  }
 
-  /** The plugin's key rows recorded at or after `since` (milliseconds since the epoch). */
-  async keyRowsSince(plugin: string, since: number): Promise<Map<string, HeldKey>> {
-    const keys = new Map<string, HeldKey>();
-    await this.#queryAll('read the recent key rows of ' + plugin, {
-      KeyConditionExpression: 'pk = :pk AND begins_with(sk, :key)',
-      FilterExpression: '#at >= :since',
-      ExpressionAttributeNames: { '#at': 'at' },
-      ExpressionAttributeValues: { ':pk': { S: pluginPartition(plugin) }, ':key': { S: SORT.key }, ':since': { N: String(since) } },
-    }, (row) => keys.set(keyOfSort(row.sk!.S!), toHeldKey(row)));
-    return keys;
-  }
 
-  /**
-   * Removes the plugin's snapshots other than those named (the current one and the running
-   * one): older ones and those of resyncs that never finished. The status row lists them.
-   */
-  async removeSnapshots(plugin: string, keep: readonly string[]): Promise<void> {
-    const listed = (await this.status(plugin))?.snapshots?.SS ?? [];
-    for (const resyncId of listed.filter((id) => !keep.includes(id))) {
-      const partition = snapshotPartition(plugin, resyncId);
-      const rows: WriteRequest[] = [];
-      await this.#queryAll('list the snapshot rows of ' + plugin, {
-        KeyConditionExpression: 'pk = :pk', ProjectionExpression: 'sk', ExpressionAttributeValues: { ':pk': { S: partition } },
-      }, (row) => rows.push({ DeleteRequest: { Key: rowKey(partition, row.sk!.S!) } }));
-      await this.#batchWrite(rows);
-      await this.#update(plugin, 'forget a snapshot of ' + plugin, {
-        UpdateExpression: 'DELETE #snapshots :id', ExpressionAttributeNames: { '#snapshots': 'snapshots' }, ExpressionAttributeValues: { ':id': { SS: [resyncId] } },
-      });
-    }
-  }
 
   /**
    * Writes key records with BatchWriteItem, 25 rows a call. `under` is the plugin's snapshot the
@@ -267,26 +204,6 @@ export class SyncStateStore {
     })));
   }
 
-  /**
-   * Removes key rows, each only if it is still the one read (its `at` unchanged), so a row a
-   * delivery has just rewritten is kept.
-   */
-  async deleteKeyRows(plugin: string, rows: ReadonlyArray<{ key: string; at?: number }>): Promise<void> {
-    const partition = pluginPartition(plugin);
-    await forEachConcurrently(rows, this.#writeConcurrency, async ({ key, at }) => {
-      try {
-        await this.#dynamodb.send(new DeleteItemCommand({
-          TableName: this.tableName, Key: rowKey(partition, keySort(key)),
-          ...(at === undefined
-            ? { ConditionExpression: 'attribute_not_exists(#at)', ExpressionAttributeNames: { '#at': 'at' } }
-            : { ConditionExpression: '#at = :at', ExpressionAttributeNames: { '#at': 'at' }, ExpressionAttributeValues: { ':at': { N: String(at) } } }),
-        }));
-      } catch (error) {
-        if (error instanceof ConditionalCheckFailedException) return;
-        throw new StateFailedError('remove the key row of ' + key, error, { plugin });
-      }
-    });
-  }
 
   /**
    * Holds changes for a plugin that is not in sync, atomically with a check that it still is not
@@ -323,70 +240,10 @@ export class SyncStateStore {
     return true;
   }
 
-  /** One page of a plugin's held changes in arrival order. */
-  async heldChanges(plugin: string, limit = 100): Promise<HeldChange[]> {
-    const result = await this.#call('read the held changes of ' + plugin, () => this.#dynamodb.send(new QueryCommand({
-      TableName: this.tableName,
-      KeyConditionExpression: 'pk = :pk AND begins_with(sk, :held)',
-      ExpressionAttributeValues: { ':pk': { S: pluginPartition(plugin) }, ':held': { S: SORT.held } },
-      ConsistentRead: true,
-      Limit: limit,
-    })));
-    return (result.Items ?? []).map((row) => ({ sort: row.sk!.S!, change: JSON.parse(row.change!.S!) as Change }));
-  }
 
-  /** Removes held changes once applied. */
-  async releaseHeld(plugin: string, sorts: readonly string[]): Promise<void> {
-    const partition = pluginPartition(plugin);
-    await this.#batchWrite(sorts.map((sort) => ({ DeleteRequest: { Key: rowKey(partition, sort) } })));
-  }
 
-  /**
-   * Marks a plugin `resyncing` with its cursor (the changes that arrive from now on are held), and
-   * lists the resync's snapshot among the plugin's.
-   */
-  async saveCursor(plugin: string, cursor: PluginCursor): Promise<void> {
-    await this.#update(plugin, 'save the resync checkpoint of ' + plugin, {
-      UpdateExpression: 'SET #status = :status, resyncId = :id, startedAt = :started, checkpoint = :cursor, updatedAt = :now ADD #snapshots :snapshot',
-      ExpressionAttributeNames: { '#status': 'status', '#snapshots': 'snapshots' },
-      ExpressionAttributeValues: {
-        ':status': { S: 'resyncing' }, ':id': { S: cursor.resyncId }, ':snapshot': { SS: [snapshotOf(cursor)] },
-        ':started': { S: new Date(cursor.startedAt).toISOString() }, ':cursor': { S: JSON.stringify(cursor) },
-        ':now': { S: new Date().toISOString() },
-      },
-    });
-  }
 
-  /**
-   * Records a finished resync: the plugin is `in-sync`, its snapshot is the current one, its
-   * failures and checkpoint are cleared.
-   */
-  async finishResync(plugin: string, result: { resyncId: string; snapshot?: string; startedAt: number; items: number; deleted: number }): Promise<void> {
-    await this.#update(plugin, 'record the resync of ' + plugin, {
-      UpdateExpression: 'SET #status = :status, resyncId = :id, snapshotId = :snapshot, startedAt = :started, finishedAt = :now, itemCount = :items, deletedCount = :deleted, failures = :zero, updatedAt = :now REMOVE checkpoint, lastError',
-      ExpressionAttributeNames: { '#status': 'status' },
-      ExpressionAttributeValues: {
-        ':status': { S: 'in-sync' }, ':id': { S: result.resyncId }, ':snapshot': { S: result.snapshot ?? result.resyncId }, ':started': { S: new Date(result.startedAt).toISOString() },
-        ':now': { S: new Date().toISOString() }, ':items': { N: String(result.items) }, ':deleted': { N: String(result.deleted) },
-        ':zero': { N: '0' },
-      },
-    });
-  }
 
-  /**
-   * Records a failed resync: the plugin is `out-of-sync` with the error; the checkpoint stays, so
-   * a retry of the same resync id resumes after the last page the plugin finished.
-   */
-  async failResync(plugin: string, resyncId: string, error: FeedbackError): Promise<void> {
-    await this.#update(plugin, 'record the failed resync of ' + plugin, {
-      UpdateExpression: 'SET #status = :status, resyncId = :id, finishedAt = :now, lastError = :error, updatedAt = :now',
-      ExpressionAttributeNames: { '#status': 'status' },
-      ExpressionAttributeValues: {
-        ':status': { S: 'out-of-sync' }, ':id': { S: resyncId }, ':now': { S: new Date().toISOString() },
-        ':error': { S: JSON.stringify(error) },
-      },
-    });
-  }
 
   /** Counts one more failed change delivery and returns the count in a row. */
   async addFailure(plugin: string, error: FeedbackError): Promise<number> {
@@ -422,32 +279,12 @@ export class SyncStateStore {
     return result !== undefined;
   }
 
-  /** The run row of a resync, if it exists. */
-  async run(resyncId: string): Promise<RunRow | undefined> {
-    const result = await this.#call('read resync ' + resyncId, () => this.#dynamodb.send(new GetItemCommand({
-      TableName: this.tableName, Key: rowKey(runPartition(resyncId), SORT.run), ConsistentRead: true,
-    })));
-    return result.Item?.run?.S ? (JSON.parse(result.Item.run.S) as RunRow) : undefined;
-  }
 
-  /** Saves a run row. */
-  async saveRun(run: RunRow): Promise<void> {
-    await this.#call('save resync ' + run.resyncId, () => this.#dynamodb.send(new PutItemCommand({
-      TableName: this.tableName,
-      Item: { ...rowKey(runPartition(run.resyncId), SORT.run), run: { S: JSON.stringify(run) } },
-    })));
-  }
 
-  /** Removes a finished run's row. */
-  async deleteRun(resyncId: string): Promise<void> {
-    await this.#call('remove resync ' + resyncId, () => this.#dynamodb.send(new DeleteItemCommand({
-      TableName: this.tableName, Key: rowKey(runPartition(resyncId), SORT.run),
-    })));
-  }
 
   async #update(
     plugin: string, action: string,
-    input: Omit<ConstructorParameters<typeof UpdateItemCommand>[0], 'TableName' | 'Key'>,
+    input: UpdateInput,
     conditional = false,
   ): Promise<StateRow | undefined> {
     try {
@@ -470,7 +307,7 @@ export class SyncStateStore {
     }
   }
 
-  async #queryAll(action: string, input: Omit<QueryCommandInput, 'TableName' | 'ConsistentRead' | 'ExclusiveStartKey'>, each: (row: StateRow) => void): Promise<void> {
+  async #queryAll(action: string, input: QueryInput, each: (row: StateRow) => void): Promise<void> {
     let startKey: StateRow | undefined;
     do {
       const page = await this.#call(action, () => this.#dynamodb.send(new QueryCommand({
@@ -548,7 +385,7 @@ function throwIfFailed<E>(action: string, failed: readonly EntryFailure<E>[]): v
   throw new StateFailedError(action, first.cause ?? new Error(`${failed.length} item(s) failed: ${first.reason}`));
 }
 
-function rowKey(pk: string, sk: string): Record<string, AttributeValue> {
+export function rowKey(pk: string, sk: string): Record<string, AttributeValue> {
   return { pk: { S: pk }, sk: { S: sk } };
 }
 
@@ -556,7 +393,7 @@ function rowId(pk: string, sk: string): string {
   return `${pk}\u0000${sk}`;
 }
 
-function toHeldKey(row: StateRow): HeldKey {
+export function toHeldKey(row: StateRow): HeldKey {
   return {
     present: row.present?.BOOL ?? true,
     ...(row.rev?.S ? { revision: unpadRevision(row.rev.S) } : {}),
@@ -577,23 +414,4 @@ function addSnapshotRow(keys: Map<string, SnapshotKey>, row: StateRow): void {
     const known = keys.get(key);
     if (known === undefined || known.at <= at) keys.set(key, { at, ...(revision === undefined ? {} : { revision }) });
   }
-}
-
-/** JSON texts of consecutive slices of `list`, each at most about `limit` characters. */
-function splitJson(list: readonly unknown[], limit: number): string[] {
-  const texts: string[] = [];
-  let slice: string[] = [];
-  let length = 2;
-  for (const element of list) {
-    const text = JSON.stringify(element);
-    if (slice.length > 0 && length + text.length + 1 > limit) {
-      texts.push(`[${slice.join(',')}]`);
-      slice = [];
-      length = 2;
-    }
-    slice.push(text);
-    length += text.length + 1;
-  }
-  if (slice.length > 0) texts.push(`[${slice.join(',')}]`);
-  return texts;
 }

@@ -5,6 +5,7 @@ import {
   createDatasync, createResyncHandler, SqsFeedbackWriter, SyncStateStore,
   type FeedbackRecord, type PluginState, type ResyncFeedback, type TableConfig,
 } from '../../lib/index.ts';
+import { resyncRows } from '../../lib/resync/state-rows.ts';
 import { runDatasync } from '../support/cli.ts';
 import { toLambdaSqsRecords } from '../support/lambda-events.ts';
 import { recordingPlugin } from '../support/plugins.ts';
@@ -74,10 +75,10 @@ describe('datasync status', () => {
     expect(JSON.parse((await runDatasync(['status', '--json'], { DATASYNC_STATE_TABLE: table })).stdout)).toEqual({ ok: true, stateTable: table, plugins: [] });
 
     const store = new SyncStateStore({ stateTable: table, clients });
-    await store.finishResync('routes', { resyncId: 'r-1', startedAt: Date.parse('2026-01-02T03:04:05Z'), items: 12, deleted: 1 });
-    await store.failResync('interfaces', 'r-2', { name: 'PluginFailedError', code: 'PLUGIN_FAILED', message: 'backend down' });
+    await resyncRows(store).finishResync('routes', { resyncId: 'r-1', startedAt: Date.parse('2026-01-02T03:04:05Z'), items: 12, deleted: 1 });
+    await resyncRows(store).failResync('interfaces', 'r-2', { name: 'PluginFailedError', code: 'PLUGIN_FAILED', message: 'backend down' });
     await store.addFailure('interfaces', { name: 'PluginFailedError', code: 'PLUGIN_FAILED', message: 'backend down' });
-    await store.saveCursor('addresses', {
+    await resyncRows(store).saveCursor('addresses', {
       resyncId: 'r-3', part: 2, startedAt: Date.now(), items: 5, deleted: 0, invalid: 0, phase: 'items', table: 0, segments: [], estimatedItems: 20,
     });
 

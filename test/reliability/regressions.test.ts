@@ -3,6 +3,7 @@ import { createAwsClients } from '../../lib/aws/clients.ts';
 import type { FeedbackRecord } from '../../lib/feedback/record.ts';
 import type { SnapshotEntry } from '../../lib/plugins/plugin.ts';
 import { runResync } from '../../lib/resync/engine.ts';
+import { resyncRows } from '../../lib/resync/state-rows.ts';
 import { DynamoDbLedger } from '../../lib/state/ledger.ts';
 import { SyncStateStore } from '../../lib/state/store.ts';
 import { runSchedule } from './support/run.ts';
@@ -26,7 +27,7 @@ describe('reliability regressions', () => {
         await clients.dynamodb.send(new PutItemCommand({ TableName: resources.table.name, Item: { id: { S: id }, n: { N: version }, version: { N: version } } }));
       }
       // The plugin is in sync, so deliveries may be in flight as its resync begins.
-      await store.finishResync('viewer', { resyncId: 'r-first', startedAt: Date.now(), items: 0, deleted: 0 });
+      await resyncRows(store).finishResync('viewer', { resyncId: 'r-first', startedAt: Date.now(), items: 0, deleted: 0 });
       const seen: SnapshotEntry[] = [];
       await runResync({
         plugins: () => [{

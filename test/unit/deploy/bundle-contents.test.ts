@@ -42,9 +42,9 @@ describe('function bundles', () => {
     }
   });
 
-  it.each(['dynamodbStream', 'sqs', 'eventbridge', 'http'])('%s carries neither the resync engine nor unused SDK clients', (name) => {
+  it.each(['dynamodbStream', 'sqs', 'eventbridge', 'http'])('%s carries neither the resync engine, its state rows nor unused SDK clients', (name) => {
     const inputs = bundles.get(name)!;
-    expect(inputs.filter((path) => path === 'lib/resync/engine.ts' || path === 'lib/resync/snapshot.ts')).toEqual([]);
+    expect(inputs.filter((path) => ['lib/resync/engine.ts', 'lib/resync/snapshot.ts', 'lib/resync/state-rows.ts'].includes(path))).toEqual([]);
     expect(inputs.filter((path) => /client-(eventbridge|dynamodb-streams)\//.test(path))).toEqual([]);
   });
 

@@ -1,0 +1,246 @@
+import {
+  ConditionalCheckFailedException, DeleteItemCommand, GetItemCommand, PutItemCommand, QueryCommand, type WriteRequest,
+} from '@aws-sdk/client-dynamodb';
+import { forEachConcurrently } from '../aws/batch.ts';
+import { StateFailedError } from '../errors.ts';
+import type { FeedbackError } from '../feedback/record.ts';
+import type { Change } from '../model/change.ts';
+import type { Revision } from '../model/revision.ts';
+import { snapshotOf, type PluginCursor } from '../state/status.ts';
+import { rowKey, stateTableOf, toHeldKey, type HeldKey, type StateTable, type SyncStateStore } from '../state/store.ts';
+import {
+  SORT, bucketOf, bucketRange, keyOfSort, keySort, pluginPartition, runPartition, snapshotPartition, snapshotSort,
+} from '../state/table.ts';
+
+/** A change held for a plugin, with its row's sort key (for removal once applied). */
+export interface HeldChange {
+  readonly sort: string;
+  readonly change: Change;
+}
+
+/** A resync run: the plugins it covers, in order, and how many of them are finished. */
+export interface RunRow {
+  readonly resyncId: string;
+  readonly reason: string;
+  readonly plugins: readonly string[];
+  /** Index of the plugin being resynced (plugins before it are finished or failed). */
+  readonly index: number;
+  readonly startedAt: string;
+}
+
+/** Characters of keys and revisions per snapshot row: at most 3 bytes each in UTF-8, so rows stay under DynamoDB's 400 KB. */
+const SNAPSHOT_ROW_CHARS = 100_000;
+
+/**
+ * The rows of the sync-state table only a resync writes: its cursor and outcome on the plugin's
+ * status row, its snapshot, the deletion sweep's key rows, held changes and run rows. Kept apart
+ * from `SyncStateStore` (what every delivery needs), so only the resync function carries them.
+ * Every method either does what it says or throws `StateFailedError` with the SDK error as cause.
+ */
+export class ResyncRows {
+  readonly #store: SyncStateStore;
+  readonly #table: StateTable;
+
+  constructor(store: SyncStateStore) {
+    this.#store = store;
+    this.#table = stateTableOf(store);
+  }
+
+  /**
+   * Records the keys a resync handed over on one page of its snapshot: one row per bucket the
+   * page's keys fall in. Writing the same page again (after a crash before the checkpoint)
+   * overwrites the rows of the buckets it writes; a bucket only the crashed write had stays, so
+   * a key deleted in between looks present until the next resync (its held delete still follows).
+   */
+  async writeSnapshotPage(plugin: string, resyncId: string, page: number, entries: ReadonlyArray<{ key: string; revision?: Revision }>): Promise<void> {
+    const byBucket = new Map<number, Array<[string] | [string, Revision]>>();
+    for (const { key, revision } of entries) {
+      const bucket = bucketOf(key);
+      let list = byBucket.get(bucket);
+      if (!list) byBucket.set(bucket, (list = []));
+      list.push(revision === undefined ? [key] : [key, revision]);
+    }
+    const partition = snapshotPartition(plugin, resyncId);
+    const at = { N: String(Date.now()) };
+    const requests: WriteRequest[] = [];
+    for (const [bucket, list] of byBucket) {
+      for (const [part, text] of splitJson(list, SNAPSHOT_ROW_CHARS).entries()) {
+        requests.push({ PutRequest: { Item: { ...rowKey(partition, snapshotSort(bucket, page, part)), keys: { S: text }, at } } });
+      }
+    }
+    await this.#table.batchWrite(requests);
+  }
+
+  /** The plugin's key rows in buckets `first` to `last`. */
+  async keyRows(plugin: string, first: number, last: number): Promise<Map<string, HeldKey>> {
+    const keys = new Map<string, HeldKey>();
+    await this.#table.queryRange(pluginPartition(plugin), bucketRange(SORT.key, first, last), 'read the key rows of ' + plugin, (row) => {
+      keys.set(keyOfSort(row.sk!.S!), toHeldKey(row));
+    });
+    return keys;
+  }
+
+  /** The plugin's key rows recorded at or after `since` (milliseconds since the epoch). */
+  async keyRowsSince(plugin: string, since: number): Promise<Map<string, HeldKey>> {
+    const keys = new Map<string, HeldKey>();
+    await this.#table.queryAll('read the recent key rows of ' + plugin, {
+      KeyConditionExpression: 'pk = :pk AND begins_with(sk, :key)',
+      FilterExpression: '#at >= :since',
+      ExpressionAttributeNames: { '#at': 'at' },
+      ExpressionAttributeValues: { ':pk': { S: pluginPartition(plugin) }, ':key': { S: SORT.key }, ':since': { N: String(since) } },
+    }, (row) => keys.set(keyOfSort(row.sk!.S!), toHeldKey(row)));
+    return keys;
+  }
+
+  /**
+   * Removes the plugin's snapshots other than those named (the current one and the running
+   * one): older ones and those of resyncs that never finished. The status row lists them.
+   */
+  async removeSnapshots(plugin: string, keep: readonly string[]): Promise<void> {
+    const listed = (await this.#store.status(plugin))?.snapshots?.SS ?? [];
+    for (const resyncId of listed.filter((id) => !keep.includes(id))) {
+      const partition = snapshotPartition(plugin, resyncId);
+      const rows: WriteRequest[] = [];
+      await this.#table.queryAll('list the snapshot rows of ' + plugin, {
+        KeyConditionExpression: 'pk = :pk', ProjectionExpression: 'sk', ExpressionAttributeValues: { ':pk': { S: partition } },
+      }, (row) => rows.push({ DeleteRequest: { Key: rowKey(partition, row.sk!.S!) } }));
+      await this.#table.batchWrite(rows);
+      await this.#table.update(plugin, 'forget a snapshot of ' + plugin, {
+        UpdateExpression: 'DELETE #snapshots :id', ExpressionAttributeNames: { '#snapshots': 'snapshots' }, ExpressionAttributeValues: { ':id': { SS: [resyncId] } },
+      });
+    }
+  }
+
+  /**
+   * Removes key rows, each only if it is still the one read (its `at` unchanged), so a row a
+   * delivery has just rewritten is kept.
+   */
+  async deleteKeyRows(plugin: string, rows: ReadonlyArray<{ key: string; at?: number }>): Promise<void> {
+    const partition = pluginPartition(plugin);
+    await forEachConcurrently(rows, this.#table.writeConcurrency, async ({ key, at }) => {
+      try {
+        await this.#table.dynamodb.send(new DeleteItemCommand({
+          TableName: this.#table.name, Key: rowKey(partition, keySort(key)),
+          ...(at === undefined
+            ? { ConditionExpression: 'attribute_not_exists(#at)', ExpressionAttributeNames: { '#at': 'at' } }
+            : { ConditionExpression: '#at = :at', ExpressionAttributeNames: { '#at': 'at' }, ExpressionAttributeValues: { ':at': { N: String(at) } } }),
+        }));
+      } catch (error) {
+        if (error instanceof ConditionalCheckFailedException) return;
+        throw new StateFailedError('remove the key row of ' + key, error, { plugin });
+      }
+    });
+  }
+
+  /** One page of a plugin's held changes in arrival order. */
+  async heldChanges(plugin: string, limit = 100): Promise<HeldChange[]> {
+    const result = await this.#table.call('read the held changes of ' + plugin, () => this.#table.dynamodb.send(new QueryCommand({
+      TableName: this.#table.name,
+      KeyConditionExpression: 'pk = :pk AND begins_with(sk, :held)',
+      ExpressionAttributeValues: { ':pk': { S: pluginPartition(plugin) }, ':held': { S: SORT.held } },
+      ConsistentRead: true,
+      Limit: limit,
+    })));
+    return (result.Items ?? []).map((row) => ({ sort: row.sk!.S!, change: JSON.parse(row.change!.S!) as Change }));
+  }
+
+  /** Removes held changes once applied. */
+  async releaseHeld(plugin: string, sorts: readonly string[]): Promise<void> {
+    const partition = pluginPartition(plugin);
+    await this.#table.batchWrite(sorts.map((sort) => ({ DeleteRequest: { Key: rowKey(partition, sort) } })));
+  }
+
+  /**
+   * Marks a plugin `resyncing` with its cursor (the changes that arrive from now on are held), and
+   * lists the resync's snapshot among the plugin's.
+   */
+  async saveCursor(plugin: string, cursor: PluginCursor): Promise<void> {
+    await this.#table.update(plugin, 'save the resync checkpoint of ' + plugin, {
+      UpdateExpression: 'SET #status = :status, resyncId = :id, startedAt = :started, checkpoint = :cursor, updatedAt = :now ADD #snapshots :snapshot',
+      ExpressionAttributeNames: { '#status': 'status', '#snapshots': 'snapshots' },
+      ExpressionAttributeValues: {
+        ':status': { S: 'resyncing' }, ':id': { S: cursor.resyncId }, ':snapshot': { SS: [snapshotOf(cursor)] },
+        ':started': { S: new Date(cursor.startedAt).toISOString() }, ':cursor': { S: JSON.stringify(cursor) },
+        ':now': { S: new Date().toISOString() },
+      },
+    });
+  }
+
+  /**
+   * Records a finished resync: the plugin is `in-sync`, its snapshot is the current one, its
+   * failures and checkpoint are cleared.
+   */
+  async finishResync(plugin: string, result: { resyncId: string; snapshot?: string; startedAt: number; items: number; deleted: number }): Promise<void> {
+    await this.#table.update(plugin, 'record the resync of ' + plugin, {
+      UpdateExpression: 'SET #status = :status, resyncId = :id, snapshotId = :snapshot, startedAt = :started, finishedAt = :now, itemCount = :items, deletedCount = :deleted, failures = :zero, updatedAt = :now REMOVE checkpoint, lastError',
+      ExpressionAttributeNames: { '#status': 'status' },
+      ExpressionAttributeValues: {
+        ':status': { S: 'in-sync' }, ':id': { S: result.resyncId }, ':snapshot': { S: result.snapshot ?? result.resyncId }, ':started': { S: new Date(result.startedAt).toISOString() },
+        ':now': { S: new Date().toISOString() }, ':items': { N: String(result.items) }, ':deleted': { N: String(result.deleted) },
+        ':zero': { N: '0' },
+      },
+    });
+  }
+
+  /**
+   * Records a failed resync: the plugin is `out-of-sync` with the error; the checkpoint stays, so
+   * a retry of the same resync id resumes after the last page the plugin finished.
+   */
+  async failResync(plugin: string, resyncId: string, error: FeedbackError): Promise<void> {
+    await this.#table.update(plugin, 'record the failed resync of ' + plugin, {
+      UpdateExpression: 'SET #status = :status, resyncId = :id, finishedAt = :now, lastError = :error, updatedAt = :now',
+      ExpressionAttributeNames: { '#status': 'status' },
+      ExpressionAttributeValues: {
+        ':status': { S: 'out-of-sync' }, ':id': { S: resyncId }, ':now': { S: new Date().toISOString() },
+        ':error': { S: JSON.stringify(error) },
+      },
+    });
+  }
+
+  /** The run row of a resync, if it exists. */
+  async run(resyncId: string): Promise<RunRow | undefined> {
+    const result = await this.#table.call('read resync ' + resyncId, () => this.#table.dynamodb.send(new GetItemCommand({
+      TableName: this.#table.name, Key: rowKey(runPartition(resyncId), SORT.run), ConsistentRead: true,
+    })));
+    return result.Item?.run?.S ? (JSON.parse(result.Item.run.S) as RunRow) : undefined;
+  }
+
+  /** Saves a run row. */
+  async saveRun(run: RunRow): Promise<void> {
+    await this.#table.call('save resync ' + run.resyncId, () => this.#table.dynamodb.send(new PutItemCommand({
+      TableName: this.#table.name,
+      Item: { ...rowKey(runPartition(run.resyncId), SORT.run), run: { S: JSON.stringify(run) } },
+    })));
+  }
+
+  /** Removes a finished run's row. */
+  async deleteRun(resyncId: string): Promise<void> {
+    await this.#table.call('remove resync ' + resyncId, () => this.#table.dynamodb.send(new DeleteItemCommand({
+      TableName: this.#table.name, Key: rowKey(runPartition(resyncId), SORT.run),
+    })));
+  }
+}
+
+/** The resync rows of a store's table. */
+export function resyncRows(store: SyncStateStore): ResyncRows {
+  return new ResyncRows(store);
+}
+
+/** JSON texts of consecutive slices of `list`, each at most about `limit` characters. */
+function splitJson(list: readonly unknown[], limit: number): string[] {
+  const texts: string[] = [];
+  let slice: string[] = [];
+  let length = 2;
+  for (const element of list) {
+    const text = JSON.stringify(element);
+    if (slice.length > 0 && length + text.length + 1 > limit) {
+      texts.push(`[${slice.join(',')}]`);
+      slice = [];
+      length = 2;
+    }
+    slice.push(text);
+    length += text.length + 1;
+  }
+  if (slice.length > 0) texts.push(`[${slice.join(',')}]`);
+  return texts;
+}

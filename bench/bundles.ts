@@ -2,7 +2,8 @@
 // the way serverless-esbuild builds it (the options under custom.esbuild), compared with a minimal
 // middy handler that creates one SDK client (bench/baseline-handler.ts). Target: within 1.2x.
 // A second reference, bench/two-client-handler.ts, has the two clients every function needs and
-// no library code, so the table shows how much of each bundle is the library.
+// no library code, so the table shows how much of each bundle is the library; a third,
+// bench/dynamodb-baseline-handler.ts, is the baseline with the DynamoDB client instead of SQS.
 //
 //   npm run bench:bundles            # or: npx node bench/bundles.ts [runs]
 import { spawnSync } from 'node:child_process';
@@ -107,9 +108,12 @@ function measureLoads(bundles: Built[]): Measured[] {
 rmSync(out, { recursive: true, force: true });
 mkdirSync(out, { recursive: true });
 
-const bundles = [await built('baseline', join(root, 'bench/baseline-handler.ts')), await built('two clients', join(root, 'bench/two-client-handler.ts'))];
+const bundles = [
+  await built('baseline', join(root, 'bench/baseline-handler.ts')), await built('two clients', join(root, 'bench/two-client-handler.ts')),
+  await built('DynamoDB client', join(root, 'bench/dynamodb-baseline-handler.ts')),
+];
 for (const { name, entry } of functions) bundles.push(await built(name, entry));
-const [baseline, twoClients, ...rows] = measureLoads(bundles) as [Measured, Measured, ...Measured[]];
+const [baseline, twoClients, dynamodbBaseline, ...rows] = measureLoads(bundles) as [Measured, Measured, Measured, ...Measured[]];
 
 const kb = (bytes: number) => `${(bytes / 1024).toFixed(1)} KiB`;
 const ms = (value: number | undefined) => (value === undefined ? 'n/a' : `${value.toFixed(1)} ms`);
@@ -125,8 +129,9 @@ const verdict = (row: Measured) => {
 const table = [
   ['function', 'bundle', 'gzip', 'size ratio', 'import', 'import ratio', 'import+1st call', 'ratio', `within ${TARGET_RATIO}x`],
   ['baseline', kb(baseline.bytes), kb(baseline.gzipBytes), '1.00x', ms(baseline.importMs), '1.00x', ms(baseline.initMs), '1.00x', '-'],
-  // Not a function: the SQS and DynamoDB clients every function needs, with nothing of the library.
-  ...[twoClients].map((row) => [
+  // Not functions: the SQS and DynamoDB clients every function needs, with nothing of the library;
+  // the baseline with the DynamoDB client instead of the SQS one.
+  ...[twoClients, dynamodbBaseline].map((row) => [
     `(${row.name})`, kb(row.bytes), kb(row.gzipBytes), ratio(row.bytes, baseline.bytes), ms(row.importMs), ratio(row.importMs, baseline.importMs),
     ms(row.initMs), ratio(row.initMs, baseline.initMs), '-',
   ]),
@@ -141,6 +146,7 @@ console.log(`esbuild ${JSON.stringify({ format: esbuildOptions.format, target: e
 console.log(line(table[0]!));
 console.log(`|${widths.map((width) => '-'.repeat(width + 2)).join('|')}|`);
 for (const cells of table.slice(1)) console.log(line(cells));
+console.log(`\nsize against the DynamoDB-client baseline: ${rows.map((row) => `${row.name} ${ratio(row.bytes, dynamodbBaseline.bytes)}`).join(', ')}`);
 
 emitRows(rows.flatMap((row) => [
   { benchmark: `bundle ${row.name}`, metric: 'size vs one-client middy', value: row.bytes / 1024, unit: 'KiB', baseline: baseline.bytes / 1024, target: { op: '<=' as const, ratio: TARGET_RATIO } },

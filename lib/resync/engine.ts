@@ -204,7 +204,9 @@ async function resyncPlugin(plugin: Plugin, resyncId: string, options: PluginRun
     // bulk, the second catches changes held while the first ran (none can be held after the flip).
     const recorded = snapshotOf(cursor);
     let applied = await applyHeld(plugin, recorded, options);
-    await rows.finishResync(plugin.name, { resyncId, snapshot: recorded, startedAt: cursor.startedAt, items: cursor.items, deleted: cursor.deleted });
+    await rows.finishResync(plugin.name, {
+      resyncId, snapshot: recorded, ...(cursor.digest ? { digest: cursor.digest } : {}), startedAt: cursor.startedAt, items: cursor.items, deleted: cursor.deleted,
+    });
     applied += await applyHeld(plugin, recorded, options);
     const feedback = resyncFeedback(plugin.name, resyncId, 'ok', cursor, applied);
     await options.sink.write([feedback]);
@@ -254,7 +256,7 @@ function freshCursor(resyncId: string, previous: string | undefined): PluginCurs
   const startedAt = Date.now();
   return {
     resyncId, part: 1, startedAt, items: 0, deleted: 0, invalid: 0, phase: 'items', table: 0, segments: [],
-    snapshot: `${resyncId}.${startedAt}`, pages: 0, ...(previous === undefined ? {} : { previous }),
+    snapshot: `${resyncId}.${startedAt}`, pages: 0, digest: {}, ...(previous === undefined ? {} : { previous }),
   };
 }
 

@@ -10,7 +10,8 @@ import type { Snapshot, SnapshotEntry } from '../plugins/plugin.ts';
 import { snapshotOf, type PluginCursor } from '../state/status.ts';
 import type { HeldKey, KeyRecord, SnapshotKey, SyncStateStore } from '../state/store.ts';
 import { resyncRows, type ResyncRows } from './state-rows.ts';
-import { BUCKETS } from '../state/table.ts';
+import { BUCKETS, bucketOf } from '../state/table.ts';
+import { addKeys, bucketRuns, sameKeys, type SnapshotDigest } from './digest.ts';
 import { scanPages, type ScanOptions } from './scan.ts';
 import type { ScanTable } from './tables.ts';
 
@@ -135,6 +136,7 @@ export class ResyncSnapshot implements Snapshot {
           items: this.#cursor.items + handed.length,
           invalid: this.#cursor.invalid + invalid,
           pages: (this.#cursor.pages ?? 0) + 1,
+          ...(this.#cursor.digest ? { digest: addKeys(this.#cursor.digest, handed.map((entry) => entry.key)) } : {}),
           ...(done ? { table: this.#cursor.table + 1, segments: [] } : { segments }),
         });
         pagesThisPart += 1;
@@ -182,13 +184,28 @@ export class ResyncSnapshot implements Snapshot {
   }> {
     const { store, plugin } = this.#source;
     const previous = this.#cursor.previous;
-    const [before, rows] = await Promise.all([
-      previous === undefined ? new Map<string, SnapshotKey>() : store.snapshotKeys(plugin, previous, first, last),
-      this.#rows.keyRows(plugin, first, last),
-    ]);
-    // Nothing held in these buckets (a first resync): nothing can be gone, nothing to compare.
-    if (before.size === 0 && rows.size === 0) return { gone: [], record: [], stale: [] };
-    const after = await store.snapshotKeys(plugin, snapshotOf(this.#cursor), first, last);
+    const rows = await this.#rows.keyRows(plugin, first, last);
+    // A bucket needs comparing when it has key rows, or when the two snapshots may differ there:
+    // their digests disagree, or one is missing (a resync that kept none, a first resync).
+    const withRows = new Set([...rows.keys()].map(bucketOf));
+    const earlier = previous === undefined ? undefined : await this.#previousDigest(previous);
+    const current = this.#cursor.digest;
+    const needed: number[] = [];
+    for (let bucket = first; bucket <= last; bucket += 1) {
+      const differ = previous !== undefined && (earlier === undefined || current === undefined || !sameKeys(earlier, current, bucket));
+      if (withRows.has(bucket) || differ) needed.push(bucket);
+    }
+    if (needed.length === 0) return { gone: [], record: [], stale: [] };
+    const before = new Map<string, SnapshotKey>();
+    const after = new Map<string, SnapshotKey>();
+    for (const [from, to] of bucketRuns(needed)) {
+      const [older, newer] = await Promise.all([
+        previous === undefined ? new Map<string, SnapshotKey>() : store.snapshotKeys(plugin, previous, from, to),
+        store.snapshotKeys(plugin, snapshotOf(this.#cursor), from, to),
+      ]);
+      for (const [key, entry] of older) before.set(key, entry);
+      for (const [key, entry] of newer) after.set(key, entry);
+    }
     const watched = (key: string) => this.prefixes.some((prefix) => keyMatchesPrefix(key, prefix));
     const stale: Array<{ key: string; at?: number }> = [];
     const staleRow = (key: string, row: HeldKey) => stale.push({ key, ...(row.at === undefined ? {} : { at: row.at }) });
@@ -243,6 +260,14 @@ export class ResyncSnapshot implements Snapshot {
       const revision = versionOfItem(config, Item);
       return { op: 'put', key: entry.key, value: valueOfItem(config, Item), ...(revision === undefined ? {} : { revision }) };
     }))).filter((entry): entry is SnapshotEntry => entry !== undefined);
+  }
+
+  // The previous snapshot's digest, read once per part from the status row (it is the plugin's
+  // current snapshot until this resync finishes).
+  #earlier: Promise<SnapshotDigest | undefined> | undefined;
+  #previousDigest(previous: string): Promise<SnapshotDigest | undefined> {
+    this.#earlier ??= this.#rows.snapshotDigest(this.#source.plugin, previous);
+    return this.#earlier;
   }
 
   #checkpointed(): void {

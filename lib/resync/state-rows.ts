@@ -7,6 +7,7 @@ import type { FeedbackError } from '../feedback/record.ts';
 import type { Change } from '../model/change.ts';
 import type { Revision } from '../model/revision.ts';
 import { snapshotOf, type PluginCursor } from '../state/status.ts';
+import type { SnapshotDigest } from './digest.ts';
 import { rowKey, stateTableOf, toHeldKey, type HeldKey, type StateTable, type SyncStateStore } from '../state/store.ts';
 import {
   SORT, bucketOf, bucketRange, keyOfSort, keySort, pluginPartition, runPartition, snapshotPartition, snapshotSort,
@@ -170,12 +171,15 @@ export class ResyncRows {
    * Records a finished resync: the plugin is `in-sync`, its snapshot is the current one, its
    * failures and checkpoint are cleared.
    */
-  async finishResync(plugin: string, result: { resyncId: string; snapshot?: string; startedAt: number; items: number; deleted: number }): Promise<void> {
+  async finishResync(plugin: string, result: {
+    resyncId: string; snapshot?: string; digest?: SnapshotDigest; startedAt: number; items: number; deleted: number;
+  }): Promise<void> {
     await this.#table.update(plugin, 'record the resync of ' + plugin, {
-      UpdateExpression: 'SET #status = :status, resyncId = :id, snapshotId = :snapshot, startedAt = :started, finishedAt = :now, itemCount = :items, deletedCount = :deleted, failures = :zero, updatedAt = :now REMOVE checkpoint, lastError',
+      UpdateExpression: 'SET #status = :status, resyncId = :id, snapshotId = :snapshot, snapshotDigest = :digest, startedAt = :started, finishedAt = :now, itemCount = :items, deletedCount = :deleted, failures = :zero, updatedAt = :now REMOVE checkpoint, lastError',
       ExpressionAttributeNames: { '#status': 'status' },
       ExpressionAttributeValues: {
-        ':status': { S: 'in-sync' }, ':id': { S: result.resyncId }, ':snapshot': { S: result.snapshot ?? result.resyncId }, ':started': { S: new Date(result.startedAt).toISOString() },
+        ':status': { S: 'in-sync' }, ':id': { S: result.resyncId }, ':snapshot': { S: result.snapshot ?? result.resyncId },
+        ':digest': { S: JSON.stringify({ snapshot: result.snapshot ?? result.resyncId, buckets: result.digest ?? null }) }, ':started': { S: new Date(result.startedAt).toISOString() },
         ':now': { S: new Date().toISOString() }, ':items': { N: String(result.items) }, ':deleted': { N: String(result.deleted) },
         ':zero': { N: '0' },
       },
@@ -195,6 +199,13 @@ export class ResyncRows {
         ':error': { S: JSON.stringify(error) },
       },
     });
+  }
+
+  /** The digest of the plugin's current snapshot, if it is the one named and has one. */
+  async snapshotDigest(plugin: string, snapshot: string): Promise<SnapshotDigest | undefined> {
+    const text = (await this.#store.status(plugin))?.snapshotDigest?.S;
+    const recorded = text ? (JSON.parse(text) as { snapshot: string; buckets: SnapshotDigest | null }) : undefined;
+    return recorded?.snapshot === snapshot && recorded.buckets ? recorded.buckets : undefined;
   }
 
   /** The run row of a resync, if it exists. */

@@ -29,6 +29,8 @@ export interface PluginCursor {
    * run again after it finished records a new snapshot instead of mixing with the one in use.
    */
   readonly snapshot?: string;
+  /** Per key bucket, a count and a hash sum of the keys handed over so far (`resync/digest.ts`). */
+  readonly digest?: Readonly<Record<string, readonly [number, number]>>;
   /** Snapshot pages recorded so far (numbers the next one). */
   readonly pages?: number;
   /** The snapshot the plugin held when the resync began (what the deletion sweep compares with). */

@@ -4,6 +4,7 @@ import {
 } from '../../lib/state/table.ts';
 import { toPluginState } from '../../lib/state/status.ts';
 import { parseResyncRequest, newResyncId } from '../../lib/resync/request.ts';
+import { addKeys, bucketRuns, sameKeys } from '../../lib/resync/digest.ts';
 import { chooseSegments, tablesForPrefixes } from '../../lib/resync/tables.ts';
 import type { HeldKey } from '../../lib/state/store.ts';
 import { del, put } from '../support/changes.ts';
@@ -88,6 +89,30 @@ describe('state table layout', () => {
       expect(inRange(snapshotSort(bucket, 12, 1), bucketRange('', bucket, bucket))).toBe(true);
       if (bucket < BUCKETS - 1) expect(inRange(snapshotSort(bucket, 12, 1), bucketRange('', bucket + 1, BUCKETS - 1))).toBe(false);
     }
+  });
+
+  test('snapshot digests agree on a bucket exactly when it holds the same keys, in any order', () => {
+    const keys = Array.from({ length: 2_000 }, (_, n) => `item/${n}`);
+    const forward = addKeys(addKeys({}, keys.slice(0, 700)), keys.slice(700));
+    const backward = addKeys({}, [...keys].reverse());
+    for (let bucket = 0; bucket < BUCKETS; bucket += 1) expect(sameKeys(forward, backward, bucket)).toBe(true);
+    // One key gone, one key swapped for another of the same bucket: only that bucket differs.
+    const gone = keys[17]!;
+    const without = addKeys({}, keys.filter((key) => key !== gone));
+    const swapped = keys.find((key, n) => n > 1_000 && bucketOf(key) === bucketOf(gone))!;
+    const other = Array.from({ length: 10_000 }, (_, n) => `other/${n}`).find((key) => bucketOf(key) === bucketOf(gone))!;
+    const replaced = addKeys({}, keys.map((key) => (key === swapped ? other : key)));
+    for (let bucket = 0; bucket < BUCKETS; bucket += 1) {
+      expect(sameKeys(forward, without, bucket)).toBe(bucket !== bucketOf(gone));
+      expect(sameKeys(forward, replaced, bucket)).toBe(bucket !== bucketOf(gone));
+    }
+    expect(sameKeys({}, {}, 3)).toBe(true);
+    expect(sameKeys({}, addKeys({}, ['a']), bucketOf('a'))).toBe(false);
+  });
+
+  test('buckets to compare are read in runs of consecutive buckets', () => {
+    expect(bucketRuns([5, 1, 2, 3, 9, 10, 255])).toEqual([[1, 3], [5, 5], [9, 10], [255, 255]]);
+    expect(bucketRuns([])).toEqual([]);
   });
 
   test('a plugin with no status row never synced', () => {

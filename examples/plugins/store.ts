@@ -8,6 +8,12 @@ import type { Change, JsonObject, Plugin, TableConfig } from '../../lib/index.ts
 import { itemKeyOf, itemOf, versionAttributeOf } from '../../lib/model/item.ts';
 import { keyMatchesPrefix } from '../../lib/model/key.ts';
 
+// Versions written by the publishers and this plugin are clock revisions below 2^63; stream
+// sequence numbers are larger.
+function isVersion(revision: string | undefined): boolean {
+  return revision !== undefined && /^\d{1,19}$/.test(revision) && BigInt(revision) < 2n ** 63n;
+}
+
 /**
  * An example plugin that keeps the tables the store of record: a change that arrived over a bus
  * (SQS, EventBridge) is written into the table that holds its key, with its revision as the
@@ -57,8 +63,14 @@ export function createStorePlugin(tables: readonly TableConfig[], options: { cli
     name: 'store',
     prefixes: [...new Set(tables.map((table) => table.prefix))],
     async change(changes) {
-      // Changes that came from a table's own stream are already stored.
-      const pending = changes.filter((change) => change.source.type !== 'dynamodb' && change.source.type !== 'resync');
+      // Changes that came from a table's own stream are already stored, but for deletes: a deleted
+      // item keeps no version, so a bus put older than the delete can have recreated it since (the
+      // delete reached the table directly, not over a bus). The delete is written again; its
+      // condition makes that a no-op unless such an older item is there. Only a delete ordered by
+      // the removed item's version is comparable with versions (one ordered by a stream sequence
+      // number, 21 digits and more, is not).
+      const pending = changes.filter((change) => change.source.type !== 'resync'
+        && (change.source.type !== 'dynamodb' || (change.op === 'delete' && isVersion(change.revision))));
       const concurrency = Math.max(1, options.concurrency ?? 8);
       // Per key in order (the dispatcher already sorted each key's changes); keys in parallel.
       const byKey = new Map<string, Change[]>();

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { CreateTableCommand, DeleteTableCommand, GetItemCommand } from '@aws-sdk/client-dynamodb';
+import { CreateTableCommand, DeleteItemCommand, DeleteTableCommand, GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { createStorePlugin } from '../../examples/plugins/store.ts';
 import { createAwsClients } from '../../lib/aws/clients.ts';
 import type { Change, TableConfig } from '../../lib/index.ts';
@@ -42,6 +42,23 @@ describe('store example plugin', () => {
 
     await plugin.change([change('delete', '11', 'eventbridge')], context);
     expect(await item()).toBeUndefined();
+  });
+
+  it('removes an older bus put that recreated an item deleted straight in the table, when the delete comes over the stream', async () => {
+    const plugin = createStorePlugin([table], { clients });
+    await plugin.change([change('put', '20', 'sqs', { mtu: 1500 })], context);
+    // The item is deleted in the table directly (not over a bus); a deleted item keeps no version,
+    // so a delayed bus put older than the delete is written again.
+    await clients.dynamodb.send(new DeleteItemCommand({ TableName: table.name, Key: { pk: { S: 'interfaces/eth0' } } }));
+    await plugin.change([change('put', '15', 'sqs', { mtu: 1 })], context);
+    expect((await item())?.version).toEqual({ N: '15' });
+    // The stream's delete (the removed version plus one) removes it again.
+    await plugin.change([change('delete', '21', 'dynamodb')], context);
+    expect(await item()).toBeUndefined();
+    // It never removes a newer item, nor acts on a delete ordered by a stream sequence number.
+    await plugin.change([change('put', '30', 'sqs', { mtu: 9000 })], context);
+    await plugin.change([change('delete', '21', 'dynamodb'), change('delete', '1100000000017454423009', 'dynamodb')], context);
+    expect((await item())?.version).toEqual({ N: '30' });
   });
 
   it('refuses a value that is not an object, which a table item cannot hold', async () => {

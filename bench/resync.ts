@@ -27,6 +27,9 @@ interface Figures {
   scans: number[];
   firsts: number[];
   steadies: number[];
+  /** Per round, the seconds the resync's own Scan calls took (what it adds is the rest). */
+  firstScans: number[];
+  steadyScans: number[];
   scanSeconds: number;
   resyncSeconds: number;
   steadySeconds: number;
@@ -63,6 +66,12 @@ if (childSize !== undefined) {
   const list = (values: readonly number[]) => values.map((value) => value.toFixed(1)).join(' / ');
   console.log(`seconds per round (raw scan; first resync; steady resync), medians compared below:`);
   for (const r of results) console.log(`  ${r.size} items: ${list(r.scans)}; ${list(r.firsts)}; ${list(r.steadies)}`);
+  // The emulator's Scan time varies by a quarter from call to call; the time a resync spends
+  // besides its own Scan calls is what it adds, free of that noise.
+  const added = (total: readonly number[], scan: readonly number[]) => median(total.map((seconds, index) => (seconds - scan[index]!) / scan[index]!));
+  for (const r of results) {
+    console.log(`  ${r.size} items: time added over the resync's own Scan calls (median): first ${(100 * added(r.firsts, r.firstScans)).toFixed(0)}%, steady ${(100 * added(r.steadies, r.steadyScans)).toFixed(0)}%`);
+  }
   console.log('');
   console.log('| items | load s | raw scan items/s | resync (first) items/s | first / scan | resync (steady) items/s | steady / scan | peak RSS MB (base) | peak heap MB | peak live heap MB |');
   console.log('|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
@@ -113,12 +122,14 @@ async function measure(size: number, rounds: number): Promise<Figures> {
   const clients = createAwsClients();
   const profiler = profileCalls(clients);
   const itemTable = `bench-items-${randomUUID().slice(0, 8)}`;
-  const stateTable = `bench-state-${randomUUID().slice(0, 8)}`;
+  // One state table per round: the emulator's Query slows with the size of the whole table (on
+  // DynamoDB it depends on the partition read), so rounds sharing one would slow each other.
+  const stateTables = Array.from({ length: rounds }, () => `bench-state-${randomUUID().slice(0, 8)}`);
   await clients.dynamodb.send(new CreateTableCommand({
     TableName: itemTable, BillingMode: 'PAY_PER_REQUEST',
     AttributeDefinitions: [{ AttributeName: 'pk', AttributeType: 'S' }], KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }],
   }));
-  await clients.dynamodb.send(new CreateTableCommand(stateTableDefinition(stateTable)));
+  for (const stateTable of stateTables) await clients.dynamodb.send(new CreateTableCommand(stateTableDefinition(stateTable)));
   try {
     const loadStart = performance.now();
     // Items are made chunk by chunk so loading does not inflate the child's memory.
@@ -164,7 +175,6 @@ async function measure(size: number, rounds: number): Promise<Figures> {
       change() {},
     }));
     const datasync = createDatasync({ plugins });
-    const store = new SyncStateStore({ stateTable, clients });
     const sink = { records: [] as FeedbackRecord[], async write(records: readonly FeedbackRecord[]) { this.records.push(...records); } };
     // Live memory: the heap right after a full collection, taken at every page boundary (what the
     // resync keeps, as opposed to garbage the collector has not reclaimed yet).
@@ -178,15 +188,21 @@ async function measure(size: number, rounds: number): Promise<Figures> {
       liveHeap = Math.max(liveHeap, process.memoryUsage().heapUsed);
       gcSeconds += (performance.now() - started) / 1000;
     };
-    const options = { tables: [{ name: itemTable, prefix: 'bench', keyAttributes: ['pk'] }], store, sink, clients, timeoutMs: 3_600_000, onProgress };
-    const resync = async (phase: string, plugin: string, resyncId: string): Promise<number> => {
+    const options = (round: number) => ({
+      tables: [{ name: itemTable, prefix: 'bench', keyAttributes: ['pk'] }], store: new SyncStateStore({ stateTable: stateTables[round - 1]!, clients }),
+      sink, clients, timeoutMs: 3_600_000, onProgress,
+    });
+    const ownScans = { first: [] as number[], steady: [] as number[] };
+    const resync = async (phase: 'first' | 'steady', round: number, plugin: string, resyncId: string): Promise<number> => {
       profiler.take();
       gcSeconds = 0;
       const started = performance.now();
-      const result = await runResync(datasync, { datasync: 'resync', resyncId, reason: 'manual', plugins: [plugin] }, options);
+      const result = await runResync(datasync, { datasync: 'resync', resyncId, reason: 'manual', plugins: [plugin] }, options(round));
       const seconds = (performance.now() - started) / 1000 - gcSeconds;
       if (result.plugins[0]?.status !== 'ok' || result.plugins[0].items !== size) throw new Error(`resync did not hand over ${size} items: ${JSON.stringify(result.plugins[0])}`);
-      showProfile(phase, profiler.take(), seconds);
+      const profile = profiler.take();
+      showProfile(`${phase} resync, round ${round}`, profile, seconds);
+      ownScans[phase].push((profile.get('ScanCommand')?.ms ?? 0) / 1000);
       return seconds;
     };
 
@@ -207,15 +223,15 @@ async function measure(size: number, rounds: number): Promise<Figures> {
     for (let round = 1; round <= rounds; round += 1) {
       scans.push(await rawScan());
       console.error(`  ${size} items, round ${round}: raw scan ${scans.at(-1)!.toFixed(1)} s`);
-      firsts.push(await resync(`first resync, round ${round}`, `bench-${round}`, `bench-${round}-a`));
-      steadies.push(await resync(`steady resync, round ${round}`, `bench-${round}`, `bench-${round}-b`));
+      firsts.push(await resync('first', round, `bench-${round}`, `bench-${round}-a`));
+      steadies.push(await resync('steady', round, `bench-${round}`, `bench-${round}-b`));
     }
     clearInterval(sampler);
     if (entries !== 2 * rounds * size) throw new Error(`plugins saw ${entries} entries, expected ${2 * rounds * size}`);
     const [scanSeconds, resyncSeconds, steadySeconds] = [median(scans), median(firsts), median(steadies)];
     const mb = (bytes: number) => bytes / 1024 / 1024;
-    return { size, rounds, loadSeconds, scanSeconds, resyncSeconds, steadySeconds, scans, firsts, steadies, peakRssMb: mb(peakRss), peakHeapMb: mb(peakHeap), liveHeapMb: mb(liveHeap), baseRssMb: mb(baseRss) };
+    return { size, rounds, loadSeconds, scanSeconds, resyncSeconds, steadySeconds, scans, firsts, steadies, firstScans: ownScans.first, steadyScans: ownScans.steady, peakRssMb: mb(peakRss), peakHeapMb: mb(peakHeap), liveHeapMb: mb(liveHeap), baseRssMb: mb(baseRss) };
   } finally {
-    await Promise.all([itemTable, stateTable].map((name) => clients.dynamodb.send(new DeleteTableCommand({ TableName: name }))));
+    await Promise.all([itemTable, ...stateTables].map((name) => clients.dynamodb.send(new DeleteTableCommand({ TableName: name }))));
   }
 }

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { BUCKETS, bucketOf } from '../state/table.ts';
+import { bucketOf } from '../state/table.ts';
 
 /**
  * What a snapshot holds per key bucket, in a few numbers: how many keys and the sum of a 48-bit
@@ -30,15 +30,4 @@ export function addKeys(digest: SnapshotDigest, keys: Iterable<string>): Snapsho
 export function sameKeys(a: SnapshotDigest, b: SnapshotDigest, bucket: number): boolean {
   const [x, y] = [a[String(bucket)], b[String(bucket)]];
   return x === undefined || y === undefined ? x === y : x[0] === y[0] && x[1] === y[1];
-}
-
-/** Consecutive runs of the given buckets (ascending), as inclusive [first, last] pairs. */
-export function bucketRuns(buckets: readonly number[]): Array<readonly [number, number]> {
-  const runs: Array<[number, number]> = [];
-  for (const bucket of [...buckets].sort((a, b) => a - b)) {
-    const last = runs.at(-1);
-    if (last && last[1] === bucket - 1) last[1] = bucket;
-    else if (bucket >= 0 && bucket < BUCKETS) runs.push([bucket, bucket]);
-  }
-  return runs;
 }

@@ -11,7 +11,7 @@ import { snapshotOf, type PluginCursor } from '../state/status.ts';
 import type { HeldKey, KeyRecord, SnapshotKey, SyncStateStore } from '../state/store.ts';
 import { resyncRows, type ResyncRows } from './state-rows.ts';
 import { BUCKETS, bucketOf } from '../state/table.ts';
-import { addKeys, bucketRuns, sameKeys, type SnapshotDigest } from './digest.ts';
+import { addKeys, sameKeys, type SnapshotDigest } from './digest.ts';
 import { scanPages, type ScanOptions } from './scan.ts';
 import type { ScanTable } from './tables.ts';
 
@@ -196,16 +196,11 @@ export class ResyncSnapshot implements Snapshot {
       if (withRows.has(bucket) || differ) needed.push(bucket);
     }
     if (needed.length === 0) return { gone: [], record: [], stale: [] };
-    const before = new Map<string, SnapshotKey>();
-    const after = new Map<string, SnapshotKey>();
-    for (const [from, to] of bucketRuns(needed)) {
-      const [older, newer] = await Promise.all([
-        previous === undefined ? new Map<string, SnapshotKey>() : store.snapshotKeys(plugin, previous, from, to),
-        store.snapshotKeys(plugin, snapshotOf(this.#cursor), from, to),
-      ]);
-      for (const [key, entry] of older) before.set(key, entry);
-      for (const [key, entry] of newer) after.set(key, entry);
-    }
+    const flatten = (byBucket: Map<number, Map<string, SnapshotKey>>) => new Map([...byBucket.values()].flatMap((keys) => [...keys]));
+    const [before, after] = await Promise.all([
+      previous === undefined ? new Map<string, SnapshotKey>() : store.snapshotKeys(plugin, previous, needed).then(flatten),
+      store.snapshotKeys(plugin, snapshotOf(this.#cursor), needed).then(flatten),
+    ]);
     const watched = (key: string) => this.prefixes.some((prefix) => keyMatchesPrefix(key, prefix));
     const stale: Array<{ key: string; at?: number }> = [];
     const staleRow = (key: string, row: HeldKey) => stale.push({ key, ...(row.at === undefined ? {} : { at: row.at }) });

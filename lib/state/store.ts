@@ -13,8 +13,8 @@ import type { Change } from '../model/change.ts';
 import type { Revision } from '../model/revision.ts';
 import { toPluginState, type PluginState } from './status.ts';
 import {
-  SORT, bucketOf, bucketRange, heldSort, keyOfSort, keySort, padRevision, pluginPartition, snapshotPartition, stateTableName,
-  unpadRevision,
+  SORT, bucketOf, bucketOfSnapshotSort, bucketRange, bucketRuns, heldSort, keyOfSort, keySort, padRevision, pluginPartition,
+  snapshotPartition, stateTableName, unpadRevision,
 } from './table.ts';
 
 /** A row of the state table. */
@@ -62,7 +62,6 @@ export interface SnapshotKey {
 }
 
 const BATCH_GET_LIMIT = 100;
-const SNAPSHOT_ROW_CHARS = 100_000;
 /** Snapshot keys kept in memory per store, for lookups (whole buckets are kept or dropped). */
 const SNAPSHOT_CACHE_KEYS = 200_000;
 const BATCH_WRITE_LIMIT = 25;
@@ -141,7 +140,6 @@ export class SyncStateStore {
     return plugins.map((plugin) => toPluginState(plugin, rows.get(rowId(pluginPartition(plugin), SORT.status))));
   }
 
-
   /**
    * The plugin's status row and what it holds for each key given: the later of the key's row and
    * its entry in the plugin's current snapshot (or in `snapshot`: a resync applying the changes
@@ -172,16 +170,20 @@ export class SyncStateStore {
     return { status, keys: held };
   }
 
-
-  /** The keys a snapshot holds in buckets `first` to `last` (the latest record of each). */
-  async snapshotKeys(plugin: string, resyncId: string, first: number, last: number): Promise<Map<string, SnapshotKey>> {
-    const keys = new Map<string, SnapshotKey>();
-    await this.#queryRange(snapshotPartition(plugin, resyncId), bucketRange('', first, last), 'read the snapshot of ' + plugin, (row) => addSnapshotRow(keys, row));
-    return keys;
+  /**
+   * The keys a snapshot holds in the given buckets (the latest record of each), by bucket: one
+   * Query per run of consecutive buckets, a few at once.
+   */
+  async snapshotKeys(plugin: string, resyncId: string, buckets: Iterable<number>): Promise<Map<number, Map<string, SnapshotKey>>> {
+    const found = new Map<number, Map<string, SnapshotKey>>();
+    for (const bucket of buckets) found.set(bucket, new Map());
+    await forEachConcurrently(bucketRuns(found.keys()), 8, async ([first, last]) => {
+      await this.#queryRange(snapshotPartition(plugin, resyncId), bucketRange('', first, last), 'read the snapshot of ' + plugin, (row) => {
+        addSnapshotRow(found.get(bucketOfSnapshotSort(row.sk!.S!))!, row);
+      });
+    });
+    return found;
   }
-
-
-
 
   /**
    * Writes key records with BatchWriteItem, 25 rows a call. `under` is the plugin's snapshot the
@@ -203,7 +205,6 @@ export class SyncStateStore {
       },
     })));
   }
-
 
   /**
    * Holds changes for a plugin that is not in sync, atomically with a check that it still is not
@@ -240,11 +241,6 @@ export class SyncStateStore {
     return true;
   }
 
-
-
-
-
-
   /** Counts one more failed change delivery and returns the count in a row. */
   async addFailure(plugin: string, error: FeedbackError): Promise<number> {
     const result = await this.#update(plugin, 'count a failure of ' + plugin, {
@@ -278,9 +274,6 @@ export class SyncStateStore {
     }, true);
     return result !== undefined;
   }
-
-
-
 
   async #update(
     plugin: string, action: string,
@@ -333,18 +326,17 @@ export class SyncStateStore {
       if (cached) found.set(bucket, cached);
       else missing.push(bucket);
     }
-    await forEachConcurrently(missing, 8, async (bucket) => {
-      const keys = await this.snapshotKeys(plugin, resyncId, bucket, bucket);
+    for (const [bucket, keys] of await this.snapshotKeys(plugin, resyncId, missing)) {
       found.set(bucket, keys);
       this.#buckets.set(`${plugin}\u0000${resyncId}\u0000${bucket}`, keys);
       this.#cachedKeys += keys.size;
-      // Map order is insertion order: the oldest buckets go first.
-      for (const [name, old] of this.#buckets) {
-        if (this.#cachedKeys <= SNAPSHOT_CACHE_KEYS) break;
-        this.#buckets.delete(name);
-        this.#cachedKeys -= old.size;
-      }
-    });
+    }
+    // Map order is insertion order: the oldest buckets go first.
+    for (const [name, old] of this.#buckets) {
+      if (this.#cachedKeys <= SNAPSHOT_CACHE_KEYS) break;
+      this.#buckets.delete(name);
+      this.#cachedKeys -= old.size;
+    }
     return found;
   }
 

@@ -94,6 +94,22 @@ export function keyOfSort(sort: string): string {
   return sort.slice(SORT.key.length + 3);
 }
 
+/** The bucket a snapshot row's sort key names. */
+export function bucketOfSnapshotSort(sort: string): number {
+  return Number.parseInt(sort.slice(0, 2), 16);
+}
+
+/** Consecutive runs of the given buckets (ascending), as inclusive [first, last] pairs. */
+export function bucketRuns(buckets: Iterable<number>): Array<readonly [number, number]> {
+  const runs: Array<[number, number]> = [];
+  for (const bucket of [...buckets].sort((a, b) => a - b)) {
+    const last = runs.at(-1);
+    if (last && last[1] === bucket - 1) last[1] = bucket;
+    else if (bucket >= 0 && bucket < BUCKETS) runs.push([bucket, bucket]);
+  }
+  return runs;
+}
+
 /** The partition of a plugin's snapshot taken by one resync (resync ids never contain `#`). */
 export function snapshotPartition(plugin: string, resyncId: string): string {
   return `snapshot#${resyncId}#${plugin}`;

@@ -1,10 +1,10 @@
 import { planHeldChanges, keyRecordsAfter } from '../../lib/state/held.ts';
 import {
-  BUCKETS, bucketOf, bucketRange, heldSort, keyOfSort, keySort, padRevision, snapshotSort, stateTableDefinition, unpadRevision,
+  BUCKETS, bucketOf, bucketRange, bucketRuns, heldSort, keyOfSort, keySort, padRevision, snapshotSort, stateTableDefinition, unpadRevision,
 } from '../../lib/state/table.ts';
 import { toPluginState } from '../../lib/state/status.ts';
 import { parseResyncRequest, newResyncId } from '../../lib/resync/request.ts';
-import { addKeys, bucketRuns, sameKeys } from '../../lib/resync/digest.ts';
+import { addKeys, sameKeys } from '../../lib/resync/digest.ts';
 import { chooseSegments, tablesForPrefixes } from '../../lib/resync/tables.ts';
 import type { HeldKey } from '../../lib/state/store.ts';
 import { del, put } from '../support/changes.ts';

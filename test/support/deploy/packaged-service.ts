@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
+import { inflateRawSync } from 'node:zlib';
 
 /** The stage and region the CI package is built for. */
 export const PACKAGE_STAGE = 'ci';
@@ -154,7 +155,15 @@ export async function packagedService(): Promise<PackagedService> {
 }
 
 /** The file names inside a zip (read from its central directory). */
-export function zipEntries(path: string): string[] {
+interface ZipEntry {
+  readonly name: string;
+  /** 0 stored, 8 deflated. */
+  readonly method: number;
+  readonly compressedSize: number;
+  readonly localHeader: number;
+}
+
+function centralDirectory(path: string): { zip: Buffer; entries: ZipEntry[] } {
   const zip = readFileSync(path);
   // End of central directory record: signature 0x06054b50, within the last 64 KiB + 22 bytes.
   let end = zip.length - 22;
@@ -162,13 +171,36 @@ export function zipEntries(path: string): string[] {
   if (end < 0) throw new Error(`${relative(process.cwd(), path)} is not a zip file`);
   const count = zip.readUInt16LE(end + 10);
   let offset = zip.readUInt32LE(end + 16);
-  const names: string[] = [];
+  const entries: ZipEntry[] = [];
   for (let i = 0; i < count; i += 1) {
     const nameLength = zip.readUInt16LE(offset + 28);
     const extraLength = zip.readUInt16LE(offset + 30);
     const commentLength = zip.readUInt16LE(offset + 32);
-    names.push(zip.toString('utf8', offset + 46, offset + 46 + nameLength));
+    entries.push({
+      name: zip.toString('utf8', offset + 46, offset + 46 + nameLength),
+      method: zip.readUInt16LE(offset + 10),
+      compressedSize: zip.readUInt32LE(offset + 20),
+      localHeader: zip.readUInt32LE(offset + 42),
+    });
     offset += 46 + nameLength + extraLength + commentLength;
   }
-  return names;
+  return { zip, entries };
+}
+
+/** The names of the files in a zip archive. */
+export function zipEntries(path: string): string[] {
+  return centralDirectory(path).entries.map((entry) => entry.name);
+}
+
+/** The contents of one file of a zip archive. */
+export function zipFile(path: string, name: string): Buffer {
+  const { zip, entries } = centralDirectory(path);
+  const entry = entries.find((candidate) => candidate.name === name);
+  if (!entry) throw new Error(`${relative(process.cwd(), path)} has no ${name}`);
+  // The data follows the local header, whose name and extra field lengths may differ from the central ones.
+  const start = entry.localHeader + 30 + zip.readUInt16LE(entry.localHeader + 26) + zip.readUInt16LE(entry.localHeader + 28);
+  const data = zip.subarray(start, start + entry.compressedSize);
+  if (entry.method === 0) return Buffer.from(data);
+  if (entry.method === 8) return inflateRawSync(data);
+  throw new Error(`${name} in ${relative(process.cwd(), path)} uses compression method ${entry.method}`);
 }

@@ -1,5 +1,6 @@
 // What each deployed function's bundle carries: its own source and what every function needs,
-// not the other sources, the resync engine or SDK clients it never calls. Built with esbuild and
+// not the other sources, the resync engine, SDK clients it never calls or credential sources that
+// never answer on Lambda. Built with esbuild and
 // the serverless-esbuild options from serverless.yml, as `serverless package` builds it
 // (infra/function-builds.ts).
 import { join } from 'node:path';
@@ -46,6 +47,13 @@ describe('function bundles', () => {
     const inputs = bundles.get(name)!;
     expect(inputs.filter((path) => ['lib/resync/engine.ts', 'lib/resync/snapshot.ts', 'lib/resync/state-rows.ts'].includes(path))).toEqual([]);
     expect(inputs.filter((path) => /client-(eventbridge|dynamodb-streams)\//.test(path))).toEqual([]);
+  });
+
+  it.each(['dynamodbStream', 'sqs', 'eventbridge', 'http', 'resync'])('%s carries the Lambda credential chain, not the SDK default chain', (name) => {
+    const inputs = bundles.get(name)!;
+    expect(inputs).toContain('lib/aws/clients/lambda-credentials.ts');
+    // Profiles, SSO, web identity and the STS/SSO clients they call never answer on Lambda.
+    expect(inputs.filter((path) => /@aws-sdk\/(credential-provider-(node|ini|sso|process|web-identity|login)|nested-clients|token-providers)\//.test(path))).toEqual([]);
   });
 
   it('the resync function carries the engine and no source handler', () => {

@@ -1,0 +1,143 @@
+// A deployed function as Lambda runs it: the bundle taken from the packaged zip, loaded by a fresh
+// Node process whose environment holds only what Lambda and serverless.yml put there, handling an
+// SQS batch against the emulator. The bundle carries its own credential chain
+// (lib/aws/clients/lambda-credentials.ts), so this is where that chain meets the real SDK.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { SendMessageBatchCommand } from '@aws-sdk/client-sqs';
+import type { SQSEvent } from 'aws-lambda';
+import { toEnvelope, type FeedbackRecord } from '../../../lib/index.ts';
+import { createQueue, createStateTable, createTable, receiveAll, receiveBodies, Resources } from '../../support/emulator.ts';
+import { toLambdaSqsRecords } from '../../support/lambda-events.ts';
+import { packagedService, zipFile } from '../../support/deploy/packaged-service.ts';
+
+jest.setTimeout(60_000);
+const resources = new Resources();
+const work = mkdtempSync(join(tmpdir(), 'datasync-bundle-'));
+afterAll(async () => {
+  await resources.dispose();
+  rmSync(work, { recursive: true, force: true });
+}, 30_000);
+
+// Imports the bundle, calls its handler once with the event, prints what came back or was thrown.
+const PROBE = `
+const [bundle, event] = process.argv.slice(1);
+const { handler } = await import(bundle);
+try {
+  const response = await handler(JSON.parse(event), { getRemainingTimeInMillis: () => 30000, functionName: 'sqs', awsRequestId: 'probe' });
+  console.log(JSON.stringify({ response }));
+} catch (error) {
+  const causes = [];
+  for (let cause = error.cause; cause; cause = cause.cause) causes.push(cause.message);
+  console.log(JSON.stringify({ thrown: { name: error.name, code: error.code, message: error.message, causes } }));
+}
+`;
+
+interface ProbeResult {
+  response?: { batchItemFailures: Array<{ itemIdentifier: string }> };
+  thrown?: { name: string; code?: string; message: string; causes: string[] };
+}
+
+function invoke(bundle: string, event: SQSEvent, env: Record<string, string>): Promise<ProbeResult> {
+  return new Promise((resolve, reject) => {
+    // Only what a Lambda sandbox has: no profile, no ~/.aws, no emulator settings beyond the endpoint.
+    const child = spawn(process.execPath, ['--input-type=module', '-e', PROBE, bundle, JSON.stringify(event)], {
+      env: { PATH: process.env.PATH, HOME: work, AWS_REGION: process.env.AWS_REGION ?? 'us-east-1', AWS_ENDPOINT_URL: process.env.AWS_ENDPOINT_URL, DATASYNC_SILENT: '1', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk) => (stdout += chunk));
+    child.stderr.on('data', (chunk) => (stderr += chunk));
+    child.on('error', reject);
+    child.on('close', (status) => {
+      const last = stdout.trim().split('\n').pop();
+      if (status !== 0 || !last) reject(new Error(`the bundle exited with ${status}: ${stderr}`));
+      else resolve(JSON.parse(last) as ProbeResult);
+    });
+  });
+}
+
+let bundle: string;
+let serviceEnv: Record<string, string>;
+let feedbackUrl: string;
+let rejectedUrl: string;
+
+/** An SQS event of the given bodies, sent through a real queue so ids and attributes are genuine. */
+async function sqsEvent(bodies: string[]): Promise<SQSEvent> {
+  const queue = await createQueue(resources, { prefix: 'ds-changes' });
+  await resources.clients.sqs.send(new SendMessageBatchCommand({ QueueUrl: queue.url, Entries: bodies.map((MessageBody, i) => ({ Id: String(i), MessageBody })) }));
+  return { Records: toLambdaSqsRecords(await receiveAll(queue.url, { count: bodies.length }), queue.arn) };
+}
+
+beforeAll(async () => {
+  const service = await packagedService();
+  bundle = join(work, 'sqs.mjs');
+  writeFileSync(bundle, zipFile(join(service.dir, 'sqs.zip'), 'functions/sqs.mjs'));
+  const [table, stateTable, feedback, rejected, resync] = await Promise.all([
+    createTable(resources, { stream: false }), createStateTable(resources), createQueue(resources, { prefix: 'ds-feedback' }),
+    createQueue(resources, { prefix: 'ds-rejected' }), createQueue(resources, { prefix: 'ds-resync' }),
+  ]);
+  feedbackUrl = feedback.url;
+  rejectedUrl = rejected.url;
+  serviceEnv = {
+    DATASYNC_TABLES: JSON.stringify([table.table]),
+    DATASYNC_STATE_TABLE: stateTable,
+    DATASYNC_FEEDBACK_QUEUE_URL: feedback.url,
+    DATASYNC_DEAD_LETTER_QUEUE_URL: rejected.url,
+    DATASYNC_RESYNC_QUEUE_URL: resync.url,
+  };
+}, 240_000);
+
+const change = (key: string, revision: number) => JSON.stringify(toEnvelope({ key, op: 'put', value: { mtu: 9000 }, revision }));
+
+describe('the packaged SQS function, run as Lambda runs it', () => {
+  it('signs with the credentials Lambda puts in the environment: feedback for every plugin, bad input dead-lettered', async () => {
+    const event = await sqsEvent([change('config/interfaces/eth0', 1), 'not json at all']);
+    const result = await invoke(bundle, event, { ...serviceEnv, AWS_ACCESS_KEY_ID: 'lambda-role', AWS_SECRET_ACCESS_KEY: 'secret', AWS_SESSION_TOKEN: 'token' });
+
+    expect(result).toEqual({ response: { batchItemFailures: [] } });
+    const feedback = await receiveBodies<FeedbackRecord>(feedbackUrl, { count: 2 });
+    expect(feedback.map((record) => record.event).sort()).toEqual(expect.arrayContaining(['change', 'rejected']));
+    const rejected = await receiveBodies<{ reason: { code: string } }>(rejectedUrl, { count: 1 });
+    expect(rejected.map((entry) => entry.reason.code)).toEqual(['INVALID_CHANGE']);
+  });
+
+  it('takes credentials from the container endpoint when the environment has none', async () => {
+    const requests: Array<string | undefined> = [];
+    const server: Server = createServer((request, response) => {
+      requests.push(request.headers.authorization);
+      response.setHeader('content-type', 'application/json');
+      response.end(JSON.stringify({ AccessKeyId: 'container-role', SecretAccessKey: 'secret', Token: 'token', Expiration: new Date(Date.now() + 3_600_000).toISOString() }));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = server.address() as AddressInfo;
+      const event = await sqsEvent([change('config/interfaces/eth1', 1)]);
+      const result = await invoke(bundle, event, {
+        ...serviceEnv, AWS_CONTAINER_CREDENTIALS_FULL_URI: `http://127.0.0.1:${port}/credentials`, AWS_CONTAINER_AUTHORIZATION_TOKEN: 'container-token',
+      });
+
+      expect(result).toEqual({ response: { batchItemFailures: [] } });
+      expect(requests.length).toBeGreaterThan(0);
+      expect(new Set(requests)).toEqual(new Set(['container-token']));
+      const feedback = await receiveBodies<FeedbackRecord>(feedbackUrl, { count: 1 });
+      expect(feedback.map((record) => record.event)).toContain('change');
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
+
+  it('fails the invocation with a clear error when there are no credentials, instead of reporting success', async () => {
+    const event = await sqsEvent([change('config/interfaces/eth2', 1)]);
+    const result = await invoke(bundle, event, serviceEnv);
+
+    expect(result.response).toBeUndefined();
+    const messages = [result.thrown?.message, ...(result.thrown?.causes ?? [])];
+    expect(messages.some((message) => /^no AWS credentials: a deployed function reads them from AWS_ACCESS_KEY_ID/.test(message ?? ''))).toBe(true);
+  });
+});

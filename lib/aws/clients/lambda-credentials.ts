@@ -6,8 +6,9 @@
 // login and instance metadata, with the nested STS/SSO clients they use. On Lambda none of them
 // ever answers: the execution role's credentials are in the environment, or, where the platform
 // runs functions in containers, behind the container credential endpoint. Leaving them out takes
-// 136 KiB from every bundle and a third of its load time (docs/benchmarks.md). Code that is not
-// bundled (tests, the local runner, the CLI) keeps the SDK's full chain.
+// about 130 KiB from every bundle and 40 % of a one-client handler's load time
+// (docs/benchmarks.md). Code that is not bundled (tests, the local runner, the CLI) keeps the
+// SDK's full chain.
 import { fromEnv } from '@aws-sdk/credential-provider-env';
 import { fromHttp } from '@aws-sdk/credential-provider-http';
 import { DatasyncError } from '../../errors.ts';

@@ -2,18 +2,18 @@
 // Node process whose environment holds only what Lambda and serverless.yml put there, handling an
 // SQS batch against the emulator. The bundle carries its own credential chain
 // (lib/aws/clients/lambda-credentials.ts), so this is where that chain meets the real SDK.
-import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SendMessageBatchCommand } from '@aws-sdk/client-sqs';
-import type { SQSEvent } from 'aws-lambda';
+import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { toEnvelope, type FeedbackRecord } from '../../../lib/index.ts';
 import { createQueue, createStateTable, createTable, receiveAll, receiveBodies, Resources } from '../../support/emulator.ts';
 import { toLambdaSqsRecords } from '../../support/lambda-events.ts';
-import { packagedService, zipFile } from '../../support/deploy/packaged-service.ts';
+import { packagedService } from '../../support/deploy/packaged-service.ts';
+import { extractBundle, invokeBundle, type InvocationResult } from '../../support/deploy/run-bundle.ts';
 
 jest.setTimeout(60_000);
 const resources = new Resources();
@@ -23,43 +23,8 @@ afterAll(async () => {
   rmSync(work, { recursive: true, force: true });
 }, 30_000);
 
-// Imports the bundle, calls its handler once with the event, prints what came back or was thrown.
-const PROBE = `
-const [bundle, event] = process.argv.slice(1);
-const { handler } = await import(bundle);
-try {
-  const response = await handler(JSON.parse(event), { getRemainingTimeInMillis: () => 30000, functionName: 'sqs', awsRequestId: 'probe' });
-  console.log(JSON.stringify({ response }));
-} catch (error) {
-  const causes = [];
-  for (let cause = error.cause; cause; cause = cause.cause) causes.push(cause.message);
-  console.log(JSON.stringify({ thrown: { name: error.name, code: error.code, message: error.message, causes } }));
-}
-`;
-
-interface ProbeResult {
-  response?: { batchItemFailures: Array<{ itemIdentifier: string }> };
-  thrown?: { name: string; code?: string; message: string; causes: string[] };
-}
-
-function invoke(bundle: string, event: SQSEvent, env: Record<string, string>): Promise<ProbeResult> {
-  return new Promise((resolve, reject) => {
-    // Only what a Lambda sandbox has: no profile, no ~/.aws, no emulator settings beyond the endpoint.
-    const child = spawn(process.execPath, ['--input-type=module', '-e', PROBE, bundle, JSON.stringify(event)], {
-      env: { PATH: process.env.PATH, HOME: work, AWS_REGION: process.env.AWS_REGION ?? 'us-east-1', AWS_ENDPOINT_URL: process.env.AWS_ENDPOINT_URL, DATASYNC_SILENT: '1', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk) => (stdout += chunk));
-    child.stderr.on('data', (chunk) => (stderr += chunk));
-    child.on('error', reject);
-    child.on('close', (status) => {
-      const last = stdout.trim().split('\n').pop();
-      if (status !== 0 || !last) reject(new Error(`the bundle exited with ${status}: ${stderr}`));
-      else resolve(JSON.parse(last) as ProbeResult);
-    });
-  });
+function invoke(bundle: string, event: SQSEvent, env: Record<string, string>): Promise<InvocationResult<SQSBatchResponse>> {
+  return invokeBundle(bundle, event, { AWS_REGION: process.env.AWS_REGION ?? 'us-east-1', AWS_ENDPOINT_URL: process.env.AWS_ENDPOINT_URL, DATASYNC_SILENT: '1', ...env }, work);
 }
 
 let bundle: string;
@@ -76,8 +41,7 @@ async function sqsEvent(bodies: string[]): Promise<SQSEvent> {
 
 beforeAll(async () => {
   const service = await packagedService();
-  bundle = join(work, 'sqs.mjs');
-  writeFileSync(bundle, zipFile(join(service.dir, 'sqs.zip'), 'functions/sqs.mjs'));
+  bundle = extractBundle(service, 'sqs', work, 'functions/sqs');
   const [table, stateTable, feedback, rejected, resync] = await Promise.all([
     createTable(resources, { stream: false }), createStateTable(resources), createQueue(resources, { prefix: 'ds-feedback' }),
     createQueue(resources, { prefix: 'ds-rejected' }), createQueue(resources, { prefix: 'ds-resync' }),

@@ -270,7 +270,7 @@ describe('queues and tables', () => {
 describe('IAM: one scoped role per function', () => {
   // What each function's code calls (functions/*.ts through lib/), besides writing its logs: the
   // role must grant exactly this, so a new call fails here until the role has it, and a grant no
-  // code uses fails here too.
+  // code uses fails here too. role-permissions.test.ts runs the bundles under these roles.
   const sends = (...queues: string[]) => queues.map((queue) => `sqs:SendMessage ${queue}`);
   const consumes = (...queues: string[]) => queues.flatMap((queue) => ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes'].map((a) => `${a} ${queue}`));
   const on = (resource: string, ...actions: string[]) => actions.map((action) => `dynamodb:${action} ${resource}`);

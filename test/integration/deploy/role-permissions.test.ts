@@ -1,0 +1,291 @@
+// The packaged roles against the calls the packaged functions really make. A private moto_server
+// enforces IAM (INITIAL_NO_AUTH_ACTION_COUNT): each function's bundle runs with the keys of an
+// IAM user that has exactly the statements of that function's packaged role, in the environment
+// the template gives the function, against resources named as the template names them. A call
+// the role does not grant fails the invocation.
+//
+// moto checks SQS calls against the queue's ARN but DynamoDB calls by action only (it authorizes
+// them against resource "*"), so DynamoDB grants are given on "*" here; the template test checks
+// which table each DynamoDB grant names.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { connect, createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { BatchWriteItemCommand, CreateTableCommand, DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
+import { CreateAccessKeyCommand, CreateUserCommand, IAMClient, PutUserPolicyCommand } from '@aws-sdk/client-iam';
+import {
+  CreateQueueCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SendMessageBatchCommand, SQSClient, type Message,
+} from '@aws-sdk/client-sqs';
+import type { APIGatewayProxyResultV2, DynamoDBBatchResponse, SQSBatchResponse } from 'aws-lambda';
+import { toLambdaSqsRecord } from '../../../infra/local/lambda-shapes.ts';
+import { toEnvelope, type FeedbackRecord } from '../../../lib/index.ts';
+import { DEFAULT_EVENT_DETAIL_TYPE, DEFAULT_EVENT_SOURCE } from '../../../lib/model/envelope.ts';
+import type { ResyncRunResult } from '../../../lib/resync/engine.ts';
+import { stateTableDefinition } from '../../../lib/state/table.ts';
+import { packagedService, type Template } from '../../support/deploy/packaged-service.ts';
+import { extractBundle, invokeBundle, type InvocationResult } from '../../support/deploy/run-bundle.ts';
+import { refTarget, roleStatements, type Statement } from '../../support/deploy/template.ts';
+
+jest.setTimeout(120_000);
+const REGION = 'us-east-1';
+const work = mkdtempSync(join(tmpdir(), 'datasync-roles-'));
+
+type Credentials = { accessKeyId: string; secretAccessKey: string };
+interface Created { readonly type: string; readonly arn: string; readonly ref: string }
+
+let moto: ChildProcess;
+let endpoint: string;
+let template: Template;
+let admin: Credentials;
+let iam: IAMClient;
+let sqs: SQSClient;
+let dynamodb: DynamoDBClient;
+const created = new Map<string, Created>();
+const bundles = new Map<string, string>();
+let users = 0;
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+// Readiness by TCP connect: an HTTP probe would use up one of the unchecked calls.
+function isListening(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect(port, '127.0.0.1', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}
+
+/** An IAM user with one inline policy of `statements`, and its access keys. */
+async function userWith(client: IAMClient, statements: unknown[]): Promise<Credentials> {
+  const UserName = `user-${(users += 1)}`;
+  await client.send(new CreateUserCommand({ UserName }));
+  await client.send(new PutUserPolicyCommand({ UserName, PolicyName: 'role', PolicyDocument: JSON.stringify({ Version: '2012-10-17', Statement: statements }) }));
+  const { AccessKey } = await client.send(new CreateAccessKeyCommand({ UserName }));
+  return { accessKeyId: AccessKey!.AccessKeyId!, secretAccessKey: AccessKey!.SecretAccessKey! };
+}
+
+/** The packaged role of `functionId` (e.g. `Sqs`) as a policy on this emulator's resources. */
+function roleOf(functionId: string): Statement[] {
+  const role = refTarget(template.Resources[`${functionId}LambdaFunction`]!.Properties!.Role)!;
+  // Log writes go to CloudWatch Logs, which these runs do not reach.
+  return roleStatements(template.Resources[role]!).filter((statement) => !statement.actions.some((action) => action.startsWith('logs:')));
+}
+
+// moto authorizes a call by the name of its API operation. AWS authorizes batch and transaction
+// calls by the actions they contain (SendMessageBatch is sqs:SendMessage; TransactWriteItems is
+// each item's PutItem, ConditionCheckItem, ...), so a role that grants those is given moto's name too.
+const AUTHORIZED_AS: Record<string, readonly string[]> = {
+  'sqs:SendMessageBatch': ['sqs:SendMessage'],
+  'sqs:DeleteMessageBatch': ['sqs:DeleteMessage'],
+  'sqs:ChangeMessageVisibilityBatch': ['sqs:ChangeMessageVisibility'],
+  // The ledger's transaction: a condition check on the plugin's status row and the key rows' puts (lib/state).
+  'dynamodb:TransactWriteItems': ['dynamodb:ConditionCheckItem', 'dynamodb:PutItem'],
+};
+
+function withMotoNames(actions: readonly string[]): string[] {
+  const extra = Object.entries(AUTHORIZED_AS).filter(([, needs]) => needs.every((action) => actions.includes(action))).map(([name]) => name);
+  return [...actions, ...extra];
+}
+
+function asPolicy(statements: Statement[]): unknown[] {
+  const resource = (value: unknown) => {
+    if (typeof value === 'string') return value;
+    const target = refTarget(value);
+    const type = target ? template.Resources[target]?.Type : undefined;
+    if (type === 'AWS::DynamoDB::Table') return '*';
+    // A queue the test did not create keeps an ARN of its own, so a grant on it allows nothing here.
+    return created.get(target!)?.arn ?? `arn:aws:sqs:${REGION}:123456789012:not-created-${target}`;
+  };
+  return statements.map((statement) => ({ Effect: statement.effect, Action: withMotoNames(statement.actions), Resource: [...new Set(statement.resources.map(resource))] }));
+}
+
+/** The function's environment from the template, its Refs resolved to this emulator's resources. */
+function environmentOf(functionId: string): Record<string, string> {
+  const variables = template.Resources[`${functionId}LambdaFunction`]!.Properties!.Environment.Variables as Record<string, unknown>;
+  return Object.fromEntries(Object.entries(variables).map(([name, value]) => [name, typeof value === 'string' ? value : created.get(refTarget(value)!)!.ref]));
+}
+
+function invoke<T>(name: string, functionId: string, event: unknown, credentials: Credentials): Promise<InvocationResult<T>> {
+  return invokeBundle<T>(bundles.get(name)!, event, {
+    ...environmentOf(functionId), AWS_REGION: REGION, AWS_ENDPOINT_URL: endpoint, DATASYNC_SILENT: '1',
+    AWS_ACCESS_KEY_ID: credentials.accessKeyId, AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey,
+  }, work);
+}
+
+async function receive(queue: string, count: number): Promise<Message[]> {
+  const messages: Message[] = [];
+  const deadline = Date.now() + 10_000;
+  while (messages.length < count && Date.now() < deadline) {
+    const { Messages = [] } = await sqs.send(new ReceiveMessageCommand({ QueueUrl: created.get(queue)!.ref, MaxNumberOfMessages: 10, WaitTimeSeconds: 1, VisibilityTimeout: 60 }));
+    messages.push(...Messages);
+  }
+  return messages;
+}
+
+beforeAll(async () => {
+  const service = await packagedService();
+  template = service.template;
+  bundles.set('sqs', extractBundle(service, 'sqs', work, 'functions/sqs'));
+  for (const [name, entry] of [['resync', 'resync'], ['eventbridge', 'eventbridge'], ['dynamodbStream', 'dynamodb-stream'], ['http', 'http']] as const) {
+    bundles.set(name, extractBundle(service, name, work, `functions/${entry}`));
+  }
+
+  const port = await freePort();
+  endpoint = `http://127.0.0.1:${port}`;
+  // The first three calls (the administrator's user, policy and keys) go unchecked; every later
+  // call is authorized against the IAM users' policies.
+  moto = spawn('moto_server', ['-H', '127.0.0.1', '-p', String(port)], { stdio: 'ignore', env: { ...process.env, INITIAL_NO_AUTH_ACTION_COUNT: '3' } });
+  const deadline = Date.now() + 30_000;
+  while (!(await isListening(port))) {
+    if (moto.exitCode !== null || Date.now() > deadline) throw new Error(`moto_server did not start on port ${port}`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  admin = await userWith(new IAMClient({ endpoint, region: REGION, credentials: { accessKeyId: 'bootstrap', secretAccessKey: 'bootstrap' } }), [{ Effect: 'Allow', Action: '*', Resource: '*' }]);
+  iam = new IAMClient({ endpoint, region: REGION, credentials: admin });
+  sqs = new SQSClient({ endpoint, region: REGION, credentials: admin });
+  dynamodb = new DynamoDBClient({ endpoint, region: REGION, credentials: admin });
+
+  // Every queue of the stack, and the data and state tables, under their packaged names.
+  for (const [id, resource] of Object.entries(template.Resources)) {
+    if (resource.Type === 'AWS::SQS::Queue') {
+      const QueueName = String(resource.Properties!.QueueName);
+      const { QueueUrl } = await sqs.send(new CreateQueueCommand({ QueueName, ...(QueueName.endsWith('.fifo') ? { Attributes: { FifoQueue: 'true' } } : {}) }));
+      const { Attributes } = await sqs.send(new GetQueueAttributesCommand({ QueueUrl, AttributeNames: ['QueueArn'] }));
+      created.set(id, { type: resource.Type, arn: Attributes!.QueueArn!, ref: QueueUrl! });
+    }
+  }
+  const configTable = String(template.Resources.ConfigTable!.Properties!.TableName);
+  const stateTable = String(template.Resources.StateTable!.Properties!.TableName);
+  await dynamodb.send(new CreateTableCommand({
+    TableName: configTable, BillingMode: 'PAY_PER_REQUEST',
+    AttributeDefinitions: [{ AttributeName: 'pk', AttributeType: 'S' }], KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }],
+  }));
+  await dynamodb.send(new CreateTableCommand(stateTableDefinition(stateTable)));
+  created.set('ConfigTable', { type: 'AWS::DynamoDB::Table', arn: '*', ref: configTable });
+  created.set('StateTable', { type: 'AWS::DynamoDB::Table', arn: '*', ref: stateTable });
+  await dynamodb.send(new BatchWriteItemCommand({ RequestItems: { [configTable]: [
+    { PutRequest: { Item: { pk: { S: 'interfaces/eth0' }, mtu: { N: '1500' }, version: { N: '1' } } } },
+    { PutRequest: { Item: { pk: { S: 'routes/default' }, via: { S: 'eth0' }, version: { N: '1' } } } },
+  ] } }));
+}, 240_000);
+
+afterAll(async () => {
+  if (moto && moto.exitCode === null) {
+    const exited = new Promise<void>((resolve) => moto.once('exit', () => resolve()));
+    moto.kill('SIGTERM');
+    await exited;
+  }
+  rmSync(work, { recursive: true, force: true });
+});
+
+const change = (key: string, value: Record<string, unknown>, revision: number) => JSON.stringify(toEnvelope({ key, op: 'put', value: value as never, revision }));
+
+/** Sends bodies to the changes queue and receives them back as the Lambda SQS event source would. */
+async function changesEvent(bodies: string[]) {
+  const queue = created.get('ChangesQueue')!;
+  await sqs.send(new SendMessageBatchCommand({ QueueUrl: queue.ref, Entries: bodies.map((MessageBody, i) => ({ Id: String(i), MessageBody })) }));
+  return { Records: (await receive('ChangesQueue', bodies.length)).map((message) => toLambdaSqsRecord(message, queue.arn, REGION)) };
+}
+
+describe('packaged roles, enforced by the emulator', () => {
+  it('the resync function completes a first resync of every plugin with only its role', async () => {
+    const result = await invoke<ResyncRunResult>('resync', 'Resync', {}, await userWith(iam, asPolicy(roleOf('Resync'))));
+
+    expect(result.thrown).toBeUndefined();
+    expect(result.response!.plugins.map(({ plugin, status }) => ({ plugin, status }))).toEqual([
+      { plugin: 'store', status: 'ok' }, { plugin: 'interfaces', status: 'ok' }, { plugin: 'routes', status: 'ok' },
+    ]);
+    const feedback = (await receive('FeedbackQueue', 3)).map((message) => JSON.parse(message.Body!) as FeedbackRecord);
+    expect(feedback.filter((record) => record.event === 'resync').map((record) => record.status)).toEqual(['ok', 'ok', 'ok']);
+  });
+
+  it('the SQS function stores and delivers after that resync, tracks a failing plugin and dead-letters bad input with only its role', async () => {
+    const event = await changesEvent([
+      change('config/interfaces/eth0', { mtu: 9000 }, 2),
+      change('config/routes/vpn', 42 as never, 1),
+      'not json at all',
+    ]);
+    const result = await invoke<SQSBatchResponse>('sqs', 'Sqs', event, await userWith(iam, asPolicy(roleOf('Sqs'))));
+
+    expect(result.thrown).toBeUndefined();
+    // The store plugin refuses a value that is not an object. It got both changes in one call, so
+    // both records are retried; the other plugins took theirs, and the bad body is not retried.
+    expect(result.response!.batchItemFailures.map(({ itemIdentifier }) => itemIdentifier).sort()).toEqual([event.Records[0]!.messageId, event.Records[1]!.messageId].sort());
+    const feedback = (await receive('FeedbackQueue', 4)).map((message) => JSON.parse(message.Body!) as FeedbackRecord);
+    expect(feedback.map((record) => `${record.event} ${'plugin' in record ? record.plugin : '-'} ${record.status}`).sort()).toEqual([
+      'change interfaces ok', 'change routes ok', 'change store error', 'rejected - error',
+    ]);
+    expect(await receive('RejectedQueue', 1)).toHaveLength(1);
+  });
+
+  it('the EventBridge function stores and delivers a bus change with only its role', async () => {
+    const event = {
+      version: '0', id: 'event-1', 'detail-type': DEFAULT_EVENT_DETAIL_TYPE, source: DEFAULT_EVENT_SOURCE, account: '123456789012',
+      time: new Date().toISOString(), region: REGION, resources: [], detail: toEnvelope({ key: 'config/interfaces/eth3', op: 'put', value: { mtu: 1400 }, revision: 1 }),
+    };
+    const result = await invoke('eventbridge', 'Eventbridge', event, await userWith(iam, asPolicy(roleOf('Eventbridge'))));
+
+    expect(result.thrown).toBeUndefined();
+    const feedback = (await receive('FeedbackQueue', 2)).map((message) => JSON.parse(message.Body!) as FeedbackRecord);
+    expect(feedback.map((record) => `${record.event} ${'plugin' in record ? record.plugin : '-'} ${record.status}`).sort()).toEqual(['change interfaces ok', 'change store ok']);
+    const stored = await dynamodb.send(new GetItemCommand({ TableName: created.get('ConfigTable')!.ref, Key: { pk: { S: 'interfaces/eth3' } }, ConsistentRead: true }));
+    expect(stored.Item?.mtu).toEqual({ N: '1400' });
+  });
+
+  it('the stream function delivers a table change with only its role', async () => {
+    const table = created.get('ConfigTable')!.ref;
+    const image = { pk: { S: 'interfaces/eth0' }, mtu: { N: '1280' }, version: { N: '5' } };
+    const event = { Records: [{
+      eventID: 'stream-1', eventName: 'MODIFY', eventVersion: '1.1', eventSource: 'aws:dynamodb', awsRegion: REGION,
+      eventSourceARN: `arn:aws:dynamodb:${REGION}:123456789012:table/${table}/stream/2026-01-01T00:00:00.000`,
+      dynamodb: {
+        ApproximateCreationDateTime: Math.floor(Date.now() / 1000), Keys: { pk: image.pk }, NewImage: image,
+        OldImage: { ...image, mtu: { N: '1500' }, version: { N: '4' } }, SequenceNumber: '100000000000000000001', SizeBytes: 60, StreamViewType: 'NEW_AND_OLD_IMAGES',
+      },
+    }] };
+    const result = await invoke<DynamoDBBatchResponse>('dynamodbStream', 'DynamodbStream', event, await userWith(iam, asPolicy(roleOf('DynamodbStream'))));
+
+    expect(result).toEqual({ response: { batchItemFailures: [] } });
+    const feedback = (await receive('FeedbackQueue', 2)).map((message) => JSON.parse(message.Body!) as FeedbackRecord);
+    expect(feedback.map((record) => `${record.event} ${'plugin' in record ? record.plugin : '-'} ${record.status}`)).toContain('change interfaces ok');
+  });
+
+  it('the HTTP function writes a key to the table with only its role', async () => {
+    const path = '/keys/config/interfaces/eth4';
+    const event = {
+      version: '2.0', routeKey: 'PUT /keys/{key+}', rawPath: path, rawQueryString: '', headers: { 'content-type': 'application/json' },
+      pathParameters: { key: 'config/interfaces/eth4' }, body: JSON.stringify({ mtu: 1300 }), isBase64Encoded: false,
+      requestContext: {
+        accountId: '123456789012', apiId: 'api', domainName: 'example.com', domainPrefix: 'example', stage: '$default', requestId: 'request-1',
+        routeKey: 'PUT /keys/{key+}', time: '', timeEpoch: 0, http: { method: 'PUT', path, protocol: 'HTTP/1.1', sourceIp: '127.0.0.1', userAgent: 'test' },
+      },
+    };
+    const result = await invoke<Exclude<APIGatewayProxyResultV2, string>>('http', 'Http', event, await userWith(iam, asPolicy(roleOf('Http'))));
+
+    expect(result.thrown).toBeUndefined();
+    expect(result.response!.statusCode).toBeLessThan(300);
+    const stored = await dynamodb.send(new GetItemCommand({ TableName: created.get('ConfigTable')!.ref, Key: { pk: { S: 'interfaces/eth4' } }, ConsistentRead: true }));
+    expect(stored.Item?.mtu).toEqual({ N: '1300' });
+  });
+
+  it('fails the invocation when the role lacks one call the delivery path makes', async () => {
+    const withoutQuery = roleOf('Sqs').map((statement) => ({ ...statement, actions: statement.actions.filter((action) => action !== 'dynamodb:Query') }));
+    const event = await changesEvent([change('config/interfaces/eth0', { mtu: 9001 }, 3)]);
+    const result = await invoke<SQSBatchResponse>('sqs', 'Sqs', event, await userWith(iam, asPolicy(withoutQuery)));
+
+    // Either the invocation throws or the record is handed back for a retry: never a success.
+    expect(result.thrown !== undefined || result.response!.batchItemFailures.length === 1).toBe(true);
+  });
+});

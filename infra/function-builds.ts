@@ -35,7 +35,9 @@ export function functionBuilds(serviceDir: string): FunctionBuilds {
   const pluginOptions = service.custom.esbuild;
   const external = [...((pluginOptions.external as string[] | undefined) ?? []), ...((pluginOptions.exclude as string[] | undefined) ?? [])];
   return {
-    options: { ...Object.fromEntries(Object.entries(pluginOptions).filter(([name]) => !PLUGIN_ONLY.has(name))), external },
+    // Relative paths in the options (the credential alias) resolve against the service directory,
+    // as they do when serverless runs there.
+    options: { ...Object.fromEntries(Object.entries(pluginOptions).filter(([name]) => !PLUGIN_ONLY.has(name))), external, absWorkingDir: serviceDir },
     extension: String(pluginOptions.outputFileExtension ?? '.js'),
     // A `path/file.export` handler's entry is the .ts source next to it.
     functions: Object.entries(service.functions).map(([name, { handler }]) => ({

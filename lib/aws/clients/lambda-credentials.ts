@@ -18,7 +18,7 @@ type Credentials = Awaited<ReturnType<Provider>>;
 /** What an SDK client passes: its own configuration, including its logger. */
 type ProviderInit = Parameters<typeof fromHttp>[0];
 
-/** Credentials are fetched again this long before they expire. */
+/** Credentials are fetched again, in the background, from this long before they expire. */
 const REFRESH_BEFORE_EXPIRY_MS = 5 * 60_000;
 
 function sourceOf(init: ProviderInit): Provider {
@@ -35,18 +35,26 @@ function sourceOf(init: ProviderInit): Provider {
 
 /**
  * The SDK's `defaultProvider`, for Lambda: credentials from the environment, else from the
- * container credential endpoint. Credentials are kept until five minutes before they expire.
+ * container credential endpoint. Credentials are kept while they are valid; from five minutes
+ * before they expire, a call still gets them and starts a refresh in the background (a failed
+ * refresh is tried again on the next call), and only expired or missing credentials are waited for.
  */
 export function defaultProvider(init: ProviderInit = {}): Provider {
   let held: Credentials | undefined;
   let loading: Promise<Credentials> | undefined;
-  return async () => {
-    if (held && (held.expiration === undefined || held.expiration.getTime() - Date.now() > REFRESH_BEFORE_EXPIRY_MS)) return held;
-    loading ??= (async () => sourceOf(init)())()
+  const refresh = (): Promise<Credentials> =>
+    (loading ??= (async () => sourceOf(init)())()
       .then((credentials) => (held = credentials))
       .finally(() => {
         loading = undefined;
-      });
-    return loading;
+      }));
+  return async () => {
+    const msLeft = held?.expiration === undefined ? Infinity : held.expiration.getTime() - Date.now();
+    if (held && msLeft > 0) {
+      // The held credentials still sign; the error of a background refresh surfaces only if they expire first.
+      if (msLeft <= REFRESH_BEFORE_EXPIRY_MS) refresh().catch(() => {});
+      return held;
+    }
+    return refresh();
   };
 }

@@ -60,14 +60,17 @@ beforeAll(async () => {
 const change = (key: string, revision: number) => JSON.stringify(toEnvelope({ key, op: 'put', value: { mtu: 9000 }, revision }));
 
 describe('the packaged SQS function, run as Lambda runs it', () => {
-  it('signs with the credentials Lambda puts in the environment: feedback for every plugin, bad input dead-lettered', async () => {
+  it('signs with the credentials Lambda puts in the environment: feedback for every plugin watching the key, bad input dead-lettered', async () => {
     const event = await sqsEvent([change('config/interfaces/eth0', 1), 'not json at all']);
     const result = await invoke(bundle, event, { ...serviceEnv, AWS_ACCESS_KEY_ID: 'lambda-role', AWS_SECRET_ACCESS_KEY: 'secret', AWS_SESSION_TOKEN: 'token' });
 
     expect(result).toEqual({ response: { batchItemFailures: [] } });
-    const feedback = await receiveBodies<FeedbackRecord>(feedbackUrl, { count: 2 });
-    expect(feedback.map((record) => record.event).sort()).toEqual(expect.arrayContaining(['change', 'rejected']));
-    const rejected = await receiveBodies<{ reason: { code: string } }>(rejectedUrl, { count: 1 });
+    // Before the first resync the change is held for each plugin watching it, and that is reported too.
+    const feedback = await receiveBodies<FeedbackRecord>(feedbackUrl, { count: 3, remove: true });
+    expect(feedback.map((record) => `${record.event} ${'plugin' in record ? record.plugin : '-'} ${record.status}`).sort()).toEqual([
+      'change interfaces ok', 'change store ok', 'rejected - error',
+    ]);
+    const rejected = await receiveBodies<{ reason: { code: string } }>(rejectedUrl, { count: 1, remove: true });
     expect(rejected.map((entry) => entry.reason.code)).toEqual(['INVALID_CHANGE']);
   });
 
@@ -89,8 +92,8 @@ describe('the packaged SQS function, run as Lambda runs it', () => {
       expect(result).toEqual({ response: { batchItemFailures: [] } });
       expect(requests.length).toBeGreaterThan(0);
       expect(new Set(requests)).toEqual(new Set(['container-token']));
-      const feedback = await receiveBodies<FeedbackRecord>(feedbackUrl, { count: 1 });
-      expect(feedback.map((record) => record.event)).toContain('change');
+      const feedback = await receiveBodies<FeedbackRecord>(feedbackUrl, { count: 2, remove: true });
+      expect(feedback.map((record) => `${record.event} ${'plugin' in record ? record.plugin : '-'} ${record.status}`).sort()).toEqual(['change interfaces ok', 'change store ok']);
     } finally {
       await new Promise((resolve) => server.close(resolve));
     }

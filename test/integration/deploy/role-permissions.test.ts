@@ -1,5 +1,5 @@
 // The packaged roles against the calls the packaged functions really make. A private moto_server
-// enforces IAM (INITIAL_NO_AUTH_ACTION_COUNT): each function's bundle runs with the keys of an
+// enforces IAM (moto's reset-auth): each function's bundle runs with the keys of an
 // IAM user that has exactly the statements of that function's packaged role, in the environment
 // the template gives the function, against resources named as the template names them. A call
 // the role does not grant fails the invocation.
@@ -9,15 +9,17 @@
 // which table each DynamoDB grant names.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { connect, createServer } from 'node:net';
+import { createServer as createHttpServer } from 'node:http';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BatchWriteItemCommand, CreateTableCommand, DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { CreateAccessKeyCommand, CreateUserCommand, IAMClient, PutUserPolicyCommand } from '@aws-sdk/client-iam';
 import {
-  CreateQueueCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SendMessageBatchCommand, SQSClient, type Message,
+  CreateQueueCommand, DeleteMessageBatchCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SendMessageBatchCommand, SQSClient, type Message,
 } from '@aws-sdk/client-sqs';
 import type { APIGatewayProxyResultV2, DynamoDBBatchResponse, SQSBatchResponse } from 'aws-lambda';
+import { isAnswering } from '../../../infra/local/emulator.ts';
 import { toLambdaSqsRecord } from '../../../infra/local/lambda-shapes.ts';
 import { toEnvelope, type FeedbackRecord } from '../../../lib/index.ts';
 import { DEFAULT_EVENT_DETAIL_TYPE, DEFAULT_EVENT_SOURCE } from '../../../lib/model/envelope.ts';
@@ -53,17 +55,6 @@ async function freePort(): Promise<number> {
       const { port } = server.address() as { port: number };
       server.close(() => resolve(port));
     });
-  });
-}
-
-// Readiness by TCP connect: an HTTP probe would use up one of the unchecked calls.
-function isListening(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect(port, '127.0.0.1', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
   });
 }
 
@@ -124,11 +115,14 @@ function invoke<T>(name: string, functionId: string, event: unknown, credentials
   }, work);
 }
 
+/** Receives `count` messages from a queue (or what arrives within 10 s) and deletes them. */
 async function receive(queue: string, count: number): Promise<Message[]> {
+  const url = created.get(queue)!.ref;
   const messages: Message[] = [];
   const deadline = Date.now() + 10_000;
   while (messages.length < count && Date.now() < deadline) {
-    const { Messages = [] } = await sqs.send(new ReceiveMessageCommand({ QueueUrl: created.get(queue)!.ref, MaxNumberOfMessages: 10, WaitTimeSeconds: 1, VisibilityTimeout: 60 }));
+    const { Messages = [] } = await sqs.send(new ReceiveMessageCommand({ QueueUrl: url, MaxNumberOfMessages: 10, WaitTimeSeconds: 1 }));
+    if (Messages.length) await sqs.send(new DeleteMessageBatchCommand({ QueueUrl: url, Entries: Messages.map((message, i) => ({ Id: String(i), ReceiptHandle: message.ReceiptHandle! })) }));
     messages.push(...Messages);
   }
   return messages;
@@ -144,14 +138,18 @@ beforeAll(async () => {
 
   const port = await freePort();
   endpoint = `http://127.0.0.1:${port}`;
-  // The first three calls (the administrator's user, policy and keys) go unchecked; every later
-  // call is authorized against the IAM users' policies.
-  moto = spawn('moto_server', ['-H', '127.0.0.1', '-p', String(port)], { stdio: 'ignore', env: { ...process.env, INITIAL_NO_AUTH_ACTION_COUNT: '3' } });
+  moto = spawn('moto_server', ['-H', '127.0.0.1', '-p', String(port)], { stdio: 'ignore' });
+  let spawnError: Error | undefined;
+  moto.once('error', (error) => (spawnError = error));
   const deadline = Date.now() + 30_000;
-  while (!(await isListening(port))) {
-    if (moto.exitCode !== null || Date.now() > deadline) throw new Error(`moto_server did not start on port ${port}`);
+  while (!(await isAnswering(endpoint, 500))) {
+    if (spawnError || moto.exitCode !== null || Date.now() > deadline) throw new Error(`moto_server did not start on port ${port}`, { cause: spawnError });
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
+  // From here on moto authorizes every call against the IAM users' policies, except the next three:
+  // the administrator's user, policy and keys. (A server other than moto would refuse this call.)
+  const reset = await fetch(`${endpoint}/moto-api/reset-auth`, { method: 'POST', body: '3' });
+  if (!reset.ok) throw new Error(`${endpoint} did not accept moto's reset-auth: ${reset.status}`);
   admin = await userWith(new IAMClient({ endpoint, region: REGION, credentials: { accessKeyId: 'bootstrap', secretAccessKey: 'bootstrap' } }), [{ Effect: 'Allow', Action: '*', Resource: '*' }]);
   iam = new IAMClient({ endpoint, region: REGION, credentials: admin });
   sqs = new SQSClient({ endpoint, region: REGION, credentials: admin });
@@ -259,7 +257,11 @@ describe('packaged roles, enforced by the emulator', () => {
 
     expect(result).toEqual({ response: { batchItemFailures: [] } });
     const feedback = (await receive('FeedbackQueue', 2)).map((message) => JSON.parse(message.Body!) as FeedbackRecord);
-    expect(feedback.map((record) => `${record.event} ${'plugin' in record ? record.plugin : '-'} ${record.status}`)).toContain('change interfaces ok');
+    const delivered = [{ key: 'config/interfaces/eth0', op: 'put', revision: '5' }];
+    expect(feedback.map((record) => ({ event: record.event, plugin: 'plugin' in record ? record.plugin : undefined, status: record.status, changes: 'changes' in record ? record.changes : undefined }))
+      .sort((a, b) => String(a.plugin).localeCompare(String(b.plugin)))).toEqual([
+      { event: 'change', plugin: 'interfaces', status: 'ok', changes: delivered }, { event: 'change', plugin: 'store', status: 'ok', changes: delivered },
+    ]);
   });
 
   it('the HTTP function writes a key to the table with only its role', async () => {
@@ -280,12 +282,48 @@ describe('packaged roles, enforced by the emulator', () => {
     expect(stored.Item?.mtu).toEqual({ N: '1300' });
   });
 
-  it('fails the invocation when the role lacks one call the delivery path makes', async () => {
+  it('signs with the keys the container credential endpoint serves when the environment has none', async () => {
+    const keys = await userWith(iam, asPolicy(roleOf('Sqs')));
+    let served = 0;
+    const server = createHttpServer((_request, response) => {
+      served += 1;
+      response.setHeader('content-type', 'application/json');
+      // An IAM user's keys have no session token; the endpoint's format still needs the field.
+      response.end(JSON.stringify({ AccessKeyId: keys.accessKeyId, SecretAccessKey: keys.secretAccessKey, Token: '', Expiration: new Date(Date.now() + 3_600_000).toISOString() }));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const event = await changesEvent([change('config/interfaces/eth6', { mtu: 1500 }, 1)]);
+      const { port } = server.address() as { port: number };
+      const result = await invokeBundle<SQSBatchResponse>(bundles.get('sqs')!, event, {
+        ...environmentOf('Sqs'), AWS_REGION: REGION, AWS_ENDPOINT_URL: endpoint, DATASYNC_SILENT: '1',
+        AWS_CONTAINER_CREDENTIALS_FULL_URI: `http://127.0.0.1:${port}/role`,
+      }, work);
+
+      // moto refuses keys it did not issue, so success means the served keys signed the calls.
+      expect(result).toEqual({ response: { batchItemFailures: [] } });
+      expect(served).toBeGreaterThan(0);
+      await receive('FeedbackQueue', 2);
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
+
+  it('fails the invocation when the role lacks one call the delivery path makes, and succeeds with it', async () => {
+    // After a resync the ledger reads what a plugin holds from its snapshot with Query.
+    const schedule = { source: 'aws.events', 'detail-type': 'Scheduled Event', detail: {} };
+    const resynced = await invoke<ResyncRunResult>('resync', 'Resync', schedule, await userWith(iam, asPolicy(roleOf('Resync'))));
+    expect(resynced.response?.plugins.map(({ status }) => status)).toEqual(['ok', 'ok', 'ok']);
+    await receive('FeedbackQueue', 3);
     const withoutQuery = roleOf('Sqs').map((statement) => ({ ...statement, actions: statement.actions.filter((action) => action !== 'dynamodb:Query') }));
     const event = await changesEvent([change('config/interfaces/eth0', { mtu: 9001 }, 3)]);
-    const result = await invoke<SQSBatchResponse>('sqs', 'Sqs', event, await userWith(iam, asPolicy(withoutQuery)));
 
+    const denied = await invoke<SQSBatchResponse>('sqs', 'Sqs', event, await userWith(iam, asPolicy(withoutQuery)));
     // Either the invocation throws or the record is handed back for a retry: never a success.
-    expect(result.thrown !== undefined || result.response!.batchItemFailures.length === 1).toBe(true);
+    expect(denied.thrown !== undefined || denied.response!.batchItemFailures.length === 1).toBe(true);
+
+    // The same record delivered again, with the whole role.
+    const allowed = await invoke<SQSBatchResponse>('sqs', 'Sqs', event, await userWith(iam, asPolicy(roleOf('Sqs'))));
+    expect(allowed).toEqual({ response: { batchItemFailures: [] } });
   });
 });

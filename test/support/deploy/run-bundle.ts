@@ -38,6 +38,9 @@ export function invokeBundle<T = unknown>(bundle: string, event: unknown, env: R
     const child = spawn(process.execPath, ['--input-type=module', '-e', PROBE, bundle, JSON.stringify(event), 'probe'], {
       env: { PATH: process.env.PATH, HOME: home, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
+      // A bundle that hangs is killed rather than left running after the test gives up.
+      timeout: 45_000,
+      killSignal: 'SIGKILL',
     });
     let stdout = '';
     let stderr = '';
@@ -46,7 +49,7 @@ export function invokeBundle<T = unknown>(bundle: string, event: unknown, env: R
     child.on('error', reject);
     child.on('close', (status) => {
       const last = stdout.trim().split('\n').pop();
-      if (status !== 0 || !last) reject(new Error(`the bundle exited with ${status}: ${stderr}`));
+      if (status !== 0 || !last) reject(new Error(`the bundle exited with ${status ?? child.signalCode}: ${stderr}`));
       else resolve(JSON.parse(last) as InvocationResult<T>);
     });
   });

@@ -31,18 +31,29 @@ describe('Lambda credential chain', () => {
     await expect(defaultProvider()()).resolves.toMatchObject({ accessKeyId: 'role-a', secretAccessKey: 'role-a-secret', sessionToken: 'role-a-token' });
   });
 
-  it('keeps credentials that do not expire soon, and reads them again when they do', async () => {
+  it('keeps credentials that do not expire soon', async () => {
     setKeys('role-a', new Date(Date.now() + 60 * 60_000));
-    const lasting = defaultProvider();
-    await lasting();
+    const provider = defaultProvider();
+    await provider();
     setKeys('role-b');
-    expect((await lasting()).accessKeyId).toBe('role-a');
+    expect((await provider()).accessKeyId).toBe('role-a');
+  });
 
+  it('hands out credentials about to expire while it fetches new ones, and waits only for expired ones', async () => {
     setKeys('role-c', new Date(Date.now() + 60_000));
     const expiring = defaultProvider();
     expect((await expiring()).accessKeyId).toBe('role-c');
-    setKeys('role-d');
+    setKeys('role-d', new Date(Date.now() + 60 * 60_000));
+    // Still valid: returned at once, with a refresh started behind it.
+    expect((await expiring()).accessKeyId).toBe('role-c');
+    await new Promise((resolve) => setImmediate(resolve));
     expect((await expiring()).accessKeyId).toBe('role-d');
+
+    setKeys('role-e', new Date(Date.now() - 1_000));
+    const expired = defaultProvider();
+    await expired();
+    setKeys('role-f');
+    expect((await expired()).accessKeyId).toBe('role-f');
   });
 
   it('shares one lookup between concurrent calls', async () => {

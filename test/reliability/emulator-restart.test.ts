@@ -1,8 +1,6 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
+import type { ChildProcess } from 'node:child_process';
 import { BatchWriteItemCommand, CreateTableCommand, waitUntilTableExists } from '@aws-sdk/client-dynamodb';
 import { lambdaContext } from '../../infra/local/lambda-shapes.ts';
-import { isAnswering } from '../../infra/local/emulator.ts';
 import { createAwsClients } from '../../lib/aws/clients.ts';
 import { createDatasync } from '../../lib/datasync.ts';
 import type { FeedbackRecord } from '../../lib/feedback/record.ts';
@@ -10,49 +8,22 @@ import { createResyncHandler } from '../../lib/resync/handler.ts';
 import type { ResyncRunResult } from '../../lib/resync/engine.ts';
 import { stateTableDefinition } from '../../lib/state/table.ts';
 import { SyncStateStore } from '../../lib/state/store.ts';
+import { freePort, startPrivateEmulator, stopPrivateEmulator } from '../support/private-emulator.ts';
 
 // An emulator restart in the middle of a resync, on a private moto_server (the shared one on 4566
 // serves other tests). moto keeps its state in memory, so the restart loses the tables: the
 // resync cannot complete after it and must report failure — never a silent success.
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-async function startMoto(port: number): Promise<ChildProcess> {
-  const child = spawn('moto_server', ['-H', '127.0.0.1', '-p', String(port)], { stdio: 'ignore' });
-  const deadline = Date.now() + 30_000;
-  while (!(await isAnswering(`http://127.0.0.1:${port}`, 500))) {
-    if (child.exitCode !== null || Date.now() > deadline) throw new Error(`moto_server did not start on port ${port}`);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-  return child;
-}
-
-async function stop(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  child.kill('SIGTERM');
-  await exited;
-}
-
 describe('emulator restart during a resync', () => {
   let port: number;
   let moto: ChildProcess;
 
   beforeAll(async () => {
     port = await freePort();
-    moto = await startMoto(port);
+    moto = await startPrivateEmulator(port);
   }, 60_000);
 
   afterAll(async () => {
-    await stop(moto);
+    await stopPrivateEmulator(moto);
   });
 
   it('reports the resync as failed (or fails the invocation) instead of succeeding silently', async () => {
@@ -82,8 +53,8 @@ describe('emulator restart during a resync', () => {
             void page;
             pages += 1;
             if (pages === 2) {
-              await stop(moto);
-              moto = await startMoto(port);
+              await stopPrivateEmulator(moto);
+              moto = await startPrivateEmulator(port);
               restarted = true;
             }
           }

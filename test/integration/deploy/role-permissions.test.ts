@@ -7,10 +7,9 @@
 // moto checks SQS calls against the queue's ARN but DynamoDB calls by action only (it authorizes
 // them against resource "*"), so DynamoDB grants are given on "*" here; the template test checks
 // which table each DynamoDB grant names.
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer as createHttpServer } from 'node:http';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BatchWriteItemCommand, CreateTableCommand, DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
@@ -19,7 +18,6 @@ import {
   CreateQueueCommand, DeleteMessageBatchCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SendMessageBatchCommand, SQSClient, type Message,
 } from '@aws-sdk/client-sqs';
 import type { APIGatewayProxyResultV2, DynamoDBBatchResponse, SQSBatchResponse } from 'aws-lambda';
-import { isAnswering } from '../../../infra/local/emulator.ts';
 import { toLambdaSqsRecord } from '../../../infra/local/lambda-shapes.ts';
 import { toEnvelope, type FeedbackRecord } from '../../../lib/index.ts';
 import { DEFAULT_EVENT_DETAIL_TYPE, DEFAULT_EVENT_SOURCE } from '../../../lib/model/envelope.ts';
@@ -28,6 +26,7 @@ import { stateTableDefinition } from '../../../lib/state/table.ts';
 import { packagedService, type Template } from '../../support/deploy/packaged-service.ts';
 import { extractBundle, invokeBundle, type InvocationResult } from '../../support/deploy/run-bundle.ts';
 import { refTarget, roleStatements, type Statement } from '../../support/deploy/template.ts';
+import { freePort, startPrivateEmulator, stopPrivateEmulator } from '../../support/private-emulator.ts';
 
 jest.setTimeout(120_000);
 const REGION = 'us-east-1';
@@ -46,17 +45,6 @@ let dynamodb: DynamoDBClient;
 const created = new Map<string, Created>();
 const bundles = new Map<string, string>();
 let users = 0;
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 /** An IAM user with one inline policy of `statements`, and its access keys. */
 async function userWith(client: IAMClient, statements: unknown[]): Promise<Credentials> {
@@ -131,21 +119,13 @@ async function receive(queue: string, count: number): Promise<Message[]> {
 beforeAll(async () => {
   const service = await packagedService();
   template = service.template;
-  bundles.set('sqs', extractBundle(service, 'sqs', work, 'functions/sqs'));
-  for (const [name, entry] of [['resync', 'resync'], ['eventbridge', 'eventbridge'], ['dynamodbStream', 'dynamodb-stream'], ['http', 'http']] as const) {
+  for (const [name, entry] of [['sqs', 'sqs'], ['resync', 'resync'], ['eventbridge', 'eventbridge'], ['dynamodbStream', 'dynamodb-stream'], ['http', 'http']] as const) {
     bundles.set(name, extractBundle(service, name, work, `functions/${entry}`));
   }
 
   const port = await freePort();
   endpoint = `http://127.0.0.1:${port}`;
-  moto = spawn('moto_server', ['-H', '127.0.0.1', '-p', String(port)], { stdio: 'ignore' });
-  let spawnError: Error | undefined;
-  moto.once('error', (error) => (spawnError = error));
-  const deadline = Date.now() + 30_000;
-  while (!(await isAnswering(endpoint, 500))) {
-    if (spawnError || moto.exitCode !== null || Date.now() > deadline) throw new Error(`moto_server did not start on port ${port}`, { cause: spawnError });
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
+  moto = await startPrivateEmulator(port);
   // From here on moto authorizes every call against the IAM users' policies, except the next three:
   // the administrator's user, policy and keys. (A server other than moto would refuse this call.)
   const reset = await fetch(`${endpoint}/moto-api/reset-auth`, { method: 'POST', body: '3' });
@@ -180,11 +160,7 @@ beforeAll(async () => {
 }, 240_000);
 
 afterAll(async () => {
-  if (moto && moto.exitCode === null) {
-    const exited = new Promise<void>((resolve) => moto.once('exit', () => resolve()));
-    moto.kill('SIGTERM');
-    await exited;
-  }
+  await stopPrivateEmulator(moto);
   rmSync(work, { recursive: true, force: true });
 });
 

@@ -6,8 +6,8 @@ import { join } from 'node:path';
 import type { BuildOptions } from 'esbuild';
 import { parse } from 'yaml';
 
-/** serverless-esbuild options that are not esbuild options. */
-const PLUGIN_ONLY = new Set([
+/** serverless-esbuild options that are not esbuild options (test/unit/deploy/function-builds.test.ts checks the list against serverless-esbuild). */
+export const PLUGIN_ONLY: ReadonlySet<string> = new Set([
   'concurrency', 'zipConcurrency', 'exclude', 'nativeZip', 'packager', 'packagePath', 'watch', 'keepOutputDirectory',
   'packagerOptions', 'installExtraArgs', 'outputFileExtension', 'outputBuildFolder', 'outputWorkFolder', 'nodeExternals',
   'skipBuild', 'skipRebuild', 'skipBuildExcludeFns', 'stripEntryResolveExtensions', 'disposeContext', 'config', 'plugins',

@@ -1,10 +1,10 @@
 // The deployable service as `serverless deploy` would create it: packaged offline (no AWS
 // credentials), checked by cfn-lint, and its template read for the settings the service relies on.
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import {
-  NAME_PREFIX, PACKAGE_REGION, packagedService, zipEntries, type PackagedService, type Resource, type Template,
+  NAME_PREFIX, PACKAGE_REGION, packagedService, zipEntries, zipFile, type PackagedService, type Resource, type Template,
 } from '../../support/deploy/packaged-service.ts';
 import { allows, getAttName, refTarget, resourcesOfType, roleStatements } from '../../support/deploy/template.ts';
 import { parseResyncRequest } from '../../../lib/resync/request.ts';
@@ -46,6 +46,9 @@ beforeAll(async () => {
   if (service.packagingMs) console.log(`serverless package took ${service.packagingMs} ms`);
 }, 240_000);
 
+const kib = (bytes: number) => `${(bytes / 1024).toFixed(1)} KiB`;
+const sizes: string[] = [];
+
 describe('serverless package (offline, no AWS credentials)', () => {
   it('bundles every function into its own zip of one minified ES module and its source map', () => {
     for (const [id, entry] of Object.entries(FUNCTIONS) as Array<[FunctionId, string]>) {
@@ -57,8 +60,12 @@ describe('serverless package (offline, no AWS credentials)', () => {
       const zip = join(service.dir, String(properties.Code.S3Key).split('/').pop()!);
       expect(existsSync(zip)).toBe(true);
       expect(zipEntries(zip).sort()).toEqual([`${entry}.mjs`, `${entry}.mjs.map`]);
+      sizes.push(`${id.padEnd(14)} ${kib(zipFile(zip, `${entry}.mjs`).length).padStart(10)} ${kib(statSync(zip).size).padStart(10)}`);
     }
     expect(resourcesOfType(template, 'AWS::Lambda::Function')).toHaveLength(Object.keys(FUNCTIONS).length);
+    // What each deploy ships, in every CI log; docs/benchmarks.md compares them with a baseline handler.
+    const header = `${'function'.padEnd(14)} ${'module'.padStart(10)} ${'zip'.padStart(10)}`;
+    console.log(['function bundles from serverless package (the zip holds the module and its source map)', header, ...sizes].join('\n'));
   });
 
   it('passes cfn-lint with no errors', () => {

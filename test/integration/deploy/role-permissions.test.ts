@@ -33,12 +33,12 @@ const REGION = 'us-east-1';
 const work = mkdtempSync(join(tmpdir(), 'datasync-roles-'));
 
 type Credentials = { accessKeyId: string; secretAccessKey: string };
-interface Created { readonly type: string; readonly arn: string; readonly ref: string }
+/** A resource made on the emulator: its ARN ("*" for tables, see above) and what `Ref` gives (URL or name). */
+interface Created { readonly arn: string; readonly ref: string }
 
 let moto: ChildProcess;
 let endpoint: string;
 let template: Template;
-let admin: Credentials;
 let iam: IAMClient;
 let sqs: SQSClient;
 let dynamodb: DynamoDBClient;
@@ -130,7 +130,7 @@ beforeAll(async () => {
   // the administrator's user, policy and keys. (A server other than moto would refuse this call.)
   const reset = await fetch(`${endpoint}/moto-api/reset-auth`, { method: 'POST', body: '3' });
   if (!reset.ok) throw new Error(`${endpoint} did not accept moto's reset-auth: ${reset.status}`);
-  admin = await userWith(new IAMClient({ endpoint, region: REGION, credentials: { accessKeyId: 'bootstrap', secretAccessKey: 'bootstrap' } }), [{ Effect: 'Allow', Action: '*', Resource: '*' }]);
+  const admin = await userWith(new IAMClient({ endpoint, region: REGION, credentials: { accessKeyId: 'bootstrap', secretAccessKey: 'bootstrap' } }), [{ Effect: 'Allow', Action: '*', Resource: '*' }]);
   iam = new IAMClient({ endpoint, region: REGION, credentials: admin });
   sqs = new SQSClient({ endpoint, region: REGION, credentials: admin });
   dynamodb = new DynamoDBClient({ endpoint, region: REGION, credentials: admin });
@@ -141,7 +141,7 @@ beforeAll(async () => {
       const QueueName = String(resource.Properties!.QueueName);
       const { QueueUrl } = await sqs.send(new CreateQueueCommand({ QueueName, ...(QueueName.endsWith('.fifo') ? { Attributes: { FifoQueue: 'true' } } : {}) }));
       const { Attributes } = await sqs.send(new GetQueueAttributesCommand({ QueueUrl, AttributeNames: ['QueueArn'] }));
-      created.set(id, { type: resource.Type, arn: Attributes!.QueueArn!, ref: QueueUrl! });
+      created.set(id, { arn: Attributes!.QueueArn!, ref: QueueUrl! });
     }
   }
   const configTable = String(template.Resources.ConfigTable!.Properties!.TableName);
@@ -151,8 +151,8 @@ beforeAll(async () => {
     AttributeDefinitions: [{ AttributeName: 'pk', AttributeType: 'S' }], KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }],
   }));
   await dynamodb.send(new CreateTableCommand(stateTableDefinition(stateTable)));
-  created.set('ConfigTable', { type: 'AWS::DynamoDB::Table', arn: '*', ref: configTable });
-  created.set('StateTable', { type: 'AWS::DynamoDB::Table', arn: '*', ref: stateTable });
+  created.set('ConfigTable', { arn: '*', ref: configTable });
+  created.set('StateTable', { arn: '*', ref: stateTable });
   await dynamodb.send(new BatchWriteItemCommand({ RequestItems: { [configTable]: [
     { PutRequest: { Item: { pk: { S: 'interfaces/eth0' }, mtu: { N: '1500' }, version: { N: '1' } } } },
     { PutRequest: { Item: { pk: { S: 'routes/default' }, via: { S: 'eth0' }, version: { N: '1' } } } },

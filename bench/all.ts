@@ -42,8 +42,10 @@ try {
     ['benchmark', 'metric', 'value', 'baseline', 'ratio', 'target', 'pass'],
     ...rows.map((row) => {
       const ratio = row.value / row.baseline;
-      const pass = row.target.op === '>=' ? ratio >= row.target.ratio : ratio <= row.target.ratio;
-      return [row.benchmark, row.metric, `${format(row.value)} ${row.unit}`, `${format(row.baseline)} ${row.unit}`, `${ratio.toFixed(2)}x`, `${row.target.op} ${row.target.ratio}x`, pass ? 'pass' : 'FAIL'];
+      const { target } = row;
+      const pass = target && (target.op === '>=' ? ratio >= target.ratio : ratio <= target.ratio);
+      const judged = target ? [`${target.op} ${target.ratio}x`, pass ? 'pass' : 'FAIL'] : ['-', '-'];
+      return [row.benchmark, row.metric, `${format(row.value)} ${row.unit}`, `${format(row.baseline)} ${row.unit}`, `${ratio.toFixed(2)}x`, ...judged];
     }),
   ];
   const widths = table[0]!.map((_, column) => Math.max(...table.map((cells) => cells[column]!.length)));

@@ -7,8 +7,11 @@ export interface BenchRow {
   readonly value: number;
   readonly unit: string;
   readonly baseline: number;
-  /** The ratio the figure must reach: `>=` (at least) or `<=` (at most) value / baseline. */
-  readonly target: { readonly op: '>=' | '<='; readonly ratio: number };
+  /**
+   * The ratio the figure must reach: `>=` (at least) or `<=` (at most) value / baseline. A row
+   * without one is context for a row that has one (what part of a figure costs what).
+   */
+  readonly target?: { readonly op: '>=' | '<='; readonly ratio: number };
 }
 
 /**

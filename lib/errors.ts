@@ -104,7 +104,7 @@ export class FeedbackWriteError extends DatasyncError {
   readonly unwritten: number;
 
   constructor(unwritten: number, total: number, options: { cause?: unknown; details?: Record<string, unknown> } = {}) {
-    super('FEEDBACK_FAILED', `${unwritten} of ${total} feedback record(s) could not be written`, {
+    super('FEEDBACK_FAILED', withCause(`${unwritten} of ${total} feedback record(s) could not be written`, options.cause), {
       ...options, details: { ...options.details, unwritten, total },
     });
     this.unwritten = unwritten;
@@ -120,7 +120,7 @@ export class DeadLetterWriteError extends DatasyncError {
   readonly unwritten: number;
 
   constructor(unwritten: number, total: number, options: { cause?: unknown; details?: Record<string, unknown> } = {}) {
-    super('DEAD_LETTER_FAILED', `${unwritten} of ${total} rejected input(s) could not be dead-lettered`, {
+    super('DEAD_LETTER_FAILED', withCause(`${unwritten} of ${total} rejected input(s) could not be dead-lettered`, options.cause), {
       ...options, details: { ...options.details, unwritten, total },
     });
     this.unwritten = unwritten;
@@ -200,6 +200,12 @@ export function toError(thrown: unknown): Error {
   return new Error(`non-Error thrown: ${describe(thrown)}`, { cause: thrown });
 }
 
+// The message of an error that wraps another ends with the wrapped one's, so the first line an
+// operator reads (a Lambda error log, a CLI failure) says what actually went wrong.
+function withCause(message: string, cause: unknown): string {
+  return cause === undefined ? message : `${message}: ${describe(cause)}`;
+}
+
 function describe(thrown: unknown): string {
   if (thrown instanceof Error) return thrown.message;
   try {
@@ -212,14 +218,14 @@ function describe(thrown: unknown): string {
 /** A configured table does not exist (or cannot be described) where the resync looked for it. */
 export class TableNotFoundError extends DatasyncError {
   constructor(table: string, cause?: unknown) {
-    super('TABLE_NOT_FOUND', `table "${table}" does not exist or cannot be described`, { cause, details: { table } });
+    super('TABLE_NOT_FOUND', withCause(`table "${table}" does not exist or cannot be described`, cause), { cause, details: { table } });
   }
 }
 
 /** The sync-state table could not be read or written; the work it guarded did not happen. */
 export class StateFailedError extends DatasyncError {
   constructor(action: string, cause: unknown, details: Record<string, unknown> = {}) {
-    super('STATE_FAILED', `sync state: could not ${action}`, { cause, details });
+    super('STATE_FAILED', withCause(`sync state: could not ${action}`, cause), { cause, details });
   }
 }
 

@@ -104,7 +104,8 @@ describe('the packaged SQS function, run as Lambda runs it', () => {
     const result = await invoke(bundle, event, serviceEnv);
 
     expect(result.response).toBeUndefined();
-    const messages = [result.thrown?.message, ...(result.thrown?.causes ?? [])];
-    expect(messages.some((message) => /^no AWS credentials: a deployed function reads them from AWS_ACCESS_KEY_ID/.test(message ?? ''))).toBe(true);
+    // The thrown error's own message is what the Lambda log shows first: it must name the cause.
+    expect(result.thrown?.message).toMatch(/: no AWS credentials: a deployed function reads them from AWS_ACCESS_KEY_ID/);
+    expect(result.thrown?.causes.some((message) => /^no AWS credentials: /.test(message))).toBe(true);
   });
 });

@@ -55,12 +55,12 @@ describe('SQS feedback writer', () => {
     expect(waits).toEqual([50, 100]);
   });
 
-  it('retries a call that threw, then fails the write naming how many records were lost', async () => {
+  it('retries a call that threw, then fails the write naming how many records were lost and why', async () => {
     const sqs = new ScriptedSqs((body) => (body.includes('"p2"') ? 'throw' : 'ok'));
     const write = new SqsFeedbackWriter({ sqs, queueUrl: 'q', maxAttempts: 3, ...noWait }).write([feedback('p1'), feedback('p2')]);
     await expect(write).rejects.toThrow(FeedbackWriteError);
     await expect(new SqsFeedbackWriter({ sqs: new ScriptedSqs((body) => (body.includes('"p2"') ? 'throw' : 'ok')), queueUrl: 'q', maxAttempts: 3, ...noWait })
-      .write([feedback('p1'), feedback('p2')])).rejects.toMatchObject({ code: 'FEEDBACK_FAILED', unwritten: 2, message: '2 of 2 feedback record(s) could not be written' });
+      .write([feedback('p1'), feedback('p2')])).rejects.toMatchObject({ code: 'FEEDBACK_FAILED', unwritten: 2, message: '2 of 2 feedback record(s) could not be written: connection reset' });
     expect(sqs.calls).toHaveLength(3);
   });
 

@@ -187,7 +187,8 @@ export interface ReceiveOptions {
   readonly deadlineMs?: number;
   /** Delete each message once received (otherwise it is only hidden for the visibility timeout). */
   readonly remove?: boolean;
-  readonly clients?: AwsClients;
+  /** Default: clients for the shared emulator. Any SQS client does, e.g. one with other credentials. */
+  readonly clients?: Pick<AwsClients, 'sqs'>;
 }
 
 /** Receives messages until `count` have arrived, or, without a count, until the queue stays empty for `idleMs`. */

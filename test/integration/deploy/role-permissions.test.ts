@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { BatchWriteItemCommand, CreateTableCommand, DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { CreateAccessKeyCommand, CreateUserCommand, IAMClient, PutUserPolicyCommand } from '@aws-sdk/client-iam';
 import {
-  CreateQueueCommand, DeleteMessageBatchCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SendMessageBatchCommand, SQSClient, type Message,
+  CreateQueueCommand, GetQueueAttributesCommand, SendMessageBatchCommand, SQSClient, type Message,
 } from '@aws-sdk/client-sqs';
 import type { APIGatewayProxyResultV2, DynamoDBBatchResponse, SQSBatchResponse } from 'aws-lambda';
 import { toLambdaSqsRecord } from '../../../infra/local/lambda-shapes.ts';
@@ -26,6 +26,7 @@ import { stateTableDefinition } from '../../../lib/state/table.ts';
 import { packagedService, type Template } from '../../support/deploy/packaged-service.ts';
 import { extractBundle, invokeBundle, type InvocationResult } from '../../support/deploy/run-bundle.ts';
 import { refTarget, roleStatements, type Statement } from '../../support/deploy/template.ts';
+import { receiveAll } from '../../support/emulator.ts';
 import { freePort, startPrivateEmulator, stopPrivateEmulator } from '../../support/private-emulator.ts';
 
 jest.setTimeout(120_000);
@@ -104,16 +105,23 @@ function invoke<T>(name: string, functionId: string, event: unknown, credentials
 }
 
 /** Receives `count` messages from a queue (or what arrives within 10 s) and deletes them. */
-async function receive(queue: string, count: number): Promise<Message[]> {
-  const url = created.get(queue)!.ref;
-  const messages: Message[] = [];
-  const deadline = Date.now() + 10_000;
-  while (messages.length < count && Date.now() < deadline) {
-    const { Messages = [] } = await sqs.send(new ReceiveMessageCommand({ QueueUrl: url, MaxNumberOfMessages: 10, WaitTimeSeconds: 1 }));
-    if (Messages.length) await sqs.send(new DeleteMessageBatchCommand({ QueueUrl: url, Entries: Messages.map((message, i) => ({ Id: String(i), ReceiptHandle: message.ReceiptHandle! })) }));
-    messages.push(...Messages);
-  }
-  return messages;
+function receive(queue: string, count: number): Promise<Message[]> {
+  return receiveAll(created.get(queue)!.ref, { clients: { sqs }, count, deadlineMs: 10_000, remove: true });
+}
+
+const feedbackOf = (messages: Message[]) => messages.map((message) => JSON.parse(message.Body!) as FeedbackRecord);
+
+let firstResync: Promise<{ result: InvocationResult<ResyncRunResult>; feedback: FeedbackRecord[] }> | undefined;
+
+/**
+ * The first resync, run once under the resync function's role by whichever test needs it first:
+ * every other function delivers only to plugins in sync, so no test relies on another's order.
+ */
+function resyncedOnce() {
+  return (firstResync ??= (async () => {
+    const result = await invoke<ResyncRunResult>('resync', 'Resync', {}, await userWith(iam, asPolicy(roleOf('Resync'))));
+    return { result, feedback: result.thrown ? [] : feedbackOf(await receive('FeedbackQueue', 3)) };
+  })());
 }
 
 beforeAll(async () => {
@@ -175,17 +183,17 @@ async function changesEvent(bodies: string[]) {
 
 describe('packaged roles, enforced by the emulator', () => {
   it('the resync function completes a first resync of every plugin with only its role', async () => {
-    const result = await invoke<ResyncRunResult>('resync', 'Resync', {}, await userWith(iam, asPolicy(roleOf('Resync'))));
+    const { result, feedback } = await resyncedOnce();
 
     expect(result.thrown).toBeUndefined();
     expect(result.response!.plugins.map(({ plugin, status }) => ({ plugin, status }))).toEqual([
       { plugin: 'store', status: 'ok' }, { plugin: 'interfaces', status: 'ok' }, { plugin: 'routes', status: 'ok' },
     ]);
-    const feedback = (await receive('FeedbackQueue', 3)).map((message) => JSON.parse(message.Body!) as FeedbackRecord);
     expect(feedback.filter((record) => record.event === 'resync').map((record) => record.status)).toEqual(['ok', 'ok', 'ok']);
   });
 
-  it('the SQS function stores and delivers after that resync, tracks a failing plugin and dead-letters bad input with only its role', async () => {
+  it('the SQS function stores and delivers after the first resync, tracks a failing plugin and dead-letters bad input with only its role', async () => {
+    await resyncedOnce();
     const event = await changesEvent([
       change('config/interfaces/eth0', { mtu: 9000 }, 2),
       change('config/routes/vpn', 42 as never, 1),
@@ -197,7 +205,7 @@ describe('packaged roles, enforced by the emulator', () => {
     // The store plugin refuses a value that is not an object. It got both changes in one call, so
     // both records are retried; the other plugins took theirs, and the bad body is not retried.
     expect(result.response!.batchItemFailures.map(({ itemIdentifier }) => itemIdentifier).sort()).toEqual([event.Records[0]!.messageId, event.Records[1]!.messageId].sort());
-    const feedback = (await receive('FeedbackQueue', 4)).map((message) => JSON.parse(message.Body!) as FeedbackRecord);
+    const feedback = feedbackOf(await receive('FeedbackQueue', 4));
     expect(feedback.map((record) => `${record.event} ${'plugin' in record ? record.plugin : '-'} ${record.status}`).sort()).toEqual([
       'change interfaces ok', 'change routes ok', 'change store error', 'rejected - error',
     ]);
@@ -205,6 +213,7 @@ describe('packaged roles, enforced by the emulator', () => {
   });
 
   it('the EventBridge function stores and delivers a bus change with only its role', async () => {
+    await resyncedOnce();
     const event = {
       version: '0', id: 'event-1', 'detail-type': DEFAULT_EVENT_DETAIL_TYPE, source: DEFAULT_EVENT_SOURCE, account: '123456789012',
       time: new Date().toISOString(), region: REGION, resources: [], detail: toEnvelope({ key: 'config/interfaces/eth3', op: 'put', value: { mtu: 1400 }, revision: 1 }),
@@ -212,13 +221,14 @@ describe('packaged roles, enforced by the emulator', () => {
     const result = await invoke('eventbridge', 'Eventbridge', event, await userWith(iam, asPolicy(roleOf('Eventbridge'))));
 
     expect(result.thrown).toBeUndefined();
-    const feedback = (await receive('FeedbackQueue', 2)).map((message) => JSON.parse(message.Body!) as FeedbackRecord);
+    const feedback = feedbackOf(await receive('FeedbackQueue', 2));
     expect(feedback.map((record) => `${record.event} ${'plugin' in record ? record.plugin : '-'} ${record.status}`).sort()).toEqual(['change interfaces ok', 'change store ok']);
     const stored = await dynamodb.send(new GetItemCommand({ TableName: created.get('ConfigTable')!.ref, Key: { pk: { S: 'interfaces/eth3' } }, ConsistentRead: true }));
     expect(stored.Item?.mtu).toEqual({ N: '1400' });
   });
 
   it('the stream function delivers a table change with only its role', async () => {
+    await resyncedOnce();
     const table = created.get('ConfigTable')!.ref;
     const image = { pk: { S: 'interfaces/eth0' }, mtu: { N: '1280' }, version: { N: '5' } };
     const event = { Records: [{
@@ -232,7 +242,7 @@ describe('packaged roles, enforced by the emulator', () => {
     const result = await invoke<DynamoDBBatchResponse>('dynamodbStream', 'DynamodbStream', event, await userWith(iam, asPolicy(roleOf('DynamodbStream'))));
 
     expect(result).toEqual({ response: { batchItemFailures: [] } });
-    const feedback = (await receive('FeedbackQueue', 2)).map((message) => JSON.parse(message.Body!) as FeedbackRecord);
+    const feedback = feedbackOf(await receive('FeedbackQueue', 2));
     const delivered = [{ key: 'config/interfaces/eth0', op: 'put', revision: '5' }];
     expect(feedback.map((record) => ({ event: record.event, plugin: 'plugin' in record ? record.plugin : undefined, status: record.status, changes: 'changes' in record ? record.changes : undefined }))
       .sort((a, b) => String(a.plugin).localeCompare(String(b.plugin)))).toEqual([
@@ -259,6 +269,7 @@ describe('packaged roles, enforced by the emulator', () => {
   });
 
   it('signs with the keys the container credential endpoint serves when the environment has none', async () => {
+    await resyncedOnce();
     const keys = await userWith(iam, asPolicy(roleOf('Sqs')));
     let served = 0;
     const server = createHttpServer((_request, response) => {

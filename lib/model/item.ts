@@ -1,7 +1,7 @@
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import type { TableConfig } from '../config.ts';
 import { InvalidChangeError } from '../errors.ts';
-import { fromAttributeMap, fromAttributeValue, toAttributeMap, type AnyAttributeValue, type JsonObject } from './json-value.ts';
+import { fromAttributeMapExcept, fromAttributeValue, toAttributeMap, type AnyAttributeValue, type JsonObject } from './json-value.ts';
 import { keyMatchesPrefix, validateKey } from './key.ts';
 import { toRevision, type Revision } from './revision.ts';
 
@@ -70,11 +70,7 @@ export function itemKeyOf(table: TableConfig, key: string): Record<string, Attri
 /** The change value an item carries: its attributes less the key and version attributes. */
 export function valueOfItem(table: TableConfig, item: Record<string, AnyAttributeValue>): JsonObject {
   const versionAttribute = versionAttributeOf(table);
-  const rest: Record<string, AnyAttributeValue> = {};
-  for (const name of Object.keys(item)) {
-    if (!table.keyAttributes.includes(name) && name !== versionAttribute && name !== CORRELATION_ATTRIBUTE) rest[name] = item[name]!;
-  }
-  return fromAttributeMap(rest);
+  return fromAttributeMapExcept(item, (name) => name === versionAttribute || name === CORRELATION_ATTRIBUTE || table.keyAttributes.includes(name));
 }
 
 /** The item's revision: its version attribute (see {@link versionAttributeOf}), when the item carries one. */

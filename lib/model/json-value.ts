@@ -45,25 +45,50 @@ interface LambdaAttributeValue {
 
 /** Converts one DynamoDB attribute value to its JSON-safe form. */
 export function fromAttributeValue(attribute: AnyAttributeValue): JsonValue {
-  if (attribute.S !== undefined) return attribute.S;
-  if (attribute.N !== undefined) return fromDynamoNumber(attribute.N);
-  if (attribute.BOOL !== undefined) return attribute.BOOL;
-  if (attribute.NULL !== undefined) return null;
-  if (attribute.M !== undefined) return fromAttributeMap(attribute.M);
-  if (attribute.L !== undefined) return attribute.L.map(fromAttributeValue);
-  if (attribute.B !== undefined) return { $binary: toBase64(attribute.B) };
-  if (attribute.SS !== undefined) return { $stringSet: [...attribute.SS].sort() };
-  if (attribute.NS !== undefined) return { $numberSet: [...attribute.NS].sort(compareDecimal) };
-  if (attribute.BS !== undefined) return { $binarySet: (attribute.BS as Array<Uint8Array | string>).map(toBase64).sort() };
+  // The member's name is the type. Reading it once and switching on it is about twice as fast as
+  // probing `attribute.S`, `attribute.N`, …: attribute objects come in ten shapes, so every probe
+  // is a megamorphic property load, and a map or list is only found on the fifth or sixth.
+  for (const type in attribute) {
+    const member: unknown = (attribute as Record<string, unknown>)[type];
+    if (member === undefined) continue;
+    switch (type) {
+      case 'S': return member as string;
+      case 'N': return fromDynamoNumber(member as string);
+      case 'BOOL': return member as boolean;
+      case 'NULL': return null;
+      case 'M': return fromAttributeMap(member as Record<string, AnyAttributeValue>);
+      case 'L': return fromAttributeList(member as AnyAttributeValue[]);
+      case 'B': return { $binary: toBase64(member as Uint8Array | string) };
+      case 'SS': return { $stringSet: [...(member as string[])].sort() };
+      case 'NS': return { $numberSet: [...(member as string[])].sort(compareDecimal) };
+      case 'BS': return { $binarySet: (member as Array<Uint8Array | string>).map(toBase64).sort() };
+    }
+  }
   throw new InvalidValueError(`unsupported DynamoDB attribute type: ${Object.keys(attribute).join(',') || 'none'}`);
 }
 
 /** Converts a DynamoDB item (attribute map) to a JSON object. */
 export function fromAttributeMap(item: Record<string, AnyAttributeValue>): JsonObject {
   const out: JsonObject = {};
-  for (const name of Object.keys(item)) {
-    defineMember(out, name, fromAttributeValue(item[name]!));
+  for (const name in item) defineMember(out, name, fromAttributeValue(item[name]!));
+  return out;
+}
+
+/**
+ * Converts an item to a JSON object without the attributes `skip` names (an item's key and
+ * version attributes), in one pass.
+ */
+export function fromAttributeMapExcept(item: Record<string, AnyAttributeValue>, skip: (name: string) => boolean): JsonObject {
+  const out: JsonObject = {};
+  for (const name in item) {
+    if (!skip(name)) defineMember(out, name, fromAttributeValue(item[name]!));
   }
+  return out;
+}
+
+function fromAttributeList(list: readonly AnyAttributeValue[]): JsonValue[] {
+  const out = new Array<JsonValue>(list.length);
+  for (let index = 0; index < list.length; index += 1) out[index] = fromAttributeValue(list[index]!);
   return out;
 }
 

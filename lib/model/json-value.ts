@@ -56,8 +56,12 @@ export function fromAttributeValue(attribute: AnyAttributeValue): JsonValue {
       case 'N': return fromDynamoNumber(member as string);
       case 'BOOL': return member as boolean;
       case 'NULL': return null;
-      case 'M': return fromAttributeMap(member as Record<string, AnyAttributeValue>);
-      case 'L': return fromAttributeList(member as AnyAttributeValue[]);
+      case 'M':
+        if (typeof member !== 'object' || member === null || Array.isArray(member)) throw malformed('M', 'an attribute map');
+        return fromAttributeMap(member as Record<string, AnyAttributeValue>);
+      case 'L':
+        if (!Array.isArray(member)) throw malformed('L', 'a list');
+        return fromAttributeList(member as AnyAttributeValue[]);
       case 'B': return { $binary: toBase64(member as Uint8Array | string) };
       case 'SS': return { $stringSet: [...(member as string[])].sort() };
       case 'NS': return { $numberSet: [...(member as string[])].sort(compareDecimal) };
@@ -84,6 +88,10 @@ export function fromAttributeMapExcept(item: Record<string, AnyAttributeValue>, 
     if (!skip(name)) defineMember(out, name, fromAttributeValue(item[name]!));
   }
   return out;
+}
+
+function malformed(type: string, expected: string): InvalidValueError {
+  return new InvalidValueError(`${type} attribute is not ${expected}`);
 }
 
 function fromAttributeList(list: readonly AnyAttributeValue[]): JsonValue[] {

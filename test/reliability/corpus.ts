@@ -76,6 +76,8 @@ export const CORPUS: readonly CorpusCase[] = [
 
   // DynamoDB stream records.
   { name: 'invalid attribute type', source: 'dynamodb', record: { eventName: 'INSERT', dynamodb: { Keys: { id: { S: 'bad/1' } }, NewImage: image('bad/1', { n: { Q: '1' } }) as never } }, reason: /attribute|type/i },
+  { name: 'map attribute that is null', source: 'dynamodb', record: { eventName: 'INSERT', dynamodb: { Keys: { id: { S: 'bad/1' } }, NewImage: image('bad/1', { n: { M: null } }) as never } }, reason: /M attribute is not an attribute map/ },
+  { name: 'list attribute that is an object', source: 'dynamodb', record: { eventName: 'INSERT', dynamodb: { Keys: { id: { S: 'bad/1' } }, NewImage: image('bad/1', { n: { L: {} } }) as never } }, reason: /L attribute is not a list/ },
   { name: 'number that is not a number', source: 'dynamodb', record: { eventName: 'INSERT', dynamodb: { Keys: { id: { S: 'bad/1' } }, NewImage: image('bad/1', { n: { N: 'twelve' } }) } }, reason: /N attribute "twelve" is not a number/ },
   { name: 'unknown eventName', source: 'dynamodb', record: { eventName: 'UPSERT' as never, dynamodb: { Keys: { id: { S: 'bad/1' } }, NewImage: image('bad/1') } }, reason: /unknown stream eventName "UPSERT"/ },
   { name: 'no keys and no images', source: 'dynamodb', record: { eventName: 'INSERT', dynamodb: {} }, reason: /neither Keys nor an image/ },

@@ -78,6 +78,16 @@ describe('JSON-safe values', () => {
     expect(() => fromAttributeValue({} as AttributeValue)).toThrow(/unsupported DynamoDB attribute type/);
   });
 
+  it('rejects a map or list attribute whose member is not a map or list', () => {
+    for (const attribute of [{ M: null }, { M: [] }, { M: 'x' }]) {
+      expect(() => fromAttributeValue(attribute as unknown as AttributeValue)).toThrow('M attribute is not an attribute map');
+    }
+    for (const attribute of [{ L: {} }, { L: 5 }, { L: true }, { L: null }]) {
+      expect(() => fromAttributeValue(attribute as unknown as AttributeValue)).toThrow('L attribute is not a list');
+    }
+    expect(() => fromAttributeMap({ nested: { M: { inner: { L: {} } } } } as unknown as Record<string, AttributeValue>)).toThrow(InvalidValueError);
+  });
+
   describe('assertJsonSafe', () => {
     it('accepts plain JSON and returns its size', () => {
       expect(assertJsonSafe({ a: [1, 'x', null, true] })).toBe(JSON.stringify({ a: [1, 'x', null, true] }).length);

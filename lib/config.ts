@@ -1,4 +1,4 @@
-import { DatasyncError } from './errors.ts';
+import { DatasyncError, withCause } from './errors.ts';
 import { validatePrefix } from './model/key.ts';
 
 /**
@@ -36,7 +36,7 @@ export function tablesFromEnvironment(env: NodeJS.ProcessEnv = process.env): Tab
   try {
     parsed = JSON.parse(text);
   } catch (cause) {
-    throw new DatasyncError('CONFIGURATION', `${ENV.tables} is not JSON`, { cause });
+    throw new DatasyncError('CONFIGURATION', withCause(`${ENV.tables} is not JSON`, cause), { cause });
   }
   if (!Array.isArray(parsed)) throw new DatasyncError('CONFIGURATION', `${ENV.tables} must be a JSON list of tables`);
   return parsed.map((entry, index) => validateTable(entry, `${ENV.tables}[${index}]`));
@@ -51,7 +51,7 @@ export function validateTable(entry: unknown, where = 'table'): TableConfig {
   try {
     validatePrefix(table.prefix);
   } catch (cause) {
-    throw new DatasyncError('CONFIGURATION', `${where} (${table.name}) has a bad prefix`, { cause });
+    throw new DatasyncError('CONFIGURATION', withCause(`${where} (${table.name}) has a bad prefix`, cause), { cause });
   }
   const keyAttributes = table.keyAttributes ?? ['pk'];
   if (!Array.isArray(keyAttributes) || keyAttributes.length === 0 || keyAttributes.length > 2 || !keyAttributes.every((a) => typeof a === 'string' && a)) {

@@ -200,9 +200,12 @@ export function toError(thrown: unknown): Error {
   return new Error(`non-Error thrown: ${describe(thrown)}`, { cause: thrown });
 }
 
-// The message of an error that wraps another ends with the wrapped one's, so the first line an
-// operator reads (a Lambda error log, a CLI failure) says what actually went wrong.
-function withCause(message: string, cause: unknown): string {
+/**
+ * `message`, then the wrapped error's message: an error that wraps another says why, so the first
+ * line an operator reads (a Lambda error log, a CLI failure) names what actually went wrong.
+ * @internal
+ */
+export function withCause(message: string, cause: unknown): string {
   return cause === undefined ? message : `${message}: ${describe(cause)}`;
 }
 

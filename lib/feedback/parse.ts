@@ -1,4 +1,4 @@
-import { DatasyncError } from '../errors.ts';
+import { DatasyncError, withCause } from '../errors.ts';
 import { FEEDBACK_VERSION, type FeedbackRecord } from './record.ts';
 
 const EVENTS = new Set(['change', 'resync', 'rejected']);
@@ -14,7 +14,7 @@ export function parseFeedbackRecord(body: string): FeedbackRecord {
   try {
     parsed = JSON.parse(body);
   } catch (cause) {
-    throw new DatasyncError('INVALID_FEEDBACK', 'feedback message is not JSON', { cause });
+    throw new DatasyncError('INVALID_FEEDBACK', withCause('feedback message is not JSON', cause), { cause });
   }
   if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
     throw new DatasyncError('INVALID_FEEDBACK', 'feedback message is not a JSON object');

@@ -1,7 +1,7 @@
 import middy from '@middy/core';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { tablesFromEnvironment, type TableConfig } from '../config.ts';
-import { DatasyncError, InvalidResyncRequestError, toError } from '../errors.ts';
+import { DatasyncError, InvalidResyncRequestError, toError, withCause } from '../errors.ts';
 import { describeError, FEEDBACK_VERSION, type RejectedFeedback } from '../feedback/record.ts';
 import type { FeedbackSink } from '../feedback/sink.ts';
 import type { Plugin } from '../plugins/plugin.ts';
@@ -90,7 +90,7 @@ async function handleQueue(
     try {
       request = parseResyncRequest(JSON.parse(record.body));
     } catch (thrown) {
-      const error = thrown instanceof InvalidResyncRequestError ? thrown : new InvalidResyncRequestError('a resync request must be JSON', { cause: thrown });
+      const error = thrown instanceof InvalidResyncRequestError ? thrown : new InvalidResyncRequestError(withCause('a resync request must be JSON', thrown), { cause: thrown });
       await reportOnce(record, error);
       failures.push({ itemIdentifier: record.messageId });
       continue;

@@ -3,7 +3,7 @@ import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import type { AwsClients } from '../aws/clients.ts';
 import { sqsClient } from '../aws/clients/sqs.ts';
 import { ENV } from '../config.ts';
-import { DatasyncError, InvalidResyncRequestError } from '../errors.ts';
+import { DatasyncError, InvalidResyncRequestError, withCause } from '../errors.ts';
 
 /** Why a resync runs. `continuation` resumes one that ran out of time in a previous invocation. */
 export type ResyncReason = 'manual' | 'schedule' | 'failing-plugin' | 'first-start' | 'continuation';
@@ -92,7 +92,7 @@ export async function requestResync(options: RequestResyncOptions = {}): Promise
       ...(options.delaySeconds ? { DelaySeconds: options.delaySeconds } : {}),
     }));
   } catch (cause) {
-    throw new DatasyncError('PUBLISH_FAILED', `could not send resync request ${request.resyncId}`, { cause, details: { resyncId: request.resyncId } });
+    throw new DatasyncError('PUBLISH_FAILED', withCause(`could not send resync request ${request.resyncId}`, cause), { cause, details: { resyncId: request.resyncId } });
   }
   return request;
 }

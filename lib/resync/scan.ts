@@ -1,5 +1,5 @@
 import { ScanCommand, type AttributeValue, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DatasyncError } from '../errors.ts';
+import { DatasyncError, withCause } from '../errors.ts';
 
 /** Where one scan segment stands: the key its next page starts after, or done. */
 export interface SegmentCursor {
@@ -57,7 +57,7 @@ export async function* scanPages(
     const settled = await Promise.race(inFlight.values());
     inFlight.delete(settled.segment);
     if (settled.error !== undefined || !settled.page) {
-      throw new DatasyncError('SCAN_FAILED', `scan of table "${tableName}" (segment ${settled.segment}) failed`, {
+      throw new DatasyncError('SCAN_FAILED', withCause(`scan of table "${tableName}" (segment ${settled.segment}) failed`, settled.error), {
         cause: settled.error, details: { table: tableName, segment: settled.segment },
       });
     }

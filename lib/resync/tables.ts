@@ -1,6 +1,6 @@
 import { DescribeTableCommand, ResourceNotFoundException, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { TableConfig } from '../config.ts';
-import { DatasyncError, TableNotFoundError } from '../errors.ts';
+import { DatasyncError, TableNotFoundError, withCause } from '../errors.ts';
 import { prefixesOverlap } from '../model/key.ts';
 
 /** How many parallel scan segments a table gets. */
@@ -38,7 +38,7 @@ export async function describeTables(dynamodb: DynamoDBClient, tables: readonly 
       ({ Table: table } = await dynamodb.send(new DescribeTableCommand({ TableName: config.name })));
     } catch (error) {
       if (error instanceof ResourceNotFoundException) throw new TableNotFoundError(config.name, error);
-      throw new DatasyncError('CONFIGURATION', `could not describe table "${config.name}"`, { cause: error, details: { table: config.name } });
+      throw new DatasyncError('CONFIGURATION', withCause(`could not describe table "${config.name}"`, error), { cause: error, details: { table: config.name } });
     }
     if (!table) throw new TableNotFoundError(config.name);
     const sizeBytes = table.TableSizeBytes ?? 0;

@@ -1,3 +1,4 @@
+import { tablesFromEnvironment } from '../../lib/config.ts';
 import { DeadLetterWriteError, FeedbackWriteError, StateFailedError, TableNotFoundError } from '../../lib/errors.ts';
 
 describe('errors that wrap another', () => {
@@ -23,5 +24,9 @@ describe('errors that wrap another', () => {
     const nested = new StateFailedError('hold changes for routes', new FeedbackWriteError(1, 1, { cause: 'socket hang up' }));
     expect(nested.message).toBe('sync state: could not hold changes for routes: 1 of 1 feedback record(s) could not be written: socket hang up');
     expect(new TableNotFoundError('config').message).toBe('table "config" does not exist or cannot be described');
+  });
+
+  it('say why a configuration could not be read, not only that it could not', () => {
+    expect(() => tablesFromEnvironment({ DATASYNC_TABLES: '[{"name": "config",' })).toThrow(/^DATASYNC_TABLES is not JSON: .+/);
   });
 });

@@ -80,10 +80,12 @@ describe('HTTP API source against the emulator', () => {
       [request('PUT', '/keys/config/interfaces/eth0', { body: `"${'x'.repeat(2000)}"`, contentType: 'application/json' }), 413, 'INVALID_CHANGE'],
       [request('POST', '/resync', { body: '{"plugins":["nope"]}', contentType: 'application/json' }), 400, 'INVALID_CHANGE'],
     ] as const;
-    for (const [event, status, code] of refused) expect(await call(event)).toMatchObject({ status, body: { error: { code } } });
-    expect(await call(request('GET', '/keys/config/interfaces/eth0'))).toMatchObject({ status: 405, headers: { allow: 'PUT, DELETE' }, body: { error: { code: 'METHOD_NOT_ALLOWED' } } });
-    expect(await call(request('GET', '/resync'))).toMatchObject({ status: 405, headers: { allow: 'POST' } });
-    expect(await call(request('PUT', '/elsewhere'))).toMatchObject({ status: 404 });
+    // Every error answer names its code and carries the request's correlation id.
+    const correlationId = expect.any(String);
+    for (const [event, status, code] of refused) expect(await call(event)).toMatchObject({ status, body: { error: { code }, correlationId } });
+    expect(await call(request('GET', '/keys/config/interfaces/eth0'))).toMatchObject({ status: 405, headers: { allow: 'PUT, DELETE' }, body: { error: { code: 'METHOD_NOT_ALLOWED' }, correlationId } });
+    expect(await call(request('GET', '/resync'))).toMatchObject({ status: 405, headers: { allow: 'POST' }, body: { correlationId } });
+    expect(await call(request('PUT', '/elsewhere'))).toMatchObject({ status: 404, body: { error: { code: 'NOT_FOUND' }, correlationId } });
     expect(await call(request('PUT', '/keys/config/interfaces/locked', { body: '1', contentType: 'application/json' }))).toMatchObject({ status: 409, body: { error: { code: 'REVISION_CONFLICT' } } });
 
     // Every refused request is reported and dead-lettered with its reason.

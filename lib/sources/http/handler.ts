@@ -63,15 +63,15 @@ export function createHttpHandler(datasync: Pick<DatasyncCore, 'plugins'>, optio
   const serve = async (event: APIGatewayProxyEventV2, correlationId: string): Promise<APIGatewayProxyStructuredResultV2> => {
     const method = (event.requestContext?.http?.method ?? '').toUpperCase();
     const route = routeOf(event);
-    if (route.route === 'unknown') return jsonResponse(404, { error: { code: 'NOT_FOUND', message: `no route for ${method} ${event.rawPath}` } });
+    if (route.route === 'unknown') return jsonResponse(404, { error: { code: 'NOT_FOUND', message: `no route for ${method} ${event.rawPath}` }, correlationId });
     if (route.route === 'resync') {
-      if (method !== 'POST') return notAllowed(method, 'POST');
+      if (method !== 'POST') return notAllowed(method, 'POST', correlationId);
       const plugins = resyncPlugins(jsonBody(event, maxBodyBytes, false), datasync.plugins().map((plugin) => plugin.name));
       const requested = await publishing(() => options.requestResync(plugins));
       const resyncId = typeof requested === 'string' ? requested : requested?.resyncId;
       return jsonResponse(202, { resync: 'requested', plugins: plugins ?? 'all', ...(resyncId ? { resyncId } : {}), correlationId });
     }
-    if (method !== 'PUT' && method !== 'DELETE') return notAllowed(method, 'PUT, DELETE');
+    if (method !== 'PUT' && method !== 'DELETE') return notAllowed(method, 'PUT, DELETE', correlationId);
     const key = checkedKey(route.key);
     let result: HttpPublishResult;
     if (method === 'PUT') {
@@ -122,8 +122,8 @@ export function createHttpHandler(datasync: Pick<DatasyncCore, 'plugins'>, optio
   });
 }
 
-function notAllowed(method: string, allow: string): APIGatewayProxyStructuredResultV2 {
-  return jsonResponse(405, { error: { code: 'METHOD_NOT_ALLOWED', message: `${method || 'this method'} is not allowed here; use ${allow}` } }, { allow });
+function notAllowed(method: string, allow: string, correlationId: string): APIGatewayProxyStructuredResultV2 {
+  return jsonResponse(405, { error: { code: 'METHOD_NOT_ALLOWED', message: `${method || 'this method'} is not allowed here; use ${allow}` }, correlationId }, { allow });
 }
 
 function checkedKey(raw: string): string {

@@ -32,7 +32,8 @@ export const SORT = { status: 'status', key: 'key#', held: 'held#', run: 'run' }
 export const BUCKETS = 256;
 
 /**
- * The table definition the local runner and CloudFormation both create, so they cannot disagree.
+ * The state table's definition, as tests and benchmarks create it; `infra/tables.yml` declares the
+ * same key schema for deploys and the local runner.
  * On-demand capacity: resync bursts and quiet periods alternate.
  */
 export function stateTableDefinition(tableName: string): CreateTableInput {

@@ -88,6 +88,12 @@ describe('JSON-safe values', () => {
     expect(() => fromAttributeMap({ nested: { M: { inner: { L: {} } } } } as unknown as Record<string, AttributeValue>)).toThrow(InvalidValueError);
   });
 
+  it('rejects an attribute value of two types, and ignores members that are undefined', () => {
+    expect(() => fromAttributeValue({ S: 'x', N: '1' } as unknown as AttributeValue)).toThrow('attribute value has more than one type: S, N');
+    expect(() => fromAttributeValue({ NULL: true, S: 'x' } as unknown as AttributeValue)).toThrow(InvalidValueError);
+    expect(fromAttributeValue({ S: undefined, N: '7' } as unknown as AttributeValue)).toBe(7);
+  });
+
   describe('assertJsonSafe', () => {
     it('accepts plain JSON and returns its size', () => {
       expect(assertJsonSafe({ a: [1, 'x', null, true] })).toBe(JSON.stringify({ a: [1, 'x', null, true] }).length);

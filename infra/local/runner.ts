@@ -35,6 +35,8 @@ export interface LocalRunnerOptions {
 interface Poller {
   readonly name: string;
   pollOnce(): Promise<number>;
+  /** When this poller last started a poll that then received nothing. */
+  lastEmptyPollStart: number;
 }
 
 /**
@@ -69,6 +71,7 @@ export class LocalRunner {
     const handlers = typeof this.#options.handlers === 'function' ? await this.#options.handlers(this.provisioned) : this.#options.handlers;
     for (const mapping of topology.mappings) await this.#attach(mapping, this.provisioned, handlers);
     this.#running = true;
+    this.#lastActivity = Date.now();
     this.#loops = this.#pollers.map((poller) => this.#loop(poller));
     return this.provisioned;
   }
@@ -76,12 +79,23 @@ export class LocalRunner {
   /**
    * Resolves once every source has been idle (nothing received, no handler running) for
    * `quietMs`, or rejects after `timeoutMs` — never reported as done when it is not.
+   *
+   * Idle means each source has polled and found nothing after the call and after the last
+   * activity: a quiet clock alone would also run out while a poller sleeps between polls with a
+   * message already waiting for it.
    */
   async waitIdle(options: { quietMs?: number; timeoutMs?: number } = {}): Promise<void> {
     const quietMs = options.quietMs ?? 1_500;
-    const deadline = Date.now() + (options.timeoutMs ?? 60_000);
-    while (this.#busy.size > 0 || Date.now() - this.#lastActivity < quietMs) {
-      if (Date.now() > deadline) throw new Error(`sources still busy after ${options.timeoutMs ?? 60_000} ms: ${[...this.#busy].join(', ') || 'recent activity'}`);
+    const calledAt = Date.now();
+    const deadline = calledAt + (options.timeoutMs ?? 60_000);
+    for (;;) {
+      const since = Math.max(calledAt, this.#lastActivity);
+      const unpolled = this.#pollers.filter((poller) => poller.lastEmptyPollStart <= since).map((poller) => poller.name);
+      if (this.#busy.size === 0 && unpolled.length === 0 && Date.now() - this.#lastActivity >= quietMs) return;
+      if (Date.now() > deadline) {
+        const pending = [...new Set([...this.#busy, ...unpolled])];
+        throw new Error(`sources still busy after ${options.timeoutMs ?? 60_000} ms: ${pending.join(', ') || 'recent activity'}`);
+      }
       await sleep(100);
     }
   }
@@ -109,7 +123,7 @@ export class LocalRunner {
           maximumRetryAttempts: mapping.maximumRetryAttempts, timeoutMs, onInvoke,
           ...(mapping.onFailureQueue ? { onFailureQueueUrl: queueUrl(provisioned, mapping.onFailureQueue) } : {}),
         });
-        this.#pollers.push({ name: `${mapping.function} <- stream ${mapping.table}`, pollOnce: () => poller.pollOnce() });
+        this.#pollers.push({ name: `${mapping.function} <- stream ${mapping.table}`, pollOnce: () => poller.pollOnce(), lastEmptyPollStart: 0 });
         return;
       }
       case 'queue':
@@ -119,7 +133,7 @@ export class LocalRunner {
           mode: mapping.kind === 'queue' ? 'batch' : 'single', batchSize: mapping.kind === 'queue' ? mapping.batchSize : 10,
           timeoutMs, onInvoke,
         });
-        this.#pollers.push({ name: `${mapping.function} <- queue ${mapping.queue}`, pollOnce: () => poller.pollOnce() });
+        this.#pollers.push({ name: `${mapping.function} <- queue ${mapping.queue}`, pollOnce: () => poller.pollOnce(), lastEmptyPollStart: 0 });
         return;
       }
       case 'http':
@@ -132,6 +146,7 @@ export class LocalRunner {
     while (this.#running) {
       this.#busy.add(poller.name);
       let received = 0;
+      const startedAt = Date.now();
       try {
         received = await poller.pollOnce();
       } catch (error) {
@@ -141,7 +156,10 @@ export class LocalRunner {
         this.#busy.delete(poller.name);
       }
       if (received > 0) this.#lastActivity = Date.now();
-      else await sleep(this.#options.idleDelayMs ?? 200);
+      else {
+        poller.lastEmptyPollStart = startedAt;
+        await sleep(this.#options.idleDelayMs ?? 200);
+      }
     }
   }
 

@@ -143,6 +143,33 @@ describe('local event-source runner', () => {
     expect(events).toEqual([expect.objectContaining({ source: 'test.runner', 'detail-type': 't', detail: { n: 1 } })]);
   }, 30_000);
 
+  it('is not idle while a message waits for a poller that sleeps between polls', async () => {
+    const n = names();
+    const handled: string[] = [];
+    const runner = new LocalRunner({
+      clients,
+      topology: { tables: [], queues: [{ name: n.queue }], mappings: [{ kind: 'queue', queue: n.queue, function: 'sqs', batchSize: 10 }] },
+      // The poller sleeps far longer between empty polls than the quiet period asked for below.
+      idleDelayMs: 2_000,
+      handlers: {
+        sqs: (async (event: SQSEvent): Promise<SQSBatchResponse> => {
+          handled.push(...event.Records.map((r) => r.body));
+          return { batchItemFailures: [] };
+        }) as never,
+      },
+    });
+    const { queueUrls } = await runner.start();
+    try {
+      // Let the first (empty) poll finish, so the poller is asleep when the message arrives.
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      await clients.sqs.send(new SendMessageBatchCommand({ QueueUrl: queueUrls.get(n.queue)!, Entries: [{ Id: '0', MessageBody: 'late' }] }));
+      await runner.waitIdle({ quietMs: 100, timeoutMs: 10_000 });
+      expect(handled).toEqual(['late']);
+    } finally {
+      await runner.stop();
+    }
+  }, 30_000);
+
   it('provisions idempotently: a second start creates nothing', async () => {
     const n = names();
     const topology: LocalTopology = {

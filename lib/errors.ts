@@ -28,6 +28,7 @@ export type DatasyncErrorCode =
   | 'SCAN_FAILED'
   | 'STATE_FAILED'
   | 'RESYNC_INCOMPLETE'
+  | 'RESYNC_BUSY'
   | 'INVALID_REQUEST'
   | 'UNKNOWN_PLUGIN'
   | 'RESYNC_TIMEOUT';
@@ -229,6 +230,28 @@ export class TableNotFoundError extends DatasyncError {
 export class StateFailedError extends DatasyncError {
   constructor(action: string, cause: unknown, details: Record<string, unknown> = {}) {
     super('STATE_FAILED', withCause(`sync state: could not ${action}`, cause), { cause, details });
+  }
+}
+
+/**
+ * Another resync holds a plugin's resync lease: two resyncs of one plugin would hand it
+ * interleaved pages and sweep deletions against each other's snapshot. `holder` is the resync
+ * holding it and `until` when the lease runs out unless renewed (epoch ms); both are absent when
+ * nobody holds it any more (a resync that took it over has finished).
+ */
+export class ResyncBusyError extends DatasyncError {
+  readonly plugin: string;
+  readonly holder: string | undefined;
+  readonly until: number | undefined;
+
+  constructor(plugin: string, resyncId: string, holder?: { resyncId: string; until: number }) {
+    const who = holder ? `resync ${holder.resyncId} holds it until ${new Date(holder.until).toISOString()}` : 'another resync took its lease over';
+    super('RESYNC_BUSY', `resync ${resyncId} cannot take plugin "${plugin}": ${who}`, {
+      details: { plugin, resyncId, ...(holder ? { holder: holder.resyncId, until: holder.until } : {}) },
+    });
+    this.plugin = plugin;
+    this.holder = holder?.resyncId;
+    this.until = holder?.until;
   }
 }
 

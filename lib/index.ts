@@ -107,4 +107,4 @@ export { TableNotFoundError, StateFailedError, InvalidResyncRequestError } from 
 export { listPluginStates } from './state/read.ts';
 export { watchResync } from './resync/watch.ts';
 export type { WatchResyncOptions, ResyncView, PluginResyncView } from './resync/watch.ts';
-export { ResyncTimeoutError } from './errors.ts';
+export { ResyncTimeoutError, ResyncBusyError } from './errors.ts';

@@ -3,7 +3,7 @@ import { dynamoDbClient } from '../aws/clients/dynamodb.ts';
 import type { TableConfig } from '../config.ts';
 import { DEFAULT_PLUGIN_TIMEOUT_MS } from '../dispatch/dispatcher.ts';
 import { runWithTimeout } from '../dispatch/timeout.ts';
-import { DatasyncError, PluginFailedError, PluginTimeoutError, toError } from '../errors.ts';
+import { DatasyncError, PluginFailedError, PluginTimeoutError, ResyncBusyError, toError } from '../errors.ts';
 import { describeError, FEEDBACK_VERSION, type FeedbackStatus, type ResyncFeedback } from '../feedback/record.ts';
 import type { FeedbackSink } from '../feedback/sink.ts';
 import type { Plugin } from '../plugins/plugin.ts';
@@ -46,17 +46,34 @@ export interface ResyncOptions extends SegmentOptions, ScanOptions {
   /** Key buckets compared per step of the deletion sweep (of 256); default about 8,000 keys' worth. */
   readonly sweepBuckets?: number;
   readonly onProgress?: ProgressListener;
+  /**
+   * How long a plugin's resync lease lasts unless renewed (every checkpoint renews it); default
+   * twice `timeoutMs`, 10 minutes. While one resync holds a plugin's lease, another resync of that
+   * plugin waits; a resync that crashed holds its plugin at most this long.
+   */
+  readonly leaseMs?: number;
+  /** Seconds a resync waits before it tries again a plugin another resync holds (0 to 900); default 60. */
+  readonly busyRetrySeconds?: number;
   /** The resync queue continuations are sent to; default `DATASYNC_RESYNC_QUEUE_URL`. */
   readonly resyncQueueUrl?: string;
-  /** Sends the continuation of a checkpointed resync; default a request on the resync queue. */
-  readonly continueResync?: (request: ResyncRequest) => Promise<unknown>;
+  /**
+   * Sends the continuation of a checkpointed resync; default a request on the resync queue,
+   * delayed by `delaySeconds` when given.
+   */
+  readonly continueResync?: (request: ResyncRequest, options: { delaySeconds?: number }) => Promise<unknown>;
 }
+
+/** Default seconds before a resync tries again a plugin another resync holds. */
+export const DEFAULT_BUSY_RETRY_SECONDS = 60;
 
 /** How one plugin's resync ended in this invocation. */
 export interface PluginResyncResult {
   readonly plugin: string;
-  /** `continued` when the time ran low and the resync goes on in a new invocation. */
-  readonly status: FeedbackStatus | 'continued';
+  /**
+   * `continued` when the time ran low and the resync goes on in a new invocation; `waiting` when
+   * another resync holds the plugin, so this one tries again later (the plugin was not called).
+   */
+  readonly status: FeedbackStatus | 'continued' | 'waiting';
   readonly items: number;
   readonly deleted: number;
   readonly applied: number;
@@ -123,9 +140,11 @@ export async function runResync(datasync: Registered, request: ResyncRequest, op
       ? await resyncPlugin(plugin, run.resyncId, { ...options, remaining, timeIsShort })
       : await reportFailure(name, run.resyncId, new DatasyncError('UNKNOWN_PLUGIN', `plugin "${name}" was closed before its resync`), undefined, options);
     results.push(result);
-    if (result.status === 'continued') {
+    if (result.status === 'continued' || result.status === 'waiting') {
       await rows.saveRun({ ...run, index });
-      await continuation(run.resyncId, options);
+      // A plugin another resync holds is tried again later; the plugins after it wait with it,
+      // so the run keeps registration order.
+      await continuation(run.resyncId, options, result.status === 'waiting' ? options.busyRetrySeconds ?? DEFAULT_BUSY_RETRY_SECONDS : 0);
       return { resyncId: run.resyncId, reason: run.reason as ResyncRequest['reason'], plugins: results, continued: true };
     }
     await rows.saveRun({ ...run, index: index + 1 });
@@ -134,12 +153,13 @@ export async function runResync(datasync: Registered, request: ResyncRequest, op
   return { resyncId: run.resyncId, reason: run.reason as ResyncRequest['reason'], plugins: results, continued: false };
 }
 
-async function continuation(resyncId: string, options: ResyncOptions): Promise<void> {
+async function continuation(resyncId: string, options: ResyncOptions, delaySeconds = 0): Promise<void> {
   const request: ResyncRequest = { datasync: 'resync', resyncId, reason: 'continuation' };
+  const delay = delaySeconds > 0 ? { delaySeconds: Math.min(900, Math.round(delaySeconds)) } : {};
   await (options.continueResync ?? ((next: ResyncRequest) => requestResync({
-    resyncId: next.resyncId, reason: 'continuation',
+    resyncId: next.resyncId, reason: 'continuation', ...delay,
     ...(options.clients ? { clients: options.clients } : {}), ...(options.resyncQueueUrl ? { queueUrl: options.resyncQueueUrl } : {}),
-  })))(request);
+  })))(request, delay);
 }
 
 interface PluginRunOptions extends ResyncOptions {
@@ -165,12 +185,21 @@ async function resyncPlugin(plugin: Plugin, resyncId: string, options: PluginRun
     resyncId, plugin: plugin.name, phase, part: at.part, items: at.items, deleted: at.deleted,
     ...(at.estimatedItems === undefined ? {} : { estimatedItems: at.estimatedItems }),
   });
+  const leaseMs = options.leaseMs ?? 2 * (options.timeoutMs ?? DEFAULT_RESYNC_TIMEOUT_MS);
   let snapshot: ResyncSnapshot | undefined;
+  let leased = false;
   try {
     const dynamodb = options.clients?.dynamodb ?? dynamoDbClient();
     const tables = await describeTables(dynamodb, tablesForPrefixes(options.tables, plugin.prefixes), options);
     cursor = { ...cursor, estimatedItems: tables.reduce((sum, table) => sum + table.estimatedItems, 0) };
-    await rows.saveCursor(plugin.name, cursor);
+    try {
+      // Takes the plugin's resync lease; nothing of the plugin's state was touched before.
+      await rows.saveCursor(plugin.name, cursor, leaseMs, 'take');
+      leased = true;
+    } catch (thrown) {
+      if (!(thrown instanceof ResyncBusyError)) throw thrown;
+      return { plugin: plugin.name, status: 'waiting', items: 0, deleted: 0, applied: 0, error: thrown };
+    }
     // Snapshots other than the one the plugin holds (older ones, those of resyncs that never
     // finished) are dropped as a new resync begins: a lookup that has just read the status row
     // may still be reading the current one.
@@ -184,7 +213,7 @@ async function resyncPlugin(plugin: Plugin, resyncId: string, options: PluginRun
     const partStarted = Date.now();
     const timeIsShort = () => options.timeIsShort() || Date.now() - partStarted >= limit * 0.75;
     const active = new ResyncSnapshot({
-      dynamodb, store, plugin: plugin.name, prefixes: plugin.prefixes, tables, cursor, fence,
+      dynamodb, store, plugin: plugin.name, prefixes: plugin.prefixes, tables, cursor, fence, leaseMs,
       scan: { ...(options.pageSize ? { pageSize: options.pageSize } : {}), ...(options.consistentRead ? { consistentRead: true } : {}) },
       ...(options.sweepBuckets ? { sweepBuckets: options.sweepBuckets } : {}),
       timeIsShort,
@@ -214,16 +243,17 @@ async function resyncPlugin(plugin: Plugin, resyncId: string, options: PluginRun
     return { plugin: plugin.name, status: 'ok', items: cursor.items, deleted: cursor.deleted, applied };
   } catch (thrown) {
     snapshot?.stop();
-    return reportFailure(plugin.name, resyncId, toError(thrown), snapshot?.cursor ?? cursor, options, (at) => progress('failed', at));
+    return reportFailure(plugin.name, resyncId, toError(thrown), snapshot?.cursor ?? cursor, options, leased, (at) => progress('failed', at));
   }
 }
 
 async function reportFailure(
   plugin: string, resyncId: string, error: Error, cursor: PluginCursor | undefined, options: ResyncOptions,
-  progress?: (cursor: PluginCursor) => void,
+  leased = false, progress?: (cursor: PluginCursor) => void,
 ): Promise<PluginResyncResult> {
   const status: FeedbackStatus = error instanceof PluginTimeoutError ? 'timeout' : 'error';
-  await resyncRows(options.store).failResync(plugin, resyncId, describeError(error));
+  // Not written when another resync took the plugin over: the row, and the plugin's state, are its.
+  await resyncRows(options.store).failResync(plugin, resyncId, describeError(error), leased);
   const at = cursor ?? { resyncId, part: 1, startedAt: Date.now(), items: 0, deleted: 0, invalid: 0, phase: 'items' as const, table: 0, segments: [] };
   await options.sink.write([resyncFeedback(plugin, resyncId, status, at, 0, error)]);
   progress?.(at);

@@ -40,21 +40,28 @@ export type ResyncHandlerResult = SQSBatchResponse | ResyncRunResult;
  * - a direct invoke with a request (`{"datasync":"resync", ...}`), or with an empty payload,
  *   which means "first start": every plugin that never synced is resynced (invoke it once after
  *   a deploy).
- * Long resyncs checkpoint before the Lambda limit and continue through the resync queue.
+ * Long resyncs checkpoint before the Lambda limit and continue through the resync queue. A
+ * plugin another resync holds (its lease) is tried again later through the same queue.
  */
 export function createResyncHandler(datasync: { plugins(): Plugin[] }, options: ResyncHandlerOptions = {}) {
   let store = options.store;
   let tables = options.tables;
   let sink = options.sink;
   const feedback = (): FeedbackSink => (sink ??= feedbackSinkFromEnvironment());
-  const run = (request: ResyncRequest, context: Context | undefined): Promise<ResyncRunResult> => {
+  const run = async (request: ResyncRequest, context: Context | undefined): Promise<ResyncRunResult> => {
     feedback();
     store ??= new SyncStateStore(options.stateTable ? { stateTable: options.stateTable } : {});
     tables ??= tablesFromEnvironment();
     const remaining = typeof context?.getRemainingTimeInMillis === 'function' ? () => context.getRemainingTimeInMillis() : undefined;
-    return runResync(datasync, request, {
+    const result = await runResync(datasync, request, {
       ...options, tables, store, sink: feedback(), ...(remaining ? { remainingTimeMs: remaining } : {}),
     });
+    for (const plugin of result.plugins) {
+      if (plugin.status === 'waiting') {
+        jsonLog({ level: 'warn', message: 'resync waits for a plugin another resync holds', resyncId: result.resyncId, plugin: plugin.plugin, error: describeError(plugin.error!) });
+      }
+    }
+    return result;
   };
 
   return middy(async (event: unknown, context: Context): Promise<ResyncHandlerResult> => {

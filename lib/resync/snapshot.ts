@@ -35,6 +35,8 @@ export interface SnapshotSource {
   readonly fence?: boolean;
   /** True when the invocation's time is running low and the snapshot should stop at the next page boundary. */
   readonly timeIsShort: () => boolean;
+  /** How long each checkpoint renews the plugin's resync lease for; default `DEFAULT_LEASE_MS`. */
+  readonly leaseMs?: number;
   /** Called after each page is done and checkpointed (for progress reports). */
   readonly onPage?: (cursor: PluginCursor) => void;
 }
@@ -270,7 +272,7 @@ export class ResyncSnapshot implements Snapshot {
   }
 
   async #save(cursor: PluginCursor): Promise<void> {
-    await this.#rows.saveCursor(this.#source.plugin, cursor);
+    await this.#rows.saveCursor(this.#source.plugin, cursor, this.#source.leaseMs, 'renew');
     this.#cursor = cursor;
     this.#source.onPage?.(cursor);
   }

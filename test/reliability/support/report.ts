@@ -3,7 +3,7 @@ import type { ScheduleCounts } from './world.ts';
 
 /** The counters a run sums straight from each schedule's counts, under the same names. */
 const SUMMED = [
-  'steps', 'publishFailed', 'invocations', 'deadLettered', 'resyncs', 'resyncFailures', 'lost', 'duplicated',
+  'steps', 'publishFailed', 'invocations', 'deadLettered', 'resyncs', 'resyncFailures', 'resyncWaits', 'lost', 'duplicated',
   'outOfOrder', 'feedbackMissing', 'viewMismatches', 'storeMismatches', 'divergedUntilResync',
 ] as const satisfies ReadonlyArray<keyof ScheduleCounts>;
 
@@ -44,6 +44,7 @@ export function formatReport(report: ReliabilityReport, title: string): string {
     ['handler invocations', report.invocations],
     ['faults injected', faults],
     ['resyncs (failed or retried)', `${report.resyncs} (${report.resyncFailures})`],
+    ['resyncs that waited for a lease', report.resyncWaits],
     ['dead-lettered after retries', report.deadLettered],
     ['diverged until the next resync', report.divergedUntilResync],
     ['lost', report.lost],

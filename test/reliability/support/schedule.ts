@@ -23,7 +23,7 @@ export type Step =
   }
   | { readonly kind: 'plugin-fault'; readonly plugin: number; readonly fault: 'error' | 'timeout'; readonly times: number }
   | { readonly kind: 'aws-fault'; readonly fault: 'throttle' | 'server-error'; readonly times: number }
-  /** A resync of all plugins (or one), run alongside the next delivery when `concurrent`. */
+  /** A resync of all plugins (or one), run alongside the next delivery (and other such resyncs) when `concurrent`. */
   | { readonly kind: 'resync'; readonly plugin?: number; readonly concurrent: boolean };
 
 /** How large the schedules are. */

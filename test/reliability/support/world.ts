@@ -85,6 +85,8 @@ export interface ScheduleCounts {
   deadLettered: number;
   resyncs: number;
   resyncFailures: number;
+  /** Resync invocations that found a plugin held by another resync and waited for it. */
+  resyncWaits: number;
   faults: Record<string, number>;
   lost: number;
   duplicated: number;
@@ -113,7 +115,7 @@ export class World {
   readonly observed: ObservedPlugin[];
   readonly counts: ScheduleCounts = {
     steps: 0, published: 0, publishFailed: 0, records: 0, invocations: 0, redeliveries: 0, crashes: 0, deadLettered: 0,
-    resyncs: 0, resyncFailures: 0, faults: {}, lost: 0, duplicated: 0, outOfOrder: 0, feedbackMissing: 0, viewMismatches: 0,
+    resyncs: 0, resyncFailures: 0, resyncWaits: 0, faults: {}, lost: 0, duplicated: 0, outOfOrder: 0, feedbackMissing: 0, viewMismatches: 0,
     storeMismatches: 0, divergedUntilResync: 0,
   };
   readonly #plain: AwsClients;
@@ -139,8 +141,9 @@ export class World {
   #sqs: Array<{ record: SQSRecord; entry: SourceRecord }> = [];
   #events: Array<{ event: EventBridgeEvent<string, unknown>; entry: SourceRecord }> = [];
   readonly #iterators = new Map<string, string | null>();
-  #resyncQueue: Array<{ request: ResyncRequest; attempts: number }> = [];
-  #concurrentResync: ResyncRequest | undefined;
+  #resyncQueue: Array<{ request: ResyncRequest; attempts: number; notBefore?: number }> = [];
+  /** Resyncs that run alongside the next delivery (and each other: their plugins' leases keep them apart). */
+  #concurrentResyncs: ResyncRequest[] = [];
   #nextInvocation = 1;
   #crashing = new Set<number>();
   readonly #sqsArn: string;
@@ -183,8 +186,10 @@ export class World {
       }) as never,
       resync: createResyncHandler(this.#datasync, {
         sink, tables, store: this.#store, clients: faulty, timeoutMs: 5_000, changeTimeoutMs: 1_000, pageSize: 3, sweepBuckets: 64,
-        continueResync: async (request) => {
-          this.#resyncQueue.push({ request, attempts: 0 });
+        // A resync that crashed holds its plugins for the lease; short here, so schedules stay short.
+        leaseMs: 3_000, busyRetrySeconds: 1,
+        continueResync: async (request, { delaySeconds }) => {
+          this.#resyncQueue.push({ request, attempts: 0, ...(delaySeconds ? { notBefore: Date.now() + delaySeconds * 1000 } : {}) });
         },
       }) as never,
     };
@@ -217,9 +222,9 @@ export class World {
       case 'publish':
         return this.#publish(step);
       case 'deliver': {
-        const resync = this.#concurrentResync;
-        this.#concurrentResync = undefined;
-        await Promise.all([this.#deliver(step), resync ? this.#resync(resync) : undefined]);
+        const resyncs = this.#concurrentResyncs;
+        this.#concurrentResyncs = [];
+        await Promise.all([this.#deliver(step), ...resyncs.map((resync) => this.#resync(resync))]);
         return;
       }
       case 'plugin-fault': {
@@ -235,7 +240,7 @@ export class World {
           datasync: 'resync', resyncId: newResyncId(), reason: 'manual',
           ...(step.plugin === undefined ? {} : { plugins: [this.#plugins[step.plugin % this.#plugins.length]!.name] }),
         };
-        if (step.concurrent) this.#concurrentResync = request;
+        if (step.concurrent) this.#concurrentResyncs.push(request);
         else await this.#resync(request);
         return;
       }
@@ -249,8 +254,9 @@ export class World {
   async settle(): Promise<void> {
     this.faults.disable();
     for (const plugin of this.observed) plugin.disarm();
-    if (this.#concurrentResync) await this.#resync(this.#concurrentResync);
-    this.#concurrentResync = undefined;
+    const resyncs = this.#concurrentResyncs;
+    this.#concurrentResyncs = [];
+    await Promise.all(resyncs.map((resync) => this.#resync(resync)));
     for (let round = 0; round < 30; round += 1) {
       let moved = 0;
       moved += await this.#fetchAll();
@@ -607,21 +613,28 @@ export class World {
       this.#resyncQueue.push({ request, attempts: 1 });
       return;
     }
-    if (result?.plugins.some((plugin) => plugin.status !== 'ok' && plugin.status !== 'continued')) this.counts.resyncFailures += 1;
+    this.#countResult(result);
+  }
+
+  #countResult(result: ResyncRunResult | undefined): void {
+    if (result?.plugins.some((plugin) => plugin.status === 'error' || plugin.status === 'timeout')) this.counts.resyncFailures += 1;
+    if (result?.plugins.some((plugin) => plugin.status === 'waiting')) this.counts.resyncWaits += 1;
   }
 
   async #runResyncQueue(): Promise<number> {
     let ran = 0;
     while (this.#resyncQueue.length > 0) {
-      const { request, attempts } = this.#resyncQueue.shift()!;
+      const { request, attempts, notBefore } = this.#resyncQueue.shift()!;
       if (attempts >= MAX_RECEIVES) continue;
+      // A delayed request (a resync waiting for a plugin another one holds) is not visible before its time.
+      if (notBefore !== undefined && notBefore > Date.now()) await new Promise((resolve) => setTimeout(resolve, notBefore - Date.now()));
       ran += 1;
       this.counts.resyncs += 1;
-      const { error } = await this.#invoke('resync', false, () => this.#handlers.resync(request, lambdaContext('resync', 60_000)));
+      const { result, error } = await this.#invoke('resync', false, () => this.#handlers.resync(request, lambdaContext('resync', 60_000)) as Promise<ResyncRunResult>);
       if (error !== undefined) {
         this.counts.resyncFailures += 1;
         this.#resyncQueue.push({ request, attempts: attempts + 1 });
-      }
+      } else this.#countResult(result);
     }
     return ran;
   }

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { AwsClients } from '../aws/clients.ts';
 import { dynamoDbClient } from '../aws/clients/dynamodb.ts';
 import type { TableConfig } from '../config.ts';
@@ -13,6 +14,7 @@ import type { SyncStateStore } from '../state/store.ts';
 import type { ProgressListener } from './progress.ts';
 import { requestResync, type ResyncRequest } from './request.ts';
 import type { ScanOptions } from './scan.ts';
+import type { LeaseHold } from './lease.ts';
 import { ResyncSnapshot } from './snapshot.ts';
 import { resyncRows } from './state-rows.ts';
 import { describeTables, tablesForPrefixes, type SegmentOptions } from './tables.ts';
@@ -48,11 +50,12 @@ export interface ResyncOptions extends SegmentOptions, ScanOptions {
   readonly onProgress?: ProgressListener;
   /**
    * How long a plugin's resync lease lasts unless renewed (every checkpoint renews it); default
-   * twice `timeoutMs`, 10 minutes. While one resync holds a plugin's lease, another resync of that
-   * plugin waits; a resync that crashed holds its plugin at most this long.
+   * twice `timeoutMs`, 10 minutes; it must be longer than `timeoutMs`. While one resync holds a
+   * plugin's lease, another resync of that plugin waits; a resync that crashed holds its plugin at
+   * most this long.
    */
   readonly leaseMs?: number;
-  /** Seconds a resync waits before it tries again a plugin another resync holds (0 to 900); default 60. */
+  /** Seconds a resync waits before it tries again a plugin another resync holds (1 to 900); default 60. */
   readonly busyRetrySeconds?: number;
   /** The resync queue continuations are sent to; default `DATASYNC_RESYNC_QUEUE_URL`. */
   readonly resyncQueueUrl?: string;
@@ -107,6 +110,7 @@ export async function runResync(datasync: Registered, request: ResyncRequest, op
   const remaining = options.remainingTimeMs ?? (() => Number.POSITIVE_INFINITY);
   const timeIsShort = () => remaining() - margin <= 0;
   const registered = datasync.plugins();
+  leaseMsOf(options);
 
   let run = await rows.run(request.resyncId);
   if (!run) {
@@ -144,7 +148,7 @@ export async function runResync(datasync: Registered, request: ResyncRequest, op
       await rows.saveRun({ ...run, index });
       // A plugin another resync holds is tried again later; the plugins after it wait with it,
       // so the run keeps registration order.
-      await continuation(run.resyncId, options, result.status === 'waiting' ? options.busyRetrySeconds ?? DEFAULT_BUSY_RETRY_SECONDS : 0);
+      await continuation(run.resyncId, options, result.status === 'waiting' ? Math.max(1, options.busyRetrySeconds ?? DEFAULT_BUSY_RETRY_SECONDS) : 0);
       return { resyncId: run.resyncId, reason: run.reason as ResyncRequest['reason'], plugins: results, continued: true };
     }
     await rows.saveRun({ ...run, index: index + 1 });
@@ -170,36 +174,36 @@ interface PluginRunOptions extends ResyncOptions {
 async function resyncPlugin(plugin: Plugin, resyncId: string, options: PluginRunOptions): Promise<PluginResyncResult> {
   const { store } = options;
   const rows = resyncRows(store);
-  const statusRow = await store.status(plugin.name);
-  const prior = readCursor(statusRow);
-  // The same resync id resumes where the last part (or a failed attempt) stopped; any other
-  // id starts over.
-  const resumed = prior !== undefined && prior.resyncId === resyncId;
-  // Only a plugin that was in sync can have deliveries in flight when its resync begins (every
-  // other status holds its changes), and only the first part can overlap them.
-  const fence = !resumed && statusRow?.status?.S === 'in-sync';
-  let cursor: PluginCursor = resumed
-    ? { ...prior, part: prior.part + 1 }
-    : freshCursor(resyncId, statusRow?.snapshotId?.S);
+  const hold: LeaseHold = { resyncId, token: randomUUID(), ms: leaseMsOf(options) };
+  try {
+    await rows.takeLease(plugin.name, hold);
+  } catch (thrown) {
+    if (!(thrown instanceof ResyncBusyError)) throw thrown;
+    return { plugin: plugin.name, status: 'waiting', items: 0, deleted: 0, applied: 0, error: thrown };
+  }
+  // From here until it is released or parked, the status row is this invocation's to write; it
+  // is read only now, so a resync that ended while this one waited for the lease is seen.
+  let held: LeaseHold | undefined = hold;
   const progress = (phase: 'started' | 'page' | 'checkpoint' | 'finished' | 'failed', at: PluginCursor) => options.onProgress?.({
     resyncId, plugin: plugin.name, phase, part: at.part, items: at.items, deleted: at.deleted,
     ...(at.estimatedItems === undefined ? {} : { estimatedItems: at.estimatedItems }),
   });
-  const leaseMs = options.leaseMs ?? 2 * (options.timeoutMs ?? DEFAULT_RESYNC_TIMEOUT_MS);
+  let cursor: PluginCursor | undefined;
   let snapshot: ResyncSnapshot | undefined;
-  let leased = false;
   try {
+    const statusRow = await store.status(plugin.name);
+    const prior = readCursor(statusRow);
+    // The same resync id resumes where the last part (or a failed attempt) stopped; any other
+    // id starts over.
+    const resumed = prior !== undefined && prior.resyncId === resyncId;
+    // Only a plugin that was in sync can have deliveries in flight when its resync begins (every
+    // other status holds its changes), and only the first part can overlap them.
+    const fence = !resumed && statusRow?.status?.S === 'in-sync';
+    cursor = resumed ? { ...prior, part: prior.part + 1 } : freshCursor(resyncId, statusRow?.snapshotId?.S);
     const dynamodb = options.clients?.dynamodb ?? dynamoDbClient();
     const tables = await describeTables(dynamodb, tablesForPrefixes(options.tables, plugin.prefixes), options);
     cursor = { ...cursor, estimatedItems: tables.reduce((sum, table) => sum + table.estimatedItems, 0) };
-    try {
-      // Takes the plugin's resync lease; nothing of the plugin's state was touched before.
-      await rows.saveCursor(plugin.name, cursor, leaseMs, 'take');
-      leased = true;
-    } catch (thrown) {
-      if (!(thrown instanceof ResyncBusyError)) throw thrown;
-      return { plugin: plugin.name, status: 'waiting', items: 0, deleted: 0, applied: 0, error: thrown };
-    }
+    await rows.saveCursor(plugin.name, cursor, hold);
     // Snapshots other than the one the plugin holds (older ones, those of resyncs that never
     // finished) are dropped as a new resync begins: a lookup that has just read the status row
     // may still be reading the current one.
@@ -213,16 +217,20 @@ async function resyncPlugin(plugin: Plugin, resyncId: string, options: PluginRun
     const partStarted = Date.now();
     const timeIsShort = () => options.timeIsShort() || Date.now() - partStarted >= limit * 0.75;
     const active = new ResyncSnapshot({
-      dynamodb, store, plugin: plugin.name, prefixes: plugin.prefixes, tables, cursor, fence, leaseMs,
+      dynamodb, store, plugin: plugin.name, prefixes: plugin.prefixes, tables, cursor, fence, hold,
       scan: { ...(options.pageSize ? { pageSize: options.pageSize } : {}), ...(options.consistentRead ? { consistentRead: true } : {}) },
       ...(options.sweepBuckets ? { sweepBuckets: options.sweepBuckets } : {}),
       timeIsShort,
       onPage: (at) => progress('page', at),
     });
     snapshot = active;
-    await callPlugin(plugin.name, limit, (signal) => plugin.resync(active, { plugin: plugin.name, signal, resyncId, part: cursor.part }));
+    const part = cursor.part;
+    await callPlugin(plugin.name, limit, (signal) => plugin.resync(active, { plugin: plugin.name, signal, resyncId, part }));
     cursor = active.cursor;
     if (active.continues) {
+      // The next part, in a new invocation, takes the lease back; nobody else can before it runs out.
+      await rows.parkLease(plugin.name, hold);
+      held = undefined;
       progress('checkpoint', cursor);
       return { plugin: plugin.name, status: 'continued', items: cursor.items, deleted: cursor.deleted, applied: 0 };
     }
@@ -231,29 +239,44 @@ async function resyncPlugin(plugin: Plugin, resyncId: string, options: PluginRun
     }
     // Held changes are applied before and after the plugin turns in-sync: the first pass does the
     // bulk, the second catches changes held while the first ran (none can be held after the flip).
+    // The lease is kept through both, so no other resync applies them at the same time.
     const recorded = snapshotOf(cursor);
-    let applied = await applyHeld(plugin, recorded, options);
+    let applied = await applyHeld(plugin, recorded, options, hold);
     await rows.finishResync(plugin.name, {
       resyncId, snapshot: recorded, ...(cursor.digest ? { digest: cursor.digest } : {}), startedAt: cursor.startedAt, items: cursor.items, deleted: cursor.deleted,
-    });
-    applied += await applyHeld(plugin, recorded, options);
+    }, hold);
+    applied += await applyHeld(plugin, recorded, options, hold);
+    await rows.releaseLease(plugin.name, hold);
+    held = undefined;
     const feedback = resyncFeedback(plugin.name, resyncId, 'ok', cursor, applied);
     await options.sink.write([feedback]);
     progress('finished', cursor);
     return { plugin: plugin.name, status: 'ok', items: cursor.items, deleted: cursor.deleted, applied };
   } catch (thrown) {
     snapshot?.stop();
-    return reportFailure(plugin.name, resyncId, toError(thrown), snapshot?.cursor ?? cursor, options, leased, (at) => progress('failed', at));
+    return reportFailure(plugin.name, resyncId, toError(thrown), snapshot?.cursor ?? cursor, options, held, (at) => progress('failed', at));
   }
+}
+
+/** The lease duration: it must outlast the longest gap between checkpoints, a page in the plugin. */
+function leaseMsOf(options: ResyncOptions): number {
+  const timeoutMs = options.timeoutMs ?? DEFAULT_RESYNC_TIMEOUT_MS;
+  const leaseMs = options.leaseMs ?? 2 * timeoutMs;
+  if (!(leaseMs > timeoutMs)) {
+    throw new DatasyncError('CONFIGURATION', `leaseMs (${leaseMs}) must be longer than the resync time limit timeoutMs (${timeoutMs}): a page may take that long between two renewals`, {
+      details: { leaseMs, timeoutMs },
+    });
+  }
+  return leaseMs;
 }
 
 async function reportFailure(
   plugin: string, resyncId: string, error: Error, cursor: PluginCursor | undefined, options: ResyncOptions,
-  leased = false, progress?: (cursor: PluginCursor) => void,
+  hold?: LeaseHold, progress?: (cursor: PluginCursor) => void,
 ): Promise<PluginResyncResult> {
   const status: FeedbackStatus = error instanceof PluginTimeoutError ? 'timeout' : 'error';
   // Not written when another resync took the plugin over: the row, and the plugin's state, are its.
-  await resyncRows(options.store).failResync(plugin, resyncId, describeError(error), leased);
+  await resyncRows(options.store).failResync(plugin, resyncId, describeError(error), hold);
   const at = cursor ?? { resyncId, part: 1, startedAt: Date.now(), items: 0, deleted: 0, invalid: 0, phase: 'items' as const, table: 0, segments: [] };
   await options.sink.write([resyncFeedback(plugin, resyncId, status, at, 0, error)]);
   progress?.(at);
@@ -264,9 +287,11 @@ async function reportFailure(
  * Applies the changes held for a plugin, in arrival order a page at a time, then releases them.
  * What the plugin holds is read against this resync's snapshot (before it becomes the current one).
  */
-async function applyHeld(plugin: Plugin, snapshot: string, options: PluginRunOptions): Promise<number> {
+async function applyHeld(plugin: Plugin, snapshot: string, options: PluginRunOptions, hold: LeaseHold): Promise<number> {
   let applied = 0;
   for (;;) {
+    // Each page of held changes renews the lease (and stops here if it was taken over).
+    await resyncRows(options.store).renewLease(plugin.name, hold);
     const held = await resyncRows(options.store).heldChanges(plugin.name);
     if (held.length === 0) return applied;
     const changes = held.map((entry) => entry.change);

@@ -9,6 +9,7 @@ import { compareRevisions } from '../model/revision.ts';
 import type { Snapshot, SnapshotEntry } from '../plugins/plugin.ts';
 import { snapshotOf, type PluginCursor } from '../state/status.ts';
 import type { HeldKey, KeyRecord, SnapshotKey, SyncStateStore } from '../state/store.ts';
+import type { LeaseHold } from './lease.ts';
 import { resyncRows, type ResyncRows } from './state-rows.ts';
 import { BUCKETS, bucketOf } from '../state/table.ts';
 import { addKeys, sameKeys, type SnapshotDigest } from './digest.ts';
@@ -35,8 +36,8 @@ export interface SnapshotSource {
   readonly fence?: boolean;
   /** True when the invocation's time is running low and the snapshot should stop at the next page boundary. */
   readonly timeIsShort: () => boolean;
-  /** How long each checkpoint renews the plugin's resync lease for; default `DEFAULT_LEASE_MS`. */
-  readonly leaseMs?: number;
+  /** The resync lease each checkpoint renews (and is written only while held). */
+  readonly hold?: LeaseHold;
   /** Called after each page is done and checkpointed (for progress reports). */
   readonly onPage?: (cursor: PluginCursor) => void;
 }
@@ -272,7 +273,7 @@ export class ResyncSnapshot implements Snapshot {
   }
 
   async #save(cursor: PluginCursor): Promise<void> {
-    await this.#rows.saveCursor(this.#source.plugin, cursor, this.#source.leaseMs, 'renew');
+    await this.#rows.saveCursor(this.#source.plugin, cursor, this.#source.hold);
     this.#cursor = cursor;
     this.#source.onPage?.(cursor);
   }

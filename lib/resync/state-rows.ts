@@ -8,7 +8,10 @@ import type { Change } from '../model/change.ts';
 import type { Revision } from '../model/revision.ts';
 import { snapshotOf, type PluginCursor } from '../state/status.ts';
 import type { SnapshotDigest } from './digest.ts';
-import { rowKey, stateTableOf, toHeldKey, type HeldKey, type StateRow, type StateTable, type SyncStateStore } from '../state/store.ts';
+import { rowKey, stateTableOf, toHeldKey, type HeldKey, type StateTable, type SyncStateStore } from '../state/store.ts';
+import {
+  parkClause, recordedLease, releaseClause, renewClause, takeClause, unheldClause, withLease, type LeaseHold,
+} from './lease.ts';
 import {
   SORT, bucketOf, bucketRange, keyOfSort, keySort, pluginPartition, runPartition, snapshotPartition, snapshotSort,
 } from '../state/table.ts';
@@ -27,26 +30,6 @@ export interface RunRow {
   /** Index of the plugin being resynced (plugins before it are finished or failed). */
   readonly index: number;
   readonly startedAt: string;
-}
-
-/**
- * How long a resync lease lasts unless renewed; each checkpoint (every page, every part's start)
- * renews it. A resync that crashed holds its plugin at most this long.
- */
-export const DEFAULT_LEASE_MS = 10 * 60_000;
-
-/** The status-row attributes of a plugin's resync lease. */
-const LEASE = { holder: 'leaseHolder', until: 'leaseUntil' } as const;
-/** This resync holds the lease (it may have run out, but nobody took it over). */
-const HELD_BY_ME = '#holder = :id';
-/** Nobody holds a running lease but, perhaps, this resync. */
-const FREE_OR_MINE = 'attribute_not_exists(#holder) OR #holder = :id OR #until < :clock';
-
-/** The lease recorded in a status row, if any. */
-function leaseOf(row: StateRow | undefined): { resyncId: string; until: number } | undefined {
-  const holder = row?.[LEASE.holder]?.S;
-  const until = row?.[LEASE.until]?.N;
-  return holder !== undefined && until !== undefined ? { resyncId: holder, until: Number(until) } : undefined;
 }
 
 /** Characters of keys and revisions per snapshot row: at most 3 bytes each in UTF-8, so rows stay under DynamoDB's 400 KB. */
@@ -172,71 +155,106 @@ export class ResyncRows {
   }
 
   /**
-   * Marks a plugin `resyncing` with its cursor (the changes that arrive from now on are held),
-   * lists the resync's snapshot among the plugin's, and takes or renews the plugin's resync lease
-   * for `leaseMs`, in the same conditional write. `take` (a part's start) succeeds unless another
-   * resync holds a lease that is still running; `renew` (every later checkpoint) only while this
-   * resync still holds it: once another resync took it over, even one that has since finished,
-   * this one's cursor and snapshot are no longer the plugin's.
-   * @throws ResyncBusyError when the lease is another resync's.
+   * Takes the plugin's resync lease for one invocation of a resync (see `lease.ts`).
+   * @throws ResyncBusyError when another resync, or another invocation of this one, holds it.
    */
-  async saveCursor(plugin: string, cursor: PluginCursor, leaseMs: number = DEFAULT_LEASE_MS, mode: 'take' | 'renew' = 'take'): Promise<void> {
+  async takeLease(plugin: string, hold: LeaseHold): Promise<void> {
+    await this.#leaseUpdate(plugin, hold, 'take the resync lease of ' + plugin, withLease({}, takeClause(hold, Date.now())));
+  }
+
+  /**
+   * Renews the lease this invocation holds.
+   * @throws ResyncBusyError when it was taken over (it ran out and another resync took it).
+   */
+  async renewLease(plugin: string, hold: LeaseHold): Promise<void> {
+    await this.#leaseUpdate(plugin, hold, 'renew the resync lease of ' + plugin, withLease({}, renewClause(hold, Date.now())));
+  }
+
+  /**
+   * Keeps the lease for the resync's next part (a continuation, in another invocation), which
+   * alone can take it back before it runs out.
+   * @throws ResyncBusyError when it was taken over.
+   */
+  async parkLease(plugin: string, hold: LeaseHold): Promise<void> {
+    await this.#leaseUpdate(plugin, hold, 'keep the resync lease of ' + plugin, withLease({}, parkClause(hold, Date.now())));
+  }
+
+  /**
+   * Releases the lease this invocation holds.
+   * @throws ResyncBusyError when it was taken over.
+   */
+  async releaseLease(plugin: string, hold: LeaseHold): Promise<void> {
+    await this.#leaseUpdate(plugin, hold, 'release the resync lease of ' + plugin, withLease({}, releaseClause(hold)));
+  }
+
+  /**
+   * Marks a plugin `resyncing` with its cursor (the changes that arrive from now on are held), and
+   * lists the resync's snapshot among the plugin's. With `hold`, the write also renews the lease
+   * and happens only while this invocation holds it: once another resync took the plugin over,
+   * this one's cursor and snapshot are no longer the plugin's.
+   * @throws ResyncBusyError when the lease was taken over.
+   */
+  async saveCursor(plugin: string, cursor: PluginCursor, hold?: LeaseHold): Promise<void> {
     const now = Date.now();
-    const saved = await this.#table.update(plugin, 'save the resync checkpoint of ' + plugin, {
-      UpdateExpression: 'SET #status = :status, resyncId = :id, startedAt = :started, checkpoint = :cursor, updatedAt = :now, #holder = :id, #until = :until ADD #snapshots :snapshot',
-      ConditionExpression: mode === 'take' ? FREE_OR_MINE : HELD_BY_ME,
-      ExpressionAttributeNames: { '#status': 'status', '#snapshots': 'snapshots', '#holder': LEASE.holder, '#until': LEASE.until },
-      ExpressionAttributeValues: {
+    await this.#leaseUpdate(plugin, hold, 'save the resync checkpoint of ' + plugin, withLease({
+      set: '#status = :status, resyncId = :id, startedAt = :started, checkpoint = :cursor, updatedAt = :now',
+      add: '#snapshots :snapshot',
+      names: { '#status': 'status', '#snapshots': 'snapshots' },
+      values: {
         ':status': { S: 'resyncing' }, ':id': { S: cursor.resyncId }, ':snapshot': { SS: [snapshotOf(cursor)] },
         ':started': { S: new Date(cursor.startedAt).toISOString() }, ':cursor': { S: JSON.stringify(cursor) },
-        ':now': { S: new Date(now).toISOString() }, ':until': { N: String(now + leaseMs) }, ...(mode === 'take' ? { ':clock': { N: String(now) } } : {}),
+        ':now': { S: new Date(now).toISOString() },
       },
-    }, true);
-    if (saved === undefined) throw new ResyncBusyError(plugin, cursor.resyncId, leaseOf(await this.#store.status(plugin)));
+    }, hold ? renewClause(hold, now) : undefined));
   }
 
   /**
    * Records a finished resync: the plugin is `in-sync`, its snapshot is the current one, its
-   * failures and checkpoint are cleared and its resync lease is released. The resync must hold
-   * the lease (`saveCursor` took it).
-   * @throws ResyncBusyError when another resync took the lease over (this one let it run out).
+   * failures and checkpoint are cleared. With `hold`, only while this invocation holds the lease,
+   * which it keeps (held changes are applied once more before it is released).
+   * @throws ResyncBusyError when the lease was taken over.
    */
   async finishResync(plugin: string, result: {
     resyncId: string; snapshot?: string; digest?: SnapshotDigest; startedAt: number; items: number; deleted: number;
-  }): Promise<void> {
-    const recorded = await this.#table.update(plugin, 'record the resync of ' + plugin, {
-      UpdateExpression: 'SET #status = :status, resyncId = :id, snapshotId = :snapshot, snapshotDigest = :digest, startedAt = :started, finishedAt = :now, itemCount = :items, deletedCount = :deleted, failures = :zero, updatedAt = :now REMOVE checkpoint, lastError, #holder, #until',
-      ConditionExpression: HELD_BY_ME,
-      ExpressionAttributeNames: { '#status': 'status', '#holder': LEASE.holder, '#until': LEASE.until },
-      ExpressionAttributeValues: {
+  }, hold?: LeaseHold): Promise<void> {
+    const now = Date.now();
+    await this.#leaseUpdate(plugin, hold, 'record the resync of ' + plugin, withLease({
+      set: '#status = :status, resyncId = :id, snapshotId = :snapshot, snapshotDigest = :digest, startedAt = :started, finishedAt = :now, itemCount = :items, deletedCount = :deleted, failures = :zero, updatedAt = :now',
+      remove: 'checkpoint, lastError',
+      names: { '#status': 'status' },
+      values: {
         ':status': { S: 'in-sync' }, ':id': { S: result.resyncId }, ':snapshot': { S: result.snapshot ?? result.resyncId },
         ':digest': { S: JSON.stringify({ snapshot: result.snapshot ?? result.resyncId, buckets: result.digest ?? null }) }, ':started': { S: new Date(result.startedAt).toISOString() },
-        ':now': { S: new Date().toISOString() }, ':items': { N: String(result.items) }, ':deleted': { N: String(result.deleted) },
+        ':now': { S: new Date(now).toISOString() }, ':items': { N: String(result.items) }, ':deleted': { N: String(result.deleted) },
         ':zero': { N: '0' },
       },
-    }, true);
-    if (recorded === undefined) throw new ResyncBusyError(plugin, result.resyncId, leaseOf(await this.#store.status(plugin)));
+    }, hold ? renewClause(hold, now) : undefined));
   }
 
   /**
-   * Records a failed resync: the plugin is `out-of-sync` with the error and its resync lease is
+   * Records a failed resync: the plugin is `out-of-sync` with the error and the resync lease is
    * released; the checkpoint stays, so a retry of the same resync id resumes after the last page
-   * the plugin finished. `leased`: this resync took the lease in this part, and the row is
-   * written only while it still holds it; otherwise only when no other resync holds a running one.
+   * the plugin finished. With `hold`, only while this invocation holds the lease; without, only
+   * while nobody holds a running one.
    * @returns false when the row is another resync's: nothing is written.
    */
-  async failResync(plugin: string, resyncId: string, error: FeedbackError, leased = false): Promise<boolean> {
+  async failResync(plugin: string, resyncId: string, error: FeedbackError, hold?: LeaseHold): Promise<boolean> {
     const now = Date.now();
-    const recorded = await this.#table.update(plugin, 'record the failed resync of ' + plugin, {
-      UpdateExpression: 'SET #status = :status, resyncId = :id, finishedAt = :now, lastError = :error, updatedAt = :now REMOVE #holder, #until',
-      ConditionExpression: leased ? HELD_BY_ME : FREE_OR_MINE,
-      ExpressionAttributeNames: { '#status': 'status', '#holder': LEASE.holder, '#until': LEASE.until },
-      ExpressionAttributeValues: {
+    const recorded = await this.#table.update(plugin, 'record the failed resync of ' + plugin, withLease({
+      set: '#status = :status, resyncId = :id, finishedAt = :now, lastError = :error, updatedAt = :now',
+      names: { '#status': 'status' },
+      values: {
         ':status': { S: 'out-of-sync' }, ':id': { S: resyncId }, ':now': { S: new Date(now).toISOString() },
-        ':error': { S: JSON.stringify(error) }, ...(leased ? {} : { ':clock': { N: String(now) } }),
+        ':error': { S: JSON.stringify(error) },
       },
-    }, true);
+    }, hold ? releaseClause(hold) : unheldClause(now)), true);
     return recorded !== undefined;
+  }
+
+  /** A status-row update that, when it carries a lease condition that fails, throws `ResyncBusyError`. */
+  async #leaseUpdate(plugin: string, hold: LeaseHold | undefined, action: string, input: ReturnType<typeof withLease>): Promise<void> {
+    const written = await this.#table.update(plugin, action, input, input.ConditionExpression !== undefined);
+    if (written === undefined) throw new ResyncBusyError(plugin, hold?.resyncId ?? 'unknown', recordedLease(await this.#store.status(plugin)));
   }
 
   /** The digest of the plugin's current snapshot, if it is the one named and has one. */

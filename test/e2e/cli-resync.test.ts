@@ -75,9 +75,7 @@ describe('datasync status', () => {
     expect(JSON.parse((await runDatasync(['status', '--json'], { DATASYNC_STATE_TABLE: table })).stdout)).toEqual({ ok: true, stateTable: table, plugins: [] });
 
     const store = new SyncStateStore({ stateTable: table, clients });
-    const started = Date.parse('2026-01-02T03:04:05Z');
-    await resyncRows(store).saveCursor('routes', { resyncId: 'r-1', part: 1, startedAt: started, items: 0, deleted: 0, invalid: 0, phase: 'items', table: 0, segments: [] });
-    await resyncRows(store).finishResync('routes', { resyncId: 'r-1', startedAt: started, items: 12, deleted: 1 });
+    await resyncRows(store).finishResync('routes', { resyncId: 'r-1', startedAt: Date.parse('2026-01-02T03:04:05Z'), items: 12, deleted: 1 });
     await resyncRows(store).failResync('interfaces', 'r-2', { name: 'PluginFailedError', code: 'PLUGIN_FAILED', message: 'backend down' });
     await store.addFailure('interfaces', { name: 'PluginFailedError', code: 'PLUGIN_FAILED', message: 'backend down' });
     await resyncRows(store).saveCursor('addresses', {

@@ -1,9 +1,11 @@
-import type { AttributeValue } from '@aws-sdk/client-dynamodb';
+import { UpdateItemCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
 import {
   createDatasync, readPluginStates, ResyncBusyError, runResync, SyncStateStore,
   type ResyncFeedback, type ResyncOptions, type ResyncRequest, type TableConfig,
 } from '../../lib/index.ts';
 import { resyncRows } from '../../lib/resync/state-rows.ts';
+import { rowKey } from '../../lib/state/store.ts';
+import { pluginPartition, SORT } from '../../lib/state/table.ts';
 import { createQueue, createStateTable, createTable, putItems, Resources, testClients } from '../support/emulator.ts';
 import { SqsTestSink } from '../support/sinks.ts';
 import { recordingPlugin } from '../support/plugins.ts';
@@ -33,7 +35,12 @@ async function setup(items: Array<Record<string, AttributeValue>>) {
     tables: [table], store, sink, clients, pageSize: 1,
     continueResync: async (request, { delaySeconds }) => void continuations.push({ request, ...(delaySeconds ? { delaySeconds } : {}) }),
   };
-  return { store, sink, options, continuations };
+  /** Lets a plugin's lease run out, as if its holder had stalled past it. */
+  const expireLease = (plugin: string) => clients.dynamodb.send(new UpdateItemCommand({
+    TableName: stateTable, Key: rowKey(pluginPartition(plugin), SORT.status),
+    UpdateExpression: 'SET leaseUntil = :past', ExpressionAttributeValues: { ':past': { N: '0' } },
+  }));
+  return { store, sink, options, continuations, expireLease };
 }
 
 /** A gate a plugin's page waits on: `opened` resolves once the page is reached, `open()` lets it go on. */
@@ -84,9 +91,11 @@ describe('resync lease: one resync of a plugin at a time', () => {
     const a = recordingPlugin('a', ['config/a']);
     const datasync = createDatasync({ plugins: [a] });
     // What a resync that crashed after its first checkpoint leaves behind: a lease of 400 ms.
+    const crashed = { resyncId: 'r-crashed', token: 'invocation-1', ms: 400 };
+    await resyncRows(store).takeLease('a', crashed);
     await resyncRows(store).saveCursor('a', {
       resyncId: 'r-crashed', part: 1, startedAt: Date.now(), items: 0, deleted: 0, invalid: 0, phase: 'items', table: 0, segments: [], snapshot: 'r-crashed.1', pages: 0,
-    }, 400);
+    }, crashed);
 
     expect((await runResync(datasync, request('r-next'), options)).plugins).toMatchObject([{ plugin: 'a', status: 'waiting' }]);
     expect(a.recorded.calls).toEqual([]);
@@ -96,15 +105,15 @@ describe('resync lease: one resync of a plugin at a time', () => {
   });
 
   it('a resync whose lease ran out and was taken over stops, and leaves the row to the resync that took it', async () => {
-    const { store, sink, options } = await setup([item('a/1', 1), item('a/2', 1)]);
+    const { store, sink, options, expireLease } = await setup([item('a/1', 1), item('a/2', 1)]);
     const first = gate();
     let holdFirstPage = true;
     const a = recordingPlugin('a', ['config/a'], [], { onPage: async () => { if (holdFirstPage) { holdFirstPage = false; await first.wait(); } } });
     const datasync = createDatasync({ plugins: [a] });
 
-    const stalled = runResync(datasync, request('r-stalled'), { ...options, leaseMs: 300 });
+    const stalled = runResync(datasync, request('r-stalled'), options);
     await first.opened;
-    await new Promise((resolve) => setTimeout(resolve, 400));
+    await expireLease('a');
     expect((await runResync(datasync, request('r-takeover'), options)).plugins).toMatchObject([{ plugin: 'a', status: 'ok', items: 2 }]);
     first.open();
 
@@ -116,5 +125,38 @@ describe('resync lease: one resync of a plugin at a time', () => {
     expect(await readPluginStates(['a'], { store })).toMatchObject([{ status: 'in-sync', resyncId: 'r-takeover', items: 2 }]);
     const feedback = (await sink.read()) as ResyncFeedback[];
     expect(feedback.map((record) => [record.resyncId, record.status, record.error?.code])).toEqual([['r-takeover', 'ok', undefined], ['r-stalled', 'error', 'PLUGIN_FAILED']]);
+  });
+
+  it('a resync part that continues keeps the plugin for its continuation; a copy of it running at the same time waits', async () => {
+    const { options, continuations } = await setup([item('a/1', 1), item('a/2', 1), item('a/3', 1)]);
+    const first = gate();
+    let holdFirstPage = true;
+    const a = recordingPlugin('a', ['config/a'], [], { onPage: async () => { if (holdFirstPage) { holdFirstPage = false; await first.wait(); } } });
+    const datasync = createDatasync({ plugins: [a] });
+    // Less time left than the margin: the part ends after its first page and continues in a new
+    // invocation (the plugin still has 5 s for that page).
+    const short = { ...options, remainingTimeMs: () => 15_000, marginMs: 20_000 };
+
+    const running = runResync(datasync, request('r-parts'), short);
+    await first.opened;
+    // The same request delivered twice: the copy does not run beside the first.
+    expect((await runResync(datasync, request('r-parts'), options)).plugins).toMatchObject([{ plugin: 'a', status: 'waiting' }]);
+    first.open();
+    expect(await running).toMatchObject({ continued: true, plugins: [{ plugin: 'a', status: 'continued', items: 1 }] });
+
+    // Between the parts another resync still waits; the continuation takes the plugin back.
+    expect((await runResync(datasync, request('r-other'), options)).plugins).toMatchObject([{ plugin: 'a', status: 'waiting' }]);
+    const resumed = await runResync(datasync, { datasync: 'resync', resyncId: 'r-parts', reason: 'continuation' }, options);
+    expect(resumed.plugins).toMatchObject([{ plugin: 'a', status: 'ok', items: 3 }]);
+    expect(a.recorded.contexts.map((context) => [context.resyncId, context.part])).toEqual([['r-parts', 1], ['r-parts', 2]]);
+    expect(continuations.map(({ request: next, delaySeconds }) => [next.resyncId, delaySeconds])).toEqual([['r-parts', 60], ['r-parts', undefined], ['r-other', 60]]);
+  });
+
+  it('refuses a lease shorter than the resync time limit, before anything runs', async () => {
+    const { options } = await setup([item('a/1', 1)]);
+    const a = recordingPlugin('a', ['config/a']);
+    await expect(runResync(createDatasync({ plugins: [a] }), request('r-short'), { ...options, timeoutMs: 5_000, leaseMs: 5_000 }))
+      .rejects.toMatchObject({ code: 'CONFIGURATION', message: expect.stringContaining('leaseMs (5000) must be longer than') });
+    expect(a.recorded.calls).toEqual([]);
   });
 });

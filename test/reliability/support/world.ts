@@ -186,8 +186,9 @@ export class World {
       }) as never,
       resync: createResyncHandler(this.#datasync, {
         sink, tables, store: this.#store, clients: faulty, timeoutMs: 5_000, changeTimeoutMs: 1_000, pageSize: 3, sweepBuckets: 64,
-        // A resync that crashed holds its plugins for the lease; short here, so schedules stay short.
-        leaseMs: 3_000, busyRetrySeconds: 1,
+        // A resync that crashed holds its plugin until its lease runs out: just over the time
+        // limit here, so schedules stay short.
+        leaseMs: 6_000, busyRetrySeconds: 1,
         continueResync: async (request, { delaySeconds }) => {
           this.#resyncQueue.push({ request, attempts: 0, ...(delaySeconds ? { notBefore: Date.now() + delaySeconds * 1000 } : {}) });
         },

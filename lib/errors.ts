@@ -244,9 +244,10 @@ export class ResyncBusyError extends DatasyncError {
   readonly holder: string | undefined;
   readonly until: number | undefined;
 
-  constructor(plugin: string, resyncId: string, holder?: { resyncId: string; until: number }) {
+  /** `lost`: the resync held the plugin and found it taken over (rather than failing to take it). */
+  constructor(plugin: string, resyncId: string, holder?: { resyncId: string; until: number }, lost = false) {
     const who = holder ? `resync ${holder.resyncId} holds it until ${new Date(holder.until).toISOString()}` : 'another resync took its lease over';
-    super('RESYNC_BUSY', `resync ${resyncId} cannot take plugin "${plugin}": ${who}`, {
+    super('RESYNC_BUSY', `resync ${resyncId} ${lost ? 'lost' : 'cannot take'} plugin "${plugin}": ${who}`, {
       details: { plugin, resyncId, ...(holder ? { holder: holder.resyncId, until: holder.until } : {}) },
     });
     this.plugin = plugin;

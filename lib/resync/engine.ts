@@ -113,6 +113,9 @@ export async function runResync(datasync: Registered, request: ResyncRequest, op
   leaseMsOf(options);
 
   let run = await rows.run(request.resyncId);
+  // A continuation of a resync that has ended (a late or repeated one) has nothing left to do;
+  // starting over would resync plugins the request never named.
+  if (!run && request.reason === 'continuation') return { resyncId: request.resyncId, reason: request.reason, plugins: [], continued: false };
   if (!run) {
     const known = new Set(registered.map((plugin) => plugin.name));
     const unknown = (request.plugins ?? []).filter((name) => !known.has(name));
@@ -144,6 +147,11 @@ export async function runResync(datasync: Registered, request: ResyncRequest, op
       ? await resyncPlugin(plugin, run.resyncId, { ...options, remaining, timeIsShort })
       : await reportFailure(name, run.resyncId, new DatasyncError('UNKNOWN_PLUGIN', `plugin "${name}" was closed before its resync`), undefined, options);
     results.push(result);
+    if (result.status === 'waiting' && result.error instanceof ResyncBusyError && result.error.holder === run.resyncId) {
+      // Another invocation of this same resync (a repeated delivery) holds the plugin: it goes on
+      // with the run itself, so this copy stops without a continuation of its own.
+      return { resyncId: run.resyncId, reason: run.reason as ResyncRequest['reason'], plugins: results, continued: false };
+    }
     if (result.status === 'continued' || result.status === 'waiting') {
       await rows.saveRun({ ...run, index });
       // A plugin another resync holds is tried again later; the plugins after it wait with it,

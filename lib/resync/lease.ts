@@ -2,13 +2,6 @@ import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import type { StateRow } from '../state/store.ts';
 
 /**
- * How long a resync lease lasts unless renewed. Every checkpoint renews it, so it only has to
- * outlast the longest gap between two checkpoints: one page in the plugin, which the resync time
- * limit bounds. A resync that crashed holds its plugin at most this long.
- */
-export const DEFAULT_LEASE_MS = 10 * 60_000;
-
-/**
  * One invocation's hold on a plugin's resync lease. The lease names the resync (`resyncId`, so a
  * continuation of it can take it back) and the invocation holding it (`token`, so two copies of
  * one resync, such as a duplicate queue delivery, are kept apart too).
@@ -40,11 +33,12 @@ export interface LeaseClause {
 
 /**
  * Takes the lease: it is free, ran out, or is this resync's while none of its invocations runs
- * (a continuation after the part before it parked the lease).
+ * (a continuation after the part before it parked the lease). Already holding it counts too, so
+ * an SDK retry of a take that did succeed succeeds again.
  */
 export function takeClause(hold: LeaseHold, now: number): LeaseClause {
   return {
-    condition: 'attribute_not_exists(#leaseHolder) OR #leaseUntil < :leaseClock OR (#leaseHolder = :leaseHolder AND attribute_not_exists(#leaseToken))',
+    condition: 'attribute_not_exists(#leaseHolder) OR #leaseUntil < :leaseClock OR #leaseToken = :leaseToken OR (#leaseHolder = :leaseHolder AND attribute_not_exists(#leaseToken))',
     set: '#leaseHolder = :leaseHolder, #leaseToken = :leaseToken, #leaseUntil = :leaseUntil',
     names: { ...NAMES },
     values: {
@@ -64,21 +58,28 @@ export function renewClause(hold: LeaseHold, now: number): LeaseClause {
   };
 }
 
-/** Keeps the lease for the resync's next part, which another invocation runs. */
+/**
+ * Keeps the lease for the resync's next part, which another invocation runs. A lease already
+ * parked by this resync counts as done (an SDK retry of a park that did succeed).
+ */
 export function parkClause(hold: LeaseHold, now: number): LeaseClause {
   return {
-    condition: '#leaseToken = :leaseToken',
+    condition: '#leaseToken = :leaseToken OR (#leaseHolder = :leaseHolder AND attribute_not_exists(#leaseToken))',
     set: '#leaseUntil = :leaseUntil',
     remove: '#leaseToken',
-    names: { '#leaseToken': NAMES['#leaseToken'], '#leaseUntil': NAMES['#leaseUntil'] },
-    values: { ':leaseToken': { S: hold.token }, ':leaseUntil': { N: String(now + hold.ms) } },
+    names: { ...NAMES },
+    values: { ':leaseToken': { S: hold.token }, ':leaseHolder': { S: hold.resyncId }, ':leaseUntil': { N: String(now + hold.ms) } },
   };
 }
 
-/** Releases the lease this invocation holds. */
-export function releaseClause(hold: LeaseHold): LeaseClause {
+/**
+ * Releases the lease this invocation holds. With `orNone`, no lease at all counts as done (an SDK
+ * retry of a release that did succeed); a write that must not land on another resync's row (a
+ * failure's) leaves it out.
+ */
+export function releaseClause(hold: LeaseHold, orNone = false): LeaseClause {
   return {
-    condition: '#leaseToken = :leaseToken',
+    condition: orNone ? '#leaseToken = :leaseToken OR attribute_not_exists(#leaseHolder)' : '#leaseToken = :leaseToken',
     remove: '#leaseHolder, #leaseToken, #leaseUntil',
     names: { ...NAMES },
     values: { ':leaseToken': { S: hold.token } },

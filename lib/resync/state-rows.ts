@@ -159,7 +159,7 @@ export class ResyncRows {
    * @throws ResyncBusyError when another resync, or another invocation of this one, holds it.
    */
   async takeLease(plugin: string, hold: LeaseHold): Promise<void> {
-    await this.#leaseUpdate(plugin, hold, 'take the resync lease of ' + plugin, withLease({}, takeClause(hold, Date.now())));
+    await this.#leaseUpdate(plugin, hold, 'take the resync lease of ' + plugin, withLease({}, takeClause(hold, Date.now())), true);
   }
 
   /**
@@ -184,7 +184,7 @@ export class ResyncRows {
    * @throws ResyncBusyError when it was taken over.
    */
   async releaseLease(plugin: string, hold: LeaseHold): Promise<void> {
-    await this.#leaseUpdate(plugin, hold, 'release the resync lease of ' + plugin, withLease({}, releaseClause(hold)));
+    await this.#leaseUpdate(plugin, hold, 'release the resync lease of ' + plugin, withLease({}, releaseClause(hold, true)));
   }
 
   /**
@@ -251,10 +251,14 @@ export class ResyncRows {
     return recorded !== undefined;
   }
 
-  /** A status-row update that, when it carries a lease condition that fails, throws `ResyncBusyError`. */
-  async #leaseUpdate(plugin: string, hold: LeaseHold | undefined, action: string, input: ReturnType<typeof withLease>): Promise<void> {
+  /**
+   * A status-row update that, when it carries a lease condition that fails, throws
+   * `ResyncBusyError`: the plugin could not be taken (`taking`), or was lost.
+   */
+  async #leaseUpdate(plugin: string, hold: LeaseHold | undefined, action: string, input: ReturnType<typeof withLease>, taking = false): Promise<void> {
     const written = await this.#table.update(plugin, action, input, input.ConditionExpression !== undefined);
-    if (written === undefined) throw new ResyncBusyError(plugin, hold?.resyncId ?? 'unknown', recordedLease(await this.#store.status(plugin)));
+    // Only lease clauses carry a condition here, so a refusal always comes with a hold.
+    if (written === undefined) throw new ResyncBusyError(plugin, hold!.resyncId, recordedLease(await this.#store.status(plugin)), !taking);
   }
 
   /** The digest of the plugin's current snapshot, if it is the one named and has one. */

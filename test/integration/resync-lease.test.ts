@@ -87,11 +87,11 @@ describe('resync lease: one resync of a plugin at a time', () => {
   });
 
   it('the lease of a resync that crashed runs out, and the next resync takes the plugin', async () => {
-    const { store, options, continuations } = await setup([item('a/1', 1)]);
+    const { store, options, continuations, expireLease } = await setup([item('a/1', 1)]);
     const a = recordingPlugin('a', ['config/a']);
     const datasync = createDatasync({ plugins: [a] });
-    // What a resync that crashed after its first checkpoint leaves behind: a lease of 400 ms.
-    const crashed = { resyncId: 'r-crashed', token: 'invocation-1', ms: 400 };
+    // What a resync that crashed after its first checkpoint leaves behind: a running lease.
+    const crashed = { resyncId: 'r-crashed', token: 'invocation-1', ms: 60_000 };
     await resyncRows(store).takeLease('a', crashed);
     await resyncRows(store).saveCursor('a', {
       resyncId: 'r-crashed', part: 1, startedAt: Date.now(), items: 0, deleted: 0, invalid: 0, phase: 'items', table: 0, segments: [], snapshot: 'r-crashed.1', pages: 0,
@@ -99,7 +99,7 @@ describe('resync lease: one resync of a plugin at a time', () => {
 
     expect((await runResync(datasync, request('r-next'), options)).plugins).toMatchObject([{ plugin: 'a', status: 'waiting' }]);
     expect(a.recorded.calls).toEqual([]);
-    await new Promise((resolve) => setTimeout(resolve, 500));
+    await expireLease('a');
     expect((await runResync(datasync, continuations[0]!.request, options)).plugins).toMatchObject([{ plugin: 'a', status: 'ok', items: 1 }]);
     expect(await readPluginStates(['a'], { store })).toMatchObject([{ status: 'in-sync', resyncId: 'r-next' }]);
   });
@@ -120,7 +120,7 @@ describe('resync lease: one resync of a plugin at a time', () => {
     const [stopped] = (await stalled).plugins;
     expect(stopped).toMatchObject({ plugin: 'a', status: 'error' });
     expect(stopped!.error?.cause).toBeInstanceOf(ResyncBusyError);
-    expect(stopped!.error?.message).toContain('resync r-stalled cannot take plugin "a": another resync took its lease over');
+    expect(stopped!.error?.message).toContain('resync r-stalled lost plugin "a": another resync took its lease over');
     // The stalled resync reported its failure but did not mark the plugin out of sync.
     expect(await readPluginStates(['a'], { store })).toMatchObject([{ status: 'in-sync', resyncId: 'r-takeover', items: 2 }]);
     const feedback = (await sink.read()) as ResyncFeedback[];
@@ -139,8 +139,9 @@ describe('resync lease: one resync of a plugin at a time', () => {
 
     const running = runResync(datasync, request('r-parts'), short);
     await first.opened;
-    // The same request delivered twice: the copy does not run beside the first.
-    expect((await runResync(datasync, request('r-parts'), options)).plugins).toMatchObject([{ plugin: 'a', status: 'waiting' }]);
+    // The same request delivered twice: the copy does not run beside the first, and leaves the
+    // run to it (no continuation of its own).
+    expect(await runResync(datasync, request('r-parts'), options)).toMatchObject({ continued: false, plugins: [{ plugin: 'a', status: 'waiting' }] });
     first.open();
     expect(await running).toMatchObject({ continued: true, plugins: [{ plugin: 'a', status: 'continued', items: 1 }] });
 
@@ -149,7 +150,10 @@ describe('resync lease: one resync of a plugin at a time', () => {
     const resumed = await runResync(datasync, { datasync: 'resync', resyncId: 'r-parts', reason: 'continuation' }, options);
     expect(resumed.plugins).toMatchObject([{ plugin: 'a', status: 'ok', items: 3 }]);
     expect(a.recorded.contexts.map((context) => [context.resyncId, context.part])).toEqual([['r-parts', 1], ['r-parts', 2]]);
-    expect(continuations.map(({ request: next, delaySeconds }) => [next.resyncId, delaySeconds])).toEqual([['r-parts', 60], ['r-parts', undefined], ['r-other', 60]]);
+    expect(continuations.map(({ request: next, delaySeconds }) => [next.resyncId, delaySeconds])).toEqual([['r-parts', undefined], ['r-other', 60]]);
+    // A continuation that comes again after the resync ended does nothing.
+    expect(await runResync(datasync, { datasync: 'resync', resyncId: 'r-parts', reason: 'continuation' }, options)).toMatchObject({ continued: false, plugins: [] });
+    expect(a.recorded.contexts).toHaveLength(2);
   });
 
   it('refuses a lease shorter than the resync time limit, before anything runs', async () => {

@@ -49,10 +49,11 @@ export interface ResyncOptions extends SegmentOptions, ScanOptions {
   readonly sweepBuckets?: number;
   readonly onProgress?: ProgressListener;
   /**
-   * How long a plugin's resync lease lasts unless renewed (every checkpoint renews it); default
-   * twice `timeoutMs`, 10 minutes; it must be longer than `timeoutMs`. While one resync holds a
-   * plugin's lease, another resync of that plugin waits; a resync that crashed holds its plugin at
-   * most this long.
+   * How long a plugin's resync lease lasts unless renewed (every checkpoint, and every page of
+   * held changes, renews it); default twice the longer of `timeoutMs` and the plugins' change time
+   * limits, 10 minutes with the defaults; it must be longer than each of them. While one resync
+   * holds a plugin's lease, another resync of that plugin waits; a resync that crashed holds its
+   * plugin at most this long.
    */
   readonly leaseMs?: number;
   /** Seconds a resync waits before it tries again a plugin another resync holds (1 to 900); default 60. */
@@ -110,7 +111,7 @@ export async function runResync(datasync: Registered, request: ResyncRequest, op
   const remaining = options.remainingTimeMs ?? (() => Number.POSITIVE_INFINITY);
   const timeIsShort = () => remaining() - margin <= 0;
   const registered = datasync.plugins();
-  leaseMsOf(options);
+  const leaseMs = leaseMsOf(options, registered);
 
   let run = await rows.run(request.resyncId);
   // A continuation of a resync that has ended (a late or repeated one) has nothing left to do;
@@ -129,40 +130,51 @@ export async function runResync(datasync: Registered, request: ResyncRequest, op
       const states = await store.states(selected.map((plugin) => plugin.name));
       selected = selected.filter((_, index) => states[index]!.status === 'never-synced');
     }
-    run = { resyncId: request.resyncId, reason: request.reason, plugins: selected.map((plugin) => plugin.name), index: 0, startedAt: new Date().toISOString() };
-    if (run.plugins.length === 0) return { resyncId: run.resyncId, reason: request.reason, plugins: [], continued: false };
-    await rows.saveRun(run);
+    if (selected.length === 0) return { resyncId: request.resyncId, reason: request.reason, plugins: [], continued: false };
+    // A copy of the request that got there first has created the run: this one follows its row.
+    run = await rows.createRun({ resyncId: request.resyncId, reason: request.reason, plugins: selected.map((plugin) => plugin.name), index: 0, startedAt: new Date().toISOString() });
   }
 
   const results: PluginResyncResult[] = [];
+  const outcome = (continued: boolean): ResyncRunResult => ({ resyncId: run.resyncId, reason: run.reason as ResyncRequest['reason'], plugins: results, continued });
   for (let index = run.index; index < run.plugins.length; index += 1) {
     const name = run.plugins[index]!;
     if (results.length > 0 && timeIsShort()) {
       await rows.saveRun({ ...run, index });
       await continuation(run.resyncId, options);
-      return { resyncId: run.resyncId, reason: run.reason as ResyncRequest['reason'], plugins: results, continued: true };
+      return outcome(true);
     }
     const plugin = registered.find((candidate) => candidate.name === name);
-    const result = plugin
-      ? await resyncPlugin(plugin, run.resyncId, { ...options, remaining, timeIsShort })
+    const step = plugin
+      ? await resyncPlugin(plugin, run.resyncId, index, { ...options, leaseMs, remaining, timeIsShort })
       : await reportFailure(name, run.resyncId, new DatasyncError('UNKNOWN_PLUGIN', `plugin "${name}" was closed before its resync`), undefined, options);
+    // Another invocation of this resync (a repeated delivery) has already done this plugin and
+    // carries the run on.
+    if (step.result === undefined) return outcome(false);
+    const { result } = step;
     results.push(result);
     if (result.status === 'waiting' && result.error instanceof ResyncBusyError && result.error.holder === run.resyncId) {
-      // Another invocation of this same resync (a repeated delivery) holds the plugin: it goes on
-      // with the run itself, so this copy stops without a continuation of its own.
-      return { resyncId: run.resyncId, reason: run.reason as ResyncRequest['reason'], plugins: results, continued: false };
+      // Another invocation of this same resync holds the plugin, and goes on with the run while
+      // it lives. This copy looks again once that lease has run out, so a run whose invocation
+      // crashed still resumes; the run row is that invocation's to move, so it is left alone.
+      await continuation(run.resyncId, options, Math.max(1, Math.ceil(((result.error.until ?? Date.now()) - Date.now()) / 1000) + 1));
+      return outcome(true);
     }
     if (result.status === 'continued' || result.status === 'waiting') {
       await rows.saveRun({ ...run, index });
       // A plugin another resync holds is tried again later; the plugins after it wait with it,
       // so the run keeps registration order.
       await continuation(run.resyncId, options, result.status === 'waiting' ? Math.max(1, options.busyRetrySeconds ?? DEFAULT_BUSY_RETRY_SECONDS) : 0);
-      return { resyncId: run.resyncId, reason: run.reason as ResyncRequest['reason'], plugins: results, continued: true };
+      return outcome(true);
     }
-    await rows.saveRun({ ...run, index: index + 1 });
+    // The run moves past the plugin before its lease is released: a copy of this resync that
+    // takes the lease next sees the plugin done (see resyncPlugin) instead of resyncing it again.
+    if (index + 1 < run.plugins.length) await rows.saveRun({ ...run, index: index + 1 });
+    else await rows.deleteRun(run.resyncId);
+    if (step.held) await rows.releaseLease(name, step.held);
   }
-  await rows.deleteRun(run.resyncId);
-  return { resyncId: run.resyncId, reason: run.reason as ResyncRequest['reason'], plugins: results, continued: false };
+  if (run.index >= run.plugins.length) await rows.deleteRun(run.resyncId);
+  return outcome(false);
 }
 
 async function continuation(resyncId: string, options: ResyncOptions, delaySeconds = 0): Promise<void> {
@@ -175,19 +187,37 @@ async function continuation(resyncId: string, options: ResyncOptions, delaySecon
 }
 
 interface PluginRunOptions extends ResyncOptions {
+  readonly leaseMs: number;
   readonly remaining: () => number;
   readonly timeIsShort: () => boolean;
 }
 
-async function resyncPlugin(plugin: Plugin, resyncId: string, options: PluginRunOptions): Promise<PluginResyncResult> {
+/**
+ * What one plugin's step of a run did: its result (none when another invocation of the resync had
+ * already done it), and the lease this invocation still holds, which the run releases once it has
+ * recorded the step.
+ */
+interface PluginStep {
+  readonly result?: PluginResyncResult;
+  readonly held?: LeaseHold;
+}
+
+async function resyncPlugin(plugin: Plugin, resyncId: string, index: number, options: PluginRunOptions): Promise<PluginStep> {
   const { store } = options;
   const rows = resyncRows(store);
-  const hold: LeaseHold = { resyncId, token: randomUUID(), ms: leaseMsOf(options) };
+  const hold: LeaseHold = { resyncId, token: randomUUID(), ms: options.leaseMs };
   try {
     await rows.takeLease(plugin.name, hold);
   } catch (thrown) {
     if (!(thrown instanceof ResyncBusyError)) throw thrown;
-    return { plugin: plugin.name, status: 'waiting', items: 0, deleted: 0, applied: 0, error: thrown };
+    return { result: { plugin: plugin.name, status: 'waiting', items: 0, deleted: 0, applied: 0, error: thrown } };
+  }
+  // A copy of this resync may have finished the plugin while this one waited for the lease: the
+  // run then ended or moved past it before the lease was released.
+  const run = await rows.run(resyncId);
+  if (run === undefined || run.index > index) {
+    await rows.releaseLease(plugin.name, hold);
+    return {};
   }
   // From here until it is released or parked, the status row is this invocation's to write; it
   // is read only now, so a resync that ended while this one waited for the lease is seen.
@@ -236,11 +266,11 @@ async function resyncPlugin(plugin: Plugin, resyncId: string, options: PluginRun
     await callPlugin(plugin.name, limit, (signal) => plugin.resync(active, { plugin: plugin.name, signal, resyncId, part }));
     cursor = active.cursor;
     if (active.continues) {
+      progress('checkpoint', cursor);
       // The next part, in a new invocation, takes the lease back; nobody else can before it runs out.
       await rows.parkLease(plugin.name, hold);
       held = undefined;
-      progress('checkpoint', cursor);
-      return { plugin: plugin.name, status: 'continued', items: cursor.items, deleted: cursor.deleted, applied: 0 };
+      return { result: { plugin: plugin.name, status: 'continued', items: cursor.items, deleted: cursor.deleted, applied: 0 } };
     }
     if (!active.complete) {
       throw new DatasyncError('RESYNC_INCOMPLETE', `plugin "${plugin.name}" returned before reading its whole snapshot`, { details: { plugin: plugin.name } });
@@ -254,41 +284,57 @@ async function resyncPlugin(plugin: Plugin, resyncId: string, options: PluginRun
       resyncId, snapshot: recorded, ...(cursor.digest ? { digest: cursor.digest } : {}), startedAt: cursor.startedAt, items: cursor.items, deleted: cursor.deleted,
     }, hold);
     applied += await applyHeld(plugin, recorded, options, hold);
-    await rows.releaseLease(plugin.name, hold);
-    held = undefined;
     const feedback = resyncFeedback(plugin.name, resyncId, 'ok', cursor, applied);
     await options.sink.write([feedback]);
     progress('finished', cursor);
-    return { plugin: plugin.name, status: 'ok', items: cursor.items, deleted: cursor.deleted, applied };
+    return { result: { plugin: plugin.name, status: 'ok', items: cursor.items, deleted: cursor.deleted, applied }, held: hold };
   } catch (thrown) {
     snapshot?.stop();
     return reportFailure(plugin.name, resyncId, toError(thrown), snapshot?.cursor ?? cursor, options, held, (at) => progress('failed', at));
   }
 }
 
-/** The lease duration: it must outlast the longest gap between checkpoints, a page in the plugin. */
-function leaseMsOf(options: ResyncOptions): number {
+/**
+ * The lease duration: it must outlast the longest gap between two renewals, a page in the
+ * plugin's resync callback or a page of held changes in its change callback. The default is twice
+ * the longer of those limits.
+ */
+function leaseMsOf(options: ResyncOptions, plugins: readonly Plugin[]): number {
   const timeoutMs = options.timeoutMs ?? DEFAULT_RESYNC_TIMEOUT_MS;
-  const leaseMs = options.leaseMs ?? 2 * timeoutMs;
+  const leaseMs = options.leaseMs ?? 2 * Math.max(timeoutMs, ...plugins.map((plugin) => changeLimitOf(plugin, options)));
   if (!(leaseMs > timeoutMs)) {
     throw new DatasyncError('CONFIGURATION', `leaseMs (${leaseMs}) must be longer than the resync time limit timeoutMs (${timeoutMs}): a page may take that long between two renewals`, {
       details: { leaseMs, timeoutMs },
     });
   }
+  for (const plugin of plugins) {
+    const changeMs = changeLimitOf(plugin, options);
+    if (!(leaseMs > changeMs)) {
+      throw new DatasyncError('CONFIGURATION', `leaseMs (${leaseMs}) must be longer than the change time limit of plugin "${plugin.name}" (${changeMs}): a page of held changes may take that long between two renewals`, {
+        details: { leaseMs, plugin: plugin.name, changeTimeoutMs: changeMs },
+      });
+    }
+  }
   return leaseMs;
+}
+
+/** The time limit of a plugin's change callback while held changes are applied. */
+function changeLimitOf(plugin: Plugin, options: ResyncOptions): number {
+  return plugin.timeoutMs ?? options.changeTimeoutMs ?? DEFAULT_PLUGIN_TIMEOUT_MS;
 }
 
 async function reportFailure(
   plugin: string, resyncId: string, error: Error, cursor: PluginCursor | undefined, options: ResyncOptions,
   hold?: LeaseHold, progress?: (cursor: PluginCursor) => void,
-): Promise<PluginResyncResult> {
+): Promise<PluginStep> {
   const status: FeedbackStatus = error instanceof PluginTimeoutError ? 'timeout' : 'error';
-  // Not written when another resync took the plugin over: the row, and the plugin's state, are its.
-  await resyncRows(options.store).failResync(plugin, resyncId, describeError(error), hold);
+  // Not written when another resync took the plugin over: the row, and the plugin's state, are
+  // its, and so is the lease.
+  const recorded = await resyncRows(options.store).failResync(plugin, resyncId, describeError(error), hold);
   const at = cursor ?? { resyncId, part: 1, startedAt: Date.now(), items: 0, deleted: 0, invalid: 0, phase: 'items' as const, table: 0, segments: [] };
   await options.sink.write([resyncFeedback(plugin, resyncId, status, at, 0, error)]);
   progress?.(at);
-  return { plugin, status, items: at.items, deleted: at.deleted, applied: 0, error };
+  return { result: { plugin, status, items: at.items, deleted: at.deleted, applied: 0, error }, ...(recorded && hold ? { held: hold } : {}) };
 }
 
 /**
@@ -306,7 +352,7 @@ async function applyHeld(plugin: Plugin, snapshot: string, options: PluginRunOpt
     const { keys } = await options.store.heldKeys(plugin.name, changes.map((change) => change.key), { snapshot });
     const { deliver } = planHeldChanges(changes, keys);
     if (deliver.length > 0) {
-      const limit = Math.max(1, Math.min(plugin.timeoutMs ?? options.changeTimeoutMs ?? DEFAULT_PLUGIN_TIMEOUT_MS, options.remaining()));
+      const limit = Math.max(1, Math.min(changeLimitOf(plugin, options), options.remaining()));
       await callPlugin(plugin.name, limit, (signal) => plugin.change(deliver, { plugin: plugin.name, signal }));
       await options.store.writeKeys(plugin.name, keyRecordsAfter(deliver, revisionsOf(keys)), snapshot);
     }

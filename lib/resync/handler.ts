@@ -58,7 +58,7 @@ export function createResyncHandler(datasync: { plugins(): Plugin[] }, options: 
     });
     for (const plugin of result.plugins) {
       if (plugin.status === 'waiting') {
-        jsonLog({ level: 'warn', message: 'resync waits for a plugin another resync holds', resyncId: result.resyncId, plugin: plugin.plugin, error: describeError(plugin.error!) });
+        jsonLog({ level: 'warn', message: 'resync waits for a plugin whose lease another invocation holds', resyncId: result.resyncId, plugin: plugin.plugin, error: describeError(plugin.error!) });
       }
     }
     return result;

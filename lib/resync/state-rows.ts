@@ -34,6 +34,8 @@ export interface RunRow {
 
 /** Characters of keys and revisions per snapshot row: at most 3 bytes each in UTF-8, so rows stay under DynamoDB's 400 KB. */
 const SNAPSHOT_ROW_CHARS = 100_000;
+/** Takes of a lease tried when each refusal turns out to have been a lease freed meanwhile. */
+const TAKE_ATTEMPTS = 3;
 
 /**
  * The rows of the sync-state table only a resync writes: its cursor and outcome on the plugin's
@@ -159,7 +161,14 @@ export class ResyncRows {
    * @throws ResyncBusyError when another resync, or another invocation of this one, holds it.
    */
   async takeLease(plugin: string, hold: LeaseHold): Promise<void> {
-    await this.#leaseUpdate(plugin, hold, 'take the resync lease of ' + plugin, withLease({}, takeClause(hold, Date.now())), true);
+    for (let attempt = 1; ; attempt += 1) {
+      const written = await this.#table.update(plugin, 'take the resync lease of ' + plugin, withLease({}, takeClause(hold, Date.now())), true);
+      if (written !== undefined) return;
+      // The holder is read after the refusal: a lease released or run out in between is free, so
+      // the take is tried again rather than reported busy with no live holder.
+      const lease = recordedLease(await this.#store.status(plugin));
+      if ((lease !== undefined && lease.until >= Date.now()) || attempt >= TAKE_ATTEMPTS) throw new ResyncBusyError(plugin, hold.resyncId, lease);
+    }
   }
 
   /**
@@ -232,10 +241,11 @@ export class ResyncRows {
   }
 
   /**
-   * Records a failed resync: the plugin is `out-of-sync` with the error and the resync lease is
-   * released; the checkpoint stays, so a retry of the same resync id resumes after the last page
-   * the plugin finished. With `hold`, only while this invocation holds the lease; without, only
-   * while nobody holds a running one.
+   * Records a failed resync: the plugin is `out-of-sync` with the error; the checkpoint stays, so
+   * a retry of the same resync id resumes after the last page the plugin finished. With `hold`,
+   * only while this invocation holds the lease, which it keeps (the run releases it once it has
+   * recorded that the plugin's step is over); without, only while nobody holds a running lease,
+   * and one that ran out is cleared.
    * @returns false when the row is another resync's: nothing is written.
    */
   async failResync(plugin: string, resyncId: string, error: FeedbackError, hold?: LeaseHold): Promise<boolean> {
@@ -247,7 +257,7 @@ export class ResyncRows {
         ':status': { S: 'out-of-sync' }, ':id': { S: resyncId }, ':now': { S: new Date(now).toISOString() },
         ':error': { S: JSON.stringify(error) },
       },
-    }, hold ? releaseClause(hold) : unheldClause(now)), true);
+    }, hold ? renewClause(hold, now) : unheldClause(now)), true);
     return recorded !== undefined;
   }
 
@@ -274,6 +284,26 @@ export class ResyncRows {
       TableName: this.#table.name, Key: rowKey(runPartition(resyncId), SORT.run), ConsistentRead: true,
     })));
     return result.Item?.run?.S ? (JSON.parse(result.Item.run.S) as RunRow) : undefined;
+  }
+
+  /**
+   * Creates a run row unless one exists for the resync already (a copy of the request that got
+   * there first), and returns the row that is now stored.
+   */
+  async createRun(run: RunRow): Promise<RunRow> {
+    try {
+      await this.#table.dynamodb.send(new PutItemCommand({
+        TableName: this.#table.name,
+        Item: { ...rowKey(runPartition(run.resyncId), SORT.run), run: { S: JSON.stringify(run) } },
+        ConditionExpression: 'attribute_not_exists(#run)', ExpressionAttributeNames: { '#run': 'run' },
+      }));
+      return run;
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException)) throw new StateFailedError('save resync ' + run.resyncId, error);
+    }
+    const stored = await this.run(run.resyncId);
+    // Removed in between: the other copy has already run the whole resync.
+    return stored ?? { ...run, index: run.plugins.length };
   }
 
   /** Saves a run row. */

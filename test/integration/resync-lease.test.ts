@@ -139,9 +139,13 @@ describe('resync lease: one resync of a plugin at a time', () => {
 
     const running = runResync(datasync, request('r-parts'), short);
     await first.opened;
-    // The same request delivered twice: the copy does not run beside the first, and leaves the
-    // run to it (no continuation of its own).
-    expect(await runResync(datasync, request('r-parts'), options)).toMatchObject({ continued: false, plugins: [{ plugin: 'a', status: 'waiting' }] });
+    // The same request delivered twice: the copy does not run beside the first; it looks again
+    // once the first's lease would have run out (10 minutes by default), in case that one crashed.
+    expect(await runResync(datasync, request('r-parts'), options)).toMatchObject({ continued: true, plugins: [{ plugin: 'a', status: 'waiting' }] });
+    const copy = continuations.shift()!;
+    expect(copy.request).toEqual({ datasync: 'resync', resyncId: 'r-parts', reason: 'continuation' });
+    expect(copy.delaySeconds).toBeGreaterThanOrEqual(595);
+    expect(copy.delaySeconds).toBeLessThanOrEqual(601);
     first.open();
     expect(await running).toMatchObject({ continued: true, plugins: [{ plugin: 'a', status: 'continued', items: 1 }] });
 
@@ -151,16 +155,82 @@ describe('resync lease: one resync of a plugin at a time', () => {
     expect(resumed.plugins).toMatchObject([{ plugin: 'a', status: 'ok', items: 3 }]);
     expect(a.recorded.contexts.map((context) => [context.resyncId, context.part])).toEqual([['r-parts', 1], ['r-parts', 2]]);
     expect(continuations.map(({ request: next, delaySeconds }) => [next.resyncId, delaySeconds])).toEqual([['r-parts', undefined], ['r-other', 60]]);
-    // A continuation that comes again after the resync ended does nothing.
-    expect(await runResync(datasync, { datasync: 'resync', resyncId: 'r-parts', reason: 'continuation' }, options)).toMatchObject({ continued: false, plugins: [] });
+    // A continuation that comes again after the resync ended (such as the copy's) does nothing.
+    expect(await runResync(datasync, copy.request, options)).toMatchObject({ continued: false, plugins: [] });
     expect(a.recorded.contexts).toHaveLength(2);
   });
 
-  it('refuses a lease shorter than the resync time limit, before anything runs', async () => {
+  it('a copy of a resync whose invocation crashed holding a plugin resumes the run once that lease runs out', async () => {
+    const { store, sink, options, continuations, expireLease } = await setup([item('a/1', 1), item('b/1', 1)]);
+    const log: string[] = [];
+    const datasync = createDatasync({ plugins: [recordingPlugin('a', ['config/a'], log), recordingPlugin('b', ['config/b'], log)] });
+    // What an invocation of r-crash that died inside plugin a leaves: its run row and a running lease.
+    await resyncRows(store).saveRun({ resyncId: 'r-crash', reason: 'manual', plugins: ['a', 'b'], index: 0, startedAt: new Date().toISOString() });
+    await resyncRows(store).takeLease('a', { resyncId: 'r-crash', token: 'dead-invocation', ms: 60_000 });
+
+    // The request delivered again: it must not be lost while the lease runs.
+    expect(await runResync(datasync, request('r-crash'), options)).toMatchObject({ continued: true, plugins: [{ plugin: 'a', status: 'waiting' }] });
+    expect(log).toEqual([]);
+    expect(continuations).toHaveLength(1);
+    expect(continuations[0]!.delaySeconds).toBeGreaterThanOrEqual(55);
+    expect(continuations[0]!.delaySeconds).toBeLessThanOrEqual(61);
+
+    await expireLease('a');
+    const resumed = await runResync(datasync, continuations[0]!.request, options);
+    expect(resumed).toMatchObject({ continued: false, plugins: [{ plugin: 'a', status: 'ok' }, { plugin: 'b', status: 'ok' }] });
+    expect(log).toEqual(['a:resync:start', 'a:resync:end', 'b:resync:start', 'b:resync:end']);
+    expect((await sink.read() as ResyncFeedback[]).map((record) => [record.resyncId, record.plugin, record.status])).toEqual([['r-crash', 'a', 'ok'], ['r-crash', 'b', 'ok']]);
+    expect(await resyncRows(store).run('r-crash')).toBeUndefined();
+  });
+
+  it('a copy that takes a plugin after another invocation of the same resync finished it does not resync it again', async () => {
+    const { store, sink, options } = await setup([item('a/1', 1), item('b/1', 1)]);
+    const log: string[] = [];
+    const inA = gate();
+    const inB = gate();
+    const datasync = createDatasync({
+      plugins: [recordingPlugin('a', ['config/a'], log, { onPage: () => inA.wait() }), recordingPlugin('b', ['config/b'], log, { onPage: () => inB.wait() })],
+    });
+    // The copy's client holds its first lease take until the first invocation has finished plugin
+    // a: the copy read the run while a was still to do, and reaches a's lease after it was freed.
+    const copyClients = testClients({ maxAttempts: 2 });
+    const takeHeld = gate();
+    (copyClients.dynamodb.middlewareStack as any).add(
+      (next: (args: unknown) => Promise<unknown>, context: { commandName?: string }) => async (args: { input: { ConditionExpression?: string } }) => {
+        if (context.commandName === 'UpdateItemCommand' && args.input.ConditionExpression?.startsWith('attribute_not_exists(#leaseHolder)')) await takeHeld.wait();
+        return next(args);
+      },
+      { step: 'initialize', name: 'holdLeaseTake' },
+    );
+    const copyStore = new SyncStateStore({ stateTable: store.tableName, clients: copyClients });
+
+    const running = runResync(datasync, request('r-twice'), options);
+    await inA.opened;
+    const copy = runResync(datasync, request('r-twice'), { ...options, store: copyStore, clients: copyClients });
+    await takeHeld.opened;
+    inA.open();
+    await inB.opened;
+    takeHeld.open();
+    // The run had moved past a before a's lease was released: the copy stops, leaving the run to
+    // the first invocation (which is still in b).
+    expect(await copy).toEqual({ resyncId: 'r-twice', reason: 'manual', plugins: [], continued: false });
+    inB.open();
+    expect((await running).plugins.map((plugin) => [plugin.plugin, plugin.status])).toEqual([['a', 'ok'], ['b', 'ok']]);
+    expect(log).toEqual(['a:resync:start', 'a:resync:end', 'b:resync:start', 'b:resync:end']);
+    expect((await sink.read() as ResyncFeedback[]).map((record) => [record.plugin, record.status])).toEqual([['a', 'ok'], ['b', 'ok']]);
+    expect(await readPluginStates(['a'], { store })).toMatchObject([{ status: 'in-sync', resyncId: 'r-twice' }]);
+  });
+
+  it('refuses a lease shorter than the resync or a plugin\'s change time limit, before anything runs', async () => {
     const { options } = await setup([item('a/1', 1)]);
     const a = recordingPlugin('a', ['config/a']);
     await expect(runResync(createDatasync({ plugins: [a] }), request('r-short'), { ...options, timeoutMs: 5_000, leaseMs: 5_000 }))
-      .rejects.toMatchObject({ code: 'CONFIGURATION', message: expect.stringContaining('leaseMs (5000) must be longer than') });
+      .rejects.toMatchObject({ code: 'CONFIGURATION', message: expect.stringContaining('leaseMs (5000) must be longer than the resync time limit') });
+    // Held changes are applied a page at a time between two renewals, so a change callback's limit counts too.
+    const slow = recordingPlugin('slow', ['config/a'], [], { timeoutMs: 20_000 });
+    await expect(runResync(createDatasync({ plugins: [a, slow] }), request('r-slow'), { ...options, timeoutMs: 5_000, leaseMs: 10_000 }))
+      .rejects.toMatchObject({ code: 'CONFIGURATION', message: expect.stringContaining('change time limit of plugin "slow" (20000)') });
     expect(a.recorded.calls).toEqual([]);
+    expect(slow.recorded.calls).toEqual([]);
   });
 });

@@ -1,5 +1,5 @@
 import {
-  ConditionalCheckFailedException, DeleteItemCommand, GetItemCommand, PutItemCommand, QueryCommand, type WriteRequest,
+  ConditionalCheckFailedException, DeleteItemCommand, GetItemCommand, PutItemCommand, QueryCommand, type AttributeValue, type WriteRequest,
 } from '@aws-sdk/client-dynamodb';
 import { forEachConcurrently } from '../aws/batch.ts';
 import { ResyncBusyError, StateFailedError } from '../errors.ts';
@@ -293,8 +293,7 @@ export class ResyncRows {
   async createRun(run: RunRow): Promise<RunRow> {
     try {
       await this.#table.dynamodb.send(new PutItemCommand({
-        TableName: this.#table.name,
-        Item: { ...rowKey(runPartition(run.resyncId), SORT.run), run: { S: JSON.stringify(run) } },
+        TableName: this.#table.name, Item: runItem(run),
         ConditionExpression: 'attribute_not_exists(#run)', ExpressionAttributeNames: { '#run': 'run' },
       }));
       return run;
@@ -309,8 +308,7 @@ export class ResyncRows {
   /** Saves a run row. */
   async saveRun(run: RunRow): Promise<void> {
     await this.#table.call('save resync ' + run.resyncId, () => this.#table.dynamodb.send(new PutItemCommand({
-      TableName: this.#table.name,
-      Item: { ...rowKey(runPartition(run.resyncId), SORT.run), run: { S: JSON.stringify(run) } },
+      TableName: this.#table.name, Item: runItem(run),
     })));
   }
 
@@ -325,6 +323,11 @@ export class ResyncRows {
 /** The resync rows of a store's table. */
 export function resyncRows(store: SyncStateStore): ResyncRows {
   return new ResyncRows(store);
+}
+
+/** A run row as stored. */
+function runItem(run: RunRow): Record<string, AttributeValue> {
+  return { ...rowKey(runPartition(run.resyncId), SORT.run), run: { S: JSON.stringify(run) } };
 }
 
 /** JSON texts of consecutive slices of `list`, each at most about `limit` characters. */

@@ -221,6 +221,19 @@ describe('resync lease: one resync of a plugin at a time', () => {
     expect(await readPluginStates(['a'], { store })).toMatchObject([{ status: 'in-sync', resyncId: 'r-twice' }]);
   });
 
+  it('a resync id is started once: a copy of the request that comes second follows the stored run', async () => {
+    const { store, options } = await setup([item('a/1', 1), item('b/1', 1)]);
+    const log: string[] = [];
+    const datasync = createDatasync({ plugins: [recordingPlugin('a', ['config/a'], log), recordingPlugin('b', ['config/b'], log)] });
+    const rows = resyncRows(store);
+    const first = { resyncId: 'r-once', reason: 'manual', plugins: ['b'], index: 0, startedAt: new Date().toISOString() };
+    expect(await rows.createRun(first)).toEqual(first);
+    // The second start names other plugins; the stored run wins, for createRun and for a resync.
+    expect(await rows.createRun({ ...first, plugins: ['a', 'b'] })).toEqual(first);
+    expect((await runResync(datasync, request('r-once', ['a', 'b']), options)).plugins.map((plugin) => plugin.plugin)).toEqual(['b']);
+    expect(log).toEqual(['b:resync:start', 'b:resync:end']);
+  });
+
   it('refuses a lease shorter than the resync or a plugin\'s change time limit, before anything runs', async () => {
     const { options } = await setup([item('a/1', 1)]);
     const a = recordingPlugin('a', ['config/a']);

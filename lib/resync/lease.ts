@@ -73,13 +73,12 @@ export function parkClause(hold: LeaseHold, now: number): LeaseClause {
 }
 
 /**
- * Releases the lease this invocation holds. With `orNone`, no lease at all counts as done (an SDK
- * retry of a release that did succeed); a write that must not land on another resync's row (a
- * failure's) leaves it out.
+ * Releases the lease this invocation holds. No lease at all counts as done too (an SDK retry of a
+ * release that did succeed).
  */
-export function releaseClause(hold: LeaseHold, orNone = false): LeaseClause {
+export function releaseClause(hold: LeaseHold): LeaseClause {
   return {
-    condition: orNone ? '#leaseToken = :leaseToken OR attribute_not_exists(#leaseHolder)' : '#leaseToken = :leaseToken',
+    condition: '#leaseToken = :leaseToken OR attribute_not_exists(#leaseHolder)',
     remove: '#leaseHolder, #leaseToken, #leaseUntil',
     names: { ...NAMES },
     values: { ':leaseToken': { S: hold.token } },

@@ -193,7 +193,7 @@ export class ResyncRows {
    * @throws ResyncBusyError when it was taken over.
    */
   async releaseLease(plugin: string, hold: LeaseHold): Promise<void> {
-    await this.#leaseUpdate(plugin, hold, 'release the resync lease of ' + plugin, withLease({}, releaseClause(hold, true)));
+    await this.#leaseUpdate(plugin, hold, 'release the resync lease of ' + plugin, withLease({}, releaseClause(hold)));
   }
 
   /**
@@ -263,12 +263,12 @@ export class ResyncRows {
 
   /**
    * A status-row update that, when it carries a lease condition that fails, throws
-   * `ResyncBusyError`: the plugin could not be taken (`taking`), or was lost.
+   * `ResyncBusyError`: the lease this invocation held was lost (taking one is `takeLease`'s).
    */
-  async #leaseUpdate(plugin: string, hold: LeaseHold | undefined, action: string, input: ReturnType<typeof withLease>, taking = false): Promise<void> {
+  async #leaseUpdate(plugin: string, hold: LeaseHold | undefined, action: string, input: ReturnType<typeof withLease>): Promise<void> {
     const written = await this.#table.update(plugin, action, input, input.ConditionExpression !== undefined);
     // Only lease clauses carry a condition here, so a refusal always comes with a hold.
-    if (written === undefined) throw new ResyncBusyError(plugin, hold!.resyncId, recordedLease(await this.#store.status(plugin)), !taking);
+    if (written === undefined) throw new ResyncBusyError(plugin, hold!.resyncId, recordedLease(await this.#store.status(plugin)), true);
   }
 
   /** The digest of the plugin's current snapshot, if it is the one named and has one. */

@@ -1,9 +1,12 @@
 // Tests are TypeScript run through swc as CommonJS; middy ships ESM only, so its
 // files go through the same transform instead of being ignored.
-const swc = ['@swc/jest', {
-  jsc: { parser: { syntax: 'typescript' }, target: 'es2024' },
-  module: { type: 'commonjs' },
-}];
+const swc = [
+  '@swc/jest',
+  {
+    jsc: { parser: { syntax: 'typescript' }, target: 'es2024' },
+    module: { type: 'commonjs' },
+  },
+];
 
 const common = {
   transform: { '^.+\\.(t|j)s$': swc },

@@ -27,13 +27,20 @@ try {
   for (const bench of benchmarks) {
     process.stderr.write(`running ${bench.name}...\n`);
     const started = Date.now();
-    const run = spawnSync(process.execPath, bench.args, { stdio: ['ignore', 'inherit', 'inherit'], env: { ...process.env, BENCH_JSON: file } });
+    const run = spawnSync(process.execPath, bench.args, {
+      stdio: ['ignore', 'inherit', 'inherit'],
+      env: { ...process.env, BENCH_JSON: file },
+    });
     process.stderr.write(`${bench.name} took ${((Date.now() - started) / 1000).toFixed(0)} s\n`);
     if (run.status !== 0) failed.push(bench.name);
   }
   let rows: BenchRow[] = [];
   try {
-    rows = readFileSync(file, 'utf8').trim().split('\n').filter(Boolean).map((line) => JSON.parse(line) as BenchRow);
+    rows = readFileSync(file, 'utf8')
+      .trim()
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => JSON.parse(line) as BenchRow);
   } catch {
     rows = [];
   }
@@ -45,7 +52,14 @@ try {
       const { target } = row;
       const pass = target && (target.op === '>=' ? ratio >= target.ratio : ratio <= target.ratio);
       const judged = target ? [`${target.op} ${target.ratio}x`, pass ? 'pass' : 'FAIL'] : ['-', '-'];
-      return [row.benchmark, row.metric, `${format(row.value)} ${row.unit}`, `${format(row.baseline)} ${row.unit}`, `${ratio.toFixed(2)}x`, ...judged];
+      return [
+        row.benchmark,
+        row.metric,
+        `${format(row.value)} ${row.unit}`,
+        `${format(row.baseline)} ${row.unit}`,
+        `${ratio.toFixed(2)}x`,
+        ...judged,
+      ];
     }),
   ];
   const widths = table[0]!.map((_, column) => Math.max(...table.map((cells) => cells[column]!.length)));

@@ -68,7 +68,9 @@ function median(values: number[]): number {
 // function reads them, and an empty batch never reaches AWS.
 const queueUrl = (name: string) => `https://sqs.us-east-1.amazonaws.com/000000000000/bench-${name}`;
 const SERVICE_ENV = {
-  DATASYNC_TABLES: JSON.stringify([{ name: 'bench-config', prefix: 'config', keyAttributes: ['pk'], versionAttribute: 'version' }]),
+  DATASYNC_TABLES: JSON.stringify([
+    { name: 'bench-config', prefix: 'config', keyAttributes: ['pk'], versionAttribute: 'version' },
+  ]),
   DATASYNC_FEEDBACK_QUEUE_URL: queueUrl('feedback'),
   DATASYNC_STATE_TABLE: 'bench-state',
   DATASYNC_DEAD_LETTER_QUEUE_URL: queueUrl('rejected'),
@@ -80,13 +82,25 @@ function sample(file: string): { importMs: number; initMs: number | null } {
   const result = spawnSync(process.execPath, ['--input-type=module', '-e', PROBE, file], {
     encoding: 'utf8',
     // As on Lambda: a region, credentials and the service's variables in the environment, source maps enabled.
-    env: { PATH: process.env.PATH, AWS_REGION: 'us-east-1', AWS_ACCESS_KEY_ID: 'bench', AWS_SECRET_ACCESS_KEY: 'bench', NODE_OPTIONS: '--enable-source-maps', ...SERVICE_ENV },
+    env: {
+      PATH: process.env.PATH,
+      AWS_REGION: 'us-east-1',
+      AWS_ACCESS_KEY_ID: 'bench',
+      AWS_SECRET_ACCESS_KEY: 'bench',
+      NODE_OPTIONS: '--enable-source-maps',
+      ...SERVICE_ENV,
+    },
   });
   if (result.status !== 0) throw new Error(`loading ${file} failed: ${result.stderr}`);
   return JSON.parse(result.stdout.trim().split('\n').pop()!) as { importMs: number; initMs: number | null };
 }
 
-interface Built { name: string; file: string; bytes: number; gzipBytes: number }
+interface Built {
+  name: string;
+  file: string;
+  bytes: number;
+  gzipBytes: number;
+}
 
 async function built(name: string, entry: string, options = esbuildOptions): Promise<Built> {
   const file = await bundle(name, entry, options);
@@ -107,7 +121,9 @@ function measureLoads(bundles: Built[]): Measured[] {
     });
   }
   return bundles.map((b, index) => ({
-    name: b.name, bytes: b.bytes, gzipBytes: b.gzipBytes,
+    name: b.name,
+    bytes: b.bytes,
+    gzipBytes: b.gzipBytes,
     importMs: median(samples[index]!.imports),
     initMs: samples[index]!.inits.length === runs ? median(samples[index]!.inits) : undefined,
   }));
@@ -122,11 +138,17 @@ const bundles = [
   await built('two clients, Lambda chain', join(root, 'bench/two-client-handler.ts')),
 ];
 for (const { name, entry } of functions) bundles.push(await built(name, entry));
-const [baseline, sameBuild, twoClients, ...rows] = measureLoads(bundles) as [Measured, Measured, Measured, ...Measured[]];
+const [baseline, sameBuild, twoClients, ...rows] = measureLoads(bundles) as [
+  Measured,
+  Measured,
+  Measured,
+  ...Measured[],
+];
 
 const kb = (bytes: number) => `${(bytes / 1024).toFixed(1)} KiB`;
 const ms = (value: number | undefined) => (value === undefined ? 'n/a' : `${value.toFixed(1)} ms`);
-const ratio = (value: number | undefined, base: number | undefined) => (value === undefined || base === undefined ? 'n/a' : `${(value / base).toFixed(2)}x`);
+const ratio = (value: number | undefined, base: number | undefined) =>
+  value === undefined || base === undefined ? 'n/a' : `${(value / base).toFixed(2)}x`;
 const verdict = (row: Measured, base: Measured) => {
   const misses = [
     ...(row.bytes / base.bytes > TARGET_RATIO ? ['size'] : []),
@@ -136,11 +158,30 @@ const verdict = (row: Measured, base: Measured) => {
 };
 
 const cells = (row: Measured, judged: string) => [
-  row.name, kb(row.bytes), kb(row.gzipBytes), ratio(row.bytes, baseline.bytes), ms(row.importMs), ratio(row.importMs, baseline.importMs),
-  ms(row.initMs), judged, ratio(row.bytes, sameBuild.bytes), ratio(row.importMs, sameBuild.importMs),
+  row.name,
+  kb(row.bytes),
+  kb(row.gzipBytes),
+  ratio(row.bytes, baseline.bytes),
+  ms(row.importMs),
+  ratio(row.importMs, baseline.importMs),
+  ms(row.initMs),
+  judged,
+  ratio(row.bytes, sameBuild.bytes),
+  ratio(row.importMs, sameBuild.importMs),
 ];
 const table = [
-  ['function', 'bundle', 'gzip', 'size ratio', 'import', 'import ratio', 'import+1st call', `within ${TARGET_RATIO}x`, 'size vs Lambda chain', 'import vs Lambda chain'],
+  [
+    'function',
+    'bundle',
+    'gzip',
+    'size ratio',
+    'import',
+    'import ratio',
+    'import+1st call',
+    `within ${TARGET_RATIO}x`,
+    'size vs Lambda chain',
+    'import vs Lambda chain',
+  ],
   cells(baseline, '-'),
   // Not functions: references built like the functions (Lambda credential chain).
   ...[sameBuild, twoClients].map((row) => cells({ ...row, name: `(${row.name})` }, '-')),
@@ -148,15 +189,45 @@ const table = [
 ];
 const widths = table[0]!.map((_, column) => Math.max(...table.map((line) => line[column]!.length)));
 const line = (cells: string[]) => `| ${cells.map((cell, column) => cell.padEnd(widths[column]!)).join(' | ')} |`;
-console.log(`esbuild ${JSON.stringify({ format: esbuildOptions.format, target: esbuildOptions.target, minify: esbuildOptions.minify })}, Node ${process.version}, median of ${runs} fresh processes per bundle, sampled round-robin`);
+console.log(
+  `esbuild ${JSON.stringify({ format: esbuildOptions.format, target: esbuildOptions.target, minify: esbuildOptions.minify })}, Node ${process.version}, median of ${runs} fresh processes per bundle, sampled round-robin`,
+);
 console.log(line(table[0]!));
 console.log(`|${widths.map((width) => '-'.repeat(width + 2)).join('|')}|`);
 for (const cells of table.slice(1)) console.log(line(cells));
 
-emitRows(rows.flatMap((row) => [
-  { benchmark: `bundle ${row.name}`, metric: 'size vs one-client middy', value: row.bytes / 1024, unit: 'KiB', baseline: baseline.bytes / 1024, target: { op: '<=' as const, ratio: TARGET_RATIO } },
-  { benchmark: `bundle ${row.name}`, metric: 'cold import vs one-client middy', value: row.importMs, unit: 'ms', baseline: baseline.importMs, target: { op: '<=' as const, ratio: TARGET_RATIO } },
-  // Context, no target: what the second client and the library add over one client.
-  { benchmark: `bundle ${row.name}`, metric: 'size vs one client, Lambda chain', value: row.bytes / 1024, unit: 'KiB', baseline: sameBuild.bytes / 1024 },
-  { benchmark: `bundle ${row.name}`, metric: 'cold import vs one client, Lambda chain', value: row.importMs, unit: 'ms', baseline: sameBuild.importMs },
-]));
+emitRows(
+  rows.flatMap((row) => [
+    {
+      benchmark: `bundle ${row.name}`,
+      metric: 'size vs one-client middy',
+      value: row.bytes / 1024,
+      unit: 'KiB',
+      baseline: baseline.bytes / 1024,
+      target: { op: '<=' as const, ratio: TARGET_RATIO },
+    },
+    {
+      benchmark: `bundle ${row.name}`,
+      metric: 'cold import vs one-client middy',
+      value: row.importMs,
+      unit: 'ms',
+      baseline: baseline.importMs,
+      target: { op: '<=' as const, ratio: TARGET_RATIO },
+    },
+    // Context, no target: what the second client and the library add over one client.
+    {
+      benchmark: `bundle ${row.name}`,
+      metric: 'size vs one client, Lambda chain',
+      value: row.bytes / 1024,
+      unit: 'KiB',
+      baseline: sameBuild.bytes / 1024,
+    },
+    {
+      benchmark: `bundle ${row.name}`,
+      metric: 'cold import vs one client, Lambda chain',
+      value: row.importMs,
+      unit: 'ms',
+      baseline: sameBuild.importMs,
+    },
+  ]),
+);

@@ -8,7 +8,12 @@ import type { SendMessageBatchCommand, SendMessageBatchCommandOutput } from '@aw
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { AttributeValue as LambdaAttributeValue, Context, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
 import {
-  createDatasync, createDynamoDbStreamHandler, SqsDeadLetterWriter, SqsFeedbackWriter, type DeliveryLedger, type SqsBatchClient,
+  createDatasync,
+  createDynamoDbStreamHandler,
+  SqsDeadLetterWriter,
+  SqsFeedbackWriter,
+  type DeliveryLedger,
+  type SqsBatchClient,
 } from '../lib/index.ts';
 import { emitRows } from './rows.ts';
 
@@ -25,7 +30,11 @@ class CountingSqs implements SqsBatchClient {
     this.calls += 1;
     const entries = command.input.Entries ?? [];
     this.entries += entries.length;
-    return { $metadata: {}, Successful: entries.map((entry) => ({ Id: entry.Id!, MessageId: entry.Id!, MD5OfMessageBody: '' })), Failed: [] };
+    return {
+      $metadata: {},
+      Successful: entries.map((entry) => ({ Id: entry.Id!, MessageId: entry.Id!, MD5OfMessageBody: '' })),
+      Failed: [],
+    };
   }
 }
 
@@ -38,8 +47,18 @@ function image(pk: string, version: number): Record<string, LambdaAttributeValue
     description: { S: `interface ${pk} `.padEnd(900, 'lorem ipsum dolor sit amet ') },
     tags: { SS: ['core', 'edge', 'lab', `v${version}`] },
     counters: { NS: ['1', '22', '333', '4444', String(version)] },
-    addresses: { L: Array.from({ length: 8 }, (_, i) => ({ M: { ip: { S: `10.${i}.${version % 250}.1/24` }, primary: { BOOL: i === 0 }, scope: { S: 'global' } } })) },
-    owner: { M: { team: { S: 'network' }, contact: { S: 'noc@example.com' }, escalation: { L: [{ S: 'l1' }, { S: 'l2' }, { S: 'l3' }] } } },
+    addresses: {
+      L: Array.from({ length: 8 }, (_, i) => ({
+        M: { ip: { S: `10.${i}.${version % 250}.1/24` }, primary: { BOOL: i === 0 }, scope: { S: 'global' } },
+      })),
+    },
+    owner: {
+      M: {
+        team: { S: 'network' },
+        contact: { S: 'noc@example.com' },
+        escalation: { L: [{ S: 'l1' }, { S: 'l2' }, { S: 'l3' }] },
+      },
+    },
   };
 }
 
@@ -47,27 +66,48 @@ function streamEvent(): DynamoDBStreamEvent {
   const records: DynamoDBRecord[] = Array.from({ length: RECORDS }, (_, i) => {
     const pk = `${i % 2 === 0 ? 'interfaces' : 'routes'}/item-${i}`;
     return {
-      eventID: String(i), eventName: 'MODIFY', eventVersion: '1.1', eventSource: 'aws:dynamodb', awsRegion: 'us-east-1', eventSourceARN: ARN,
+      eventID: String(i),
+      eventName: 'MODIFY',
+      eventVersion: '1.1',
+      eventSource: 'aws:dynamodb',
+      awsRegion: 'us-east-1',
+      eventSourceARN: ARN,
       dynamodb: {
-        ApproximateCreationDateTime: 1764129600, Keys: { pk: { S: pk } }, NewImage: image(pk, 2), OldImage: image(pk, 1),
-        SequenceNumber: (1100000000017454423009n + BigInt(i)).toString(), SizeBytes: 3300, StreamViewType: 'NEW_AND_OLD_IMAGES',
+        ApproximateCreationDateTime: 1764129600,
+        Keys: { pk: { S: pk } },
+        NewImage: image(pk, 2),
+        OldImage: image(pk, 1),
+        SequenceNumber: (1100000000017454423009n + BigInt(i)).toString(),
+        SizeBytes: 3300,
+        StreamViewType: 'NEW_AND_OLD_IMAGES',
       },
     };
   });
   return { Records: records };
 }
 
-const context = { getRemainingTimeInMillis: () => 60_000, functionName: 'bench', awsRequestId: 'bench' } as unknown as Context;
+const context = {
+  getRemainingTimeInMillis: () => 60_000,
+  functionName: 'bench',
+  awsRequestId: 'bench',
+} as unknown as Context;
 const text = JSON.stringify(streamEvent());
 const event = JSON.parse(text) as DynamoDBStreamEvent;
 const itemBytes = Buffer.byteLength(JSON.stringify(event.Records[0]!.dynamodb!.NewImage));
 
 // The datasync handler: three plugins (two per record), feedback through the real SQS writer over a counter.
 // The ledger delivers everything, so every iteration does the full work instead of skipping held revisions.
-const passThrough: DeliveryLedger = { plan: async (_plugin, changes) => ({ deliver: [...changes], skipped: [], held: [] }), commit: async () => {} };
+const passThrough: DeliveryLedger = {
+  plan: async (_plugin, changes) => ({ deliver: [...changes], skipped: [], held: [] }),
+  commit: async () => {},
+};
 const datasync = createDatasync({ ledger: passThrough });
 let applied = 0;
-for (const [name, prefix] of [['interfaces', 'config/interfaces'], ['routes', 'config/routes'], ['audit', 'config']] as const) {
+for (const [name, prefix] of [
+  ['interfaces', 'config/interfaces'],
+  ['routes', 'config/routes'],
+  ['audit', 'config'],
+] as const) {
   datasync.watch(name, { resync: () => {}, change: (changes) => void (applied += changes.length) }, prefix);
 }
 const feedbackSqs = new CountingSqs();
@@ -90,7 +130,10 @@ const recordHandler = async (record: DynamoDBRecord) => {
 
 const contenders: Array<{ name: string; run: () => unknown }> = [
   { name: 'JSON.parse of the event (floor)', run: () => JSON.parse(text) },
-  { name: 'Powertools BatchProcessor + unmarshall', run: () => processPartialResponse(event, recordHandler, processor, { context }) },
+  {
+    name: 'Powertools BatchProcessor + unmarshall',
+    run: () => processPartialResponse(event, recordHandler, processor, { context }),
+  },
   { name: 'datasync stream handler', run: () => datasyncHandler(event, context) },
 ];
 
@@ -115,13 +158,18 @@ if (only !== undefined) {
   const measured = await measure(contender.run, ROUND_MS);
   // A contender that did no work would be fast for the wrong reason.
   if (contender.name.startsWith('datasync') && applied === 0) throw new Error('the datasync plugins received nothing');
-  if (contender.name.startsWith('Powertools') && unmarshalled === 0) throw new Error('the Powertools handler unmarshalled nothing');
+  if (contender.name.startsWith('Powertools') && unmarshalled === 0)
+    throw new Error('the Powertools handler unmarshalled nothing');
   console.log(JSON.stringify({ rate: measured }));
   process.exit(0);
 }
 
 function measureAlone(index: number): number {
-  const child = spawnSync(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), `--contender=${index}`], { encoding: 'utf8', env: process.env });
+  const child = spawnSync(
+    process.execPath,
+    [...process.execArgv, fileURLToPath(import.meta.url), `--contender=${index}`],
+    { encoding: 'utf8', env: process.env },
+  );
   if (child.status !== 0) throw new Error(`contender ${contenders[index]!.name} failed: ${child.stderr}`);
   return (JSON.parse(child.stdout.trim().split('\n').pop()!) as { rate: number }).rate;
 }
@@ -147,19 +195,39 @@ const rate = new Map([...results].map(([name, values]) => [name, median(values)]
 const floor = rate.get(contenders[0]!.name)!;
 const powertools = rate.get(contenders[1]!.name)!;
 
-console.log(`DynamoDB stream batches: ${RECORDS} records, NEW_AND_OLD_IMAGES, item ~${(itemBytes / 1024).toFixed(1)} KB per image, event ${(text.length / 1024).toFixed(0)} KB; ${ROUNDS} rounds x ${ROUND_MS} ms, each in a fresh process, median; Node ${process.version}`);
+console.log(
+  `DynamoDB stream batches: ${RECORDS} records, NEW_AND_OLD_IMAGES, item ~${(itemBytes / 1024).toFixed(1)} KB per image, event ${(text.length / 1024).toFixed(0)} KB; ${ROUNDS} rounds x ${ROUND_MS} ms, each in a fresh process, median; Node ${process.version}`,
+);
 console.log('');
 console.log('| contender | batches/s | records/s | ms/batch | vs Powertools | vs JSON.parse |');
 console.log('|---|---:|---:|---:|---:|---:|');
 for (const contender of contenders) {
   const r = rate.get(contender.name)!;
-  console.log(`| ${contender.name} | ${r.toFixed(0)} | ${(r * RECORDS).toFixed(0)} | ${(1000 / r).toFixed(3)} | ${(r / powertools).toFixed(2)}x | ${(r / floor).toFixed(2)}x |`);
+  console.log(
+    `| ${contender.name} | ${r.toFixed(0)} | ${(r * RECORDS).toFixed(0)} | ${(1000 / r).toFixed(3)} | ${(r / powertools).toFixed(2)}x | ${(r / floor).toFixed(2)}x |`,
+  );
 }
 console.log('');
 const datasyncRate = rate.get(contenders.at(-1)!.name)!;
 emitRows([
-  { benchmark: 'stream handler', metric: 'batches/s vs Powertools', value: datasyncRate, unit: 'batches/s', baseline: powertools, target: { op: '>=', ratio: 1.5 } },
-  { benchmark: 'stream handler', metric: 'batches/s vs JSON.parse', value: datasyncRate, unit: 'batches/s', baseline: floor, target: { op: '>=', ratio: 0.7 } },
+  {
+    benchmark: 'stream handler',
+    metric: 'batches/s vs Powertools',
+    value: datasyncRate,
+    unit: 'batches/s',
+    baseline: powertools,
+    target: { op: '>=', ratio: 1.5 },
+  },
+  {
+    benchmark: 'stream handler',
+    metric: 'batches/s vs JSON.parse',
+    value: datasyncRate,
+    unit: 'batches/s',
+    baseline: floor,
+    target: { op: '>=', ratio: 0.7 },
+  },
 ]);
-console.log(`AWS calls per ${RECORDS}-record batch (datasync): ${callsPerBatch} SendMessageBatch for ${feedbackPerBatch} feedback records (3 plugins), 0 per record`);
+console.log(
+  `AWS calls per ${RECORDS}-record batch (datasync): ${callsPerBatch} SendMessageBatch for ${feedbackPerBatch} feedback records (3 plugins), 0 per record`,
+);
 if (applied === 0 || unmarshalled === 0) throw new Error('nothing was processed');

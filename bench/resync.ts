@@ -13,9 +13,22 @@
 import { spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
-import { BatchWriteItemCommand, CreateTableCommand, DeleteTableCommand, ScanCommand, type WriteRequest } from '@aws-sdk/client-dynamodb';
+import {
+  BatchWriteItemCommand,
+  CreateTableCommand,
+  DeleteTableCommand,
+  ScanCommand,
+  type WriteRequest,
+} from '@aws-sdk/client-dynamodb';
 import { createAwsClients } from '../lib/aws/clients.ts';
-import { createDatasync, runResync, stateTableDefinition, SyncStateStore, type FeedbackRecord, type Plugin } from '../lib/index.ts';
+import {
+  createDatasync,
+  runResync,
+  stateTableDefinition,
+  SyncStateStore,
+  type FeedbackRecord,
+  type Plugin,
+} from '../lib/index.ts';
 import { ensureEmulator } from '../infra/local/emulator.ts';
 import { emitRows } from './rows.ts';
 
@@ -40,22 +53,36 @@ interface Figures {
 }
 
 const childSize = process.argv[2] === '--child' ? Number(process.argv[3]) : undefined;
-const rounds = Math.max(1, Number(process.argv.find((arg) => arg.startsWith('--rounds='))?.slice('--rounds='.length) ?? 3));
+const rounds = Math.max(
+  1,
+  Number(process.argv.find((arg) => arg.startsWith('--rounds='))?.slice('--rounds='.length) ?? 3),
+);
 
 if (childSize !== undefined) {
   console.log(JSON.stringify(await measure(childSize, rounds)));
 } else {
-  const sizes = process.argv.slice(2).filter((arg) => !arg.startsWith('--')).map(Number).filter((size) => size > 0);
+  const sizes = process.argv
+    .slice(2)
+    .filter((arg) => !arg.startsWith('--'))
+    .map(Number)
+    .filter((size) => size > 0);
   const emulator = await ensureEmulator({ log: (line) => console.error(line) });
   const env = {
-    ...process.env, AWS_ENDPOINT_URL: emulator.endpoint, AWS_REGION: process.env.AWS_REGION ?? 'us-east-1',
-    AWS_ACCESS_KEY_ID: process.env.AWS_ACCESS_KEY_ID ?? 'test', AWS_SECRET_ACCESS_KEY: process.env.AWS_SECRET_ACCESS_KEY ?? 'test',
+    ...process.env,
+    AWS_ENDPOINT_URL: emulator.endpoint,
+    AWS_REGION: process.env.AWS_REGION ?? 'us-east-1',
+    AWS_ACCESS_KEY_ID: process.env.AWS_ACCESS_KEY_ID ?? 'test',
+    AWS_SECRET_ACCESS_KEY: process.env.AWS_SECRET_ACCESS_KEY ?? 'test',
   };
   const results: Figures[] = [];
   try {
     for (const size of sizes.length > 0 ? sizes : [10_000, 100_000]) {
       console.error(`measuring ${size} items...`);
-      const child = spawnSync(process.execPath, ['--expose-gc', fileURLToPath(import.meta.url), '--child', String(size), `--rounds=${rounds}`], { env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+      const child = spawnSync(
+        process.execPath,
+        ['--expose-gc', fileURLToPath(import.meta.url), '--child', String(size), `--rounds=${rounds}`],
+        { env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] },
+      );
       if (child.status !== 0) throw new Error(`child for ${size} items failed with status ${child.status}`);
       results.push(JSON.parse(child.stdout.trim().split('\n').pop()!) as Figures);
     }
@@ -68,23 +95,48 @@ if (childSize !== undefined) {
   for (const r of results) console.log(`  ${r.size} items: ${list(r.scans)}; ${list(r.firsts)}; ${list(r.steadies)}`);
   // The emulator's Scan time varies by a quarter from call to call; the time a resync spends
   // besides its own Scan calls is what it adds, free of that noise.
-  const added = (total: readonly number[], scan: readonly number[]) => median(total.map((seconds, index) => (seconds - scan[index]!) / scan[index]!));
+  const added = (total: readonly number[], scan: readonly number[]) =>
+    median(total.map((seconds, index) => (seconds - scan[index]!) / scan[index]!));
   for (const r of results) {
-    console.log(`  ${r.size} items: time added over the resync's own Scan calls (median): first ${(100 * added(r.firsts, r.firstScans)).toFixed(0)}%, steady ${(100 * added(r.steadies, r.steadyScans)).toFixed(0)}%`);
+    console.log(
+      `  ${r.size} items: time added over the resync's own Scan calls (median): first ${(100 * added(r.firsts, r.firstScans)).toFixed(0)}%, steady ${(100 * added(r.steadies, r.steadyScans)).toFixed(0)}%`,
+    );
   }
   console.log('');
-  console.log('| items | load s | raw scan items/s | resync (first) items/s | first / scan | resync (steady) items/s | steady / scan | peak RSS MB (base) | peak heap MB | peak live heap MB |');
+  console.log(
+    '| items | load s | raw scan items/s | resync (first) items/s | first / scan | resync (steady) items/s | steady / scan | peak RSS MB (base) | peak heap MB | peak live heap MB |',
+  );
   console.log('|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
   for (const r of results) {
-    console.log(`| ${r.size} | ${r.loadSeconds.toFixed(1)} | ${rate(r.size, r.scanSeconds)} | ${rate(r.size, r.resyncSeconds)} | ${(r.resyncSeconds / r.scanSeconds).toFixed(2)} | ${rate(r.size, r.steadySeconds)} | ${(r.steadySeconds / r.scanSeconds).toFixed(2)} | ${r.peakRssMb.toFixed(0)} (${r.baseRssMb.toFixed(0)}) | ${r.peakHeapMb.toFixed(0)} | ${r.liveHeapMb.toFixed(1)} |`);
+    console.log(
+      `| ${r.size} | ${r.loadSeconds.toFixed(1)} | ${rate(r.size, r.scanSeconds)} | ${rate(r.size, r.resyncSeconds)} | ${(r.resyncSeconds / r.scanSeconds).toFixed(2)} | ${rate(r.size, r.steadySeconds)} | ${(r.steadySeconds / r.scanSeconds).toFixed(2)} | ${r.peakRssMb.toFixed(0)} (${r.baseRssMb.toFixed(0)}) | ${r.peakHeapMb.toFixed(0)} | ${r.liveHeapMb.toFixed(1)} |`,
+    );
   }
-  emitRows(results.flatMap((r) => [
-    { benchmark: `resync ${r.size} items`, metric: 'first resync time vs raw scan', value: r.resyncSeconds, unit: 's', baseline: r.scanSeconds, target: { op: '<=', ratio: 1.2 } },
-    { benchmark: `resync ${r.size} items`, metric: 'steady resync time vs raw scan', value: r.steadySeconds, unit: 's', baseline: r.scanSeconds, target: { op: '<=', ratio: 1.2 } },
-  ]));
+  emitRows(
+    results.flatMap((r) => [
+      {
+        benchmark: `resync ${r.size} items`,
+        metric: 'first resync time vs raw scan',
+        value: r.resyncSeconds,
+        unit: 's',
+        baseline: r.scanSeconds,
+        target: { op: '<=', ratio: 1.2 },
+      },
+      {
+        benchmark: `resync ${r.size} items`,
+        metric: 'steady resync time vs raw scan',
+        value: r.steadySeconds,
+        unit: 's',
+        baseline: r.scanSeconds,
+        target: { op: '<=', ratio: 1.2 },
+      },
+    ]),
+  );
   if (results.length >= 2) {
     const [small, large] = [results[0]!, results.at(-1)!];
-    console.log(`\npeak RSS ${large.size} / ${small.size}: ${(large.peakRssMb / small.peakRssMb).toFixed(2)}; peak heap: ${(large.peakHeapMb / small.peakHeapMb).toFixed(2)}; peak live heap: ${(large.liveHeapMb / small.liveHeapMb).toFixed(2)}`);
+    console.log(
+      `\npeak RSS ${large.size} / ${small.size}: ${(large.peakRssMb / small.peakRssMb).toFixed(2)}; peak heap: ${(large.peakHeapMb / small.peakHeapMb).toFixed(2)}; peak live heap: ${(large.liveHeapMb / small.liveHeapMb).toFixed(2)}`,
+    );
   }
 }
 
@@ -93,23 +145,34 @@ type CallProfile = Map<string, { calls: number; ms: number }>;
 
 function profileCalls(clients: ReturnType<typeof createAwsClients>): { take(): CallProfile } {
   let profile: CallProfile = new Map();
-  clients.dynamodb.middlewareStack.add((next, context) => async (args) => {
-    const started = performance.now();
-    try {
-      return await next(args);
-    } finally {
-      const entry = profile.get(context.commandName!) ?? { calls: 0, ms: 0 };
-      entry.calls += 1;
-      entry.ms += performance.now() - started;
-      profile.set(context.commandName!, entry);
-    }
-  }, { step: 'initialize', name: 'benchProfile' });
-  return { take: () => { const taken = profile; profile = new Map(); return taken; } };
+  clients.dynamodb.middlewareStack.add(
+    (next, context) => async (args) => {
+      const started = performance.now();
+      try {
+        return await next(args);
+      } finally {
+        const entry = profile.get(context.commandName!) ?? { calls: 0, ms: 0 };
+        entry.calls += 1;
+        entry.ms += performance.now() - started;
+        profile.set(context.commandName!, entry);
+      }
+    },
+    { step: 'initialize', name: 'benchProfile' },
+  );
+  return {
+    take: () => {
+      const taken = profile;
+      profile = new Map();
+      return taken;
+    },
+  };
 }
 
 function showProfile(phase: string, profile: CallProfile, seconds: number): void {
   const rows = [...profile].sort((a, b) => b[1].ms - a[1].ms);
-  console.error(`  ${phase} (${seconds.toFixed(1)} s): ${rows.map(([name, { calls, ms }]) => `${name.replace(/Command$/, '')} ${calls}x ${(ms / 1000).toFixed(1)} s`).join(', ')}`);
+  console.error(
+    `  ${phase} (${seconds.toFixed(1)} s): ${rows.map(([name, { calls, ms }]) => `${name.replace(/Command$/, '')} ${calls}x ${(ms / 1000).toFixed(1)} s`).join(', ')}`,
+  );
 }
 
 function median(values: readonly number[]): number {
@@ -125,30 +188,51 @@ async function measure(size: number, rounds: number): Promise<Figures> {
   // One state table per round: the emulator's Query slows with the size of the whole table (on
   // DynamoDB it depends on the partition read), so rounds sharing one would slow each other.
   const stateTables = Array.from({ length: rounds }, () => `bench-state-${randomUUID().slice(0, 8)}`);
-  await clients.dynamodb.send(new CreateTableCommand({
-    TableName: itemTable, BillingMode: 'PAY_PER_REQUEST',
-    AttributeDefinitions: [{ AttributeName: 'pk', AttributeType: 'S' }], KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }],
-  }));
-  for (const stateTable of stateTables) await clients.dynamodb.send(new CreateTableCommand(stateTableDefinition(stateTable)));
+  await clients.dynamodb.send(
+    new CreateTableCommand({
+      TableName: itemTable,
+      BillingMode: 'PAY_PER_REQUEST',
+      AttributeDefinitions: [{ AttributeName: 'pk', AttributeType: 'S' }],
+      KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }],
+    }),
+  );
+  for (const stateTable of stateTables)
+    await clients.dynamodb.send(new CreateTableCommand(stateTableDefinition(stateTable)));
   try {
     const loadStart = performance.now();
     // Items are made chunk by chunk so loading does not inflate the child's memory.
     let next = 0;
     const chunks = Math.ceil(size / 25);
-    await Promise.all(Array.from({ length: 8 }, async () => {
-      while (next < chunks) {
-        const chunk = next++;
-        let pending: WriteRequest[] | undefined = Array.from({ length: Math.min(25, size - chunk * 25) }, (_, index) => {
-          const n = chunk * 25 + index;
-          return { PutRequest: { Item: { pk: { S: `item/${n}` }, name: { S: `interface ${n}` }, mtu: { N: String(1500 + (n % 8000)) }, up: { BOOL: n % 2 === 0 } } } };
-        });
-        while (pending && pending.length > 0) {
-          const request: WriteRequest[] = pending;
-          const result = await clients.dynamodb.send(new BatchWriteItemCommand({ RequestItems: { [itemTable]: request } }));
-          pending = result.UnprocessedItems?.[itemTable];
+    await Promise.all(
+      Array.from({ length: 8 }, async () => {
+        while (next < chunks) {
+          const chunk = next++;
+          let pending: WriteRequest[] | undefined = Array.from(
+            { length: Math.min(25, size - chunk * 25) },
+            (_, index) => {
+              const n = chunk * 25 + index;
+              return {
+                PutRequest: {
+                  Item: {
+                    pk: { S: `item/${n}` },
+                    name: { S: `interface ${n}` },
+                    mtu: { N: String(1500 + (n % 8000)) },
+                    up: { BOOL: n % 2 === 0 },
+                  },
+                },
+              };
+            },
+          );
+          while (pending && pending.length > 0) {
+            const request: WriteRequest[] = pending;
+            const result = await clients.dynamodb.send(
+              new BatchWriteItemCommand({ RequestItems: { [itemTable]: request } }),
+            );
+            pending = result.UnprocessedItems?.[itemTable];
+          }
         }
-      }
-    }));
+      }),
+    );
     const loadSeconds = (performance.now() - loadStart) / 1000;
 
     // A plain sequential scan, page by page, counting items: the floor any resync pays.
@@ -157,7 +241,9 @@ async function measure(size: number, rounds: number): Promise<Figures> {
       let scanned = 0;
       let startKey: Record<string, never> | undefined;
       do {
-        const page = await clients.dynamodb.send(new ScanCommand({ TableName: itemTable, ...(startKey ? { ExclusiveStartKey: startKey } : {}) }));
+        const page = await clients.dynamodb.send(
+          new ScanCommand({ TableName: itemTable, ...(startKey ? { ExclusiveStartKey: startKey } : {}) }),
+        );
         scanned += page.Items?.length ?? 0;
         startKey = page.LastEvaluatedKey as typeof startKey;
       } while (startKey);
@@ -168,14 +254,20 @@ async function measure(size: number, rounds: number): Promise<Figures> {
     // One plugin per round, so each round's first resync is of a plugin that never synced.
     let entries = 0;
     const plugins: Plugin[] = Array.from({ length: rounds }, (_, round) => ({
-      name: `bench-${round + 1}`, prefixes: ['bench'],
+      name: `bench-${round + 1}`,
+      prefixes: ['bench'],
       async resync(snapshot) {
         for await (const page of snapshot.pages()) entries += page.length;
       },
       change() {},
     }));
     const datasync = createDatasync({ plugins });
-    const sink = { records: [] as FeedbackRecord[], async write(records: readonly FeedbackRecord[]) { this.records.push(...records); } };
+    const sink = {
+      records: [] as FeedbackRecord[],
+      async write(records: readonly FeedbackRecord[]) {
+        this.records.push(...records);
+      },
+    };
     // Live memory: the heap right after a full collection, taken at every page boundary (what the
     // resync keeps, as opposed to garbage the collector has not reclaimed yet).
     // The collections are the benchmark's, not the resync's: their time is taken off the resync's.
@@ -189,17 +281,31 @@ async function measure(size: number, rounds: number): Promise<Figures> {
       gcSeconds += (performance.now() - started) / 1000;
     };
     const options = (round: number) => ({
-      tables: [{ name: itemTable, prefix: 'bench', keyAttributes: ['pk'] }], store: new SyncStateStore({ stateTable: stateTables[round - 1]!, clients }),
-      sink, clients, timeoutMs: 3_600_000, onProgress,
+      tables: [{ name: itemTable, prefix: 'bench', keyAttributes: ['pk'] }],
+      store: new SyncStateStore({ stateTable: stateTables[round - 1]!, clients }),
+      sink,
+      clients,
+      timeoutMs: 3_600_000,
+      onProgress,
     });
     const ownScans = { first: [] as number[], steady: [] as number[] };
-    const resync = async (phase: 'first' | 'steady', round: number, plugin: string, resyncId: string): Promise<number> => {
+    const resync = async (
+      phase: 'first' | 'steady',
+      round: number,
+      plugin: string,
+      resyncId: string,
+    ): Promise<number> => {
       profiler.take();
       gcSeconds = 0;
       const started = performance.now();
-      const result = await runResync(datasync, { datasync: 'resync', resyncId, reason: 'manual', plugins: [plugin] }, options(round));
+      const result = await runResync(
+        datasync,
+        { datasync: 'resync', resyncId, reason: 'manual', plugins: [plugin] },
+        options(round),
+      );
       const seconds = (performance.now() - started) / 1000 - gcSeconds;
-      if (result.plugins[0]?.status !== 'ok' || result.plugins[0].items !== size) throw new Error(`resync did not hand over ${size} items: ${JSON.stringify(result.plugins[0])}`);
+      if (result.plugins[0]?.status !== 'ok' || result.plugins[0].items !== size)
+        throw new Error(`resync did not hand over ${size} items: ${JSON.stringify(result.plugins[0])}`);
       const profile = profiler.take();
       showProfile(`${phase} resync, round ${round}`, profile, seconds);
       ownScans[phase].push((profile.get('ScanCommand')?.ms ?? 0) / 1000);
@@ -230,8 +336,26 @@ async function measure(size: number, rounds: number): Promise<Figures> {
     if (entries !== 2 * rounds * size) throw new Error(`plugins saw ${entries} entries, expected ${2 * rounds * size}`);
     const [scanSeconds, resyncSeconds, steadySeconds] = [median(scans), median(firsts), median(steadies)];
     const mb = (bytes: number) => bytes / 1024 / 1024;
-    return { size, rounds, loadSeconds, scanSeconds, resyncSeconds, steadySeconds, scans, firsts, steadies, firstScans: ownScans.first, steadyScans: ownScans.steady, peakRssMb: mb(peakRss), peakHeapMb: mb(peakHeap), liveHeapMb: mb(liveHeap), baseRssMb: mb(baseRss) };
+    return {
+      size,
+      rounds,
+      loadSeconds,
+      scanSeconds,
+      resyncSeconds,
+      steadySeconds,
+      scans,
+      firsts,
+      steadies,
+      firstScans: ownScans.first,
+      steadyScans: ownScans.steady,
+      peakRssMb: mb(peakRss),
+      peakHeapMb: mb(peakHeap),
+      liveHeapMb: mb(liveHeap),
+      baseRssMb: mb(baseRss),
+    };
   } finally {
-    await Promise.all([itemTable, ...stateTables].map((name) => clients.dynamodb.send(new DeleteTableCommand({ TableName: name }))));
+    await Promise.all(
+      [itemTable, ...stateTables].map((name) => clients.dynamodb.send(new DeleteTableCommand({ TableName: name }))),
+    );
   }
 }

@@ -3,16 +3,33 @@
 // the library sends with them. What a function adds over this is the library itself.
 import middy from '@middy/core';
 import {
-  BatchGetItemCommand, BatchWriteItemCommand, DeleteItemCommand, DynamoDBClient, GetItemCommand, PutItemCommand, QueryCommand,
-  ScanCommand, TransactWriteItemsCommand, UpdateItemCommand,
+  BatchGetItemCommand,
+  BatchWriteItemCommand,
+  DeleteItemCommand,
+  DynamoDBClient,
+  GetItemCommand,
+  PutItemCommand,
+  QueryCommand,
+  ScanCommand,
+  TransactWriteItemsCommand,
+  UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
 import { SendMessageBatchCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 
 const sqs = new SQSClient({});
 const dynamodb = new DynamoDBClient({});
 const commands = [
-  SendMessageBatchCommand, SendMessageCommand, GetItemCommand, PutItemCommand, DeleteItemCommand, UpdateItemCommand, QueryCommand,
-  BatchGetItemCommand, BatchWriteItemCommand, ScanCommand, TransactWriteItemsCommand,
+  SendMessageBatchCommand,
+  SendMessageCommand,
+  GetItemCommand,
+  PutItemCommand,
+  DeleteItemCommand,
+  UpdateItemCommand,
+  QueryCommand,
+  BatchGetItemCommand,
+  BatchWriteItemCommand,
+  ScanCommand,
+  TransactWriteItemsCommand,
 ];
 
 /** Two-client reference handler. */

@@ -6,10 +6,12 @@ import type { CliCommand } from '../lib/cli/command.ts';
 import { runCli } from '../lib/cli/main.ts';
 
 const directory = new URL('./commands/', import.meta.url);
-const files = readdirSync(directory).filter((file) => file.endsWith('.ts') && !file.endsWith('.d.ts')).sort();
+const files = readdirSync(directory)
+  .filter((file) => file.endsWith('.ts') && !file.endsWith('.d.ts'))
+  .sort();
 const commands: CliCommand[] = [];
 for (const file of files) {
-  const module = await import(new URL(file, directory).href) as { default?: CliCommand };
+  const module = (await import(new URL(file, directory).href)) as { default?: CliCommand };
   if (!module.default?.name || typeof module.default.run !== 'function') {
     throw new Error(`bin/commands/${file} has no default export that is a command`);
   }

@@ -55,12 +55,22 @@ process.on('SIGTERM', () => void stop(143));
 
 try {
   console.log(bold('serverless-datasync, running locally'));
-  service = await startLocalService({ stage: args.stage, httpPort: Number(args.port), log: (line) => console.log(dim(line)) });
-  console.log(`emulator   ${service.emulator.endpoint}${service.emulator.started ? ' (started here; stopped on exit)' : ''}`);
+  service = await startLocalService({
+    stage: args.stage,
+    httpPort: Number(args.port),
+    log: (line) => console.log(dim(line)),
+  });
+  console.log(
+    `emulator   ${service.emulator.endpoint}${service.emulator.started ? ' (started here; stopped on exit)' : ''}`,
+  );
   console.log(`HTTP API   ${service.runner.httpUrl}`);
   const created = service.provisioned.created;
-  const kinds = ['table', 'queue', 'bus'].map((kind) => [kind, created.filter((name) => name.startsWith(`${kind} `)).length] as const).filter(([, count]) => count > 0);
-  console.log(`resources  ${created.length > 0 ? `created ${kinds.map(([kind, count]) => `${count} ${kind}${count > 1 ? (kind === 'bus' ? 'es' : 's') : ''}`).join(', ')} from serverless.yml and infra/` : 'all there already (nothing created)'}`);
+  const kinds = ['table', 'queue', 'bus']
+    .map((kind) => [kind, created.filter((name) => name.startsWith(`${kind} `)).length] as const)
+    .filter(([, count]) => count > 0);
+  console.log(
+    `resources  ${created.length > 0 ? `created ${kinds.map(([kind, count]) => `${count} ${kind}${count > 1 ? (kind === 'bus' ? 'es' : 's') : ''}`).join(', ')} from serverless.yml and infra/` : 'all there already (nothing created)'}`,
+  );
 
   const app = await import('../functions/app.ts');
   // The plugin objects themselves (the registry hands out copies without their views).
@@ -99,24 +109,55 @@ try {
   if (quiet > 0) console.log(dim(`   │ … and ${quiet} more plugin lines`));
 
   console.log(`\n${bold('Summary')}\n`);
-  console.log(formatTable(['source', 'published', 'reached every plugin'], report.sources.map((s) => [s.source, s.published, s.accounted])));
+  console.log(
+    formatTable(
+      ['source', 'published', 'reached every plugin'],
+      report.sources.map((s) => [s.source, s.published, s.accounted]),
+    ),
+  );
   console.log();
-  console.log(formatTable(
-    ['plugin', 'ok', 'error', 'timeout', 'applied', 'skipped', 'held'],
-    report.plugins.map((p) => [p.plugin, p.ok, p.error, p.timeout, p.applied, p.skipped, p.held]),
-  ));
+  console.log(
+    formatTable(
+      ['plugin', 'ok', 'error', 'timeout', 'applied', 'skipped', 'held'],
+      report.plugins.map((p) => [p.plugin, p.ok, p.error, p.timeout, p.applied, p.skipped, p.held]),
+    ),
+  );
   console.log();
-  console.log(formatTable(['resync', 'order', 'plugin', 'status', 'items', 'deleted'], report.resyncs.flatMap((run) =>
-    run.plugins.map((p, index) => [run.reason, index + 1, p.plugin, p.status, p.items, p.deleted]))));
+  console.log(
+    formatTable(
+      ['resync', 'order', 'plugin', 'status', 'items', 'deleted'],
+      report.resyncs.flatMap((run) =>
+        run.plugins.map((p, index) => [run.reason, index + 1, p.plugin, p.status, p.items, p.deleted]),
+      ),
+    ),
+  );
   console.log();
-  console.log(formatTable(['bad input', 'dead-lettered', 'reason'], report.rejected.map((r) => [r.input, r.deadLettered ? 'yes' : 'NO', r.reason])));
+  console.log(
+    formatTable(
+      ['bad input', 'dead-lettered', 'reason'],
+      report.rejected.map((r) => [r.input, r.deadLettered ? 'yes' : 'NO', r.reason]),
+    ),
+  );
   console.log();
-  console.log(formatTable(['plugin', 'keys in table', 'view equals table'], report.views.map((v) => [v.plugin, v.keys, v.matches ? 'yes' : `NO (${v.differing.slice(0, 3).join(', ')})`])));
-  console.log(`\nlag from publish to plugin feedback: p50 ${report.lagMs.p50} ms, p95 ${report.lagMs.p95} ms, max ${report.lagMs.max} ms`);
+  console.log(
+    formatTable(
+      ['plugin', 'keys in table', 'view equals table'],
+      report.views.map((v) => [v.plugin, v.keys, v.matches ? 'yes' : `NO (${v.differing.slice(0, 3).join(', ')})`]),
+    ),
+  );
+  console.log(
+    `\nlag from publish to plugin feedback: p50 ${report.lagMs.p50} ms, p95 ${report.lagMs.p95} ms, max ${report.lagMs.max} ms`,
+  );
 
-  const good = report.missing.length === 0 && report.views.every((v) => v.matches) && report.rejected.every((r) => r.deadLettered);
-  console.log(good ? bold('\nEverything published reached its plugins; every view equals the table.')
-    : bold(`\nProblems: ${report.missing.length} change(s) without feedback${report.missing.length ? ` (${report.missing.slice(0, 5).join(', ')})` : ''}; views ${report.views.every((v) => v.matches) ? 'match' : 'differ'}.`));
+  const good =
+    report.missing.length === 0 && report.views.every((v) => v.matches) && report.rejected.every((r) => r.deadLettered);
+  console.log(
+    good
+      ? bold('\nEverything published reached its plugins; every view equals the table.')
+      : bold(
+          `\nProblems: ${report.missing.length} change(s) without feedback${report.missing.length ? ` (${report.missing.slice(0, 5).join(', ')})` : ''}; views ${report.views.every((v) => v.matches) ? 'match' : 'differ'}.`,
+        ),
+  );
 
   if (args.once) await stop(good ? 0 : 1);
   else {

@@ -30,13 +30,20 @@ export const plugins = [createStorePlugin(tables), ...createExamplePlugins((line
 const ledger = new DynamoDbLedger();
 
 /** Asks the resync function (through its queue) to resync some plugins, or all. */
-export async function requestResync(pluginNames?: readonly string[], reason: 'manual' | 'failing-plugin' = 'manual'): Promise<string> {
+export async function requestResync(
+  pluginNames?: readonly string[],
+  reason: 'manual' | 'failing-plugin' = 'manual',
+): Promise<string> {
   const request = await sendResyncRequest({ reason, ...(pluginNames ? { plugins: [...pluginNames] } : {}) });
   return request.resyncId;
 }
 
 // A plugin that keeps failing is marked out of sync (its changes are held) and resynced.
-const failures = new FailureTracker({ store: ledger.store, ledger, requestResync: (plugin) => requestResync([plugin], 'failing-plugin') });
+const failures = new FailureTracker({
+  store: ledger.store,
+  ledger,
+  requestResync: (plugin) => requestResync([plugin], 'failing-plugin'),
+});
 
 /** Progress of the resyncs this container runs; subscribe to watch them. */
 export const resyncProgress = new ProgressHub();

@@ -12,7 +12,11 @@ const publisher: Pick<Publisher, 'put' | 'delete'> = {
   put: (key, value, options) => publishing().put(key, value, options),
   // A table delete's stream record holds only the old item, so no correlation id can ride on it;
   // the HTTP response still carries the request's id.
-  delete: (key, options) => publishing().delete(key, options?.expectedRevision === undefined ? {} : { expectedRevision: options.expectedRevision }),
+  delete: (key, options) =>
+    publishing().delete(
+      key,
+      options?.expectedRevision === undefined ? {} : { expectedRevision: options.expectedRevision },
+    ),
 };
 
 /** HTTP API (payload v2) for RPC clients: `PUT`/`DELETE /keys/{key+}`, `POST /resync`. */

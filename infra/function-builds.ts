@@ -8,9 +8,27 @@ import { parse } from 'yaml';
 
 /** serverless-esbuild options that are not esbuild options (test/unit/deploy/function-builds.test.ts checks the list against serverless-esbuild). */
 export const PLUGIN_ONLY: ReadonlySet<string> = new Set([
-  'concurrency', 'zipConcurrency', 'exclude', 'nativeZip', 'packager', 'packagePath', 'watch', 'keepOutputDirectory',
-  'packagerOptions', 'installExtraArgs', 'outputFileExtension', 'outputBuildFolder', 'outputWorkFolder', 'nodeExternals',
-  'skipBuild', 'skipRebuild', 'skipBuildExcludeFns', 'stripEntryResolveExtensions', 'disposeContext', 'config', 'plugins',
+  'concurrency',
+  'zipConcurrency',
+  'exclude',
+  'nativeZip',
+  'packager',
+  'packagePath',
+  'watch',
+  'keepOutputDirectory',
+  'packagerOptions',
+  'installExtraArgs',
+  'outputFileExtension',
+  'outputBuildFolder',
+  'outputWorkFolder',
+  'nodeExternals',
+  'skipBuild',
+  'skipRebuild',
+  'skipBuildExcludeFns',
+  'stripEntryResolveExtensions',
+  'disposeContext',
+  'config',
+  'plugins',
 ]);
 
 interface ServiceFile {
@@ -31,17 +49,27 @@ export interface FunctionBuilds {
 /** Reads serverless.yml in `serviceDir`. */
 export function functionBuilds(serviceDir: string): FunctionBuilds {
   // CloudFormation tags (!Ref, !GetAtt) are irrelevant here; the parser keeps them as plain values.
-  const service = parse(readFileSync(join(serviceDir, 'serverless.yml'), 'utf8'), { logLevel: 'silent' }) as ServiceFile;
+  const service = parse(readFileSync(join(serviceDir, 'serverless.yml'), 'utf8'), {
+    logLevel: 'silent',
+  }) as ServiceFile;
   const pluginOptions = service.custom.esbuild;
-  const external = [...((pluginOptions.external as string[] | undefined) ?? []), ...((pluginOptions.exclude as string[] | undefined) ?? [])];
+  const external = [
+    ...((pluginOptions.external as string[] | undefined) ?? []),
+    ...((pluginOptions.exclude as string[] | undefined) ?? []),
+  ];
   return {
     // Relative paths in the options (the credential alias) resolve against the service directory,
     // as they do when serverless runs there.
-    options: { ...Object.fromEntries(Object.entries(pluginOptions).filter(([name]) => !PLUGIN_ONLY.has(name))), external, absWorkingDir: serviceDir },
+    options: {
+      ...Object.fromEntries(Object.entries(pluginOptions).filter(([name]) => !PLUGIN_ONLY.has(name))),
+      external,
+      absWorkingDir: serviceDir,
+    },
     extension: String(pluginOptions.outputFileExtension ?? '.js'),
     // A `path/file.export` handler's entry is the .ts source next to it.
     functions: Object.entries(service.functions).map(([name, { handler }]) => ({
-      name, entry: join(serviceDir, `${handler.slice(0, handler.lastIndexOf('.'))}.ts`),
+      name,
+      entry: join(serviceDir, `${handler.slice(0, handler.lastIndexOf('.'))}.ts`),
     })),
   };
 }

@@ -54,8 +54,16 @@ export function validateTable(entry: unknown, where = 'table'): TableConfig {
     throw new DatasyncError('CONFIGURATION', withCause(`${where} (${table.name}) has a bad prefix`, cause), { cause });
   }
   const keyAttributes = table.keyAttributes ?? ['pk'];
-  if (!Array.isArray(keyAttributes) || keyAttributes.length === 0 || keyAttributes.length > 2 || !keyAttributes.every((a) => typeof a === 'string' && a)) {
-    throw new DatasyncError('CONFIGURATION', `${where} (${table.name}) keyAttributes must list one or two attribute names`);
+  if (
+    !Array.isArray(keyAttributes) ||
+    keyAttributes.length === 0 ||
+    keyAttributes.length > 2 ||
+    !keyAttributes.every((a) => typeof a === 'string' && a)
+  ) {
+    throw new DatasyncError(
+      'CONFIGURATION',
+      `${where} (${table.name}) keyAttributes must list one or two attribute names`,
+    );
   }
   return {
     name: table.name,

@@ -54,7 +54,11 @@ export class DatasyncError extends Error {
 
 /** A key or prefix broke the key rules (see `validateKey`). */
 export class InvalidKeyError extends DatasyncError {
-  constructor(message: string, details: Record<string, unknown> = {}, code: 'INVALID_KEY' | 'INVALID_PREFIX' = 'INVALID_KEY') {
+  constructor(
+    message: string,
+    details: Record<string, unknown> = {},
+    code: 'INVALID_KEY' | 'INVALID_PREFIX' = 'INVALID_KEY',
+  ) {
     super(code, message, { details });
   }
 }
@@ -105,9 +109,14 @@ export class FeedbackWriteError extends DatasyncError {
   readonly unwritten: number;
 
   constructor(unwritten: number, total: number, options: { cause?: unknown; details?: Record<string, unknown> } = {}) {
-    super('FEEDBACK_FAILED', withCause(`${unwritten} of ${total} feedback record(s) could not be written`, options.cause), {
-      ...options, details: { ...options.details, unwritten, total },
-    });
+    super(
+      'FEEDBACK_FAILED',
+      withCause(`${unwritten} of ${total} feedback record(s) could not be written`, options.cause),
+      {
+        ...options,
+        details: { ...options.details, unwritten, total },
+      },
+    );
     this.unwritten = unwritten;
   }
 }
@@ -121,9 +130,14 @@ export class DeadLetterWriteError extends DatasyncError {
   readonly unwritten: number;
 
   constructor(unwritten: number, total: number, options: { cause?: unknown; details?: Record<string, unknown> } = {}) {
-    super('DEAD_LETTER_FAILED', withCause(`${unwritten} of ${total} rejected input(s) could not be dead-lettered`, options.cause), {
-      ...options, details: { ...options.details, unwritten, total },
-    });
+    super(
+      'DEAD_LETTER_FAILED',
+      withCause(`${unwritten} of ${total} rejected input(s) could not be dead-lettered`, options.cause),
+      {
+        ...options,
+        details: { ...options.details, unwritten, total },
+      },
+    );
     this.unwritten = unwritten;
   }
 }
@@ -151,11 +165,18 @@ export class PublishError extends DatasyncError {
   readonly publishedCount: number;
 
   constructor(target: string, unpublished: readonly UnpublishedChange[], publishedCount: number, cause?: unknown) {
-    const sample = unpublished.slice(0, 3).map((change) => `${change.op} ${change.key} (${change.reason})`).join('; ');
-    super('PUBLISH_FAILED', `${unpublished.length} change(s) not published to ${target}: ${sample}${unpublished.length > 3 ? '; …' : ''}`, {
-      cause,
-      details: { target, unpublished, publishedCount },
-    });
+    const sample = unpublished
+      .slice(0, 3)
+      .map((change) => `${change.op} ${change.key} (${change.reason})`)
+      .join('; ');
+    super(
+      'PUBLISH_FAILED',
+      `${unpublished.length} change(s) not published to ${target}: ${sample}${unpublished.length > 3 ? '; …' : ''}`,
+      {
+        cause,
+        details: { target, unpublished, publishedCount },
+      },
+    );
     this.unpublished = Object.freeze([...unpublished]);
     this.publishedCount = publishedCount;
   }
@@ -171,10 +192,14 @@ export class RevisionConflictError extends DatasyncError {
   readonly actualRevision: string | undefined;
 
   constructor(key: string, expectedRevision: string, actualRevision: string | undefined, cause?: unknown) {
-    super('REVISION_CONFLICT', `${key} is at revision ${actualRevision ?? 'none (absent or unversioned)'}, not the expected ${expectedRevision}; nothing was changed`, {
-      cause,
-      details: { key, expectedRevision, ...(actualRevision === undefined ? {} : { actualRevision }) },
-    });
+    super(
+      'REVISION_CONFLICT',
+      `${key} is at revision ${actualRevision ?? 'none (absent or unversioned)'}, not the expected ${expectedRevision}; nothing was changed`,
+      {
+        cause,
+        details: { key, expectedRevision, ...(actualRevision === undefined ? {} : { actualRevision }) },
+      },
+    );
     this.key = key;
     this.expectedRevision = expectedRevision;
     this.actualRevision = actualRevision;
@@ -187,10 +212,17 @@ export class FeedbackTimeoutError extends DatasyncError {
   readonly missing: ReadonlyArray<{ readonly correlationId: string; readonly plugins?: readonly string[] }>;
 
   constructor(timeoutMs: number, missing: ReadonlyArray<{ correlationId: string; plugins?: readonly string[] }>) {
-    const list = missing.slice(0, 5).map((m) => m.plugins ? `${m.correlationId} (${m.plugins.join(', ')})` : m.correlationId).join(', ');
-    super('FEEDBACK_TIMEOUT', `no feedback within ${timeoutMs} ms for ${missing.length} correlation id(s): ${list}${missing.length > 5 ? ', …' : ''}`, {
-      details: { timeoutMs, missing },
-    });
+    const list = missing
+      .slice(0, 5)
+      .map((m) => (m.plugins ? `${m.correlationId} (${m.plugins.join(', ')})` : m.correlationId))
+      .join(', ');
+    super(
+      'FEEDBACK_TIMEOUT',
+      `no feedback within ${timeoutMs} ms for ${missing.length} correlation id(s): ${list}${missing.length > 5 ? ', …' : ''}`,
+      {
+        details: { timeoutMs, missing },
+      },
+    );
     this.missing = missing;
   }
 }
@@ -213,7 +245,7 @@ export function withCause(message: string, cause: unknown): string {
 function describe(thrown: unknown): string {
   if (thrown instanceof Error) return thrown.message;
   try {
-    return typeof thrown === 'string' ? thrown : JSON.stringify(thrown) ?? String(thrown);
+    return typeof thrown === 'string' ? thrown : (JSON.stringify(thrown) ?? String(thrown));
   } catch {
     return String(thrown);
   }
@@ -222,7 +254,10 @@ function describe(thrown: unknown): string {
 /** A configured table does not exist (or cannot be described) where the resync looked for it. */
 export class TableNotFoundError extends DatasyncError {
   constructor(table: string, cause?: unknown) {
-    super('TABLE_NOT_FOUND', withCause(`table "${table}" does not exist or cannot be described`, cause), { cause, details: { table } });
+    super('TABLE_NOT_FOUND', withCause(`table "${table}" does not exist or cannot be described`, cause), {
+      cause,
+      details: { table },
+    });
   }
 }
 
@@ -246,7 +281,9 @@ export class ResyncBusyError extends DatasyncError {
 
   /** `lost`: the resync held the plugin and found it taken over (rather than failing to take it). */
   constructor(plugin: string, resyncId: string, holder?: { resyncId: string; until: number }, lost = false) {
-    const who = holder ? `resync ${holder.resyncId} holds it until ${new Date(holder.until).toISOString()}` : 'another resync took its lease over';
+    const who = holder
+      ? `resync ${holder.resyncId} holds it until ${new Date(holder.until).toISOString()}`
+      : 'another resync took its lease over';
     super('RESYNC_BUSY', `resync ${resyncId} ${lost ? 'lost' : 'cannot take'} plugin "${plugin}": ${who}`, {
       details: { plugin, resyncId, ...(holder ? { holder: holder.resyncId, until: holder.until } : {}) },
     });
@@ -276,7 +313,12 @@ export class ResyncTimeoutError extends DatasyncError {
       ? 'no plugin began its resync (is the resync function reading the resync queue, and are the plugin names right?)'
       : `not finished: ${pending.map((plugin) => `${plugin.plugin} (${plugin.phase}, ${plugin.items} items)`).join(', ')}`;
     super('RESYNC_TIMEOUT', `resync ${view.resyncId} did not end within ${timeoutMs / 1000} s: ${what}`, {
-      details: { resyncId: view.resyncId, timeoutMs, started: view.started, pending: pending.map((plugin) => plugin.plugin) },
+      details: {
+        resyncId: view.resyncId,
+        timeoutMs,
+        started: view.started,
+        pending: pending.map((plugin) => plugin.plugin),
+      },
     });
     this.view = view;
   }

@@ -8,7 +8,14 @@ export type { Datasync } from './datasync.ts';
 export { createDatasyncCore } from './core.ts';
 export type { DatasyncCore, DatasyncOptions } from './core.ts';
 
-export type { Plugin, PluginCallbacks, CallbackContext, ResyncContext, Snapshot, SnapshotEntry } from './plugins/plugin.ts';
+export type {
+  Plugin,
+  PluginCallbacks,
+  CallbackContext,
+  ResyncContext,
+  Snapshot,
+  SnapshotEntry,
+} from './plugins/plugin.ts';
 export type { WatchRegistration } from './plugins/registry.ts';
 
 export type { Change, ChangeEvent, ChangeOp, ChangeRef, ChangeSource, SourceType } from './model/change.ts';
@@ -16,7 +23,12 @@ export { validateKey, validatePrefix, keyMatchesPrefix, prefixesOverlap, MAX_KEY
 export { compareRevisions, isNewerRevision, toRevision } from './model/revision.ts';
 export type { Revision } from './model/revision.ts';
 export {
-  fromAttributeValue, fromAttributeMap, toAttributeValue, toAttributeMap, assertJsonSafe, MAX_VALUE_BYTES,
+  fromAttributeValue,
+  fromAttributeMap,
+  toAttributeValue,
+  toAttributeMap,
+  assertJsonSafe,
+  MAX_VALUE_BYTES,
 } from './model/json-value.ts';
 export type { JsonValue, JsonObject, AnyAttributeValue } from './model/json-value.ts';
 
@@ -28,21 +40,43 @@ export { DEFAULT_PLUGIN_TIMEOUT_MS } from './dispatch/dispatcher.ts';
 
 export { FEEDBACK_VERSION } from './feedback/record.ts';
 export type {
-  FeedbackRecord, ChangeFeedback, ResyncFeedback, RejectedFeedback, FeedbackStatus, FeedbackError,
+  FeedbackRecord,
+  ChangeFeedback,
+  ResyncFeedback,
+  RejectedFeedback,
+  FeedbackStatus,
+  FeedbackError,
 } from './feedback/record.ts';
 
 export {
-  DatasyncError, InvalidKeyError, InvalidRevisionError, InvalidValueError, InvalidChangeError,
-  PluginFailedError, PluginTimeoutError,
+  DatasyncError,
+  InvalidKeyError,
+  InvalidRevisionError,
+  InvalidValueError,
+  InvalidChangeError,
+  PluginFailedError,
+  PluginTimeoutError,
 } from './errors.ts';
 export type { DatasyncErrorCode } from './errors.ts';
 
-export { ENVELOPE_VERSION, parseEnvelope, toEnvelope, DEFAULT_EVENT_SOURCE, DEFAULT_EVENT_DETAIL_TYPE } from './model/envelope.ts';
+export {
+  ENVELOPE_VERSION,
+  parseEnvelope,
+  toEnvelope,
+  DEFAULT_EVENT_SOURCE,
+  DEFAULT_EVENT_DETAIL_TYPE,
+} from './model/envelope.ts';
 export type { ChangeEnvelope } from './model/envelope.ts';
 export type { FeedbackSink } from './feedback/sink.ts';
 export type { TableConfig } from './config.ts';
 export {
-  keyOfItem, itemKeyOf, valueOfItem, versionOfItem, itemOf, versionAttributeOf, correlationOfItem,
+  keyOfItem,
+  itemKeyOf,
+  valueOfItem,
+  versionOfItem,
+  itemOf,
+  versionAttributeOf,
+  correlationOfItem,
 } from './model/item.ts';
 
 // Sources: Lambda handlers, normalizers, feedback and dead-letter writers. (The partial batch
@@ -51,7 +85,12 @@ export { FeedbackWriteError, DeadLetterWriteError } from './errors.ts';
 export { SqsFeedbackWriter } from './feedback/sqs-writer.ts';
 export type { SqsFeedbackWriterOptions } from './feedback/sqs-writer.ts';
 export { SqsDeadLetterWriter, DEAD_LETTER_VERSION } from './feedback/dead-letter.ts';
-export type { DeadLetterWriter, DeadLetterMessage, RejectedInput, SqsDeadLetterWriterOptions } from './feedback/dead-letter.ts';
+export type {
+  DeadLetterWriter,
+  DeadLetterMessage,
+  RejectedInput,
+  SqsDeadLetterWriterOptions,
+} from './feedback/dead-letter.ts';
 export type { SqsBatchClient } from './aws/sqs-batch.ts';
 export { createDynamoDbStreamHandler } from './sources/dynamodb/handler.ts';
 export type { DynamoDbStreamHandlerOptions } from './sources/dynamodb/handler.ts';
@@ -64,25 +103,46 @@ export type { EventBridgeHandlerOptions, EventBridgeResult } from './sources/eve
 export { changeFromEventBridgeEvent } from './sources/eventbridge/normalize.ts';
 export type { EventBridgeSourceOptions } from './sources/eventbridge/normalize.ts';
 export { createHttpHandler } from './sources/http/handler.ts';
-export type { HttpHandlerOptions, ChangePublisher, HttpPublishOptions, HttpPublishResult } from './sources/http/handler.ts';
+export type {
+  HttpHandlerOptions,
+  ChangePublisher,
+  HttpPublishOptions,
+  HttpPublishResult,
+} from './sources/http/handler.ts';
 export { DEFAULT_SAFETY_MARGIN_MS } from './sources/handler-options.ts';
 export type { SourceHandlerOptions } from './sources/handler-options.ts';
 // Publish: write changes to a table, queue or bus; read the feedback they produce.
 export { createPublisher } from './publish/publisher.ts';
 export { createTablesPublisher } from './publish/tables.ts';
 export type {
-  Publisher, PublisherOptions, PublishTarget, DynamoDbTarget, SqsTarget, EventBridgeTarget,
-  PublishOptions, PublishChange, PublishedChange,
+  Publisher,
+  PublisherOptions,
+  PublishTarget,
+  DynamoDbTarget,
+  SqsTarget,
+  EventBridgeTarget,
+  PublishOptions,
+  PublishChange,
+  PublishedChange,
 } from './publish/types.ts';
 export {
-  DEFAULT_VERSION_ATTRIBUTE, CORRELATION_ATTRIBUTE, LIMITS as PUBLISH_LIMITS,
+  DEFAULT_VERSION_ATTRIBUTE,
+  CORRELATION_ATTRIBUTE,
+  LIMITS as PUBLISH_LIMITS,
 } from './publish/constants.ts';
 export { DEFAULT_RETRY_POLICY } from './aws/retry.ts';
 export type { RetryPolicy } from './aws/retry.ts';
 export { PublishError, RevisionConflictError, FeedbackTimeoutError } from './errors.ts';
 export type { UnpublishedChange } from './errors.ts';
 export { createFeedbackReader } from './feedback/reader.ts';
-export type { FeedbackReader, FeedbackReaderOptions, FeedbackBatch, MalformedFeedback, WaitForOptions, StreamOptions } from './feedback/reader.ts';
+export type {
+  FeedbackReader,
+  FeedbackReaderOptions,
+  FeedbackBatch,
+  MalformedFeedback,
+  WaitForOptions,
+  StreamOptions,
+} from './feedback/reader.ts';
 export { parseFeedbackRecord, correlationIdsOf } from './feedback/parse.ts';
 
 // Sync state and resync.

@@ -7,7 +7,12 @@ const jestArgs = process.argv.slice(2);
 
 // Children run asynchronously so this process keeps serving its own event loop (signals, the
 // emulator it started) while they work.
-function run(command: string, args: string[], env: NodeJS.ProcessEnv = process.env, watch?: (child: ChildProcess) => () => void): Promise<number> {
+function run(
+  command: string,
+  args: string[],
+  env: NodeJS.ProcessEnv = process.env,
+  watch?: (child: ChildProcess) => () => void,
+): Promise<number> {
   return new Promise((resolve, reject) => {
     const child = spawn(command, args, { stdio: 'inherit', env });
     const unwatch = watch?.(child) ?? (() => {});
@@ -36,7 +41,9 @@ function emulatorWatchdog(endpoint: string): (child: ChildProcess) => () => void
       misses = (await isAnswering(endpoint, 10_000)) ? 0 : misses + 1;
       checking = false;
       if (misses >= EMULATOR_MISSES_ALLOWED) {
-        console.error(`\nthe emulator at ${endpoint} stopped answering (${misses} checks in a row); stopping the tests`);
+        console.error(
+          `\nthe emulator at ${endpoint} stopped answering (${misses} checks in a row); stopping the tests`,
+        );
         child.kill('SIGTERM');
         clearInterval(timer);
       }
@@ -54,13 +61,18 @@ if (typecheck !== 0) {
 const emulator = await ensureEmulator({ log: (line) => console.log(line) });
 let status = 1;
 try {
-  status = await run('npx', ['--no-install', 'jest', ...jestArgs], {
-    ...process.env,
-    AWS_ENDPOINT_URL: emulator.endpoint,
-    AWS_REGION: process.env.AWS_REGION ?? 'us-east-1',
-    AWS_ACCESS_KEY_ID: process.env.AWS_ACCESS_KEY_ID ?? 'test',
-    AWS_SECRET_ACCESS_KEY: process.env.AWS_SECRET_ACCESS_KEY ?? 'test',
-  }, emulatorWatchdog(emulator.endpoint));
+  status = await run(
+    'npx',
+    ['--no-install', 'jest', ...jestArgs],
+    {
+      ...process.env,
+      AWS_ENDPOINT_URL: emulator.endpoint,
+      AWS_REGION: process.env.AWS_REGION ?? 'us-east-1',
+      AWS_ACCESS_KEY_ID: process.env.AWS_ACCESS_KEY_ID ?? 'test',
+      AWS_SECRET_ACCESS_KEY: process.env.AWS_SECRET_ACCESS_KEY ?? 'test',
+    },
+    emulatorWatchdog(emulator.endpoint),
+  );
 } finally {
   await emulator.stop();
 }

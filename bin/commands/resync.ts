@@ -1,7 +1,13 @@
 import { EXIT, stringOption, UsageError, type CliCommand } from '../../lib/cli/command.ts';
 import { errorJson } from '../../lib/cli/output.ts';
 import { progressDrawer, resyncSummary } from '../../lib/cli/state-output.ts';
-import { pluginsOption, secondsOption, STATE_HELP, STATE_OPTIONS, stateStoreOption } from '../../lib/cli/state-options.ts';
+import {
+  pluginsOption,
+  secondsOption,
+  STATE_HELP,
+  STATE_OPTIONS,
+  stateStoreOption,
+} from '../../lib/cli/state-options.ts';
 import { ENV } from '../../lib/config.ts';
 import { ResyncTimeoutError } from '../../lib/errors.ts';
 import { requestResync } from '../../lib/resync/request.ts';
@@ -41,7 +47,8 @@ the wait timed out. With --json a single object: {"ok","resyncId","request"} and
     if (!queueUrl) throw new UsageError(`give --queue-url or set ${ENV.resyncQueueUrl}`);
     const wait = context.values.wait === true;
     for (const name of ['timeout', 'interval']) {
-      if (!wait && stringOption(context, name) !== undefined) throw new UsageError(`--${name} only applies with --wait`);
+      if (!wait && stringOption(context, name) !== undefined)
+        throw new UsageError(`--${name} only applies with --wait`);
     }
     const plugins = pluginsOption(context);
     // Everything --wait needs is checked before the request is sent, so bad usage sends nothing.
@@ -49,8 +56,14 @@ the wait timed out. With --json a single object: {"ok","resyncId","request"} and
     const timeoutMs = secondsOption(context, 'timeout', DEFAULT_TIMEOUT_SECONDS);
     const intervalMs = secondsOption(context, 'interval', 1);
 
-    const request = await requestResync({ queueUrl, clients: context.clients(), reason: 'manual', ...(plugins ? { plugins } : {}) });
-    if (!context.json) context.out(`resync ${request.resyncId} requested for ${plugins ? plugins.join(', ') : 'every plugin'}`);
+    const request = await requestResync({
+      queueUrl,
+      clients: context.clients(),
+      reason: 'manual',
+      ...(plugins ? { plugins } : {}),
+    });
+    if (!context.json)
+      context.out(`resync ${request.resyncId} requested for ${plugins ? plugins.join(', ') : 'every plugin'}`);
     if (!store) {
       if (context.json) context.out(JSON.stringify({ ok: true, resyncId: request.resyncId, request }));
       return EXIT.ok;
@@ -60,14 +73,26 @@ the wait timed out. With --json a single object: {"ok","resyncId","request"} and
     let view: ResyncView;
     try {
       view = await watchResync({
-        store, resyncId: request.resyncId, timeoutMs, intervalMs, signal: context.signal,
+        store,
+        resyncId: request.resyncId,
+        timeoutMs,
+        intervalMs,
+        signal: context.signal,
         ...(plugins ? { plugins } : {}),
         ...(context.json ? {} : { onUpdate: draw }),
       });
     } catch (error) {
       if (!(error instanceof ResyncTimeoutError)) throw error;
       if (context.json) {
-        context.out(JSON.stringify({ ok: false, resyncId: request.resyncId, request, plugins: error.view.plugins, error: errorJson(error) }));
+        context.out(
+          JSON.stringify({
+            ok: false,
+            resyncId: request.resyncId,
+            request,
+            plugins: error.view.plugins,
+            error: errorJson(error),
+          }),
+        );
       } else {
         context.err(`datasync resync: ${error.message} [${error.code}]`);
       }

@@ -6,7 +6,7 @@ import { listPluginStates, readPluginStates } from '../../lib/state/read.ts';
 /** `datasync status`: every plugin's sync state as a table (or JSON). */
 const status: CliCommand = {
   name: 'status',
-  summary: 'Show each plugin\'s sync state: status, last resync, items, last error, failures.',
+  summary: "Show each plugin's sync state: status, last resync, items, last error, failures.",
   usage: 'status [--plugin <name> ...] [options]',
   help: `Options:
   --plugin <name>            only these plugins (repeat, or a,b); default every plugin in the table
@@ -28,7 +28,9 @@ estimate), in-sync or out-of-sync. With --json: {"ok":true,"stateTable":…,"plu
     if (context.json) {
       context.out(JSON.stringify({ ok: true, stateTable: store.tableName, plugins: states }));
     } else if (states.length === 0) {
-      context.out(`no plugin has a sync state in ${store.tableName} yet (a plugin is listed once its first resync begins)`);
+      context.out(
+        `no plugin has a sync state in ${store.tableName} yet (a plugin is listed once its first resync begins)`,
+      );
     } else {
       for (const line of statusTable(states)) context.out(line);
     }

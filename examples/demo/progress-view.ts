@@ -22,9 +22,18 @@ export class ProgressView {
 
   update(progress: ResyncProgress): void {
     const done = progress.phase === 'finished';
-    const state = done ? 'done' : progress.phase === 'failed' ? 'FAILED' : progress.phase === 'checkpoint' ? 'continues' : 'running';
+    const state = done
+      ? 'done'
+      : progress.phase === 'failed'
+        ? 'FAILED'
+        : progress.phase === 'checkpoint'
+          ? 'continues'
+          : 'running';
     const bar = done ? progressBar(1, 1) : progressBar(progress.items, progress.estimatedItems);
-    this.#lines.set(progress.plugin, `   ${progress.plugin.padEnd(12)} ${bar}  ${progress.items} items, ${progress.deleted} deleted  ${state}`);
+    this.#lines.set(
+      progress.plugin,
+      `   ${progress.plugin.padEnd(12)} ${bar}  ${progress.items} items, ${progress.deleted} deleted  ${state}`,
+    );
     // Without a terminal, pages are not worth a line each: the start and end of each plugin are.
     if (!this.#tty && progress.phase === 'page') return;
     this.#draw([...this.#lines]);

@@ -35,7 +35,15 @@ export interface PublishedRecord {
 export interface ScenarioReport {
   readonly published: readonly PublishedRecord[];
   /** Per plugin: feedback counts by outcome. */
-  readonly plugins: ReadonlyArray<{ plugin: string; ok: number; error: number; timeout: number; applied: number; skipped: number; held: number }>;
+  readonly plugins: ReadonlyArray<{
+    plugin: string;
+    ok: number;
+    error: number;
+    timeout: number;
+    applied: number;
+    skipped: number;
+    held: number;
+  }>;
   /** Per source: changes published and changes every plugin accounted for. */
   readonly sources: ReadonlyArray<{ source: DemoSource; published: number; accounted: number }>;
   /** Milliseconds from publishing a change to a plugin's ok feedback for it. */
@@ -43,13 +51,15 @@ export interface ScenarioReport {
   /** Changes some plugin never accounted for (empty when everything arrived). */
   readonly missing: readonly string[];
   /** The resyncs run: plugins in the order they finished, with their item counts. */
-  readonly resyncs: ReadonlyArray<{ reason: string; plugins: ReadonlyArray<{ plugin: string; status: string; items: number; deleted: number }> }>;
+  readonly resyncs: ReadonlyArray<{
+    reason: string;
+    plugins: ReadonlyArray<{ plugin: string; status: string; items: number; deleted: number }>;
+  }>;
   /** Bad input: the reasons given in feedback and what reached the dead-letter queue. */
   readonly rejected: ReadonlyArray<{ input: string; reason: string; deadLettered: boolean }>;
   /** Per plugin: whether its view equals the table, and the keys that differ. */
   readonly views: ReadonlyArray<{ plugin: string; keys: number; matches: boolean; differing: readonly string[] }>;
 }
-
 
 export interface ScenarioOptions {
   /** Changes to publish across the sources. */
@@ -83,13 +93,20 @@ export async function runScenario(service: RunningService, options: ScenarioOpti
     return found[1];
   };
   const feedback = new FeedbackCollector(service, env.DATASYNC_FEEDBACK_QUEUE_URL!);
-  const resyncs: Array<{ reason: string; plugins: Array<{ plugin: string; status: string; items: number; deleted: number }> }> = [];
+  const resyncs: Array<{
+    reason: string;
+    plugins: Array<{ plugin: string; status: string; items: number; deleted: number }>;
+  }> = [];
   const stopWatching = options.watchProgress((progress) => options.onProgress?.(progress));
   try {
     // 1. The plugins keep their views in memory, which a new process starts without: resync all.
     say('Resync every plugin, in registration order (as after a deploy)');
     const handler = service.handlers.resync as Handler<unknown, unknown>;
-    await handler({ datasync: 'resync', reason: 'manual' }, lambdaContext('resync', service.service.timeoutsMs.resync ?? 900_000), () => {});
+    await handler(
+      { datasync: 'resync', reason: 'manual' },
+      lambdaContext('resync', service.service.timeoutsMs.resync ?? 900_000),
+      () => {},
+    );
     resyncs.push({ reason: 'start', plugins: await feedback.resyncResults(options.plugins.length, options.timeoutMs) });
 
     // 2. Changes through every source, each with a correlation id where the source carries one.
@@ -97,15 +114,25 @@ export async function runScenario(service: RunningService, options: ScenarioOpti
     const publishers: Record<Exclude<DemoSource, 'http'>, Publisher> = {
       dynamodb: createPublisher({ target: { type: 'dynamodb', table: tables[0]! }, clients: service.clients }),
       sqs: createPublisher({ target: { type: 'sqs', queueUrl: queue('-changes') }, clients: service.clients }),
-      'sqs-fifo': createPublisher({ target: { type: 'sqs', queueUrl: queue('-changes.fifo') }, clients: service.clients }),
-      eventbridge: createPublisher({ target: { type: 'eventbridge', busName: service.service.topology.bus!.name }, clients: service.clients }),
+      'sqs-fifo': createPublisher({
+        target: { type: 'sqs', queueUrl: queue('-changes.fifo') },
+        clients: service.clients,
+      }),
+      eventbridge: createPublisher({
+        target: { type: 'eventbridge', busName: service.service.topology.bus!.name },
+        clients: service.clients,
+      }),
     };
     const published = await publishAll(options.changes, publishers, service.runner.httpUrl!, options.concurrency ?? 8);
     const accounted = await feedback.account(published, options.plugins, options.timeoutMs ?? 60_000);
 
     // 3. A resync through the HTTP API: the request goes through the resync queue.
     say('Ask for a resync through the HTTP API (POST /resync)');
-    const response = await fetch(`${service.runner.httpUrl}/resync`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+    const response = await fetch(`${service.runner.httpUrl}/resync`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{}',
+    });
     if (response.status !== 202) throw new Error(`POST /resync answered ${response.status}: ${await response.text()}`);
     resyncs.push({ reason: 'http', plugins: await feedback.resyncResults(options.plugins.length, options.timeoutMs) });
 
@@ -114,7 +141,7 @@ export async function runScenario(service: RunningService, options: ScenarioOpti
     const rejected = await sendBadInput(service, queue('-changes'), feedback, options.timeoutMs ?? 30_000);
 
     // 5. Every plugin's view must equal the table.
-    say('Compare every plugin\'s view with the table');
+    say("Compare every plugin's view with the table");
     const views = await compareViews(service, tables, options.plugins);
 
     return {
@@ -123,7 +150,8 @@ export async function runScenario(service: RunningService, options: ScenarioOpti
       sources: SOURCES.map((source) => ({
         source,
         published: published.filter((change) => change.source === source).length,
-        accounted: published.filter((change) => change.source === source && !accounted.missing.has(changeId(change))).length,
+        accounted: published.filter((change) => change.source === source && !accounted.missing.has(changeId(change)))
+          .length,
       })),
       lagMs: percentiles(accounted.lags),
       missing: [...accounted.missing],
@@ -141,7 +169,12 @@ function changeId(change: { key: string; revision?: string }): string {
 }
 
 /** Publishes `count` changes round-robin over the sources, a few at a time. */
-async function publishAll(count: number, publishers: Record<Exclude<DemoSource, 'http'>, Publisher>, httpUrl: string, concurrency: number): Promise<PublishedRecord[]> {
+async function publishAll(
+  count: number,
+  publishers: Record<Exclude<DemoSource, 'http'>, Publisher>,
+  httpUrl: string,
+  concurrency: number,
+): Promise<PublishedRecord[]> {
   const interfaces = Math.max(4, Math.ceil(count / 12));
   const plan = Array.from({ length: count }, (_, index) => {
     const source = SOURCES[index % SOURCES.length]!;
@@ -150,7 +183,9 @@ async function publishAll(count: number, publishers: Record<Exclude<DemoSource, 
     const key = isRoute ? `config/routes/r${n}` : `config/interfaces/eth${n}`;
     // Every seventh change deletes; the rest put a value that names its source.
     const op: 'put' | 'delete' = index % 7 === 6 ? 'delete' : 'put';
-    const value: JsonObject = isRoute ? { interface: `eth${n}`, via: `10.0.${n % 250}.1`, from: source } : { mtu: 1500 + (index % 8) * 1000, up: index % 2 === 0, from: source };
+    const value: JsonObject = isRoute
+      ? { interface: `eth${n}`, via: `10.0.${n % 250}.1`, from: source }
+      : { mtu: 1500 + (index % 8) * 1000, up: index % 2 === 0, from: source };
     return { source, key, op, value, correlationId: `demo-${index}` };
   });
   // The same key is published one change at a time, so each source's order is the plan's order.
@@ -158,36 +193,48 @@ async function publishAll(count: number, publishers: Record<Exclude<DemoSource, 
   for (const change of plan) byKey.set(change.key, [...(byKey.get(change.key) ?? []), change]);
   const lanes = [...byKey.values()];
   const published: PublishedRecord[] = [];
-  await Promise.all(Array.from({ length: Math.min(concurrency, lanes.length) }, async () => {
-    for (let lane = lanes.shift(); lane; lane = lanes.shift()) {
-      for (const change of lane) {
-        const at = Date.now();
-        let revision: string | undefined;
-        if (change.source === 'http') {
-          const response = await fetch(`${httpUrl}/keys/${change.key}`, {
-            method: change.op === 'put' ? 'PUT' : 'DELETE',
-            headers: { 'content-type': 'application/json', 'x-correlation-id': change.correlationId },
-            ...(change.op === 'put' ? { body: JSON.stringify(change.value) } : {}),
+  await Promise.all(
+    Array.from({ length: Math.min(concurrency, lanes.length) }, async () => {
+      for (let lane = lanes.shift(); lane; lane = lanes.shift()) {
+        for (const change of lane) {
+          const at = Date.now();
+          let revision: string | undefined;
+          if (change.source === 'http') {
+            const response = await fetch(`${httpUrl}/keys/${change.key}`, {
+              method: change.op === 'put' ? 'PUT' : 'DELETE',
+              headers: { 'content-type': 'application/json', 'x-correlation-id': change.correlationId },
+              ...(change.op === 'put' ? { body: JSON.stringify(change.value) } : {}),
+            });
+            const body = (await response.json()) as { revision?: string; error?: { message: string } };
+            if (response.status !== 200)
+              throw new Error(`HTTP ${change.op} ${change.key} answered ${response.status}: ${body.error?.message}`);
+            revision = body.revision;
+          } else {
+            const publisher = publishers[change.source];
+            // A table delete cannot carry a correlation id (its stream record holds only the old item).
+            const correlation =
+              change.source === 'dynamodb' && change.op === 'delete' ? {} : { correlationId: change.correlationId };
+            const result =
+              change.op === 'put'
+                ? await publisher.put(change.key, change.value, correlation)
+                : await publisher.delete(change.key, correlation);
+            revision = result.revision;
+          }
+          // A delete of a key that does not exist changes nothing and has no revision to follow.
+          if (revision === undefined) continue;
+          const carries = !(change.op === 'delete' && (change.source === 'dynamodb' || change.source === 'http'));
+          published.push({
+            source: change.source,
+            key: change.key,
+            op: change.op,
+            revision,
+            at,
+            ...(carries ? { correlationId: change.correlationId } : {}),
           });
-          const body = await response.json() as { revision?: string; error?: { message: string } };
-          if (response.status !== 200) throw new Error(`HTTP ${change.op} ${change.key} answered ${response.status}: ${body.error?.message}`);
-          revision = body.revision;
-        } else {
-          const publisher = publishers[change.source];
-          // A table delete cannot carry a correlation id (its stream record holds only the old item).
-          const correlation = change.source === 'dynamodb' && change.op === 'delete' ? {} : { correlationId: change.correlationId };
-          const result = change.op === 'put'
-            ? await publisher.put(change.key, change.value, correlation)
-            : await publisher.delete(change.key, correlation);
-          revision = result.revision;
         }
-        // A delete of a key that does not exist changes nothing and has no revision to follow.
-        if (revision === undefined) continue;
-        const carries = !(change.op === 'delete' && (change.source === 'dynamodb' || change.source === 'http'));
-        published.push({ source: change.source, key: change.key, op: change.op, revision, at, ...(carries ? { correlationId: change.correlationId } : {}) });
       }
-    }
-  }));
+    }),
+  );
   return published;
 }
 
@@ -218,47 +265,78 @@ class FeedbackCollector {
   }
 
   /** Waits for one resync feedback per plugin (the next `count` resync records). */
-  async resyncResults(count: number, timeoutMs = 120_000): Promise<Array<{ plugin: string; status: string; items: number; deleted: number }>> {
+  async resyncResults(
+    count: number,
+    timeoutMs = 120_000,
+  ): Promise<Array<{ plugin: string; status: string; items: number; deleted: number }>> {
     const start = this.records.length;
     const deadline = Date.now() + timeoutMs;
-    const results = () => this.records.slice(start).filter((record): record is Extract<FeedbackRecord, { event: 'resync' }> => record.event === 'resync');
+    const results = () =>
+      this.records
+        .slice(start)
+        .filter((record): record is Extract<FeedbackRecord, { event: 'resync' }> => record.event === 'resync');
     while (results().length < count) {
-      if (Date.now() > deadline) throw new Error(`resync feedback: ${results().length} of ${count} plugins reported within ${timeoutMs} ms`);
+      if (Date.now() > deadline)
+        throw new Error(`resync feedback: ${results().length} of ${count} plugins reported within ${timeoutMs} ms`);
       await this.#poll();
     }
-    return results().map((record) => ({ plugin: record.plugin, status: record.status, items: record.items, deleted: record.deleted }));
+    return results().map((record) => ({
+      plugin: record.plugin,
+      status: record.status,
+      items: record.items,
+      deleted: record.deleted,
+    }));
   }
 
   /** Waits until every plugin watching each published change reported it ok (applied or skipped). */
-  async account(published: readonly PublishedRecord[], plugins: readonly Plugin[], timeoutMs: number): Promise<{ missing: Set<string>; lags: number[] }> {
-    const expected = published.flatMap((change) => plugins
-      .filter((plugin) => plugin.prefixes.some((prefix) => keyMatchesPrefix(change.key, prefix)))
-      .map((plugin) => ({ change, id: `${plugin.name}|${changeId(change)}` })));
+  async account(
+    published: readonly PublishedRecord[],
+    plugins: readonly Plugin[],
+    timeoutMs: number,
+  ): Promise<{ missing: Set<string>; lags: number[] }> {
+    const expected = published.flatMap((change) =>
+      plugins
+        .filter((plugin) => plugin.prefixes.some((prefix) => keyMatchesPrefix(change.key, prefix)))
+        .map((plugin) => ({ change, id: `${plugin.name}|${changeId(change)}` })),
+    );
     const deadline = Date.now() + timeoutMs;
     const pending = () => expected.filter(({ id }) => !this.#firstOk.has(id));
     while (pending().length > 0 && Date.now() < deadline) await this.#poll();
     const missing = new Set(pending().map(({ change }) => changeId(change)));
-    const lags = expected.filter(({ id }) => this.#firstOk.has(id)).map(({ change, id }) => this.#firstOk.get(id)! - change.at);
+    const lags = expected
+      .filter(({ id }) => this.#firstOk.has(id))
+      .map(({ change, id }) => this.#firstOk.get(id)! - change.at);
     return { missing, lags };
   }
 
   /** Waits for `count` rejected-input records from now on. */
-  async rejections(since: number, count: number, timeoutMs: number): Promise<Array<Extract<FeedbackRecord, { event: 'rejected' }>>> {
+  async rejections(
+    since: number,
+    count: number,
+    timeoutMs: number,
+  ): Promise<Array<Extract<FeedbackRecord, { event: 'rejected' }>>> {
     const deadline = Date.now() + timeoutMs;
-    const found = () => this.records.slice(since).filter((record): record is Extract<FeedbackRecord, { event: 'rejected' }> => record.event === 'rejected');
+    const found = () =>
+      this.records
+        .slice(since)
+        .filter((record): record is Extract<FeedbackRecord, { event: 'rejected' }> => record.event === 'rejected');
     while (found().length < count && Date.now() < deadline) await this.#poll();
     return found();
   }
 
   pluginCounts(plugins: readonly Plugin[]) {
     return plugins.map((plugin) => {
-      const mine = this.records.filter((record) => record.event === 'change' && record.plugin === plugin.name) as Array<Extract<FeedbackRecord, { event: 'change' }>>;
+      const mine = this.records.filter((record) => record.event === 'change' && record.plugin === plugin.name) as Array<
+        Extract<FeedbackRecord, { event: 'change' }>
+      >;
       return {
         plugin: plugin.name,
         ok: mine.filter((record) => record.status === 'ok').length,
         error: mine.filter((record) => record.status === 'error').length,
         timeout: mine.filter((record) => record.status === 'timeout').length,
-        applied: mine.filter((record) => record.status === 'ok').reduce((sum, record) => sum + record.changes.length, 0),
+        applied: mine
+          .filter((record) => record.status === 'ok')
+          .reduce((sum, record) => sum + record.changes.length, 0),
         skipped: mine.reduce((sum, record) => sum + (record.skipped?.length ?? 0), 0),
         held: mine.reduce((sum, record) => sum + (record.held?.length ?? 0), 0),
       };
@@ -267,35 +345,66 @@ class FeedbackCollector {
 }
 
 /** Sends four kinds of bad input and waits for each to be refused and dead-lettered. */
-async function sendBadInput(service: RunningService, changesQueue: string, feedback: FeedbackCollector, timeoutMs: number) {
+async function sendBadInput(
+  service: RunningService,
+  changesQueue: string,
+  feedback: FeedbackCollector,
+  timeoutMs: number,
+) {
   const bad = [
     { input: 'SQS body that is not JSON', body: 'mtu=9000' },
-    { input: 'SQS change with a hostile key', body: JSON.stringify({ datasync: 1, key: 'config/__proto__/polluted', op: 'put', value: { x: 1 } }) },
-    { input: 'SQS change with an unknown op', body: JSON.stringify({ datasync: 1, key: 'config/interfaces/eth0', op: 'upsert', value: {} }) },
+    {
+      input: 'SQS change with a hostile key',
+      body: JSON.stringify({ datasync: 1, key: 'config/__proto__/polluted', op: 'put', value: { x: 1 } }),
+    },
+    {
+      input: 'SQS change with an unknown op',
+      body: JSON.stringify({ datasync: 1, key: 'config/interfaces/eth0', op: 'upsert', value: {} }),
+    },
   ];
   const since = feedback.records.length;
-  await service.clients.sqs.send(new SendMessageBatchCommand({
-    QueueUrl: changesQueue, Entries: bad.map((entry, index) => ({ Id: String(index), MessageBody: entry.body })),
-  }));
+  await service.clients.sqs.send(
+    new SendMessageBatchCommand({
+      QueueUrl: changesQueue,
+      Entries: bad.map((entry, index) => ({ Id: String(index), MessageBody: entry.body })),
+    }),
+  );
   // An event that matches the bus rule but is not a change the EventBridge source accepts.
-  await service.clients.eventbridge.send(new PutEventsCommand({ Entries: [{
-    EventBusName: service.service.topology.bus!.name, Source: 'someone.else', DetailType: 'not.a.change',
-    Detail: JSON.stringify({ datasync: 1, key: 'config/interfaces/eth0', op: 'put', value: { mtu: 1 } }),
-  }] }));
+  await service.clients.eventbridge.send(
+    new PutEventsCommand({
+      Entries: [
+        {
+          EventBusName: service.service.topology.bus!.name,
+          Source: 'someone.else',
+          DetailType: 'not.a.change',
+          Detail: JSON.stringify({ datasync: 1, key: 'config/interfaces/eth0', op: 'put', value: { mtu: 1 } }),
+        },
+      ],
+    }),
+  );
   const records = await feedback.rejections(since, bad.length + 1, timeoutMs);
   // The dead-letter queue holds each input with its reason; read them back (they stay for later).
   const letters: DeadLetterMessage[] = [];
   const deadline = Date.now() + timeoutMs;
   const dlq = service.environment.DATASYNC_DEAD_LETTER_QUEUE_URL!;
   while (letters.length < records.length && Date.now() < deadline) {
-    const { Messages = [] } = await service.clients.sqs.send(new ReceiveMessageCommand({ QueueUrl: dlq, MaxNumberOfMessages: 10, WaitTimeSeconds: 1, VisibilityTimeout: 60 }));
+    const { Messages = [] } = await service.clients.sqs.send(
+      new ReceiveMessageCommand({ QueueUrl: dlq, MaxNumberOfMessages: 10, WaitTimeSeconds: 1, VisibilityTimeout: 60 }),
+    );
     letters.push(...Messages.map((message) => JSON.parse(message.Body ?? '{}') as DeadLetterMessage));
   }
   return records.map((record) => {
-    const letter = letters.find((candidate) => candidate.reason?.message === record.error.message && candidate.source?.type === record.source.type);
+    const letter = letters.find(
+      (candidate) =>
+        candidate.reason?.message === record.error.message && candidate.source?.type === record.source.type,
+    );
     const described = bad.find((entry) => entry.body === letter?.raw);
     return {
-      input: described?.input ?? (record.source.type === 'eventbridge' ? 'EventBridge event of the wrong source and type' : `${record.source.type} input`),
+      input:
+        described?.input ??
+        (record.source.type === 'eventbridge'
+          ? 'EventBridge event of the wrong source and type'
+          : `${record.source.type} input`),
       reason: record.error.message,
       deadLettered: letter !== undefined,
     };
@@ -303,25 +412,37 @@ async function sendBadInput(service: RunningService, changesQueue: string, feedb
 }
 
 /** Scans the table and compares each example plugin's view with the items under its prefixes. */
-async function compareViews(service: RunningService, tables: ReturnType<typeof tablesFromEnvironment>, plugins: readonly Plugin[]) {
+async function compareViews(
+  service: RunningService,
+  tables: ReturnType<typeof tablesFromEnvironment>,
+  plugins: readonly Plugin[],
+) {
   const store = new Map<string, JsonValue>();
   for (const table of tables) {
     let start: Record<string, never> | undefined;
     do {
-      const page = await service.clients.dynamodb.send(new ScanCommand({ TableName: table.name, ConsistentRead: true, ...(start ? { ExclusiveStartKey: start } : {}) }));
+      const page = await service.clients.dynamodb.send(
+        new ScanCommand({
+          TableName: table.name,
+          ConsistentRead: true,
+          ...(start ? { ExclusiveStartKey: start } : {}),
+        }),
+      );
       for (const item of page.Items ?? []) store.set(keyOfItem(table, item), valueOfItem(table, item));
       start = page.LastEvaluatedKey as Record<string, never> | undefined;
     } while (start);
   }
-  return plugins.filter((plugin): plugin is ViewPlugin => typeof (plugin as Partial<ViewPlugin>).names === 'function').map((plugin) => {
-    const prefix = plugin.prefixes[0]!;
-    const keys = [...store.keys()].filter((key) => keyMatchesPrefix(key, prefix));
-    const held = plugin.names().map((name) => `${prefix}/${name}`);
-    const differing = [...new Set([...keys, ...held])]
-      .filter((key) => JSON.stringify(plugin.get(key.slice(prefix.length + 1))) !== JSON.stringify(store.get(key)))
-      .sort();
-    return { plugin: plugin.name, keys: keys.length, matches: differing.length === 0, differing };
-  });
+  return plugins
+    .filter((plugin): plugin is ViewPlugin => typeof (plugin as Partial<ViewPlugin>).names === 'function')
+    .map((plugin) => {
+      const prefix = plugin.prefixes[0]!;
+      const keys = [...store.keys()].filter((key) => keyMatchesPrefix(key, prefix));
+      const held = plugin.names().map((name) => `${prefix}/${name}`);
+      const differing = [...new Set([...keys, ...held])]
+        .filter((key) => JSON.stringify(plugin.get(key.slice(prefix.length + 1))) !== JSON.stringify(store.get(key)))
+        .sort();
+      return { plugin: plugin.name, keys: keys.length, matches: differing.length === 0, differing };
+    });
 }
 
 function percentiles(values: number[]): { p50: number; p95: number; max: number } {

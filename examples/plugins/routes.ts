@@ -13,7 +13,9 @@ export interface RoutesPlugin extends ViewPlugin {
 
 /** The interface a route leaves through (`{"interface": "eth0", ...}`). */
 function interfaceOf(value: JsonValue | undefined): string | undefined {
-  return value !== null && typeof value === 'object' && !Array.isArray(value) && typeof value.interface === 'string' ? value.interface : undefined;
+  return value !== null && typeof value === 'object' && !Array.isArray(value) && typeof value.interface === 'string'
+    ? value.interface
+    : undefined;
 }
 
 /**
@@ -21,7 +23,10 @@ function interfaceOf(value: JsonValue | undefined): string | undefined {
  * that is why it is registered after the interfaces plugin, which resync therefore fills first.
  * It keeps an in-memory view and logs one line per change, noting routes through unknown interfaces.
  */
-export function createRoutesPlugin(interfaces: Pick<InterfacesPlugin, 'get'>, log: (line: string) => void = console.log): RoutesPlugin {
+export function createRoutesPlugin(
+  interfaces: Pick<InterfacesPlugin, 'get'>,
+  log: (line: string) => void = console.log,
+): RoutesPlugin {
   const view = createViewPlugin({
     name: 'routes',
     prefix: ROUTES_PREFIX,
@@ -33,9 +38,10 @@ export function createRoutesPlugin(interfaces: Pick<InterfacesPlugin, 'get'>, lo
   });
   return {
     ...view,
-    unresolved: () => view.names().filter((name) => {
-      const via = interfaceOf(view.get(name));
-      return via !== undefined && interfaces.get(via) === undefined;
-    }),
+    unresolved: () =>
+      view.names().filter((name) => {
+        const via = interfaceOf(view.get(name));
+        return via !== undefined && interfaces.get(via) === undefined;
+      }),
   };
 }

@@ -22,9 +22,13 @@ function isVersion(revision: string | undefined): boolean {
  * what the bus delivered. Writes are conditional, so a stale or repeated change never overwrites
  * a newer item. Register it first: its own resync has nothing to apply.
  */
-export function createStorePlugin(tables: readonly TableConfig[], options: { clients?: AwsClients; concurrency?: number } = {}): Plugin {
+export function createStorePlugin(
+  tables: readonly TableConfig[],
+  options: { clients?: AwsClients; concurrency?: number } = {},
+): Plugin {
   const byLongestPrefix = [...tables].sort((a, b) => b.prefix.length - a.prefix.length);
-  const tableOf = (key: string) => byLongestPrefix.find((table) => keyMatchesPrefix(key, table.prefix) && key !== table.prefix);
+  const tableOf = (key: string) =>
+    byLongestPrefix.find((table) => keyMatchesPrefix(key, table.prefix) && key !== table.prefix);
 
   // A change without a revision gets one from a clock, so the item still carries a version in
   // the publishers' revision space (an unversioned item's stream records would be ordered by
@@ -49,9 +53,17 @@ export function createStorePlugin(tables: readonly TableConfig[], options: { cli
         if (value === null || typeof value !== 'object' || Array.isArray(value)) {
           throw new TypeError(`${change.key}: a value stored in table ${table.name} must be a JSON object`);
         }
-        await dynamodb.send(new PutItemCommand({ TableName: table.name, Item: itemOf(table, change.key, value as JsonObject, revision), ...condition }));
+        await dynamodb.send(
+          new PutItemCommand({
+            TableName: table.name,
+            Item: itemOf(table, change.key, value as JsonObject, revision),
+            ...condition,
+          }),
+        );
       } else {
-        await dynamodb.send(new DeleteItemCommand({ TableName: table.name, Key: itemKeyOf(table, change.key), ...condition }));
+        await dynamodb.send(
+          new DeleteItemCommand({ TableName: table.name, Key: itemKeyOf(table, change.key), ...condition }),
+        );
       }
     } catch (error) {
       // The table already holds this revision or a newer one: nothing to do.
@@ -69,16 +81,21 @@ export function createStorePlugin(tables: readonly TableConfig[], options: { cli
       // condition makes that a no-op unless such an older item is there. Only a delete ordered by
       // the removed item's version is comparable with versions (one ordered by a stream sequence
       // number, 21 digits and more, is not).
-      const pending = changes.filter((change) => change.source.type !== 'resync'
-        && (change.source.type !== 'dynamodb' || (change.op === 'delete' && isVersion(change.revision))));
+      const pending = changes.filter(
+        (change) =>
+          change.source.type !== 'resync' &&
+          (change.source.type !== 'dynamodb' || (change.op === 'delete' && isVersion(change.revision))),
+      );
       const concurrency = Math.max(1, options.concurrency ?? 8);
       // Per key in order (the dispatcher already sorted each key's changes); keys in parallel.
       const byKey = new Map<string, Change[]>();
       for (const change of pending) byKey.set(change.key, [...(byKey.get(change.key) ?? []), change]);
       const keys = [...byKey.values()];
-      await Promise.all(Array.from({ length: Math.min(concurrency, keys.length) }, async () => {
-        for (let next = keys.shift(); next; next = keys.shift()) for (const change of next) await write(change);
-      }));
+      await Promise.all(
+        Array.from({ length: Math.min(concurrency, keys.length) }, async () => {
+          for (let next = keys.shift(); next; next = keys.shift()) for (const change of next) await write(change);
+        }),
+      );
     },
     async resync(snapshot) {
       // The tables are this plugin's source and its target: a snapshot of them changes nothing,

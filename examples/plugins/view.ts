@@ -23,7 +23,8 @@ export function createViewPlugin(options: {
     const name = entry.key.slice(options.prefix.length + 1);
     if (entry.op === 'put') held.set(name, entry.value ?? null);
     else held.delete(name);
-    const suffix = options.describe?.({ op: entry.op, name, ...(entry.value === undefined ? {} : { value: entry.value }) }) ?? '';
+    const suffix =
+      options.describe?.({ op: entry.op, name, ...(entry.value === undefined ? {} : { value: entry.value }) }) ?? '';
     options.log(`${options.name}: ${entry.op} ${name}${suffix}`);
   };
   return {

@@ -29,7 +29,9 @@ export async function isAnswering(endpoint: string, timeoutMs = 1_000): Promise<
  * 127.0.0.1:4566, or starts `moto_server` there and waits until it answers.
  * @throws Error saying what is missing when no emulator can be reached or started.
  */
-export async function ensureEmulator(options: { endpoint?: string; log?: (line: string) => void } = {}): Promise<Emulator> {
+export async function ensureEmulator(
+  options: { endpoint?: string; log?: (line: string) => void } = {},
+): Promise<Emulator> {
   const configured = options.endpoint ?? process.env.AWS_ENDPOINT_URL;
   if (configured) {
     if (!(await isAnswering(configured, 3_000))) {
@@ -53,9 +55,10 @@ export async function ensureEmulator(options: { endpoint?: string; log?: (line: 
   while (!(await isAnswering(DEFAULT_ENDPOINT, 500))) {
     if (spawnError || child.exitCode !== null || Date.now() > deadline) {
       child.kill('SIGKILL');
-      const reason = spawnError && (spawnError as NodeJS.ErrnoException).code === 'ENOENT'
-        ? 'moto_server is not installed (pip install "moto[server]"), and AWS_ENDPOINT_URL is not set (point it at LocalStack or another emulator)'
-        : `moto_server did not start on ${DEFAULT_ENDPOINT}: ${spawnError?.message ?? lastLines(logPath)}`;
+      const reason =
+        spawnError && (spawnError as NodeJS.ErrnoException).code === 'ENOENT'
+          ? 'moto_server is not installed (pip install "moto[server]"), and AWS_ENDPOINT_URL is not set (point it at LocalStack or another emulator)'
+          : `moto_server did not start on ${DEFAULT_ENDPOINT}: ${spawnError?.message ?? lastLines(logPath)}`;
       throw new Error(reason);
     }
     await new Promise((resolve) => setTimeout(resolve, 200));

@@ -1,6 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
-import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2, APIGatewayProxyStructuredResultV2, Handler } from 'aws-lambda';
+import type {
+  APIGatewayProxyEventV2,
+  APIGatewayProxyResultV2,
+  APIGatewayProxyStructuredResultV2,
+  Handler,
+} from 'aws-lambda';
 import { lambdaContext } from './lambda-shapes.ts';
 
 /** Largest request body accepted locally: API Gateway's payload limit. */
@@ -21,15 +26,25 @@ export async function serveHttpApi(options: {
       const body = await readBody(request);
       const event = toApiEvent(request, body);
       const result = await options.handler(event, lambdaContext(options.functionName ?? 'http', 30_000), () => {});
-      const structured: APIGatewayProxyStructuredResultV2 = typeof result === 'object' && result !== null && 'statusCode' in result
-        ? result
-        : { statusCode: 200, body: typeof result === 'string' ? result : JSON.stringify(result), headers: { 'content-type': 'application/json' } };
+      const structured: APIGatewayProxyStructuredResultV2 =
+        typeof result === 'object' && result !== null && 'statusCode' in result
+          ? result
+          : {
+              statusCode: 200,
+              body: typeof result === 'string' ? result : JSON.stringify(result),
+              headers: { 'content-type': 'application/json' },
+            };
       response.writeHead(structured.statusCode ?? 200, structured.headers as Record<string, string> | undefined);
-      response.end(structured.isBase64Encoded ? Buffer.from(structured.body ?? '', 'base64') : structured.body ?? '');
+      response.end(structured.isBase64Encoded ? Buffer.from(structured.body ?? '', 'base64') : (structured.body ?? ''));
     } catch (error) {
       const tooLarge = error instanceof RangeError;
       response.writeHead(tooLarge ? 413 : 500, { 'content-type': 'application/json' });
-      response.end(JSON.stringify({ error: tooLarge ? 'request body too large' : 'internal error', message: (error as Error).message }));
+      response.end(
+        JSON.stringify({
+          error: tooLarge ? 'request body too large' : 'internal error',
+          message: (error as Error).message,
+        }),
+      );
     }
   });
   const host = options.host ?? '127.0.0.1';
@@ -42,10 +57,11 @@ export async function serveHttpApi(options: {
   return {
     server,
     url: `http://${host}:${port}`,
-    close: () => new Promise<void>((resolve) => {
-      server.closeAllConnections();
-      server.close(() => resolve());
-    }),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
   };
 }
 

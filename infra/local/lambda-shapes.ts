@@ -29,10 +29,14 @@ export function lambdaContext(functionName: string, timeoutMs: number): Context 
 
 /** A stream record as Lambda delivers it: binary as base64, times in epoch seconds, plus the stream ARN. */
 export function toLambdaStreamRecord(record: StreamRecord, streamArn: string): DynamoDBRecord {
-  const json = JSON.parse(JSON.stringify(record, (_name, value: unknown) =>
-    value instanceof Uint8Array ? Buffer.from(value).toString('base64') : value)) as DynamoDBRecord;
+  const json = JSON.parse(
+    JSON.stringify(record, (_name, value: unknown) =>
+      value instanceof Uint8Array ? Buffer.from(value).toString('base64') : value,
+    ),
+  ) as DynamoDBRecord;
   const created = record.dynamodb?.ApproximateCreationDateTime;
-  if (json.dynamodb && created) json.dynamodb.ApproximateCreationDateTime = Math.floor(new Date(created).getTime() / 1000);
+  if (json.dynamodb && created)
+    json.dynamodb.ApproximateCreationDateTime = Math.floor(new Date(created).getTime() / 1000);
   return { ...json, eventSourceARN: streamArn };
 }
 
@@ -44,7 +48,9 @@ export function toLambdaSqsRecord(message: Message, queueArn: string, region: st
     messageAttributes[name] = {
       dataType: attribute.DataType ?? 'String',
       ...(attribute.StringValue === undefined ? {} : { stringValue: attribute.StringValue }),
-      ...(attribute.BinaryValue === undefined ? {} : { binaryValue: Buffer.from(attribute.BinaryValue).toString('base64') }),
+      ...(attribute.BinaryValue === undefined
+        ? {}
+        : { binaryValue: Buffer.from(attribute.BinaryValue).toString('base64') }),
     };
   }
   return {

@@ -26,12 +26,14 @@ export interface RunningService {
  * resources serverless.yml and infra/ define (idempotently), sets the functions' environment,
  * loads the real handlers from functions/ and starts the event sources.
  */
-export async function startLocalService(options: {
-  stage?: string;
-  httpPort?: number;
-  log?: (line: string) => void;
-  onInvoke?: (fn: string, info: { records: number; failed: number; error?: unknown }) => void;
-} = {}): Promise<RunningService> {
+export async function startLocalService(
+  options: {
+    stage?: string;
+    httpPort?: number;
+    log?: (line: string) => void;
+    onInvoke?: (fn: string, info: { records: number; failed: number; error?: unknown }) => void;
+  } = {},
+): Promise<RunningService> {
   const emulator = await ensureEmulator({ ...(options.log ? { log: options.log } : {}) });
   // The SDK reads these; the emulator accepts any credentials.
   process.env.AWS_ENDPOINT_URL = emulator.endpoint;
@@ -40,11 +42,23 @@ export async function startLocalService(options: {
   process.env.AWS_SECRET_ACCESS_KEY ??= 'test';
   try {
     const clients = createAwsClients({ endpoint: emulator.endpoint });
-    const loaded = loadLocalService({ serviceDir: SERVICE_DIR, stage: options.stage ?? 'local', endpoint: emulator.endpoint });
-    const service: LocalService = options.httpPort === undefined ? loaded : {
-      ...loaded,
-      topology: { ...loaded.topology, mappings: loaded.topology.mappings.map((m) => (m.kind === 'http' ? { ...m, port: options.httpPort! } : m)) },
-    };
+    const loaded = loadLocalService({
+      serviceDir: SERVICE_DIR,
+      stage: options.stage ?? 'local',
+      endpoint: emulator.endpoint,
+    });
+    const service: LocalService =
+      options.httpPort === undefined
+        ? loaded
+        : {
+            ...loaded,
+            topology: {
+              ...loaded.topology,
+              mappings: loaded.topology.mappings.map((m) =>
+                m.kind === 'http' ? { ...m, port: options.httpPort! } : m,
+              ),
+            },
+          };
     const environment: Record<string, string> = {};
     const handlers: Record<string, Handler<never, unknown>> = {};
     const runner = new LocalRunner({
@@ -62,7 +76,7 @@ export async function startLocalService(options: {
         Object.assign(process.env, environment);
         for (const [name, { module, exportName }] of Object.entries(service.handlers)) {
           // A plain absolute path loads under Node's ES modules and under the test runner alike.
-          const loadedModule = await import(join(SERVICE_DIR, module)) as Record<string, unknown>;
+          const loadedModule = (await import(join(SERVICE_DIR, module))) as Record<string, unknown>;
           const handler = loadedModule[exportName];
           if (typeof handler !== 'function') throw new Error(`${module} has no ${exportName} function`);
           handlers[name] = handler as Handler<never, unknown>;
@@ -72,7 +86,13 @@ export async function startLocalService(options: {
     });
     const provisioned = await runner.start();
     return {
-      emulator, clients, service, runner, provisioned, environment, handlers,
+      emulator,
+      clients,
+      service,
+      runner,
+      provisioned,
+      environment,
+      handlers,
       async stop() {
         await runner.stop();
         await emulator.stop();

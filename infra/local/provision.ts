@@ -1,6 +1,23 @@
-import { CreateTableCommand, DescribeTableCommand, ResourceNotFoundException, waitUntilTableExists } from '@aws-sdk/client-dynamodb';
-import { CreateEventBusCommand, DescribeEventBusCommand, PutRuleCommand, PutTargetsCommand, ResourceNotFoundException as BusNotFound } from '@aws-sdk/client-eventbridge';
-import { CreateQueueCommand, GetQueueAttributesCommand, GetQueueUrlCommand, QueueDoesNotExist, SetQueueAttributesCommand } from '@aws-sdk/client-sqs';
+import {
+  CreateTableCommand,
+  DescribeTableCommand,
+  ResourceNotFoundException,
+  waitUntilTableExists,
+} from '@aws-sdk/client-dynamodb';
+import {
+  CreateEventBusCommand,
+  DescribeEventBusCommand,
+  PutRuleCommand,
+  PutTargetsCommand,
+  ResourceNotFoundException as BusNotFound,
+} from '@aws-sdk/client-eventbridge';
+import {
+  CreateQueueCommand,
+  GetQueueAttributesCommand,
+  GetQueueUrlCommand,
+  QueueDoesNotExist,
+  SetQueueAttributesCommand,
+} from '@aws-sdk/client-sqs';
 import type { AwsClients } from '../../lib/aws/clients.ts';
 import type { LocalTopology, QueueResource, TableResource } from './topology.ts';
 
@@ -31,7 +48,9 @@ export async function provision(clients: AwsClients, topology: LocalTopology): P
   for (const queue of ordered) {
     const url = await ensureQueue(clients, queue, queueArns, created);
     queueUrls.set(queue.name, url);
-    const { Attributes } = await clients.sqs.send(new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['QueueArn'] }));
+    const { Attributes } = await clients.sqs.send(
+      new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['QueueArn'] }),
+    );
     queueArns.set(queue.name, Attributes!.QueueArn!);
   }
   if (topology.bus) {
@@ -45,10 +64,19 @@ export async function provision(clients: AwsClients, topology: LocalTopology): P
     }
     // Rules and targets are upserts: putting the same definition again changes nothing.
     for (const rule of bus.rules) {
-      await clients.eventbridge.send(new PutRuleCommand({ Name: rule.name, EventBusName: bus.name, EventPattern: JSON.stringify(rule.pattern), State: 'ENABLED' }));
+      await clients.eventbridge.send(
+        new PutRuleCommand({
+          Name: rule.name,
+          EventBusName: bus.name,
+          EventPattern: JSON.stringify(rule.pattern),
+          State: 'ENABLED',
+        }),
+      );
       const arn = queueArns.get(rule.targetQueue);
       if (!arn) throw new Error(`rule ${rule.name} targets unknown queue ${rule.targetQueue}`);
-      await clients.eventbridge.send(new PutTargetsCommand({ Rule: rule.name, EventBusName: bus.name, Targets: [{ Id: 'queue', Arn: arn }] }));
+      await clients.eventbridge.send(
+        new PutTargetsCommand({ Rule: rule.name, EventBusName: bus.name, Targets: [{ Id: 'queue', Arn: arn }] }),
+      );
     }
   }
   return { queueUrls, queueArns, streamArns, created };
@@ -67,38 +95,52 @@ async function ensureTable(clients: AwsClients, table: TableResource, created: s
     keys.push({ AttributeName: table.sortKey, KeyType: 'RANGE' as never });
     attributes.push({ AttributeName: table.sortKey, AttributeType: 'S' });
   }
-  const { TableDescription } = await clients.dynamodb.send(new CreateTableCommand({
-    TableName: table.name,
-    KeySchema: keys,
-    AttributeDefinitions: attributes,
-    BillingMode: 'PAY_PER_REQUEST',
-    ...(table.stream ? { StreamSpecification: { StreamEnabled: true, StreamViewType: 'NEW_AND_OLD_IMAGES' } } : {}),
-  }));
+  const { TableDescription } = await clients.dynamodb.send(
+    new CreateTableCommand({
+      TableName: table.name,
+      KeySchema: keys,
+      AttributeDefinitions: attributes,
+      BillingMode: 'PAY_PER_REQUEST',
+      ...(table.stream ? { StreamSpecification: { StreamEnabled: true, StreamViewType: 'NEW_AND_OLD_IMAGES' } } : {}),
+    }),
+  );
   await waitUntilTableExists({ client: clients.dynamodb, maxWaitTime: 30 }, { TableName: table.name });
   created.push(`table ${table.name}`);
   return TableDescription?.LatestStreamArn;
 }
 
-async function ensureQueue(clients: AwsClients, queue: QueueResource, arns: Map<string, string>, created: string[]): Promise<string> {
+async function ensureQueue(
+  clients: AwsClients,
+  queue: QueueResource,
+  arns: Map<string, string>,
+  created: string[],
+): Promise<string> {
   const attributes: Record<string, string> = {};
   if (queue.fifo) attributes.FifoQueue = 'true';
   if (queue.contentBasedDeduplication) attributes.ContentBasedDeduplication = 'true';
-  if (queue.visibilityTimeoutSeconds !== undefined) attributes.VisibilityTimeout = String(queue.visibilityTimeoutSeconds);
+  if (queue.visibilityTimeoutSeconds !== undefined)
+    attributes.VisibilityTimeout = String(queue.visibilityTimeoutSeconds);
   if (queue.deadLetter) {
     const target = arns.get(queue.deadLetter.queue);
     if (!target) throw new Error(`queue ${queue.name} dead-letters to unknown queue ${queue.deadLetter.queue}`);
-    attributes.RedrivePolicy = JSON.stringify({ deadLetterTargetArn: target, maxReceiveCount: queue.deadLetter.maxReceiveCount });
+    attributes.RedrivePolicy = JSON.stringify({
+      deadLetterTargetArn: target,
+      maxReceiveCount: queue.deadLetter.maxReceiveCount,
+    });
   }
   try {
     const { QueueUrl } = await clients.sqs.send(new GetQueueUrlCommand({ QueueName: queue.name }));
     // Keep an existing queue's settings in line with the definition (a no-op when they match).
     const { FifoQueue: _fifo, ...mutable } = attributes;
-    if (Object.keys(mutable).length > 0) await clients.sqs.send(new SetQueueAttributesCommand({ QueueUrl, Attributes: mutable }));
+    if (Object.keys(mutable).length > 0)
+      await clients.sqs.send(new SetQueueAttributesCommand({ QueueUrl, Attributes: mutable }));
     return QueueUrl!;
   } catch (error) {
     if (!(error instanceof QueueDoesNotExist)) throw error;
   }
-  const { QueueUrl } = await clients.sqs.send(new CreateQueueCommand({ QueueName: queue.name, Attributes: attributes }));
+  const { QueueUrl } = await clients.sqs.send(
+    new CreateQueueCommand({ QueueName: queue.name, Attributes: attributes }),
+  );
   created.push(`queue ${queue.name}`);
   return QueueUrl!;
 }

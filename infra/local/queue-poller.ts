@@ -1,4 +1,9 @@
-import { DeleteMessageBatchCommand, GetQueueAttributesCommand, ReceiveMessageCommand, type Message } from '@aws-sdk/client-sqs';
+import {
+  DeleteMessageBatchCommand,
+  GetQueueAttributesCommand,
+  ReceiveMessageCommand,
+  type Message,
+} from '@aws-sdk/client-sqs';
 import type { Handler, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import type { AwsClients } from '../../lib/aws/clients.ts';
 import { lambdaContext, toLambdaSqsRecord } from './lambda-shapes.ts';
@@ -39,21 +44,32 @@ export class QueuePoller {
 
   /** Receives one batch (waiting up to `waitSeconds`) and handles it; returns how many messages came. */
   async pollOnce(waitSeconds = 0): Promise<number> {
-    this.#arn ??= (await this.#clients.sqs.send(new GetQueueAttributesCommand({ QueueUrl: this.#options.queueUrl, AttributeNames: ['QueueArn'] }))).Attributes?.QueueArn;
-    const { Messages = [] } = await this.#clients.sqs.send(new ReceiveMessageCommand({
-      QueueUrl: this.#options.queueUrl,
-      MaxNumberOfMessages: Math.min(10, this.#options.batchSize ?? 10),
-      WaitTimeSeconds: waitSeconds,
-      MessageSystemAttributeNames: ['All'],
-      MessageAttributeNames: ['All'],
-    }));
-    if (Messages.length === 0) return 0;
-    const succeeded = this.#options.mode === 'batch' ? await this.#invokeBatch(Messages) : await this.#invokeEach(Messages);
-    for (let start = 0; start < succeeded.length; start += 10) {
-      await this.#clients.sqs.send(new DeleteMessageBatchCommand({
+    this.#arn ??= (
+      await this.#clients.sqs.send(
+        new GetQueueAttributesCommand({ QueueUrl: this.#options.queueUrl, AttributeNames: ['QueueArn'] }),
+      )
+    ).Attributes?.QueueArn;
+    const { Messages = [] } = await this.#clients.sqs.send(
+      new ReceiveMessageCommand({
         QueueUrl: this.#options.queueUrl,
-        Entries: succeeded.slice(start, start + 10).map((message, index) => ({ Id: String(index), ReceiptHandle: message.ReceiptHandle! })),
-      }));
+        MaxNumberOfMessages: Math.min(10, this.#options.batchSize ?? 10),
+        WaitTimeSeconds: waitSeconds,
+        MessageSystemAttributeNames: ['All'],
+        MessageAttributeNames: ['All'],
+      }),
+    );
+    if (Messages.length === 0) return 0;
+    const succeeded =
+      this.#options.mode === 'batch' ? await this.#invokeBatch(Messages) : await this.#invokeEach(Messages);
+    for (let start = 0; start < succeeded.length; start += 10) {
+      await this.#clients.sqs.send(
+        new DeleteMessageBatchCommand({
+          QueueUrl: this.#options.queueUrl,
+          Entries: succeeded
+            .slice(start, start + 10)
+            .map((message, index) => ({ Id: String(index), ReceiptHandle: message.ReceiptHandle! })),
+        }),
+      );
     }
     return Messages.length;
   }
@@ -62,7 +78,12 @@ export class QueuePoller {
     const region = this.#options.region ?? 'us-east-1';
     const event: SQSEvent = { Records: messages.map((message) => toLambdaSqsRecord(message, this.#arn!, region)) };
     try {
-      const response = (await (this.#options.handler as Handler<SQSEvent, SQSBatchResponse | void>)(event, this.#context(), () => {})) ?? undefined;
+      const response =
+        (await (this.#options.handler as Handler<SQSEvent, SQSBatchResponse | void>)(
+          event,
+          this.#context(),
+          () => {},
+        )) ?? undefined;
       const failed = new Set((response?.batchItemFailures ?? []).map((failure) => failure.itemIdentifier));
       this.#options.onInvoke?.({ records: messages.length, failed: failed.size });
       return messages.filter((message) => !failed.has(message.MessageId!));
@@ -76,7 +97,11 @@ export class QueuePoller {
     const succeeded: Message[] = [];
     for (const message of messages) {
       try {
-        await (this.#options.handler as Handler<unknown, unknown>)(JSON.parse(message.Body ?? 'null'), this.#context(), () => {});
+        await (this.#options.handler as Handler<unknown, unknown>)(
+          JSON.parse(message.Body ?? 'null'),
+          this.#context(),
+          () => {},
+        );
         succeeded.push(message);
         this.#options.onInvoke?.({ records: 1, failed: 0 });
       } catch (error) {

@@ -22,7 +22,9 @@ export interface LocalRunnerOptions {
    * The real handlers by function name, or a function that loads them once the resources exist
    * (handlers read their configuration from the environment when their module loads).
    */
-  readonly handlers: Readonly<Record<string, Handler<never, unknown>>> | ((provisioned: Provisioned) => Promise<Readonly<Record<string, Handler<never, unknown>>>>);
+  readonly handlers:
+    | Readonly<Record<string, Handler<never, unknown>>>
+    | ((provisioned: Provisioned) => Promise<Readonly<Record<string, Handler<never, unknown>>>>);
   /** Lambda timeout per function, overriding `timeoutMs`. */
   readonly timeoutsMs?: Readonly<Record<string, number>>;
   /** Pause between polls of an idle source. */
@@ -68,7 +70,10 @@ export class LocalRunner {
   async start(): Promise<Provisioned> {
     const { clients, topology } = this.#options;
     this.provisioned = await provision(clients, topology);
-    const handlers = typeof this.#options.handlers === 'function' ? await this.#options.handlers(this.provisioned) : this.#options.handlers;
+    const handlers =
+      typeof this.#options.handlers === 'function'
+        ? await this.#options.handlers(this.provisioned)
+        : this.#options.handlers;
     for (const mapping of topology.mappings) await this.#attach(mapping, this.provisioned, handlers);
     this.#running = true;
     this.#lastActivity = Date.now();
@@ -90,11 +95,15 @@ export class LocalRunner {
     const deadline = calledAt + (options.timeoutMs ?? 60_000);
     for (;;) {
       const since = Math.max(calledAt, this.#lastActivity);
-      const unpolled = this.#pollers.filter((poller) => poller.lastEmptyPollStart <= since).map((poller) => poller.name);
+      const unpolled = this.#pollers
+        .filter((poller) => poller.lastEmptyPollStart <= since)
+        .map((poller) => poller.name);
       if (this.#busy.size === 0 && unpolled.length === 0 && Date.now() - this.#lastActivity >= quietMs) return;
       if (Date.now() > deadline) {
         const pending = [...new Set([...this.#busy, ...unpolled])];
-        throw new Error(`sources still busy after ${options.timeoutMs ?? 60_000} ms: ${pending.join(', ') || 'recent activity'}`);
+        throw new Error(
+          `sources still busy after ${options.timeoutMs ?? 60_000} ms: ${pending.join(', ') || 'recent activity'}`,
+        );
       }
       await sleep(100);
     }
@@ -108,36 +117,62 @@ export class LocalRunner {
     this.#http = undefined;
   }
 
-  async #attach(mapping: EventSourceMapping, provisioned: Provisioned, handlers: Readonly<Record<string, Handler<never, unknown>>>): Promise<void> {
+  async #attach(
+    mapping: EventSourceMapping,
+    provisioned: Provisioned,
+    handlers: Readonly<Record<string, Handler<never, unknown>>>,
+  ): Promise<void> {
     const { clients } = this.#options;
     const handler = handlers[mapping.function];
     if (!handler) throw new Error(`no handler for function ${mapping.function}`);
-    const onInvoke = (info: { records: number; failed: number; error?: unknown }) => this.#count(mapping.function, info);
+    const onInvoke = (info: { records: number; failed: number; error?: unknown }) =>
+      this.#count(mapping.function, info);
     const timeoutMs = this.#options.timeoutsMs?.[mapping.function] ?? this.#options.timeoutMs ?? 30_000;
     switch (mapping.kind) {
       case 'stream': {
         const streamArn = provisioned.streamArns.get(mapping.table);
         if (!streamArn) throw new Error(`table ${mapping.table} has no stream`);
         const poller = new StreamPoller(clients, {
-          streamArn, functionName: mapping.function, handler: handler as never, batchSize: mapping.batchSize,
-          maximumRetryAttempts: mapping.maximumRetryAttempts, timeoutMs, onInvoke,
+          streamArn,
+          functionName: mapping.function,
+          handler: handler as never,
+          batchSize: mapping.batchSize,
+          maximumRetryAttempts: mapping.maximumRetryAttempts,
+          timeoutMs,
+          onInvoke,
           ...(mapping.onFailureQueue ? { onFailureQueueUrl: queueUrl(provisioned, mapping.onFailureQueue) } : {}),
         });
-        this.#pollers.push({ name: `${mapping.function} <- stream ${mapping.table}`, pollOnce: () => poller.pollOnce(), lastEmptyPollStart: 0 });
+        this.#pollers.push({
+          name: `${mapping.function} <- stream ${mapping.table}`,
+          pollOnce: () => poller.pollOnce(),
+          lastEmptyPollStart: 0,
+        });
         return;
       }
       case 'queue':
       case 'bus-rule': {
         const poller = new QueuePoller(clients, {
-          queueUrl: queueUrl(provisioned, mapping.queue), functionName: mapping.function, handler: handler as never,
-          mode: mapping.kind === 'queue' ? 'batch' : 'single', batchSize: mapping.kind === 'queue' ? mapping.batchSize : 10,
-          timeoutMs, onInvoke,
+          queueUrl: queueUrl(provisioned, mapping.queue),
+          functionName: mapping.function,
+          handler: handler as never,
+          mode: mapping.kind === 'queue' ? 'batch' : 'single',
+          batchSize: mapping.kind === 'queue' ? mapping.batchSize : 10,
+          timeoutMs,
+          onInvoke,
         });
-        this.#pollers.push({ name: `${mapping.function} <- queue ${mapping.queue}`, pollOnce: () => poller.pollOnce(), lastEmptyPollStart: 0 });
+        this.#pollers.push({
+          name: `${mapping.function} <- queue ${mapping.queue}`,
+          pollOnce: () => poller.pollOnce(),
+          lastEmptyPollStart: 0,
+        });
         return;
       }
       case 'http':
-        this.#http = await serveHttpApi({ handler: handler as never, port: mapping.port, functionName: mapping.function });
+        this.#http = await serveHttpApi({
+          handler: handler as never,
+          port: mapping.port,
+          functionName: mapping.function,
+        });
         return;
     }
   }

@@ -26,13 +26,41 @@ const intrinsicTags: Array<ScalarTag | CollectionTag> = [
   { tag: '!Ref', resolve: (value: string) => ({ Ref: value }) } as ScalarTag,
   { tag: '!GetAtt', resolve: (value: string) => ({ 'Fn::GetAtt': value.split('.', 2) }) } as ScalarTag,
   { tag: '!Sub', resolve: (value: string) => ({ 'Fn::Sub': value }) } as ScalarTag,
-  { tag: '!Sub', collection: 'seq', resolve: (seq: YAMLSeq) => ({ 'Fn::Sub': seq.toJSON() }) } as unknown as CollectionTag,
-  { tag: '!Join', collection: 'seq', resolve: (seq: YAMLSeq) => ({ 'Fn::Join': seq.toJSON() }) } as unknown as CollectionTag,
-  { tag: '!If', collection: 'seq', resolve: (seq: YAMLSeq) => ({ 'Fn::If': seq.toJSON() }) } as unknown as CollectionTag,
-  { tag: '!Equals', collection: 'seq', resolve: (seq: YAMLSeq) => ({ 'Fn::Equals': seq.toJSON() }) } as unknown as CollectionTag,
-  { tag: '!Not', collection: 'seq', resolve: (seq: YAMLSeq) => ({ 'Fn::Not': seq.toJSON() }) } as unknown as CollectionTag,
-  { tag: '!Select', collection: 'seq', resolve: (seq: YAMLSeq) => ({ 'Fn::Select': seq.toJSON() }) } as unknown as CollectionTag,
-  { tag: '!Split', collection: 'seq', resolve: (seq: YAMLSeq) => ({ 'Fn::Split': seq.toJSON() }) } as unknown as CollectionTag,
+  {
+    tag: '!Sub',
+    collection: 'seq',
+    resolve: (seq: YAMLSeq) => ({ 'Fn::Sub': seq.toJSON() }),
+  } as unknown as CollectionTag,
+  {
+    tag: '!Join',
+    collection: 'seq',
+    resolve: (seq: YAMLSeq) => ({ 'Fn::Join': seq.toJSON() }),
+  } as unknown as CollectionTag,
+  {
+    tag: '!If',
+    collection: 'seq',
+    resolve: (seq: YAMLSeq) => ({ 'Fn::If': seq.toJSON() }),
+  } as unknown as CollectionTag,
+  {
+    tag: '!Equals',
+    collection: 'seq',
+    resolve: (seq: YAMLSeq) => ({ 'Fn::Equals': seq.toJSON() }),
+  } as unknown as CollectionTag,
+  {
+    tag: '!Not',
+    collection: 'seq',
+    resolve: (seq: YAMLSeq) => ({ 'Fn::Not': seq.toJSON() }),
+  } as unknown as CollectionTag,
+  {
+    tag: '!Select',
+    collection: 'seq',
+    resolve: (seq: YAMLSeq) => ({ 'Fn::Select': seq.toJSON() }),
+  } as unknown as CollectionTag,
+  {
+    tag: '!Split',
+    collection: 'seq',
+    resolve: (seq: YAMLSeq) => ({ 'Fn::Split': seq.toJSON() }),
+  } as unknown as CollectionTag,
 ];
 
 function readYaml(path: string): any {
@@ -45,7 +73,13 @@ function readYaml(path: string): any {
  * Loads the service definition for a stage (default `local`) from the folder holding
  * serverless.yml.
  */
-export function loadLocalService(options: { serviceDir: string; stage?: string; region?: string; accountId?: string; endpoint?: string }): LocalService {
+export function loadLocalService(options: {
+  serviceDir: string;
+  stage?: string;
+  region?: string;
+  accountId?: string;
+  endpoint?: string;
+}): LocalService {
   const stage = options.stage ?? 'local';
   const region = options.region ?? 'us-east-1';
   const account = options.accountId ?? '123456789012';
@@ -63,7 +97,8 @@ export function loadLocalService(options: { serviceDir: string; stage?: string; 
       return value.replace(variable, (_match, expression: string) => String(resolve(lookup(expression), depth + 1)));
     }
     if (Array.isArray(value)) return value.map((item) => resolve(item, depth));
-    if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, resolve(v, depth)]));
+    if (value && typeof value === 'object')
+      return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, resolve(v, depth)]));
     return value;
   };
   const lookup = (expression: string): unknown => {
@@ -72,15 +107,18 @@ export function loadLocalService(options: { serviceDir: string; stage?: string; 
     if (reference === 'sls:stage') found = stage;
     else if (reference.startsWith('self:')) found = path(raw, reference.slice(5));
     else if (reference.startsWith('param:')) found = params[reference.slice(6)];
-    else if (reference.startsWith('opt:')) found = reference === 'opt:stage' ? stage : reference === 'opt:region' ? region : undefined;
-    else if (reference.startsWith('file(')) found = readYaml(join(options.serviceDir, reference.slice(5, reference.indexOf(')'))));
+    else if (reference.startsWith('opt:'))
+      found = reference === 'opt:stage' ? stage : reference === 'opt:region' ? region : undefined;
+    else if (reference.startsWith('file('))
+      found = readYaml(join(options.serviceDir, reference.slice(5, reference.indexOf(')'))));
     if (found === undefined && fallback !== undefined) found = fallback.replace(/^'|'$/g, '');
     if (found === undefined) throw new Error(`serverless.yml: cannot resolve \${${expression}} for the local stage`);
     return found;
   };
 
   const resources: Record<string, { Type: string; Properties?: any }> = {};
-  for (const part of (raw.resources ?? []) as unknown[]) Object.assign(resources, (resolve(part) as { Resources?: object }).Resources ?? {});
+  for (const part of (raw.resources ?? []) as unknown[])
+    Object.assign(resources, (resolve(part) as { Resources?: object }).Resources ?? {});
   const provider = resolve(raw.provider) as { timeout?: number; environment?: Record<string, unknown> };
   const functions = resolve(raw.functions ?? {}) as Record<string, any>;
 
@@ -97,7 +135,9 @@ export function loadLocalService(options: { serviceDir: string; stage?: string; 
       tables.push({
         name: String(props.TableName ?? id),
         partitionKey: keys.find((k) => k.KeyType === 'HASH')!.AttributeName,
-        ...(keys.some((k) => k.KeyType === 'RANGE') ? { sortKey: keys.find((k) => k.KeyType === 'RANGE')!.AttributeName } : {}),
+        ...(keys.some((k) => k.KeyType === 'RANGE')
+          ? { sortKey: keys.find((k) => k.KeyType === 'RANGE')!.AttributeName }
+          : {}),
         stream: props.StreamSpecification?.StreamViewType === 'NEW_AND_OLD_IMAGES',
       });
     }
@@ -119,7 +159,14 @@ export function loadLocalService(options: { serviceDir: string; stage?: string; 
       // Locally a failed message comes back after a second, not after minutes, so retries and
       // redrive to the dead-letter queue can be watched; the receive count is the deployed one.
       visibilityTimeoutSeconds: 1,
-      ...(props.RedrivePolicy ? { deadLetter: { queue: queueOf(props.RedrivePolicy.deadLetterTargetArn), maxReceiveCount: Number(props.RedrivePolicy.maxReceiveCount) } } : {}),
+      ...(props.RedrivePolicy
+        ? {
+            deadLetter: {
+              queue: queueOf(props.RedrivePolicy.deadLetterTargetArn),
+              maxReceiveCount: Number(props.RedrivePolicy.maxReceiveCount),
+            },
+          }
+        : {}),
     });
   }
 
@@ -135,20 +182,38 @@ export function loadLocalService(options: { serviceDir: string; stage?: string; 
     for (const event of (fn.events ?? []) as Array<Record<string, any>>) {
       if (event.stream) {
         mappings.push({
-          kind: 'stream', function: name, table: tableOf(logicalId(event.stream.arn)),
-          batchSize: Number(event.stream.batchSize ?? 100), maximumRetryAttempts: Number(event.stream.maximumRetryAttempts ?? 2),
-          ...(event.stream.destinations?.onFailure?.arn ? { onFailureQueue: queueOf(event.stream.destinations.onFailure.arn) } : {}),
+          kind: 'stream',
+          function: name,
+          table: tableOf(logicalId(event.stream.arn)),
+          batchSize: Number(event.stream.batchSize ?? 100),
+          maximumRetryAttempts: Number(event.stream.maximumRetryAttempts ?? 2),
+          ...(event.stream.destinations?.onFailure?.arn
+            ? { onFailureQueue: queueOf(event.stream.destinations.onFailure.arn) }
+            : {}),
         });
       } else if (event.sqs) {
-        mappings.push({ kind: 'queue', function: name, queue: queueOf(event.sqs.arn), batchSize: Number(event.sqs.batchSize ?? 10) });
+        mappings.push({
+          kind: 'queue',
+          function: name,
+          queue: queueOf(event.sqs.arn),
+          batchSize: Number(event.sqs.batchSize ?? 10),
+        });
       } else if (event.eventBridge) {
         // The emulator cannot invoke a function from a rule, so the rule delivers to a local queue
         // that the runner drains into the function; retries and the dead-letter queue stay as deployed.
         const target = `${busName ?? 'bus'}-${name}-local`;
         const dlq = event.eventBridge.deadLetterQueueArn ? queueOf(event.eventBridge.deadLetterQueueArn) : undefined;
         queues.push({
-          name: target, visibilityTimeoutSeconds: 1,
-          ...(dlq ? { deadLetter: { queue: dlq, maxReceiveCount: Math.min(3, Number(event.eventBridge.retryPolicy?.maximumRetryAttempts ?? 2) + 1) } } : {}),
+          name: target,
+          visibilityTimeoutSeconds: 1,
+          ...(dlq
+            ? {
+                deadLetter: {
+                  queue: dlq,
+                  maxReceiveCount: Math.min(3, Number(event.eventBridge.retryPolicy?.maximumRetryAttempts ?? 2) + 1),
+                },
+              }
+            : {}),
         });
         rules.push({ name: `${target}-rule`, pattern: event.eventBridge.pattern, targetQueue: target });
         mappings.push({ kind: 'bus-rule', function: name, queue: target });
@@ -161,19 +226,34 @@ export function loadLocalService(options: { serviceDir: string; stage?: string; 
   const environment: Record<string, string> = {};
   for (const [key, value] of Object.entries(provider.environment ?? {})) {
     if (key === 'NODE_OPTIONS') continue;
-    environment[key] = typeof value === 'string' ? value : referenceValue(value as Intrinsic, resources, queueNames, { region, account, endpoint: options.endpoint ?? 'http://127.0.0.1:4566' });
+    environment[key] =
+      typeof value === 'string'
+        ? value
+        : referenceValue(value as Intrinsic, resources, queueNames, {
+            region,
+            account,
+            endpoint: options.endpoint ?? 'http://127.0.0.1:4566',
+          });
   }
   return {
     topology: { tables, queues, ...(busName ? { bus: { name: busName, rules } } : {}), mappings },
-    environment, handlers, timeoutsMs,
+    environment,
+    handlers,
+    timeoutsMs,
   };
 }
 
-function referenceValue(value: Intrinsic, resources: Record<string, { Type: string; Properties?: any }>, queues: Map<string, string>, where: { region: string; account: string; endpoint: string }): string {
+function referenceValue(
+  value: Intrinsic,
+  resources: Record<string, { Type: string; Properties?: any }>,
+  queues: Map<string, string>,
+  where: { region: string; account: string; endpoint: string },
+): string {
   const id = logicalId(value);
   const resource = resources[id];
   if (!resource) throw new Error(`environment refers to unknown resource ${id}`);
-  if (resource.Type === 'AWS::SQS::Queue' && 'Ref' in value) return `${where.endpoint}/${where.account}/${queues.get(id)}`;
+  if (resource.Type === 'AWS::SQS::Queue' && 'Ref' in value)
+    return `${where.endpoint}/${where.account}/${queues.get(id)}`;
   if (resource.Type === 'AWS::DynamoDB::Table' && 'Ref' in value) return String(resource.Properties?.TableName ?? id);
   if (resource.Type === 'AWS::Events::EventBus') return String(resource.Properties?.Name ?? id);
   throw new Error(`environment reference to ${id} (${resource.Type}) is not supported locally`);
@@ -189,11 +269,18 @@ function logicalId(reference: unknown): string {
 
 function splitFallback(expression: string): [string, string | undefined] {
   const comma = expression.indexOf(',');
-  return comma < 0 ? [expression.trim(), undefined] : [expression.slice(0, comma).trim(), expression.slice(comma + 1).trim()];
+  return comma < 0
+    ? [expression.trim(), undefined]
+    : [expression.slice(0, comma).trim(), expression.slice(comma + 1).trim()];
 }
 
 function path(root: unknown, dotted: string): unknown {
-  return dotted.split('.').reduce<unknown>((node, part) => (node && typeof node === 'object' ? (node as Record<string, unknown>)[part] : undefined), root);
+  return dotted
+    .split('.')
+    .reduce<unknown>(
+      (node, part) => (node && typeof node === 'object' ? (node as Record<string, unknown>)[part] : undefined),
+      root,
+    );
 }
 
 /** The folder of this repository's serverless.yml. */

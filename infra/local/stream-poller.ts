@@ -1,4 +1,9 @@
-import { DescribeStreamCommand, GetRecordsCommand, GetShardIteratorCommand, type Shard } from '@aws-sdk/client-dynamodb-streams';
+import {
+  DescribeStreamCommand,
+  GetRecordsCommand,
+  GetShardIteratorCommand,
+  type Shard,
+} from '@aws-sdk/client-dynamodb-streams';
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import type { DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent, Handler } from 'aws-lambda';
 import type { AwsClients } from '../../lib/aws/clients.ts';
@@ -37,13 +42,20 @@ export class StreamPoller {
 
   /** Polls once across the shards; returns how many records were handed to the handler. */
   async pollOnce(): Promise<number> {
-    const { StreamDescription } = await this.#clients.streams.send(new DescribeStreamCommand({ StreamArn: this.#options.streamArn }));
+    const { StreamDescription } = await this.#clients.streams.send(
+      new DescribeStreamCommand({ StreamArn: this.#options.streamArn }),
+    );
     const shards = StreamDescription?.Shards ?? [];
     let delivered = 0;
     for (const shard of lineageOrder(shards)) {
       const id = shard.ShardId!;
       if (this.#done.has(id)) continue;
-      if (shard.ParentShardId && shards.some((s) => s.ShardId === shard.ParentShardId) && !this.#done.has(shard.ParentShardId)) continue;
+      if (
+        shard.ParentShardId &&
+        shards.some((s) => s.ShardId === shard.ParentShardId) &&
+        !this.#done.has(shard.ParentShardId)
+      )
+        continue;
       delivered += await this.#pollShard(id, shard.SequenceNumberRange?.EndingSequenceNumber !== undefined);
     }
     return delivered;
@@ -52,16 +64,22 @@ export class StreamPoller {
   async #pollShard(shardId: string, closed: boolean): Promise<number> {
     let iterator = this.#iterators.get(shardId);
     if (iterator === undefined) {
-      const response = await this.#clients.streams.send(new GetShardIteratorCommand({
-        StreamArn: this.#options.streamArn, ShardId: shardId, ShardIteratorType: 'TRIM_HORIZON',
-      }));
+      const response = await this.#clients.streams.send(
+        new GetShardIteratorCommand({
+          StreamArn: this.#options.streamArn,
+          ShardId: shardId,
+          ShardIteratorType: 'TRIM_HORIZON',
+        }),
+      );
       iterator = response.ShardIterator ?? null;
     }
     if (iterator === null) {
       this.#done.add(shardId);
       return 0;
     }
-    const response = await this.#clients.streams.send(new GetRecordsCommand({ ShardIterator: iterator, Limit: this.#options.batchSize ?? 100 }));
+    const response = await this.#clients.streams.send(
+      new GetRecordsCommand({ ShardIterator: iterator, Limit: this.#options.batchSize ?? 100 }),
+    );
     this.#iterators.set(shardId, response.NextShardIterator ?? null);
     if (!response.NextShardIterator && closed) this.#done.add(shardId);
     const records = (response.Records ?? []).map((record) => toLambdaStreamRecord(record, this.#options.streamArn));
@@ -75,7 +93,11 @@ export class StreamPoller {
     for (let attempt = 1; attempt <= attempts && pending.length > 0; attempt += 1) {
       let failedFrom: number;
       try {
-        const response = await this.#options.handler({ Records: pending }, lambdaContext(this.#options.functionName, this.#options.timeoutMs ?? 30_000), () => {});
+        const response = await this.#options.handler(
+          { Records: pending },
+          lambdaContext(this.#options.functionName, this.#options.timeoutMs ?? 30_000),
+          () => {},
+        );
         const failures = (response ?? undefined)?.batchItemFailures ?? [];
         if (failures.length === 0) {
           this.#options.onInvoke?.({ records: pending.length, failed: 0 });
@@ -96,13 +118,20 @@ export class StreamPoller {
       // Like Lambda's on-failure destination: a description of the failed range, not the records.
       const first = pending[0]!.dynamodb?.SequenceNumber;
       const last = pending.at(-1)!.dynamodb?.SequenceNumber;
-      await this.#clients.sqs.send(new SendMessageCommand({
-        QueueUrl: this.#options.onFailureQueueUrl,
-        MessageBody: JSON.stringify({
-          requestContext: { condition: 'RetryAttemptsExhausted', functionArn: this.#options.functionName },
-          DDBStreamBatchInfo: { streamArn: this.#options.streamArn, startSequenceNumber: first, endSequenceNumber: last, batchSize: pending.length },
+      await this.#clients.sqs.send(
+        new SendMessageCommand({
+          QueueUrl: this.#options.onFailureQueueUrl,
+          MessageBody: JSON.stringify({
+            requestContext: { condition: 'RetryAttemptsExhausted', functionArn: this.#options.functionName },
+            DDBStreamBatchInfo: {
+              streamArn: this.#options.streamArn,
+              startSequenceNumber: first,
+              endSequenceNumber: last,
+              batchSize: pending.length,
+            },
+          }),
         }),
-      }));
+      );
     }
   }
 }
@@ -111,7 +140,8 @@ function lineageOrder(shards: Shard[]): Shard[] {
   const byId = new Map(shards.map((shard) => [shard.ShardId!, shard]));
   const depth = (shard: Shard): number => {
     let level = 0;
-    for (let parent = shard.ParentShardId; parent && byId.has(parent); parent = byId.get(parent)!.ParentShardId) level += 1;
+    for (let parent = shard.ParentShardId; parent && byId.has(parent); parent = byId.get(parent)!.ParentShardId)
+      level += 1;
     return level;
   };
   return [...shards].sort((a, b) => depth(a) - depth(b));

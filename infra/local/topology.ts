@@ -34,7 +34,14 @@ export interface BusResource {
 
 /** Which source feeds which function, with Lambda's event source settings. */
 export type EventSourceMapping =
-  | { readonly kind: 'stream'; readonly table: string; readonly function: string; readonly batchSize: number; readonly maximumRetryAttempts: number; readonly onFailureQueue?: string }
+  | {
+      readonly kind: 'stream';
+      readonly table: string;
+      readonly function: string;
+      readonly batchSize: number;
+      readonly maximumRetryAttempts: number;
+      readonly onFailureQueue?: string;
+    }
   | { readonly kind: 'queue'; readonly queue: string; readonly function: string; readonly batchSize: number }
   | { readonly kind: 'bus-rule'; readonly queue: string; readonly function: string }
   | { readonly kind: 'http'; readonly function: string; readonly port: number };

@@ -9,7 +9,12 @@
  * (as `sizeOf` counts them), keeping order. An entry larger than `maxBytes` on its own gets a group
  * of its own: the service then refuses it, and the caller reports it, rather than it being dropped.
  */
-export function chunk<E>(entries: readonly E[], maxCount: number, maxBytes = Infinity, sizeOf: (entry: E) => number = () => 0): E[][] {
+export function chunk<E>(
+  entries: readonly E[],
+  maxCount: number,
+  maxBytes = Infinity,
+  sizeOf: (entry: E) => number = () => 0,
+): E[][] {
   const groups: E[][] = [];
   let current: E[] = [];
   let bytes = 0;
@@ -31,7 +36,11 @@ export function chunk<E>(entries: readonly E[], maxCount: number, maxBytes = Inf
  * Runs `work` on every item with at most `concurrency` running at once, starting them in order.
  * The first error rejects the whole (work already started still finishes on its own).
  */
-export async function forEachConcurrently<T>(items: readonly T[], concurrency: number, work: (item: T) => Promise<void>): Promise<void> {
+export async function forEachConcurrently<T>(
+  items: readonly T[],
+  concurrency: number,
+  work: (item: T) => Promise<void>,
+): Promise<void> {
   let next = 0;
   const worker = async (): Promise<void> => {
     while (next < items.length) await work(items[next++]!);

@@ -25,10 +25,18 @@ export interface AwsClients {
 }
 
 const shared: AwsClients = {
-  get dynamodb() { return dynamoDbClient(); },
-  get streams() { return streamsClient(); },
-  get sqs() { return sqsClient(); },
-  get eventbridge() { return eventBridgeClient(); },
+  get dynamodb() {
+    return dynamoDbClient();
+  },
+  get streams() {
+    return streamsClient();
+  },
+  get sqs() {
+    return sqsClient();
+  },
+  get eventbridge() {
+    return eventBridgeClient();
+  },
 };
 
 /** The process-wide clients (the same objects the library uses by default), each created on first use. */

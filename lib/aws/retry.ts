@@ -82,7 +82,13 @@ export async function sendWithRetry<E, R>(
       const errorCode = (cause as { name?: unknown })?.name;
       outcome = {
         delivered: [],
-        failed: pending.map((entry) => ({ entry, reason, retryable, cause, ...(typeof errorCode === 'string' ? { errorCode } : {}) })),
+        failed: pending.map((entry) => ({
+          entry,
+          reason,
+          retryable,
+          cause,
+          ...(typeof errorCode === 'string' ? { errorCode } : {}),
+        })),
       };
     }
     delivered.push(...outcome.delivered);
@@ -90,7 +96,9 @@ export async function sendWithRetry<E, R>(
     failed.push(...outcome.failed.filter((failure) => !failure.retryable));
     if (again.length === 0) break;
     if (attempt >= policy.maxAttempts) {
-      failed.push(...again.map((failure) => ({ ...failure, reason: `${failure.reason} (gave up after ${attempt} attempts)` })));
+      failed.push(
+        ...again.map((failure) => ({ ...failure, reason: `${failure.reason} (gave up after ${attempt} attempts)` })),
+      );
       break;
     }
     pending = again.map((failure) => failure.entry);
@@ -100,9 +108,16 @@ export async function sendWithRetry<E, R>(
 }
 
 const THROTTLING = new Set([
-  'ThrottlingException', 'Throttling', 'ThrottledException', 'RequestThrottled', 'RequestThrottledException',
-  'TooManyRequestsException', 'ProvisionedThroughputExceededException', 'RequestLimitExceeded',
-  'LimitExceededException', 'TransactionInProgressException',
+  'ThrottlingException',
+  'Throttling',
+  'ThrottledException',
+  'RequestThrottled',
+  'RequestThrottledException',
+  'TooManyRequestsException',
+  'ProvisionedThroughputExceededException',
+  'RequestLimitExceeded',
+  'LimitExceededException',
+  'TransactionInProgressException',
 ]);
 
 /**
@@ -111,17 +126,25 @@ const THROTTLING = new Set([
  */
 export function isRetryableError(error: unknown): boolean {
   if (error === null || typeof error !== 'object' || error instanceof DatasyncError) return false;
-  const candidate = error as { name?: string; $retryable?: unknown; $metadata?: { httpStatusCode?: number }; code?: string };
+  const candidate = error as {
+    name?: string;
+    $retryable?: unknown;
+    $metadata?: { httpStatusCode?: number };
+    code?: string;
+  };
   if (candidate.$retryable) return true;
   if (candidate.name !== undefined && THROTTLING.has(candidate.name)) return true;
   const status = candidate.$metadata?.httpStatusCode;
   if (status !== undefined) return status >= 500 || status === 429;
   // No HTTP status: the request never got an answer (connection reset, DNS, time-out).
-  return /Timeout|ECONN|EPIPE|ENOTFOUND|EAI_AGAIN|socket|Network|connection reset|hang up/i.test(`${candidate.name} ${candidate.code ?? ''} ${(error as Error).message}`);
+  return /Timeout|ECONN|EPIPE|ENOTFOUND|EAI_AGAIN|socket|Network|connection reset|hang up/i.test(
+    `${candidate.name} ${candidate.code ?? ''} ${(error as Error).message}`,
+  );
 }
 
 /** A short description of an SDK error: its name (the service's code) and message. */
 export function describeAwsError(error: unknown): string {
-  if (error instanceof Error) return error.name && error.name !== 'Error' ? `${error.name}: ${error.message}` : error.message;
+  if (error instanceof Error)
+    return error.name && error.name !== 'Error' ? `${error.name}: ${error.message}` : error.message;
   return String(error);
 }

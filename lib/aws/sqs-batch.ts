@@ -62,15 +62,17 @@ export async function sendMessages<M extends SqsMessage>(
   const failed: EntryFailure<M>[] = [];
 
   const send = async (entries: Indexed<M>[]) => {
-    const output = await sqs.send(new SendMessageBatchCommand({
-      QueueUrl: queueUrl,
-      Entries: entries.map(({ index, message }) => ({
-        Id: `c${index}`,
-        MessageBody: message.body,
-        ...(message.groupId === undefined ? {} : { MessageGroupId: message.groupId }),
-        ...(message.deduplicationId === undefined ? {} : { MessageDeduplicationId: message.deduplicationId }),
-      })),
-    }));
+    const output = await sqs.send(
+      new SendMessageBatchCommand({
+        QueueUrl: queueUrl,
+        Entries: entries.map(({ index, message }) => ({
+          Id: `c${index}`,
+          MessageBody: message.body,
+          ...(message.groupId === undefined ? {} : { MessageGroupId: message.groupId }),
+          ...(message.deduplicationId === undefined ? {} : { MessageDeduplicationId: message.deduplicationId }),
+        })),
+      }),
+    );
     const unanswered = new Map(entries.map((entry) => [`c${entry.index}`, entry]));
     const delivered: SentMessage<M>[] = [];
     const refused: EntryFailure<Indexed<M>>[] = [];
@@ -85,17 +87,22 @@ export async function sendMessages<M extends SqsMessage>(
       if (!entry) continue;
       unanswered.delete(failure.Id!);
       refused.push({
-        entry, retryable: !failure.SenderFault, reason: `${failure.Code ?? 'Failed'}: ${failure.Message ?? 'no message'}`,
+        entry,
+        retryable: !failure.SenderFault,
+        reason: `${failure.Code ?? 'Failed'}: ${failure.Message ?? 'no message'}`,
         ...(failure.Code ? { errorCode: failure.Code } : {}),
       });
     }
     // An entry neither confirmed nor refused is not known to be stored: send it again.
-    for (const entry of unanswered.values()) refused.push({ entry, retryable: true, reason: 'SendMessageBatch gave no result for the entry' });
+    for (const entry of unanswered.values())
+      refused.push({ entry, retryable: true, reason: 'SendMessageBatch gave no result for the entry' });
     return { delivered, failed: refused };
   };
 
   const indexed = messages.map((message, index) => ({ index, message }));
-  const batches = chunk(indexed, SQS_MAX_BATCH_ENTRIES, SQS_MAX_BATCH_BYTES, (entry) => Buffer.byteLength(entry.message.body, 'utf8'));
+  const batches = chunk(indexed, SQS_MAX_BATCH_ENTRIES, SQS_MAX_BATCH_BYTES, (entry) =>
+    Buffer.byteLength(entry.message.body, 'utf8'),
+  );
   await forEachConcurrently(batches, concurrency, async (batch) => {
     const outcome = await sendWithRetry(batch, send, policy, timing);
     sent.push(...outcome.delivered);
@@ -118,13 +125,26 @@ export interface BatchSendResult {
  * Sends plain message bodies (feedback records, dead letters) with {@link sendMessages}, four
  * calls at a time and five attempts by default, and reports which bodies were not sent.
  */
-export async function sendBodies(sqs: SqsBatchClient, queueUrl: string, bodies: readonly string[], options: SqsSendOptions = {}): Promise<BatchSendResult> {
+export async function sendBodies(
+  sqs: SqsBatchClient,
+  queueUrl: string,
+  bodies: readonly string[],
+  options: SqsSendOptions = {},
+): Promise<BatchSendResult> {
   const messages = bodies.map((body, index) => ({ body, index }));
-  const { failed } = await sendMessages(sqs, queueUrl, messages, { maxAttempts: 5, concurrency: 4, ...definedOnly(options) });
+  const { failed } = await sendMessages(sqs, queueUrl, messages, {
+    maxAttempts: 5,
+    concurrency: 4,
+    ...definedOnly(options),
+  });
   const unsent = failed.map((failure) => failure.entry.index).sort((a, b) => a - b);
   const last = failed.at(-1);
-  const lastError = last === undefined ? undefined
-    : last.cause instanceof Error ? last.cause : new Error(`SQS refused entry: ${last.reason}`);
+  const lastError =
+    last === undefined
+      ? undefined
+      : last.cause instanceof Error
+        ? last.cause
+        : new Error(`SQS refused entry: ${last.reason}`);
   return { sent: bodies.length - unsent.length, unsent, ...(lastError ? { lastError } : {}) };
 }
 
@@ -149,7 +169,10 @@ export async function sendBodiesOrThrow(
   const { sqs, queueUrl, ...policy } = options;
   const result = await sendBodies(sqs, queueUrl, bodies, policy);
   if (result.unsent.length > 0) {
-    throw fail(result.unsent.length, bodies.length, { ...(result.lastError ? { cause: result.lastError } : {}), details: { queueUrl } });
+    throw fail(result.unsent.length, bodies.length, {
+      ...(result.lastError ? { cause: result.lastError } : {}),
+      details: { queueUrl },
+    });
   }
 }
 
@@ -157,8 +180,17 @@ export async function sendBodiesOrThrow(
  * Splits message bodies into SendMessageBatch chunks (as indexes into `bodies`): at most 10
  * entries and 256 KiB of bodies each, keeping order.
  */
-export function chunkBodies(bodies: readonly string[], maxEntries = SQS_MAX_BATCH_ENTRIES, maxBytes = SQS_MAX_BATCH_BYTES): number[][] {
-  return chunk(bodies.map((_, index) => index), maxEntries, maxBytes, (index) => Buffer.byteLength(bodies[index]!, 'utf8'));
+export function chunkBodies(
+  bodies: readonly string[],
+  maxEntries = SQS_MAX_BATCH_ENTRIES,
+  maxBytes = SQS_MAX_BATCH_BYTES,
+): number[][] {
+  return chunk(
+    bodies.map((_, index) => index),
+    maxEntries,
+    maxBytes,
+    (index) => Buffer.byteLength(bodies[index]!, 'utf8'),
+  );
 }
 
 // Options spread from a caller may hold `undefined` members; they must not hide the defaults.

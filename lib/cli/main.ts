@@ -19,7 +19,14 @@ const COMMON_HELP = `Common options:
   -h, --help                 this help`;
 
 // Library errors that mean the input was wrong rather than that the work failed.
-const INPUT_CODES = new Set(['INVALID_KEY', 'INVALID_PREFIX', 'INVALID_REVISION', 'INVALID_VALUE', 'INVALID_CHANGE', 'CONFIGURATION']);
+const INPUT_CODES = new Set([
+  'INVALID_KEY',
+  'INVALID_PREFIX',
+  'INVALID_REVISION',
+  'INVALID_VALUE',
+  'INVALID_CHANGE',
+  'CONFIGURATION',
+]);
 
 /** Where the CLI writes and what it reads. */
 export interface CliIo {
@@ -48,7 +55,12 @@ export async function runCli(argv: readonly string[], commands: readonly CliComm
   }
   let parsed: ReturnType<typeof parseArgs>;
   try {
-    parsed = parseArgs({ args: [...rest], options: { ...COMMON_OPTIONS, ...command.options }, allowPositionals: true, strict: true });
+    parsed = parseArgs({
+      args: [...rest],
+      options: { ...COMMON_OPTIONS, ...command.options },
+      allowPositionals: true,
+      strict: true,
+    });
   } catch (error) {
     io.err(`datasync ${command.name}: ${(error as Error).message}\n\n${commandHelp(command)}`);
     return EXIT.usage;
@@ -71,9 +83,13 @@ export async function runCli(argv: readonly string[], commands: readonly CliComm
     clients() {
       const endpoint = parsed.values['endpoint-url'];
       const region = parsed.values.region;
-      clients ??= typeof endpoint === 'string' || typeof region === 'string'
-        ? createAwsClients({ ...(typeof endpoint === 'string' ? { endpoint } : {}), ...(typeof region === 'string' ? { region } : {}) })
-        : awsClients();
+      clients ??=
+        typeof endpoint === 'string' || typeof region === 'string'
+          ? createAwsClients({
+              ...(typeof endpoint === 'string' ? { endpoint } : {}),
+              ...(typeof region === 'string' ? { region } : {}),
+            })
+          : awsClients();
       return clients;
     },
   };
@@ -90,11 +106,13 @@ export async function runCli(argv: readonly string[], commands: readonly CliComm
 
 function describe(error: unknown): string {
   if (error instanceof DatasyncError) {
-    const unpublished = (error.details.unpublished as Array<{ key: string; op: string; reason: string }> | undefined) ?? [];
+    const unpublished =
+      (error.details.unpublished as Array<{ key: string; op: string; reason: string }> | undefined) ?? [];
     const lines = unpublished.map((change) => `\n  not published: ${change.op} ${change.key}: ${change.reason}`);
     return `${error.message} [${error.code}]${lines.join('')}`;
   }
-  if (error instanceof Error) return error.name && error.name !== 'Error' ? `${error.name}: ${error.message}` : error.message;
+  if (error instanceof Error)
+    return error.name && error.name !== 'Error' ? `${error.name}: ${error.message}` : error.message;
   return String(error);
 }
 

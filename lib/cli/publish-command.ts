@@ -60,14 +60,22 @@ export async function publishFromCli(context: CliContext, op: 'put' | 'delete'):
   const publisher = createPublisher({ target: resolveTarget(context), clients: context.clients() });
   const published = op === 'put' ? await publisher.put(key, value!, options) : await publisher.delete(key, options);
   if (!wait) {
-    context.out(context.json ? JSON.stringify({ ok: true, target: publisher.target, change: published }) : describePublished(published));
+    context.out(
+      context.json
+        ? JSON.stringify({ ok: true, target: publisher.target, change: published })
+        : describePublished(published),
+    );
     return EXIT.ok;
   }
 
   if (!context.json) context.out(describePublished(published));
   const reader = createFeedbackReader({ queueUrl: feedbackQueueUrl!, clients: context.clients(), waitTimeSeconds: 5 });
   const plugins = stringOption(context, 'plugins')?.split(',').filter(Boolean);
-  const results = await reader.waitFor([correlationId!], { timeoutMs, signal: context.signal, ...(plugins ? { plugins } : {}) });
+  const results = await reader.waitFor([correlationId!], {
+    timeoutMs,
+    signal: context.signal,
+    ...(plugins ? { plugins } : {}),
+  });
   const records = results.get(correlationId!) ?? [];
   const failed = records.some((record) => record.status !== 'ok');
   if (context.json) {

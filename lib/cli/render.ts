@@ -3,12 +3,15 @@
 /** Formats rows under headers as an aligned table with a rule under the header; numbers are right-aligned. */
 export function formatTable(headers: readonly string[], rows: ReadonlyArray<ReadonlyArray<string | number>>): string {
   const cells = rows.map((row) => row.map((cell) => String(cell)));
-  const widths = headers.map((header, column) => Math.max(header.length, ...cells.map((row) => (row[column] ?? '').length)));
+  const widths = headers.map((header, column) =>
+    Math.max(header.length, ...cells.map((row) => (row[column] ?? '').length)),
+  );
   const numeric = headers.map((_, column) => rows.length > 0 && rows.every((row) => typeof row[column] === 'number'));
-  const line = (row: readonly string[]) => row
-    .map((cell, column) => (numeric[column] ? cell.padStart(widths[column]!) : cell.padEnd(widths[column]!)))
-    .join('  ')
-    .trimEnd();
+  const line = (row: readonly string[]) =>
+    row
+      .map((cell, column) => (numeric[column] ? cell.padStart(widths[column]!) : cell.padEnd(widths[column]!)))
+      .join('  ')
+      .trimEnd();
   return [line(headers), widths.map((width) => '─'.repeat(width)).join('  '), ...cells.map(line)].join('\n');
 }
 
@@ -25,7 +28,10 @@ export function progressBar(done: number, total: number | undefined, width = 24)
  * rewritten); otherwise a line is printed only when it changed, so a log shows every step once.
  * Each line has an id that stays the same while its text changes.
  */
-export function blockDrawer(out: (line: string) => void, tty: boolean): (lines: ReadonlyArray<readonly [id: string, text: string]>) => void {
+export function blockDrawer(
+  out: (line: string) => void,
+  tty: boolean,
+): (lines: ReadonlyArray<readonly [id: string, text: string]>) => void {
   let drawn = 0;
   const printed = new Map<string, string>();
   return (lines) => {

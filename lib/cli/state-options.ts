@@ -13,8 +13,13 @@ export const STATE_HELP = `  --state-table <name>       the sync-state table (en
 /** The plugins named by `--plugin` (repeatable, or comma separated), or undefined for none. */
 export function pluginsOption(context: CliContext): string[] | undefined {
   const raw = context.values.plugin;
-  const values = (Array.isArray(raw) ? raw : raw === undefined ? [] : [raw]).filter((value): value is string => typeof value === 'string');
-  const names = values.flatMap((value) => value.split(',')).map((name) => name.trim()).filter(Boolean);
+  const values = (Array.isArray(raw) ? raw : raw === undefined ? [] : [raw]).filter(
+    (value): value is string => typeof value === 'string',
+  );
+  const names = values
+    .flatMap((value) => value.split(','))
+    .map((name) => name.trim())
+    .filter(Boolean);
   return names.length > 0 ? [...new Set(names)] : undefined;
 }
 
@@ -32,6 +37,7 @@ export function stateStoreOption(context: CliContext): SyncStateStore {
 export function secondsOption(context: CliContext, name: string, fallbackSeconds: number): number {
   const text = stringOption(context, name);
   const seconds = text === undefined ? fallbackSeconds : Number(text);
-  if (!(seconds > 0) || !Number.isFinite(seconds)) throw new UsageError(`--${name} must be a positive number of seconds`);
+  if (!(seconds > 0) || !Number.isFinite(seconds))
+    throw new UsageError(`--${name} must be a positive number of seconds`);
   return Math.round(seconds * 1000);
 }

@@ -12,7 +12,9 @@ export function statusTable(states: readonly PluginState[]): string[] {
     state.status,
     state.resyncId ?? '-',
     state.finishedAt ?? state.startedAt ?? '-',
-    state.status === 'resyncing' && state.progress ? progressCount(state.progress.items, state.progress.estimatedItems) : String(state.items),
+    state.status === 'resyncing' && state.progress
+      ? progressCount(state.progress.items, state.progress.estimatedItems)
+      : String(state.items),
     String(state.failures),
     state.lastError ? describeFeedbackError(state.lastError) : '-',
   ]);
@@ -27,7 +29,8 @@ export function progressLine(view: PluginResyncView, nameWidth: number): string 
   const bar = view.phase === 'ok' ? progressBar(1, 1) : progressBar(view.items, view.estimatedItems);
   let detail: string;
   if (view.phase === 'waiting') detail = 'waiting';
-  else if (view.phase === 'running') detail = `resyncing: ${progressCount(view.items, view.estimatedItems)} items${view.part && view.part > 1 ? ` (part ${view.part})` : ''}`;
+  else if (view.phase === 'running')
+    detail = `resyncing: ${progressCount(view.items, view.estimatedItems)} items${view.part && view.part > 1 ? ` (part ${view.part})` : ''}`;
   else if (view.phase === 'ok') detail = `ok: ${view.items} items, ${view.deleted} deleted`;
   else detail = `failed after ${view.items} items${view.error ? `: ${describeFeedbackError(view.error)}` : ''}`;
   return `${view.plugin.padEnd(nameWidth)}  ${bar}  ${detail}`;

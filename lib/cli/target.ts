@@ -41,17 +41,30 @@ export const TARGET_HELP = `Target (exactly one; flags win over the environment)
  */
 export function resolveTarget(context: CliContext): PublishTarget {
   const flagged = (['table', 'queue-url', 'bus'] as const).filter((name) => stringOption(context, name) !== undefined);
-  if (flagged.length > 1) throw new UsageError(`give one target, not ${flagged.map((name) => `--${name}`).join(' and ')}`);
+  if (flagged.length > 1)
+    throw new UsageError(`give one target, not ${flagged.map((name) => `--${name}`).join(' and ')}`);
   let chosen: 'table' | 'queue-url' | 'bus' | undefined = flagged[0];
   let value = chosen ? stringOption(context, chosen) : undefined;
   if (!chosen) {
-    const fromEnv = ([['table', CLI_ENV.table], ['queue-url', CLI_ENV.queueUrl], ['bus', CLI_ENV.bus]] as const).filter(([, name]) => context.env[name]);
-    if (fromEnv.length > 1) throw new UsageError(`the environment names more than one target (${fromEnv.map(([, name]) => name).join(', ')}); pick one with a flag`);
+    const fromEnv = (
+      [
+        ['table', CLI_ENV.table],
+        ['queue-url', CLI_ENV.queueUrl],
+        ['bus', CLI_ENV.bus],
+      ] as const
+    ).filter(([, name]) => context.env[name]);
+    if (fromEnv.length > 1)
+      throw new UsageError(
+        `the environment names more than one target (${fromEnv.map(([, name]) => name).join(', ')}); pick one with a flag`,
+      );
     if (fromEnv[0]) [chosen, value] = [fromEnv[0][0], context.env[fromEnv[0][1]]];
   }
   const tables = tablesFromEnvironment(context.env);
   if (!chosen && tables.length === 1) [chosen, value] = ['table', tables[0]!.name];
-  if (!chosen || !value) throw new UsageError(`no target: give --table, --queue-url or --bus (or set ${CLI_ENV.table}, ${CLI_ENV.queueUrl} or ${CLI_ENV.bus})`);
+  if (!chosen || !value)
+    throw new UsageError(
+      `no target: give --table, --queue-url or --bus (or set ${CLI_ENV.table}, ${CLI_ENV.queueUrl} or ${CLI_ENV.bus})`,
+    );
 
   if (chosen === 'queue-url') {
     return { type: 'sqs', queueUrl: value, ...(context.values.fifo ? { fifo: true } : {}) };
@@ -59,7 +72,12 @@ export function resolveTarget(context: CliContext): PublishTarget {
   if (chosen === 'bus') {
     const source = stringOption(context, 'source');
     const detailType = stringOption(context, 'detail-type');
-    return { type: 'eventbridge', busName: value, ...(source ? { source } : {}), ...(detailType ? { detailType } : {}) };
+    return {
+      type: 'eventbridge',
+      busName: value,
+      ...(source ? { source } : {}),
+      ...(detailType ? { detailType } : {}),
+    };
   }
   const listed = tables.find((table) => table.name === value);
   const prefix = stringOption(context, 'prefix') ?? listed?.prefix;
@@ -67,8 +85,16 @@ export function resolveTarget(context: CliContext): PublishTarget {
   const keyAttributes = stringOption(context, 'key-attributes')?.split(',') ?? listed?.keyAttributes;
   const versionAttribute = stringOption(context, 'version-attribute') ?? listed?.versionAttribute;
   try {
-    return { type: 'dynamodb', table: validateTable({ name: value, prefix, keyAttributes, ...(versionAttribute ? { versionAttribute } : {}) }, `--table ${value}`) };
+    return {
+      type: 'dynamodb',
+      table: validateTable(
+        { name: value, prefix, keyAttributes, ...(versionAttribute ? { versionAttribute } : {}) },
+        `--table ${value}`,
+      ),
+    };
   } catch (error) {
-    throw new UsageError(`${(error as Error).message}${(error as Error).cause instanceof Error ? `: ${((error as Error).cause as Error).message}` : ''}`);
+    throw new UsageError(
+      `${(error as Error).message}${(error as Error).cause instanceof Error ? `: ${((error as Error).cause as Error).message}` : ''}`,
+    );
   }
 }

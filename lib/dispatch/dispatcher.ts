@@ -40,48 +40,54 @@ export interface PluginOutcome {
 export async function dispatchChanges(event: ChangeEvent, options: DispatchOptions): Promise<PluginOutcome[]> {
   const now = options.now ?? Date.now;
   const routes = options.registry.route(event.changes);
-  return Promise.all(routes.map(async ({ plugin, changes }): Promise<PluginOutcome> => {
-    const started = now();
-    const limit = Math.max(1, Math.min(
-      plugin.timeoutMs ?? options.defaultTimeoutMs ?? DEFAULT_PLUGIN_TIMEOUT_MS,
-      options.remainingTimeMs?.() ?? Number.POSITIVE_INFINITY,
-    ));
-    let delivered: typeof changes = [];
-    let skipped: typeof changes = [];
-    let held: typeof changes = [];
-    let failure: Error | undefined;
-    try {
-      ({ deliver: delivered, skipped, held } = await options.ledger.plan(plugin.name, changes));
-      if (delivered.length > 0) {
-        try {
-          await runWithTimeout(plugin.name, limit, (signal) =>
-            plugin.change(delivered, { plugin: plugin.name, signal, ...correlation(event.correlationId) }));
-        } catch (thrown) {
-          throw thrown instanceof PluginTimeoutError ? thrown : new PluginFailedError(plugin.name, thrown);
+  return Promise.all(
+    routes.map(async ({ plugin, changes }): Promise<PluginOutcome> => {
+      const started = now();
+      const limit = Math.max(
+        1,
+        Math.min(
+          plugin.timeoutMs ?? options.defaultTimeoutMs ?? DEFAULT_PLUGIN_TIMEOUT_MS,
+          options.remainingTimeMs?.() ?? Number.POSITIVE_INFINITY,
+        ),
+      );
+      let delivered: typeof changes = [];
+      let skipped: typeof changes = [];
+      let held: typeof changes = [];
+      let failure: Error | undefined;
+      try {
+        ({ deliver: delivered, skipped, held } = await options.ledger.plan(plugin.name, changes));
+        if (delivered.length > 0) {
+          try {
+            await runWithTimeout(plugin.name, limit, (signal) =>
+              plugin.change(delivered, { plugin: plugin.name, signal, ...correlation(event.correlationId) }),
+            );
+          } catch (thrown) {
+            throw thrown instanceof PluginTimeoutError ? thrown : new PluginFailedError(plugin.name, thrown);
+          }
+          await options.ledger.commit(plugin.name, delivered);
         }
-        await options.ledger.commit(plugin.name, delivered);
+      } catch (thrown) {
+        // Ledger errors (the sync state could not be read or written) fail the plugin's share too.
+        failure = toError(thrown);
       }
-    } catch (thrown) {
-      // Ledger errors (the sync state could not be read or written) fail the plugin's share too.
-      failure = toError(thrown);
-    }
-    const error: FeedbackError | undefined = failure && describeError(failure);
-    const feedback: ChangeFeedback = {
-      version: FEEDBACK_VERSION,
-      event: 'change',
-      plugin: plugin.name,
-      status: failure === undefined ? 'ok' : failure instanceof PluginTimeoutError ? 'timeout' : 'error',
-      source: event.source,
-      changes: (delivered.length > 0 || failure === undefined ? delivered : changes).map(changeRef),
-      ...(skipped.length > 0 ? { skipped: skipped.map(changeRef) } : {}),
-      ...(held.length > 0 ? { held: held.map(changeRef) } : {}),
-      ...(error ? { error } : {}),
-      ...correlation(event.correlationId),
-      time: new Date(now()).toISOString(),
-      durationMs: now() - started,
-    };
-    return failure ? { feedback, error: failure } : { feedback };
-  }));
+      const error: FeedbackError | undefined = failure && describeError(failure);
+      const feedback: ChangeFeedback = {
+        version: FEEDBACK_VERSION,
+        event: 'change',
+        plugin: plugin.name,
+        status: failure === undefined ? 'ok' : failure instanceof PluginTimeoutError ? 'timeout' : 'error',
+        source: event.source,
+        changes: (delivered.length > 0 || failure === undefined ? delivered : changes).map(changeRef),
+        ...(skipped.length > 0 ? { skipped: skipped.map(changeRef) } : {}),
+        ...(held.length > 0 ? { held: held.map(changeRef) } : {}),
+        ...(error ? { error } : {}),
+        ...correlation(event.correlationId),
+        time: new Date(now()).toISOString(),
+        durationMs: now() - started,
+      };
+      return failure ? { feedback, error: failure } : { feedback };
+    }),
+  );
 }
 
 function correlation(id: string | undefined): { correlationId?: string } {

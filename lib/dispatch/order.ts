@@ -29,9 +29,8 @@ export function planByRevision(changes: readonly Change[], held: ReadonlyMap<str
   const skipped: Change[] = [];
   for (const [key, list] of byKey) {
     const sortable = list.every((change) => change.revision !== undefined);
-    const sorted = sortable && list.length > 1
-      ? [...list].sort((a, b) => compareRevisions(a.revision!, b.revision!))
-      : list;
+    const sorted =
+      sortable && list.length > 1 ? [...list].sort((a, b) => compareRevisions(a.revision!, b.revision!)) : list;
     let latest = held.get(key);
     const kept: Change[] = [];
     for (const change of sorted) {

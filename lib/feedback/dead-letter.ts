@@ -60,8 +60,11 @@ export class SqsDeadLetterWriter implements DeadLetterWriter {
   }
 
   async send(rejected: readonly RejectedInput[]): Promise<void> {
-    await sendBodiesOrThrow(this.#options, rejected.map((entry) => deadLetterBody(entry)),
-      (unwritten, total, options) => new DeadLetterWriteError(unwritten, total, options));
+    await sendBodiesOrThrow(
+      this.#options,
+      rejected.map((entry) => deadLetterBody(entry)),
+      (unwritten, total, options) => new DeadLetterWriteError(unwritten, total, options),
+    );
   }
 }
 
@@ -83,7 +86,10 @@ export function deadLetterBody(entry: RejectedInput, maxBytes = SQS_MAX_BATCH_BY
   // JSON escaping can make the text longer than the raw bytes, so cut with a margin and re-check.
   let keep = Math.max(0, rawBytes - (size - maxBytes) - 256);
   for (;;) {
-    const cut = Buffer.from(entry.raw, 'utf8').subarray(0, keep).toString('utf8').replace(/\uFFFD$/, '');
+    const cut = Buffer.from(entry.raw, 'utf8')
+      .subarray(0, keep)
+      .toString('utf8')
+      .replace(/\uFFFD$/, '');
     const shorter = JSON.stringify({ ...message, raw: cut, rawTruncated: { bytes: rawBytes } });
     if (Buffer.byteLength(shorter, 'utf8') <= maxBytes || keep === 0) return shorter;
     keep = Math.floor(keep * 0.9);

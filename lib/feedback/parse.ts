@@ -23,12 +23,14 @@ export function parseFeedbackRecord(body: string): FeedbackRecord {
   const fail = (reason: string): never => {
     throw new DatasyncError('INVALID_FEEDBACK', `feedback message ${reason}`, { details: { event: record.event } });
   };
-  if (record.version !== FEEDBACK_VERSION) fail(`has version ${JSON.stringify(record.version)}, not ${FEEDBACK_VERSION}`);
+  if (record.version !== FEEDBACK_VERSION)
+    fail(`has version ${JSON.stringify(record.version)}, not ${FEEDBACK_VERSION}`);
   if (!EVENTS.has(record.event as string)) fail(`has unknown event ${JSON.stringify(record.event)}`);
   if (!STATUSES.has(record.status as string)) fail(`has unknown status ${JSON.stringify(record.status)}`);
   if (typeof record.time !== 'string') fail('has no time');
   if (record.event !== 'rejected' && typeof record.plugin !== 'string') fail('has no plugin');
-  if (record.correlationId !== undefined && typeof record.correlationId !== 'string') fail('has a correlationId that is not a string');
+  if (record.correlationId !== undefined && typeof record.correlationId !== 'string')
+    fail('has a correlationId that is not a string');
   return record as unknown as FeedbackRecord;
 }
 

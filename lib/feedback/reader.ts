@@ -76,24 +76,36 @@ export function createFeedbackReader(options: FeedbackReaderOptions): FeedbackRe
   const visibility = options.visibilityTimeoutSeconds ?? 10;
 
   const receiveRaw = async (wait: number, signal?: AbortSignal): Promise<Message[]> => {
-    const { Messages = [] } = await sqs.send(new ReceiveMessageCommand({
-      QueueUrl: options.queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: wait, VisibilityTimeout: visibility,
-    }), signal ? { abortSignal: signal } : {});
+    const { Messages = [] } = await sqs.send(
+      new ReceiveMessageCommand({
+        QueueUrl: options.queueUrl,
+        MaxNumberOfMessages: 10,
+        WaitTimeSeconds: wait,
+        VisibilityTimeout: visibility,
+      }),
+      signal ? { abortSignal: signal } : {},
+    );
     return Messages;
   };
 
   const remove = async (messages: readonly Message[]): Promise<void> => {
     if (messages.length === 0) return;
-    const response = await sqs.send(new DeleteMessageBatchCommand({
-      QueueUrl: options.queueUrl,
-      Entries: messages.map((message, index) => ({ Id: String(index), ReceiptHandle: message.ReceiptHandle! })),
-    }));
+    const response = await sqs.send(
+      new DeleteMessageBatchCommand({
+        QueueUrl: options.queueUrl,
+        Entries: messages.map((message, index) => ({ Id: String(index), ReceiptHandle: message.ReceiptHandle! })),
+      }),
+    );
     if ((response.Failed ?? []).length > 0) {
       const first = response.Failed![0]!;
       // Not deleting means the record comes again later (a duplicate), never that it is lost.
-      throw new DatasyncError('FEEDBACK_FAILED', `could not delete ${response.Failed!.length} feedback message(s): ${first.Code}: ${first.Message ?? ''}`, {
-        details: { queueUrl: options.queueUrl, failed: response.Failed!.length },
-      });
+      throw new DatasyncError(
+        'FEEDBACK_FAILED',
+        `could not delete ${response.Failed!.length} feedback message(s): ${first.Code}: ${first.Message ?? ''}`,
+        {
+          details: { queueUrl: options.queueUrl, failed: response.Failed!.length },
+        },
+      );
     }
   };
 
@@ -111,7 +123,9 @@ export function createFeedbackReader(options: FeedbackReaderOptions): FeedbackRe
   };
 
   const receive: FeedbackReader['receive'] = async (receiveOptions = {}) => {
-    const { parsed, malformed } = parse(await receiveRaw(clamp(receiveOptions.waitTimeSeconds ?? waitTimeSeconds, 0, 20), receiveOptions.signal));
+    const { parsed, malformed } = parse(
+      await receiveRaw(clamp(receiveOptions.waitTimeSeconds ?? waitTimeSeconds, 0, 20), receiveOptions.signal),
+    );
     await remove(parsed.map((entry) => entry.message));
     return { records: parsed.map((entry) => entry.record), malformed };
   };
@@ -123,21 +137,35 @@ export function createFeedbackReader(options: FeedbackReaderOptions): FeedbackRe
       const wanted = new Map<string, FeedbackRecord[]>([...correlationIds].map((id) => [id, []]));
       const plugins = waitOptions.plugins ?? [];
       const settled = (records: readonly FeedbackRecord[]) =>
-        records.some((record) => record.event === 'rejected')
-        || (plugins.length === 0 ? records.length > 0 : plugins.every((plugin) => records.some((record) => 'plugin' in record && record.plugin === plugin)));
+        records.some((record) => record.event === 'rejected') ||
+        (plugins.length === 0
+          ? records.length > 0
+          : plugins.every((plugin) => records.some((record) => 'plugin' in record && record.plugin === plugin)));
       const missing = () => [...wanted].filter(([, records]) => !settled(records));
       const deadline = Date.now() + waitOptions.timeoutMs;
 
       while (missing().length > 0) {
         const remaining = deadline - Date.now();
         if (remaining <= 0 || waitOptions.signal?.aborted) {
-          throw new FeedbackTimeoutError(waitOptions.timeoutMs, missing().map(([correlationId, records]) => ({
-            correlationId,
-            ...(plugins.length > 0 ? { plugins: plugins.filter((plugin) => !records.some((record) => 'plugin' in record && record.plugin === plugin)) } : {}),
-          })));
+          throw new FeedbackTimeoutError(
+            waitOptions.timeoutMs,
+            missing().map(([correlationId, records]) => ({
+              correlationId,
+              ...(plugins.length > 0
+                ? {
+                    plugins: plugins.filter(
+                      (plugin) => !records.some((record) => 'plugin' in record && record.plugin === plugin),
+                    ),
+                  }
+                : {}),
+            })),
+          );
         }
         const wait = Math.min(waitTimeSeconds, Math.floor(remaining / 1000));
-        const signal = AbortSignal.any([AbortSignal.timeout(remaining + 1_000), ...(waitOptions.signal ? [waitOptions.signal] : [])]);
+        const signal = AbortSignal.any([
+          AbortSignal.timeout(remaining + 1_000),
+          ...(waitOptions.signal ? [waitOptions.signal] : []),
+        ]);
         let messages: Message[];
         try {
           messages = await receiveRaw(wait, signal);
@@ -145,12 +173,15 @@ export function createFeedbackReader(options: FeedbackReaderOptions): FeedbackRe
           if (signal.aborted) continue; // the loop reports the timeout
           throw error;
         }
-        const mine = parse(messages).parsed.filter(({ record }) => [...correlationIdsOf(record)].some((id) => wanted.has(id)));
+        const mine = parse(messages).parsed.filter(({ record }) =>
+          [...correlationIdsOf(record)].some((id) => wanted.has(id)),
+        );
         for (const { record } of mine) {
           for (const id of correlationIdsOf(record)) wanted.get(id)?.push(record);
         }
         await remove(mine.map((entry) => entry.message));
-        if (messages.length === 0 && wait === 0) await new Promise((resolve) => setTimeout(resolve, Math.min(100, remaining)));
+        if (messages.length === 0 && wait === 0)
+          await new Promise((resolve) => setTimeout(resolve, Math.min(100, remaining)));
       }
       return wanted;
     },
@@ -160,7 +191,10 @@ export function createFeedbackReader(options: FeedbackReaderOptions): FeedbackRe
       while (!signal?.aborted) {
         let batch: FeedbackBatch;
         try {
-          batch = await receive({ ...(signal ? { signal } : {}), ...(streamOptions.untilEmpty ? { waitTimeSeconds: Math.min(1, waitTimeSeconds) } : {}) });
+          batch = await receive({
+            ...(signal ? { signal } : {}),
+            ...(streamOptions.untilEmpty ? { waitTimeSeconds: Math.min(1, waitTimeSeconds) } : {}),
+          });
         } catch (error) {
           if (signal?.aborted) return;
           throw error;

@@ -23,8 +23,11 @@ export class SqsFeedbackWriter implements FeedbackSink {
   }
 
   async write(records: readonly FeedbackRecord[]): Promise<void> {
-    await sendBodiesOrThrow(this.#options, records.flatMap((record) => serializeFeedback(record)),
-      (unwritten, total, options) => new FeedbackWriteError(unwritten, total, options));
+    await sendBodiesOrThrow(
+      this.#options,
+      records.flatMap((record) => serializeFeedback(record)),
+      (unwritten, total, options) => new FeedbackWriteError(unwritten, total, options),
+    );
   }
 }
 
@@ -46,7 +49,8 @@ function splitChange(record: ChangeFeedback, maxBytes: number): ChangeFeedback[]
   const lists = (['changes', 'skipped', 'held'] as const).map((name) => record[name] ?? []);
   const total = lists.reduce((sum, list) => sum + list.length, 0);
   if (total <= 1) return [record]; // cannot shrink further; SQS refuses it and the write fails loudly
-  const half = (list: ChangeFeedback['changes'], first: boolean) => (first ? list.slice(0, Math.ceil(list.length / 2)) : list.slice(Math.ceil(list.length / 2)));
+  const half = (list: ChangeFeedback['changes'], first: boolean) =>
+    first ? list.slice(0, Math.ceil(list.length / 2)) : list.slice(Math.ceil(list.length / 2));
   const build = (first: boolean): ChangeFeedback => {
     const [changes = [], skipped = [], held = []] = lists.map((list) => half(list, first));
     const { skipped: _skipped, held: _held, ...rest } = record;

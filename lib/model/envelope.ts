@@ -41,9 +41,19 @@ const MAX_CORRELATION_ID = 128;
 
 /** Builds an envelope, validating key, value and revision by the core rules. */
 export function toEnvelope(input: {
-  key: string; op: ChangeOp; value?: JsonValue; prevValue?: JsonValue; revision?: Revision | number; correlationId?: string; time?: string;
+  key: string;
+  op: ChangeOp;
+  value?: JsonValue;
+  prevValue?: JsonValue;
+  revision?: Revision | number;
+  correlationId?: string;
+  time?: string;
 }): ChangeEnvelope {
-  return parseEnvelope({ datasync: ENVELOPE_VERSION, ...input, ...(input.revision === undefined ? {} : { revision: String(input.revision) }) });
+  return parseEnvelope({
+    datasync: ENVELOPE_VERSION,
+    ...input,
+    ...(input.revision === undefined ? {} : { revision: String(input.revision) }),
+  });
 }
 
 /**
@@ -53,31 +63,47 @@ export function toEnvelope(input: {
  */
 export function parseEnvelope(input: unknown): ChangeEnvelope {
   if (input === null || typeof input !== 'object' || Array.isArray(input)) {
-    throw new InvalidChangeError(`change must be a JSON object, got ${input === null ? 'null' : Array.isArray(input) ? 'an array' : typeof input}`);
+    throw new InvalidChangeError(
+      `change must be a JSON object, got ${input === null ? 'null' : Array.isArray(input) ? 'an array' : typeof input}`,
+    );
   }
   const record = input as Record<string, unknown>;
   if (record.datasync !== ENVELOPE_VERSION) {
-    throw new InvalidChangeError(`change must have "datasync": ${ENVELOPE_VERSION}, got ${JSON.stringify(record.datasync) ?? 'nothing'}`);
+    throw new InvalidChangeError(
+      `change must have "datasync": ${ENVELOPE_VERSION}, got ${JSON.stringify(record.datasync) ?? 'nothing'}`,
+    );
   }
   const unknown = Object.keys(record).filter((name) => !MEMBERS.has(name));
-  if (unknown.length > 0) throw new InvalidChangeError(`change has unknown member(s): ${unknown.slice(0, 5).join(', ')}`);
+  if (unknown.length > 0)
+    throw new InvalidChangeError(`change has unknown member(s): ${unknown.slice(0, 5).join(', ')}`);
   const key = wrap(() => validateKey(record.key), 'key');
   if (record.op !== 'put' && record.op !== 'delete') {
-    throw new InvalidChangeError(`op must be "put" or "delete", got ${JSON.stringify(record.op) ?? 'nothing'}`, { details: { key } });
+    throw new InvalidChangeError(`op must be "put" or "delete", got ${JSON.stringify(record.op) ?? 'nothing'}`, {
+      details: { key },
+    });
   }
-  if (record.op === 'put' && !('value' in record)) throw new InvalidChangeError('a put needs a value', { details: { key } });
-  if (record.op === 'delete' && 'value' in record) throw new InvalidChangeError('a delete carries no value', { details: { key } });
+  if (record.op === 'put' && !('value' in record))
+    throw new InvalidChangeError('a put needs a value', { details: { key } });
+  if (record.op === 'delete' && 'value' in record)
+    throw new InvalidChangeError('a delete carries no value', { details: { key } });
   if ('value' in record) wrap(() => assertJsonSafe(record.value), 'value', key);
   if ('prevValue' in record) wrap(() => assertJsonSafe(record.prevValue), 'prevValue', key);
   const revision = record.revision === undefined ? undefined : wrap(() => toRevision(record.revision), 'revision', key);
   for (const name of ['correlationId', 'time'] as const) {
     const member = record[name];
-    if (member !== undefined && (typeof member !== 'string' || member.length === 0 || member.length > MAX_CORRELATION_ID)) {
-      throw new InvalidChangeError(`${name} must be a non-empty string of at most ${MAX_CORRELATION_ID} characters`, { details: { key } });
+    if (
+      member !== undefined &&
+      (typeof member !== 'string' || member.length === 0 || member.length > MAX_CORRELATION_ID)
+    ) {
+      throw new InvalidChangeError(`${name} must be a non-empty string of at most ${MAX_CORRELATION_ID} characters`, {
+        details: { key },
+      });
     }
   }
   if (typeof record.time === 'string' && Number.isNaN(Date.parse(record.time))) {
-    throw new InvalidChangeError(`time must be an ISO-8601 timestamp, got ${JSON.stringify(record.time)}`, { details: { key } });
+    throw new InvalidChangeError(`time must be an ISO-8601 timestamp, got ${JSON.stringify(record.time)}`, {
+      details: { key },
+    });
   }
   return {
     datasync: ENVELOPE_VERSION,

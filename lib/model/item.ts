@@ -1,7 +1,13 @@
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import type { TableConfig } from '../config.ts';
 import { InvalidChangeError } from '../errors.ts';
-import { fromAttributeMapExcept, fromAttributeValue, toAttributeMap, type AnyAttributeValue, type JsonObject } from './json-value.ts';
+import {
+  fromAttributeMapExcept,
+  fromAttributeValue,
+  toAttributeMap,
+  type AnyAttributeValue,
+  type JsonObject,
+} from './json-value.ts';
 import { keyMatchesPrefix, validateKey } from './key.ts';
 import { toRevision, type Revision } from './revision.ts';
 
@@ -40,14 +46,19 @@ export function keyOfItem(table: TableConfig, item: Record<string, AnyAttributeV
   const parts = table.keyAttributes.map((name) => {
     const attribute = item[name];
     if (attribute?.S === undefined) {
-      throw new InvalidChangeError(`item in table ${table.name} has no string key attribute "${name}"`, { details: { table: table.name } });
+      throw new InvalidChangeError(`item in table ${table.name} has no string key attribute "${name}"`, {
+        details: { table: table.name },
+      });
     }
     return attribute.S;
   });
   try {
     return validateKey([table.prefix, ...parts].join('/'));
   } catch (cause) {
-    throw new InvalidChangeError(`item in table ${table.name} has an invalid key: ${(cause as Error).message}`, { cause, details: { table: table.name } });
+    throw new InvalidChangeError(`item in table ${table.name} has an invalid key: ${(cause as Error).message}`, {
+      cause,
+      details: { table: table.name },
+    });
   }
 }
 
@@ -55,14 +66,19 @@ export function keyOfItem(table: TableConfig, item: Record<string, AnyAttributeV
 export function itemKeyOf(table: TableConfig, key: string): Record<string, AttributeValue> {
   validateKey(key);
   if (!keyMatchesPrefix(key, table.prefix) || key === table.prefix) {
-    throw new InvalidChangeError(`key ${key} is not under the prefix "${table.prefix}" of table ${table.name}`, { details: { key } });
+    throw new InvalidChangeError(`key ${key} is not under the prefix "${table.prefix}" of table ${table.name}`, {
+      details: { key },
+    });
   }
   const rest = key.slice(table.prefix.length + 1);
   const [partition, sort] = table.keyAttributes;
   if (sort === undefined) return { [partition!]: { S: rest } };
   const slash = rest.indexOf('/');
   if (slash < 0) {
-    throw new InvalidChangeError(`key ${key} needs a partition and a sort part under "${table.prefix}" for table ${table.name}`, { details: { key } });
+    throw new InvalidChangeError(
+      `key ${key} needs a partition and a sort part under "${table.prefix}" for table ${table.name}`,
+      { details: { key } },
+    );
   }
   return { [partition!]: { S: rest.slice(0, slash) }, [sort]: { S: rest.slice(slash + 1) } };
 }
@@ -70,11 +86,17 @@ export function itemKeyOf(table: TableConfig, key: string): Record<string, Attri
 /** The change value an item carries: its attributes less the key and version attributes. */
 export function valueOfItem(table: TableConfig, item: Record<string, AnyAttributeValue>): JsonObject {
   const versionAttribute = versionAttributeOf(table);
-  return fromAttributeMapExcept(item, (name) => name === versionAttribute || name === CORRELATION_ATTRIBUTE || table.keyAttributes.includes(name));
+  return fromAttributeMapExcept(
+    item,
+    (name) => name === versionAttribute || name === CORRELATION_ATTRIBUTE || table.keyAttributes.includes(name),
+  );
 }
 
 /** The item's revision: its version attribute (see {@link versionAttributeOf}), when the item carries one. */
-export function versionOfItem(table: TableConfig, item: Record<string, AnyAttributeValue> | undefined): Revision | undefined {
+export function versionOfItem(
+  table: TableConfig,
+  item: Record<string, AnyAttributeValue> | undefined,
+): Revision | undefined {
   if (!item) return undefined;
   const attribute = item[versionAttributeOf(table)];
   if (attribute === undefined) return undefined;
@@ -83,11 +105,19 @@ export function versionOfItem(table: TableConfig, item: Record<string, AnyAttrib
 }
 
 /** The full item for a key and value (plus the version, when the table keeps one). */
-export function itemOf(table: TableConfig, key: string, value: JsonObject, version?: Revision): Record<string, AttributeValue> {
+export function itemOf(
+  table: TableConfig,
+  key: string,
+  value: JsonObject,
+  version?: Revision,
+): Record<string, AttributeValue> {
   const versionAttribute = versionAttributeOf(table);
   for (const name of [...table.keyAttributes, versionAttribute, CORRELATION_ATTRIBUTE]) {
     if (Object.hasOwn(value, name)) {
-      throw new InvalidChangeError(`value member "${name}" collides with a key or version attribute of table ${table.name}`, { details: { key } });
+      throw new InvalidChangeError(
+        `value member "${name}" collides with a key or version attribute of table ${table.name}`,
+        { details: { key } },
+      );
     }
   }
   return {

@@ -39,8 +39,16 @@ const TAGS = ['$number', '$binary', '$stringSet', '$numberSet', '$binarySet'] as
 export type AnyAttributeValue = AttributeValue | LambdaAttributeValue;
 
 interface LambdaAttributeValue {
-  S?: string; N?: string; B?: string; SS?: string[]; NS?: string[]; BS?: string[];
-  M?: Record<string, AnyAttributeValue>; L?: AnyAttributeValue[]; NULL?: boolean; BOOL?: boolean;
+  S?: string;
+  N?: string;
+  B?: string;
+  SS?: string[];
+  NS?: string[];
+  BS?: string[];
+  M?: Record<string, AnyAttributeValue>;
+  L?: AnyAttributeValue[];
+  NULL?: boolean;
+  BOOL?: boolean;
 }
 
 /** Converts one DynamoDB attribute value to its JSON-safe form. */
@@ -61,20 +69,29 @@ export function fromAttributeValue(attribute: AnyAttributeValue): JsonValue {
     member = value;
   }
   switch (type) {
-    case 'S': return member as string;
-    case 'N': return fromDynamoNumber(member as string);
-    case 'BOOL': return member as boolean;
-    case 'NULL': return null;
+    case 'S':
+      return member as string;
+    case 'N':
+      return fromDynamoNumber(member as string);
+    case 'BOOL':
+      return member as boolean;
+    case 'NULL':
+      return null;
     case 'M':
-      if (typeof member !== 'object' || member === null || Array.isArray(member)) throw malformed('M', 'an attribute map');
+      if (typeof member !== 'object' || member === null || Array.isArray(member))
+        throw malformed('M', 'an attribute map');
       return fromAttributeMap(member as Record<string, AnyAttributeValue>);
     case 'L':
       if (!Array.isArray(member)) throw malformed('L', 'a list');
       return fromAttributeList(member as AnyAttributeValue[]);
-    case 'B': return { $binary: toBase64(member as Uint8Array | string) };
-    case 'SS': return { $stringSet: [...(member as string[])].sort() };
-    case 'NS': return { $numberSet: [...(member as string[])].sort(compareDecimal) };
-    case 'BS': return { $binarySet: (member as Array<Uint8Array | string>).map(toBase64).sort() };
+    case 'B':
+      return { $binary: toBase64(member as Uint8Array | string) };
+    case 'SS':
+      return { $stringSet: [...(member as string[])].sort() };
+    case 'NS':
+      return { $numberSet: [...(member as string[])].sort(compareDecimal) };
+    case 'BS':
+      return { $binarySet: (member as Array<Uint8Array | string>).map(toBase64).sort() };
   }
   throw new InvalidValueError(`unsupported DynamoDB attribute type: ${Object.keys(attribute).join(',') || 'none'}`);
 }
@@ -90,7 +107,10 @@ export function fromAttributeMap(item: Record<string, AnyAttributeValue>): JsonO
  * Converts an item to a JSON object without the attributes `skip` names (an item's key and
  * version attributes), in one pass.
  */
-export function fromAttributeMapExcept(item: Record<string, AnyAttributeValue>, skip: (name: string) => boolean): JsonObject {
+export function fromAttributeMapExcept(
+  item: Record<string, AnyAttributeValue>,
+  skip: (name: string) => boolean,
+): JsonObject {
   const out: JsonObject = {};
   for (const name in item) {
     if (!skip(name)) defineMember(out, name, fromAttributeValue(item[name]!));
@@ -146,7 +166,10 @@ export function assertJsonSafe(value: unknown, maxBytes = MAX_VALUE_BYTES): numb
   checkShape(value, '$');
   const bytes = Buffer.byteLength(JSON.stringify(value), 'utf8');
   if (bytes > maxBytes) {
-    throw new InvalidValueError(`value is ${bytes} bytes of JSON, more than the ${maxBytes} allowed`, { bytes, maxBytes });
+    throw new InvalidValueError(`value is ${bytes} bytes of JSON, more than the ${maxBytes} allowed`, {
+      bytes,
+      maxBytes,
+    });
   }
   return bytes;
 }
@@ -164,7 +187,10 @@ function checkShape(value: unknown, path: string): void {
   if (typeof value === 'object') {
     const proto = Object.getPrototypeOf(value);
     if (proto !== Object.prototype && proto !== null) {
-      throw new InvalidValueError(`${path} is a ${proto?.constructor?.name ?? 'non-plain object'}, not a plain object`, { path });
+      throw new InvalidValueError(
+        `${path} is a ${proto?.constructor?.name ?? 'non-plain object'}, not a plain object`,
+        { path },
+      );
     }
     for (const [name, member] of Object.entries(value)) checkShape(member, `${path}.${name}`);
     return;
@@ -176,7 +202,8 @@ function checkShape(value: unknown, path: string): void {
 const DYNAMO_NUMBER = /^[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?$/;
 
 function fromDynamoNumber(text: string): number | JsonObject {
-  if (typeof text !== 'string' || !DYNAMO_NUMBER.test(text)) throw new InvalidValueError(`N attribute ${JSON.stringify(text)} is not a number`);
+  if (typeof text !== 'string' || !DYNAMO_NUMBER.test(text))
+    throw new InvalidValueError(`N attribute ${JSON.stringify(text)} is not a number`);
   const number = Number(text);
   return Number.isFinite(number) && String(number) === text ? number : { $number: text };
 }
@@ -193,16 +220,18 @@ function taggedType(value: JsonObject): (typeof TAGS)[number] | undefined {
   const tag = TAGS.find((candidate) => candidate === names[0]);
   if (tag === undefined) return undefined;
   const member = value[tag];
-  const valid = tag === '$number' || tag === '$binary'
-    ? typeof member === 'string'
-    : Array.isArray(member) && member.every((item) => typeof item === 'string');
+  const valid =
+    tag === '$number' || tag === '$binary'
+      ? typeof member === 'string'
+      : Array.isArray(member) && member.every((item) => typeof item === 'string');
   if (!valid) throw new InvalidValueError(`tagged value ${tag} has the wrong member type`);
   return tag;
 }
 
 /** Assigns without ever invoking the `__proto__` setter, so a hostile attribute name stays data. */
 function defineMember(target: JsonObject, name: string, value: JsonValue): void {
-  if (name === '__proto__') Object.defineProperty(target, name, { value, enumerable: true, writable: true, configurable: true });
+  if (name === '__proto__')
+    Object.defineProperty(target, name, { value, enumerable: true, writable: true, configurable: true });
   else target[name] = value;
 }
 

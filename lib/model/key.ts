@@ -51,7 +51,8 @@ function check(input: unknown, what: 'key' | 'prefix', code: 'INVALID_KEY' | 'IN
   const segments = input.split('/');
   for (const [index, segment] of segments.entries()) {
     if (segment === '') return fail(`empty segment at position ${index} (leading, trailing or doubled "/")`, { index });
-    if (segment === '.' || segment === '..') return fail(`relative segment "${segment}" at position ${index}`, { index });
+    if (segment === '.' || segment === '..')
+      return fail(`relative segment "${segment}" at position ${index}`, { index });
     if (HOSTILE_SEGMENTS.has(segment)) return fail(`reserved segment "${segment}" at position ${index}`, { index });
   }
   return input;

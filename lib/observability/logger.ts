@@ -20,7 +20,10 @@ export interface Logger {
  * Creates a logger writing to `write` (stdout by default). The level comes from `LOG_LEVEL`
  * (default `info`); `DATASYNC_SILENT=1` turns logging off, for tests and the local demo's table view.
  */
-export function createLogger(fields: Record<string, unknown> = {}, write: (line: string) => void = (line) => process.stdout.write(`${line}\n`)): Logger {
+export function createLogger(
+  fields: Record<string, unknown> = {},
+  write: (line: string) => void = (line) => process.stdout.write(`${line}\n`),
+): Logger {
   const threshold = ORDER[(process.env.LOG_LEVEL?.toLowerCase() as LogLevel) ?? 'info'] ?? ORDER.info;
   const silent = process.env.DATASYNC_SILENT === '1';
   const log = (level: LogLevel, message: string, extra?: Record<string, unknown>) => {
@@ -38,7 +41,12 @@ export function createLogger(fields: Record<string, unknown> = {}, write: (line:
 
 function errorReplacer(_name: string, value: unknown): unknown {
   if (value instanceof Error) {
-    return { name: value.name, message: value.message, ...('code' in value ? { code: value.code } : {}), ...(value.cause === undefined ? {} : { cause: value.cause }) };
+    return {
+      name: value.name,
+      message: value.message,
+      ...('code' in value ? { code: value.code } : {}),
+      ...(value.cause === undefined ? {} : { cause: value.cause }),
+    };
   }
   return typeof value === 'bigint' ? value.toString() : value;
 }

@@ -15,7 +15,10 @@ export interface Metrics {
 export const METRICS_NAMESPACE = 'ServerlessDatasync';
 
 /** Creates a metrics collector with fixed dimensions (e.g. `{ Function: 'sqs' }`). */
-export function createMetrics(dimensions: Record<string, string>, write: (line: string) => void = (line) => process.stdout.write(`${line}\n`)): Metrics {
+export function createMetrics(
+  dimensions: Record<string, string>,
+  write: (line: string) => void = (line) => process.stdout.write(`${line}\n`),
+): Metrics {
   let values = new Map<string, { unit: MetricUnit; values: number[] }>();
   return {
     add(name, unit, value) {
@@ -31,11 +34,13 @@ export function createMetrics(dimensions: Record<string, string>, write: (line: 
       const line: Record<string, unknown> = {
         _aws: {
           Timestamp: Date.now(),
-          CloudWatchMetrics: [{
-            Namespace: METRICS_NAMESPACE,
-            Dimensions: [Object.keys(dimensions)],
-            Metrics: [...values].map(([name, { unit }]) => ({ Name: name, Unit: unit })),
-          }],
+          CloudWatchMetrics: [
+            {
+              Namespace: METRICS_NAMESPACE,
+              Dimensions: [Object.keys(dimensions)],
+              Metrics: [...values].map(([name, { unit }]) => ({ Name: name, Unit: unit })),
+            },
+          ],
         },
         ...dimensions,
       };

@@ -40,10 +40,14 @@ export class PluginRegistry {
       throw new DatasyncError('CONFIGURATION', 'a plugin needs a non-empty name');
     }
     if (this.#entries.some((entry) => entry.name === name)) {
-      throw new DatasyncError('DUPLICATE_PLUGIN', `a plugin named "${name}" is already registered`, { details: { plugin: name } });
+      throw new DatasyncError('DUPLICATE_PLUGIN', `a plugin named "${name}" is already registered`, {
+        details: { plugin: name },
+      });
     }
     if (typeof callbacks?.change !== 'function' || typeof callbacks.resync !== 'function') {
-      throw new DatasyncError('CONFIGURATION', `plugin "${name}" needs change and resync callbacks`, { details: { plugin: name } });
+      throw new DatasyncError('CONFIGURATION', `plugin "${name}" needs change and resync callbacks`, {
+        details: { plugin: name },
+      });
     }
     const entry: Entry = { name, callbacks, prefixes: [], closed: false };
     for (const prefix of prefixes) addPrefix(entry, prefix);
@@ -84,7 +88,9 @@ export class PluginRegistry {
     const entries = this.#entries;
     const open = (action: string) => {
       if (entry.closed) {
-        throw new DatasyncError('PLUGIN_CLOSED', `cannot ${action}: plugin "${entry.name}" is closed`, { details: { plugin: entry.name } });
+        throw new DatasyncError('PLUGIN_CLOSED', `cannot ${action}: plugin "${entry.name}" is closed`, {
+          details: { plugin: entry.name },
+        });
       }
     };
     return {

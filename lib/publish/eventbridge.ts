@@ -35,7 +35,11 @@ export function eventEntrySize(entry: PutEventsRequestEntry): number {
  * The EventBridge target: each change is one event whose `detail` is the change envelope, put
  * with PutEvents (10 entries and 256 KiB a call). Revisions come from the publisher's clock.
  */
-export function eventBridgeWriter(target: EventBridgeTarget, eventbridge: EventBridgeClient, policy: RetryPolicy): TargetWriter {
+export function eventBridgeWriter(
+  target: EventBridgeTarget,
+  eventbridge: EventBridgeClient,
+  policy: RetryPolicy,
+): TargetWriter {
   const source = target.source ?? DEFAULT_EVENT_SOURCE;
   const detailType = target.detailType ?? DEFAULT_EVENT_DETAIL_TYPE;
   const clock = new RevisionClock();
@@ -49,11 +53,16 @@ export function eventBridgeWriter(target: EventBridgeTarget, eventbridge: EventB
       Source: source,
       DetailType: detailType,
       Time: now,
-      Detail: JSON.stringify(toEnvelope({
-        key: change.key, op: change.op, revision, time: now.toISOString(),
-        ...(change.value === undefined ? {} : { value: change.value }),
-        ...(change.correlationId === undefined ? {} : { correlationId: change.correlationId }),
-      })),
+      Detail: JSON.stringify(
+        toEnvelope({
+          key: change.key,
+          op: change.op,
+          revision,
+          time: now.toISOString(),
+          ...(change.value === undefined ? {} : { value: change.value }),
+          ...(change.correlationId === undefined ? {} : { correlationId: change.correlationId }),
+        }),
+      ),
     };
     return { change, revision, request, bytes: eventEntrySize(request) };
   };
@@ -70,7 +79,9 @@ export function eventBridgeWriter(target: EventBridgeTarget, eventbridge: EventB
         delivered.push(published(entry.change, entry.revision, result.EventId));
       } else if (result?.ErrorCode) {
         failed.push({
-          entry, errorCode: result.ErrorCode, retryable: RETRYABLE_CODES.test(result.ErrorCode),
+          entry,
+          errorCode: result.ErrorCode,
+          retryable: RETRYABLE_CODES.test(result.ErrorCode),
           reason: `${result.ErrorCode}: ${result.ErrorMessage ?? 'no message'}`,
         });
       } else {

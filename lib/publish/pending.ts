@@ -24,11 +24,17 @@ const MAX_CORRELATION_ID = 128;
  * correlation id and revision. Nothing is sent for a call with any bad change.
  * @throws InvalidKeyError, InvalidValueError or InvalidChangeError.
  */
-export function checkChange(change: PublishChange, index: number, options: { allowExpectedRevision: boolean }): PendingChange {
+export function checkChange(
+  change: PublishChange,
+  index: number,
+  options: { allowExpectedRevision: boolean },
+): PendingChange {
   if (change === null || typeof change !== 'object') throw new InvalidChangeError(`change ${index} is not an object`);
   const key = validateKey(change.key);
   if (change.op !== 'put' && change.op !== 'delete') {
-    throw new InvalidChangeError(`op must be "put" or "delete", got ${JSON.stringify(change.op) ?? 'nothing'}`, { details: { key } });
+    throw new InvalidChangeError(`op must be "put" or "delete", got ${JSON.stringify(change.op) ?? 'nothing'}`, {
+      details: { key },
+    });
   }
   if (change.op === 'put') {
     if (change.value === undefined) throw new InvalidChangeError('a put needs a value', { details: { key } });
@@ -37,18 +43,29 @@ export function checkChange(change: PublishChange, index: number, options: { all
     throw new InvalidChangeError('a delete carries no value', { details: { key } });
   }
   const { correlationId } = change;
-  if (correlationId !== undefined && (typeof correlationId !== 'string' || correlationId.length === 0 || correlationId.length > MAX_CORRELATION_ID)) {
-    throw new InvalidChangeError(`correlationId must be a non-empty string of at most ${MAX_CORRELATION_ID} characters`, { details: { key } });
+  if (
+    correlationId !== undefined &&
+    (typeof correlationId !== 'string' || correlationId.length === 0 || correlationId.length > MAX_CORRELATION_ID)
+  ) {
+    throw new InvalidChangeError(
+      `correlationId must be a non-empty string of at most ${MAX_CORRELATION_ID} characters`,
+      { details: { key } },
+    );
   }
   let expectedRevision: Revision | undefined;
   if (change.expectedRevision !== undefined) {
     if (!options.allowExpectedRevision) {
-      throw new InvalidChangeError('expectedRevision needs a DynamoDB target: a queue or bus cannot check the current revision', { details: { key } });
+      throw new InvalidChangeError(
+        'expectedRevision needs a DynamoDB target: a queue or bus cannot check the current revision',
+        { details: { key } },
+      );
     }
     expectedRevision = toRevision(change.expectedRevision);
   }
   return {
-    index, key, op: change.op,
+    index,
+    key,
+    op: change.op,
     ...(change.op === 'put' ? { value: change.value! } : {}),
     ...(correlationId === undefined ? {} : { correlationId }),
     ...(expectedRevision === undefined ? {} : { expectedRevision }),
@@ -63,12 +80,16 @@ export interface Delivered {
 
 /** What a published change reports back. */
 export function published(change: PendingChange, revision: Revision | undefined, messageId?: string): Delivered {
-  return { index: change.index, published: {
-    key: change.key, op: change.op,
-    ...(revision === undefined ? {} : { revision }),
-    ...(change.correlationId === undefined ? {} : { correlationId: change.correlationId }),
-    ...(messageId === undefined ? {} : { messageId }),
-  } };
+  return {
+    index: change.index,
+    published: {
+      key: change.key,
+      op: change.op,
+      ...(revision === undefined ? {} : { revision }),
+      ...(change.correlationId === undefined ? {} : { correlationId: change.correlationId }),
+      ...(messageId === undefined ? {} : { messageId }),
+    },
+  };
 }
 
 /**
@@ -91,7 +112,12 @@ export function settle<E extends { change: PendingChange }>(
         retryable: failure.retryable,
         ...(failure.errorCode === undefined ? {} : { errorCode: failure.errorCode }),
       }));
-    throw new PublishError(target, unpublished, total - failed.length, failed.find((f) => f.cause !== undefined)?.cause);
+    throw new PublishError(
+      target,
+      unpublished,
+      total - failed.length,
+      failed.find((f) => f.cause !== undefined)?.cause,
+    );
   }
   return [...delivered].sort((a, b) => a.index - b.index).map((entry) => entry.published);
 }

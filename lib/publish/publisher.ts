@@ -23,7 +23,10 @@ function writerFor(options: PublisherOptions): TargetWriter {
   switch (target?.type) {
     case 'dynamodb':
       if (!target.table?.name || !target.table.prefix || !target.table.keyAttributes?.length) {
-        throw new DatasyncError('CONFIGURATION', 'a dynamodb target needs a table config with name, prefix and keyAttributes');
+        throw new DatasyncError(
+          'CONFIGURATION',
+          'a dynamodb target needs a table config with name, prefix and keyAttributes',
+        );
       }
       return dynamoDbWriter(target, options.clients?.dynamodb ?? dynamoDbClient(), policy);
     case 'sqs':
@@ -33,6 +36,9 @@ function writerFor(options: PublisherOptions): TargetWriter {
       if (!target.busName) throw new DatasyncError('CONFIGURATION', 'an eventbridge target needs a busName');
       return eventBridgeWriter(target, options.clients?.eventbridge ?? eventBridgeClient(), policy);
     default:
-      throw new DatasyncError('CONFIGURATION', `unknown publish target type ${JSON.stringify((target as { type?: unknown } | undefined)?.type)}; use dynamodb, sqs or eventbridge`);
+      throw new DatasyncError(
+        'CONFIGURATION',
+        `unknown publish target type ${JSON.stringify((target as { type?: unknown } | undefined)?.type)}; use dynamodb, sqs or eventbridge`,
+      );
   }
 }

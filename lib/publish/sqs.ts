@@ -39,15 +39,23 @@ export function sqsWriter(target: SqsTarget, sqs: SqsBatchClient, policy: RetryP
 
   const toEntry = (change: PendingChange): SqsEntry => {
     const revision = clock.next();
-    const body = JSON.stringify(toEnvelope({
-      key: change.key, op: change.op, revision, time: new Date().toISOString(),
-      ...(change.value === undefined ? {} : { value: change.value }),
-      ...(change.correlationId === undefined ? {} : { correlationId: change.correlationId }),
-    }));
+    const body = JSON.stringify(
+      toEnvelope({
+        key: change.key,
+        op: change.op,
+        revision,
+        time: new Date().toISOString(),
+        ...(change.value === undefined ? {} : { value: change.value }),
+        ...(change.correlationId === undefined ? {} : { correlationId: change.correlationId }),
+      }),
+    );
     if (!fifo) return { change, revision, body };
     const group = groupOf(change.key);
     if (typeof group !== 'string' || !SQS_ID.test(group)) {
-      throw new DatasyncError('CONFIGURATION', `messageGroupId gave ${JSON.stringify(group)} for ${change.key}: SQS needs 1-128 printable ASCII characters`);
+      throw new DatasyncError(
+        'CONFIGURATION',
+        `messageGroupId gave ${JSON.stringify(group)} for ${change.key}: SQS needs 1-128 printable ASCII characters`,
+      );
     }
     return { change, revision, body, groupId: group, deduplicationId: deduplicationId(change.key, revision) };
   };

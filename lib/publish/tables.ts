@@ -12,7 +12,10 @@ import { publisherOver, retryPolicy } from './writer.ts';
  * a table.
  * @throws DatasyncError `CONFIGURATION` when no tables are given.
  */
-export function createTablesPublisher(tables: readonly TableConfig[], options: Omit<PublisherOptions, 'target'> = {}): Publisher {
+export function createTablesPublisher(
+  tables: readonly TableConfig[],
+  options: Omit<PublisherOptions, 'target'> = {},
+): Publisher {
   if (tables.length === 0) throw new DatasyncError('CONFIGURATION', 'publishing by key needs at least one table');
   const byLongestPrefix = [...tables].sort((a, b) => b.prefix.length - a.prefix.length);
   const policy = retryPolicy(options.retry);
@@ -20,12 +23,21 @@ export function createTablesPublisher(tables: readonly TableConfig[], options: O
   const publishers = new Map<string, Publisher>();
   const publisherFor = (key: string): Publisher => {
     validateKey(key);
-    const table = byLongestPrefix.find((candidate) => keyMatchesPrefix(key, candidate.prefix) && key !== candidate.prefix);
+    const table = byLongestPrefix.find(
+      (candidate) => keyMatchesPrefix(key, candidate.prefix) && key !== candidate.prefix,
+    );
     if (!table) {
-      throw new InvalidChangeError(`no table holds ${key}: the prefixes are ${tables.map((t) => t.prefix).join(', ')}`, { details: { key } });
+      throw new InvalidChangeError(
+        `no table holds ${key}: the prefixes are ${tables.map((t) => t.prefix).join(', ')}`,
+        { details: { key } },
+      );
     }
     let publisher = publishers.get(table.name);
-    if (!publisher) publishers.set(table.name, (publisher = publisherOver(dynamoDbWriter({ type: 'dynamodb', table }, dynamodb, policy))));
+    if (!publisher)
+      publishers.set(
+        table.name,
+        (publisher = publisherOver(dynamoDbWriter({ type: 'dynamodb', table }, dynamodb, policy))),
+      );
     return publisher;
   };
 
@@ -49,11 +61,15 @@ export function createTablesPublisher(tables: readonly TableConfig[], options: O
       const unpublished: UnpublishedChange[] = [];
       for (const [publisher, group] of groups) {
         try {
-          published.push(...await publisher.publish(group));
+          published.push(...(await publisher.publish(group)));
         } catch (error) {
           if (!(error instanceof PublishError)) throw error;
           unpublished.push(...error.unpublished);
-          published.push(...group.filter((change) => !error.unpublished.some((u) => u.key === change.key)).map((change) => ({ key: change.key, op: change.op })));
+          published.push(
+            ...group
+              .filter((change) => !error.unpublished.some((u) => u.key === change.key))
+              .map((change) => ({ key: change.key, op: change.op })),
+          );
         }
       }
       if (unpublished.length > 0) throw new PublishError(this.target, unpublished, published.length);

@@ -25,7 +25,8 @@ export interface TargetWriter {
  * target bundles only that target's SDK client.
  */
 export function publisherOver(writer: TargetWriter): Publisher {
-  const check = (change: Parameters<typeof checkChange>[0], index: number) => checkChange(change, index, { allowExpectedRevision: writer.checksRevisions });
+  const check = (change: Parameters<typeof checkChange>[0], index: number) =>
+    checkChange(change, index, { allowExpectedRevision: writer.checksRevisions });
   return {
     target: writer.name,
     async put(key, value, putOptions = {}) {
@@ -55,7 +56,11 @@ export function publisherOver(writer: TargetWriter): Publisher {
  */
 export function retryPolicy(overrides: Partial<RetryPolicy> = {}): RetryPolicy {
   const policy = { ...DEFAULT_RETRY_POLICY, ...overrides };
-  if (!(Number.isInteger(policy.maxAttempts) && policy.maxAttempts >= 1) || !(policy.baseDelayMs >= 0) || !(policy.maxDelayMs >= 0)) {
+  if (
+    !(Number.isInteger(policy.maxAttempts) && policy.maxAttempts >= 1) ||
+    !(policy.baseDelayMs >= 0) ||
+    !(policy.maxDelayMs >= 0)
+  ) {
     throw new DatasyncError('CONFIGURATION', 'retry needs maxAttempts >= 1 and non-negative delays');
   }
   return policy;

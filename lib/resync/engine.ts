@@ -104,7 +104,11 @@ type Registered = { plugins(): Plugin[] };
  *   (nothing runs); `StateFailedError` when the state table fails; the sink's error when feedback
  *   cannot be written.
  */
-export async function runResync(datasync: Registered, request: ResyncRequest, options: ResyncOptions): Promise<ResyncRunResult> {
+export async function runResync(
+  datasync: Registered,
+  request: ResyncRequest,
+  options: ResyncOptions,
+): Promise<ResyncRunResult> {
   const { store } = options;
   const rows = resyncRows(store);
   const margin = options.marginMs ?? DEFAULT_MARGIN_MS;
@@ -116,27 +120,46 @@ export async function runResync(datasync: Registered, request: ResyncRequest, op
   let run = await rows.run(request.resyncId);
   // A continuation of a resync that has ended (a late or repeated one) has nothing left to do;
   // starting over would resync plugins the request never named.
-  if (!run && request.reason === 'continuation') return { resyncId: request.resyncId, reason: request.reason, plugins: [], continued: false };
+  if (!run && request.reason === 'continuation')
+    return { resyncId: request.resyncId, reason: request.reason, plugins: [], continued: false };
   if (!run) {
     const known = new Set(registered.map((plugin) => plugin.name));
     const unknown = (request.plugins ?? []).filter((name) => !known.has(name));
     if (unknown.length > 0) {
-      throw new DatasyncError('UNKNOWN_PLUGIN', `resync ${request.resyncId} names unregistered plugin(s): ${unknown.join(', ')}`, {
-        details: { resyncId: request.resyncId, plugins: unknown },
-      });
+      throw new DatasyncError(
+        'UNKNOWN_PLUGIN',
+        `resync ${request.resyncId} names unregistered plugin(s): ${unknown.join(', ')}`,
+        {
+          details: { resyncId: request.resyncId, plugins: unknown },
+        },
+      );
     }
-    let selected = registered.filter((plugin) => request.plugins === undefined || request.plugins.includes(plugin.name));
+    let selected = registered.filter(
+      (plugin) => request.plugins === undefined || request.plugins.includes(plugin.name),
+    );
     if (request.reason === 'first-start') {
       const states = await store.states(selected.map((plugin) => plugin.name));
       selected = selected.filter((_, index) => states[index]!.status === 'never-synced');
     }
-    if (selected.length === 0) return { resyncId: request.resyncId, reason: request.reason, plugins: [], continued: false };
+    if (selected.length === 0)
+      return { resyncId: request.resyncId, reason: request.reason, plugins: [], continued: false };
     // A copy of the request that got there first has created the run: this one follows its row.
-    run = await rows.createRun({ resyncId: request.resyncId, reason: request.reason, plugins: selected.map((plugin) => plugin.name), index: 0, startedAt: new Date().toISOString() });
+    run = await rows.createRun({
+      resyncId: request.resyncId,
+      reason: request.reason,
+      plugins: selected.map((plugin) => plugin.name),
+      index: 0,
+      startedAt: new Date().toISOString(),
+    });
   }
 
   const results: PluginResyncResult[] = [];
-  const outcome = (continued: boolean): ResyncRunResult => ({ resyncId: run.resyncId, reason: run.reason as ResyncRequest['reason'], plugins: results, continued });
+  const outcome = (continued: boolean): ResyncRunResult => ({
+    resyncId: run.resyncId,
+    reason: run.reason as ResyncRequest['reason'],
+    plugins: results,
+    continued,
+  });
   for (let index = run.index; index < run.plugins.length; index += 1) {
     const name = run.plugins[index]!;
     if (results.length > 0 && timeIsShort()) {
@@ -147,24 +170,42 @@ export async function runResync(datasync: Registered, request: ResyncRequest, op
     const plugin = registered.find((candidate) => candidate.name === name);
     const step = plugin
       ? await resyncPlugin(plugin, run.resyncId, index, { ...options, leaseMs, remaining, timeIsShort })
-      : await reportFailure(name, run.resyncId, new DatasyncError('UNKNOWN_PLUGIN', `plugin "${name}" was closed before its resync`), undefined, options);
+      : await reportFailure(
+          name,
+          run.resyncId,
+          new DatasyncError('UNKNOWN_PLUGIN', `plugin "${name}" was closed before its resync`),
+          undefined,
+          options,
+        );
     // Another invocation of this resync (a repeated delivery) has already done this plugin and
     // carries the run on.
     if (step.result === undefined) return outcome(false);
     const { result } = step;
     results.push(result);
-    if (result.status === 'waiting' && result.error instanceof ResyncBusyError && result.error.holder === run.resyncId) {
+    if (
+      result.status === 'waiting' &&
+      result.error instanceof ResyncBusyError &&
+      result.error.holder === run.resyncId
+    ) {
       // Another invocation of this same resync holds the plugin, and goes on with the run while
       // it lives. This copy looks again once that lease has run out, so a run whose invocation
       // crashed still resumes; the run row is that invocation's to move, so it is left alone.
-      await continuation(run.resyncId, options, Math.max(1, Math.ceil(((result.error.until ?? Date.now()) - Date.now()) / 1000) + 1));
+      await continuation(
+        run.resyncId,
+        options,
+        Math.max(1, Math.ceil(((result.error.until ?? Date.now()) - Date.now()) / 1000) + 1),
+      );
       return outcome(true);
     }
     if (result.status === 'continued' || result.status === 'waiting') {
       await rows.saveRun({ ...run, index });
       // A plugin another resync holds is tried again later; the plugins after it wait with it,
       // so the run keeps registration order.
-      await continuation(run.resyncId, options, result.status === 'waiting' ? Math.max(1, options.busyRetrySeconds ?? DEFAULT_BUSY_RETRY_SECONDS) : 0);
+      await continuation(
+        run.resyncId,
+        options,
+        result.status === 'waiting' ? Math.max(1, options.busyRetrySeconds ?? DEFAULT_BUSY_RETRY_SECONDS) : 0,
+      );
       return outcome(true);
     }
     // The run moves past the plugin before its lease is released: a copy of this resync that
@@ -180,10 +221,17 @@ export async function runResync(datasync: Registered, request: ResyncRequest, op
 async function continuation(resyncId: string, options: ResyncOptions, delaySeconds = 0): Promise<void> {
   const request: ResyncRequest = { datasync: 'resync', resyncId, reason: 'continuation' };
   const delay = delaySeconds > 0 ? { delaySeconds: Math.min(900, Math.round(delaySeconds)) } : {};
-  await (options.continueResync ?? ((next: ResyncRequest) => requestResync({
-    resyncId: next.resyncId, reason: 'continuation', ...delay,
-    ...(options.clients ? { clients: options.clients } : {}), ...(options.resyncQueueUrl ? { queueUrl: options.resyncQueueUrl } : {}),
-  })))(request, delay);
+  await (
+    options.continueResync ??
+    ((next: ResyncRequest) =>
+      requestResync({
+        resyncId: next.resyncId,
+        reason: 'continuation',
+        ...delay,
+        ...(options.clients ? { clients: options.clients } : {}),
+        ...(options.resyncQueueUrl ? { queueUrl: options.resyncQueueUrl } : {}),
+      }))
+  )(request, delay);
 }
 
 interface PluginRunOptions extends ResyncOptions {
@@ -202,7 +250,12 @@ interface PluginStep {
   readonly held?: LeaseHold;
 }
 
-async function resyncPlugin(plugin: Plugin, resyncId: string, index: number, options: PluginRunOptions): Promise<PluginStep> {
+async function resyncPlugin(
+  plugin: Plugin,
+  resyncId: string,
+  index: number,
+  options: PluginRunOptions,
+): Promise<PluginStep> {
   const { store } = options;
   const rows = resyncRows(store);
   const hold: LeaseHold = { resyncId, token: randomUUID(), ms: options.leaseMs };
@@ -222,10 +275,16 @@ async function resyncPlugin(plugin: Plugin, resyncId: string, index: number, opt
   // From here until it is released or parked, the status row is this invocation's to write; it
   // is read only now, so a resync that ended while this one waited for the lease is seen.
   let held: LeaseHold | undefined = hold;
-  const progress = (phase: 'started' | 'page' | 'checkpoint' | 'finished' | 'failed', at: PluginCursor) => options.onProgress?.({
-    resyncId, plugin: plugin.name, phase, part: at.part, items: at.items, deleted: at.deleted,
-    ...(at.estimatedItems === undefined ? {} : { estimatedItems: at.estimatedItems }),
-  });
+  const progress = (phase: 'started' | 'page' | 'checkpoint' | 'finished' | 'failed', at: PluginCursor) =>
+    options.onProgress?.({
+      resyncId,
+      plugin: plugin.name,
+      phase,
+      part: at.part,
+      items: at.items,
+      deleted: at.deleted,
+      ...(at.estimatedItems === undefined ? {} : { estimatedItems: at.estimatedItems }),
+    });
   let cursor: PluginCursor | undefined;
   let snapshot: ResyncSnapshot | undefined;
   try {
@@ -245,52 +304,94 @@ async function resyncPlugin(plugin: Plugin, resyncId: string, index: number, opt
     // Snapshots other than the one the plugin holds (older ones, those of resyncs that never
     // finished) are dropped as a new resync begins: a lookup that has just read the status row
     // may still be reading the current one.
-    if (!resumed) await rows.removeSnapshots(plugin.name, [...(cursor.previous === undefined ? [] : [cursor.previous]), snapshotOf(cursor)]);
+    if (!resumed)
+      await rows.removeSnapshots(plugin.name, [
+        ...(cursor.previous === undefined ? [] : [cursor.previous]),
+        snapshotOf(cursor),
+      ]);
     progress('started', cursor);
     // The plugin keeps half the margin to finish its page after the snapshot stops.
-    const limit = Math.max(1, Math.min(options.timeoutMs ?? DEFAULT_RESYNC_TIMEOUT_MS, options.remaining() - (options.marginMs ?? DEFAULT_MARGIN_MS) / 2));
+    const limit = Math.max(
+      1,
+      Math.min(
+        options.timeoutMs ?? DEFAULT_RESYNC_TIMEOUT_MS,
+        options.remaining() - (options.marginMs ?? DEFAULT_MARGIN_MS) / 2,
+      ),
+    );
     // A part also ends (at a page boundary) once three quarters of the time limit are used, so
     // a long resync continues in parts instead of timing out; a plugin stuck on one page still
     // times out.
     const partStarted = Date.now();
     const timeIsShort = () => options.timeIsShort() || Date.now() - partStarted >= limit * 0.75;
     const active = new ResyncSnapshot({
-      dynamodb, store, plugin: plugin.name, prefixes: plugin.prefixes, tables, cursor, fence, hold,
-      scan: { ...(options.pageSize ? { pageSize: options.pageSize } : {}), ...(options.consistentRead ? { consistentRead: true } : {}) },
+      dynamodb,
+      store,
+      plugin: plugin.name,
+      prefixes: plugin.prefixes,
+      tables,
+      cursor,
+      fence,
+      hold,
+      scan: {
+        ...(options.pageSize ? { pageSize: options.pageSize } : {}),
+        ...(options.consistentRead ? { consistentRead: true } : {}),
+      },
       ...(options.sweepBuckets ? { sweepBuckets: options.sweepBuckets } : {}),
       timeIsShort,
       onPage: (at) => progress('page', at),
     });
     snapshot = active;
     const part = cursor.part;
-    await callPlugin(plugin.name, limit, (signal) => plugin.resync(active, { plugin: plugin.name, signal, resyncId, part }));
+    await callPlugin(plugin.name, limit, (signal) =>
+      plugin.resync(active, { plugin: plugin.name, signal, resyncId, part }),
+    );
     cursor = active.cursor;
     if (active.continues) {
       progress('checkpoint', cursor);
       // The next part, in a new invocation, takes the lease back; nobody else can before it runs out.
       await rows.parkLease(plugin.name, hold);
       held = undefined;
-      return { result: { plugin: plugin.name, status: 'continued', items: cursor.items, deleted: cursor.deleted, applied: 0 } };
+      return {
+        result: { plugin: plugin.name, status: 'continued', items: cursor.items, deleted: cursor.deleted, applied: 0 },
+      };
     }
     if (!active.complete) {
-      throw new DatasyncError('RESYNC_INCOMPLETE', `plugin "${plugin.name}" returned before reading its whole snapshot`, { details: { plugin: plugin.name } });
+      throw new DatasyncError(
+        'RESYNC_INCOMPLETE',
+        `plugin "${plugin.name}" returned before reading its whole snapshot`,
+        { details: { plugin: plugin.name } },
+      );
     }
     // Held changes are applied before and after the plugin turns in-sync: the first pass does the
     // bulk, the second catches changes held while the first ran (none can be held after the flip).
     // The lease is kept through both, so no other resync applies them at the same time.
     const recorded = snapshotOf(cursor);
     let applied = await applyHeld(plugin, recorded, options, hold);
-    await rows.finishResync(plugin.name, {
-      resyncId, snapshot: recorded, ...(cursor.digest ? { digest: cursor.digest } : {}), startedAt: cursor.startedAt, items: cursor.items, deleted: cursor.deleted,
-    }, hold);
+    await rows.finishResync(
+      plugin.name,
+      {
+        resyncId,
+        snapshot: recorded,
+        ...(cursor.digest ? { digest: cursor.digest } : {}),
+        startedAt: cursor.startedAt,
+        items: cursor.items,
+        deleted: cursor.deleted,
+      },
+      hold,
+    );
     applied += await applyHeld(plugin, recorded, options, hold);
     const feedback = resyncFeedback(plugin.name, resyncId, 'ok', cursor, applied);
     await options.sink.write([feedback]);
     progress('finished', cursor);
-    return { result: { plugin: plugin.name, status: 'ok', items: cursor.items, deleted: cursor.deleted, applied }, held: hold };
+    return {
+      result: { plugin: plugin.name, status: 'ok', items: cursor.items, deleted: cursor.deleted, applied },
+      held: hold,
+    };
   } catch (thrown) {
     snapshot?.stop();
-    return reportFailure(plugin.name, resyncId, toError(thrown), snapshot?.cursor ?? cursor, options, held, (at) => progress('failed', at));
+    return reportFailure(plugin.name, resyncId, toError(thrown), snapshot?.cursor ?? cursor, options, held, (at) =>
+      progress('failed', at),
+    );
   }
 }
 
@@ -301,18 +402,27 @@ async function resyncPlugin(plugin: Plugin, resyncId: string, index: number, opt
  */
 function leaseMsOf(options: ResyncOptions, plugins: readonly Plugin[]): number {
   const timeoutMs = options.timeoutMs ?? DEFAULT_RESYNC_TIMEOUT_MS;
-  const leaseMs = options.leaseMs ?? 2 * Math.max(timeoutMs, ...plugins.map((plugin) => changeLimitOf(plugin, options)));
+  const leaseMs =
+    options.leaseMs ?? 2 * Math.max(timeoutMs, ...plugins.map((plugin) => changeLimitOf(plugin, options)));
   if (!(leaseMs > timeoutMs)) {
-    throw new DatasyncError('CONFIGURATION', `leaseMs (${leaseMs}) must be longer than the resync time limit timeoutMs (${timeoutMs}): a page may take that long between two renewals`, {
-      details: { leaseMs, timeoutMs },
-    });
+    throw new DatasyncError(
+      'CONFIGURATION',
+      `leaseMs (${leaseMs}) must be longer than the resync time limit timeoutMs (${timeoutMs}): a page may take that long between two renewals`,
+      {
+        details: { leaseMs, timeoutMs },
+      },
+    );
   }
   for (const plugin of plugins) {
     const changeMs = changeLimitOf(plugin, options);
     if (!(leaseMs > changeMs)) {
-      throw new DatasyncError('CONFIGURATION', `leaseMs (${leaseMs}) must be longer than the change time limit of plugin "${plugin.name}" (${changeMs}): a page of held changes may take that long between two renewals`, {
-        details: { leaseMs, plugin: plugin.name, changeTimeoutMs: changeMs },
-      });
+      throw new DatasyncError(
+        'CONFIGURATION',
+        `leaseMs (${leaseMs}) must be longer than the change time limit of plugin "${plugin.name}" (${changeMs}): a page of held changes may take that long between two renewals`,
+        {
+          details: { leaseMs, plugin: plugin.name, changeTimeoutMs: changeMs },
+        },
+      );
     }
   }
   return leaseMs;
@@ -324,24 +434,47 @@ function changeLimitOf(plugin: Plugin, options: ResyncOptions): number {
 }
 
 async function reportFailure(
-  plugin: string, resyncId: string, error: Error, cursor: PluginCursor | undefined, options: ResyncOptions,
-  hold?: LeaseHold, progress?: (cursor: PluginCursor) => void,
+  plugin: string,
+  resyncId: string,
+  error: Error,
+  cursor: PluginCursor | undefined,
+  options: ResyncOptions,
+  hold?: LeaseHold,
+  progress?: (cursor: PluginCursor) => void,
 ): Promise<PluginStep> {
   const status: FeedbackStatus = error instanceof PluginTimeoutError ? 'timeout' : 'error';
   // Not written when another resync took the plugin over: the row, and the plugin's state, are
   // its, and so is the lease.
   const recorded = await resyncRows(options.store).failResync(plugin, resyncId, describeError(error), hold);
-  const at = cursor ?? { resyncId, part: 1, startedAt: Date.now(), items: 0, deleted: 0, invalid: 0, phase: 'items' as const, table: 0, segments: [] };
+  const at = cursor ?? {
+    resyncId,
+    part: 1,
+    startedAt: Date.now(),
+    items: 0,
+    deleted: 0,
+    invalid: 0,
+    phase: 'items' as const,
+    table: 0,
+    segments: [],
+  };
   await options.sink.write([resyncFeedback(plugin, resyncId, status, at, 0, error)]);
   progress?.(at);
-  return { result: { plugin, status, items: at.items, deleted: at.deleted, applied: 0, error }, ...(recorded && hold ? { held: hold } : {}) };
+  return {
+    result: { plugin, status, items: at.items, deleted: at.deleted, applied: 0, error },
+    ...(recorded && hold ? { held: hold } : {}),
+  };
 }
 
 /**
  * Applies the changes held for a plugin, in arrival order a page at a time, then releases them.
  * What the plugin holds is read against this resync's snapshot (before it becomes the current one).
  */
-async function applyHeld(plugin: Plugin, snapshot: string, options: PluginRunOptions, hold: LeaseHold): Promise<number> {
+async function applyHeld(
+  plugin: Plugin,
+  snapshot: string,
+  options: PluginRunOptions,
+  hold: LeaseHold,
+): Promise<number> {
   let applied = 0;
   for (;;) {
     // Each page of held changes renews the lease (and stops here if it was taken over).
@@ -349,14 +482,21 @@ async function applyHeld(plugin: Plugin, snapshot: string, options: PluginRunOpt
     const held = await resyncRows(options.store).heldChanges(plugin.name);
     if (held.length === 0) return applied;
     const changes = held.map((entry) => entry.change);
-    const { keys } = await options.store.heldKeys(plugin.name, changes.map((change) => change.key), { snapshot });
+    const { keys } = await options.store.heldKeys(
+      plugin.name,
+      changes.map((change) => change.key),
+      { snapshot },
+    );
     const { deliver } = planHeldChanges(changes, keys);
     if (deliver.length > 0) {
       const limit = Math.max(1, Math.min(changeLimitOf(plugin, options), options.remaining()));
       await callPlugin(plugin.name, limit, (signal) => plugin.change(deliver, { plugin: plugin.name, signal }));
       await options.store.writeKeys(plugin.name, keyRecordsAfter(deliver, revisionsOf(keys)), snapshot);
     }
-    await resyncRows(options.store).releaseHeld(plugin.name, held.map((entry) => entry.sort));
+    await resyncRows(options.store).releaseHeld(
+      plugin.name,
+      held.map((entry) => entry.sort),
+    );
     applied += deliver.length;
   }
 }
@@ -364,8 +504,19 @@ async function applyHeld(plugin: Plugin, snapshot: string, options: PluginRunOpt
 function freshCursor(resyncId: string, previous: string | undefined): PluginCursor {
   const startedAt = Date.now();
   return {
-    resyncId, part: 1, startedAt, items: 0, deleted: 0, invalid: 0, phase: 'items', table: 0, segments: [],
-    snapshot: `${resyncId}.${startedAt}`, pages: 0, digest: {}, ...(previous === undefined ? {} : { previous }),
+    resyncId,
+    part: 1,
+    startedAt,
+    items: 0,
+    deleted: 0,
+    invalid: 0,
+    phase: 'items',
+    table: 0,
+    segments: [],
+    snapshot: `${resyncId}.${startedAt}`,
+    pages: 0,
+    digest: {},
+    ...(previous === undefined ? {} : { previous }),
   };
 }
 
@@ -378,7 +529,12 @@ async function callPlugin(name: string, limit: number, work: (signal: AbortSigna
 }
 
 function resyncFeedback(
-  plugin: string, resyncId: string, status: FeedbackStatus, cursor: PluginCursor, applied: number, error?: Error,
+  plugin: string,
+  resyncId: string,
+  status: FeedbackStatus,
+  cursor: PluginCursor,
+  applied: number,
+  error?: Error,
 ): ResyncFeedback {
   return {
     version: FEEDBACK_VERSION,

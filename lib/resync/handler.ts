@@ -52,13 +52,24 @@ export function createResyncHandler(datasync: { plugins(): Plugin[] }, options: 
     feedback();
     store ??= new SyncStateStore(options.stateTable ? { stateTable: options.stateTable } : {});
     tables ??= tablesFromEnvironment();
-    const remaining = typeof context?.getRemainingTimeInMillis === 'function' ? () => context.getRemainingTimeInMillis() : undefined;
+    const remaining =
+      typeof context?.getRemainingTimeInMillis === 'function' ? () => context.getRemainingTimeInMillis() : undefined;
     const result = await runResync(datasync, request, {
-      ...options, tables, store, sink: feedback(), ...(remaining ? { remainingTimeMs: remaining } : {}),
+      ...options,
+      tables,
+      store,
+      sink: feedback(),
+      ...(remaining ? { remainingTimeMs: remaining } : {}),
     });
     for (const plugin of result.plugins) {
       if (plugin.status === 'waiting') {
-        jsonLog({ level: 'warn', message: 'resync waits for a plugin whose lease another invocation holds', resyncId: result.resyncId, plugin: plugin.plugin, error: describeError(plugin.error!) });
+        jsonLog({
+          level: 'warn',
+          message: 'resync waits for a plugin whose lease another invocation holds',
+          resyncId: result.resyncId,
+          plugin: plugin.plugin,
+          error: describeError(plugin.error!),
+        });
       }
     }
     return result;
@@ -67,15 +78,25 @@ export function createResyncHandler(datasync: { plugins(): Plugin[] }, options: 
   return middy(async (event: unknown, context: Context): Promise<ResyncHandlerResult> => {
     if (isSqsEvent(event)) return handleQueue(event, context, run, feedback);
     if (isScheduled(event)) {
-      return run({ datasync: 'resync', resyncId: newResyncId(), reason: 'schedule', ...(event.detail?.plugins ? { plugins: event.detail.plugins } : {}) }, context);
+      return run(
+        {
+          datasync: 'resync',
+          resyncId: newResyncId(),
+          reason: 'schedule',
+          ...(event.detail?.plugins ? { plugins: event.detail.plugins } : {}),
+        },
+        context,
+      );
     }
-    const empty = event === undefined || event === null || (typeof event === 'object' && Object.keys(event).length === 0);
+    const empty =
+      event === undefined || event === null || (typeof event === 'object' && Object.keys(event).length === 0);
     return run(parseResyncRequest(empty ? { datasync: 'resync', reason: 'first-start' } : event), context);
   });
 }
 
 async function handleQueue(
-  event: SQSEvent, context: Context,
+  event: SQSEvent,
+  context: Context,
   run: (request: ResyncRequest, context: Context) => Promise<ResyncRunResult>,
   feedback: () => FeedbackSink,
 ): Promise<SQSBatchResponse> {
@@ -97,7 +118,10 @@ async function handleQueue(
     try {
       request = parseResyncRequest(JSON.parse(record.body));
     } catch (thrown) {
-      const error = thrown instanceof InvalidResyncRequestError ? thrown : new InvalidResyncRequestError(withCause('a resync request must be JSON', thrown), { cause: thrown });
+      const error =
+        thrown instanceof InvalidResyncRequestError
+          ? thrown
+          : new InvalidResyncRequestError(withCause('a resync request must be JSON', thrown), { cause: thrown });
       await reportOnce(record, error);
       failures.push({ itemIdentifier: record.messageId });
       continue;
@@ -107,7 +131,13 @@ async function handleQueue(
     } catch (thrown) {
       const error = toError(thrown);
       // The message is retried by the queue; the reason goes to the log (no payload values).
-      jsonLog({ level: 'error', message: 'resync request failed', resyncId: request.resyncId, messageId: record.messageId, error: describeError(error) });
+      jsonLog({
+        level: 'error',
+        message: 'resync request failed',
+        resyncId: request.resyncId,
+        messageId: record.messageId,
+        error: describeError(error),
+      });
       if (error instanceof DatasyncError && error.code === 'UNKNOWN_PLUGIN') await reportOnce(record, error);
       failures.push({ itemIdentifier: record.messageId });
     }
@@ -129,7 +159,11 @@ function rejected(record: SQSRecord, error: Error): RejectedFeedback {
 
 function isSqsEvent(event: unknown): event is SQSEvent {
   const records = (event as { Records?: unknown } | null)?.Records;
-  return Array.isArray(records) && records.length > 0 && records.every((record) => (record as SQSRecord)?.eventSource === 'aws:sqs');
+  return (
+    Array.isArray(records) &&
+    records.length > 0 &&
+    records.every((record) => (record as SQSRecord)?.eventSource === 'aws:sqs')
+  );
 }
 
 function isScheduled(event: unknown): event is ScheduledEvent {

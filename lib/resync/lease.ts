@@ -38,12 +38,15 @@ export interface LeaseClause {
  */
 export function takeClause(hold: LeaseHold, now: number): LeaseClause {
   return {
-    condition: 'attribute_not_exists(#leaseHolder) OR #leaseUntil < :leaseClock OR #leaseToken = :leaseToken OR (#leaseHolder = :leaseHolder AND attribute_not_exists(#leaseToken))',
+    condition:
+      'attribute_not_exists(#leaseHolder) OR #leaseUntil < :leaseClock OR #leaseToken = :leaseToken OR (#leaseHolder = :leaseHolder AND attribute_not_exists(#leaseToken))',
     set: '#leaseHolder = :leaseHolder, #leaseToken = :leaseToken, #leaseUntil = :leaseUntil',
     names: { ...NAMES },
     values: {
-      ':leaseHolder': { S: hold.resyncId }, ':leaseToken': { S: hold.token },
-      ':leaseUntil': { N: String(now + hold.ms) }, ':leaseClock': { N: String(now) },
+      ':leaseHolder': { S: hold.resyncId },
+      ':leaseToken': { S: hold.token },
+      ':leaseUntil': { N: String(now + hold.ms) },
+      ':leaseClock': { N: String(now) },
     },
   };
 }
@@ -68,7 +71,11 @@ export function parkClause(hold: LeaseHold, now: number): LeaseClause {
     set: '#leaseUntil = :leaseUntil',
     remove: '#leaseToken',
     names: { ...NAMES },
-    values: { ':leaseToken': { S: hold.token }, ':leaseHolder': { S: hold.resyncId }, ':leaseUntil': { N: String(now + hold.ms) } },
+    values: {
+      ':leaseToken': { S: hold.token },
+      ':leaseHolder': { S: hold.resyncId },
+      ':leaseUntil': { N: String(now + hold.ms) },
+    },
   };
 }
 
@@ -107,12 +114,25 @@ export function recordedLease(row: StateRow | undefined): RecordedLease | undefi
  * and its condition.
  */
 export function withLease(
-  update: { set?: string; remove?: string; add?: string; names?: Record<string, string>; values?: Record<string, AttributeValue> },
+  update: {
+    set?: string;
+    remove?: string;
+    add?: string;
+    names?: Record<string, string>;
+    values?: Record<string, AttributeValue>;
+  },
   clause: LeaseClause | undefined,
-): { UpdateExpression: string; ConditionExpression?: string; ExpressionAttributeNames?: Record<string, string>; ExpressionAttributeValues?: Record<string, AttributeValue> } {
+): {
+  UpdateExpression: string;
+  ConditionExpression?: string;
+  ExpressionAttributeNames?: Record<string, string>;
+  ExpressionAttributeValues?: Record<string, AttributeValue>;
+} {
   const set = [update.set, clause?.set].filter(Boolean).join(', ');
   const remove = [update.remove, clause?.remove].filter(Boolean).join(', ');
-  const expression = [set && `SET ${set}`, remove && `REMOVE ${remove}`, update.add && `ADD ${update.add}`].filter(Boolean).join(' ');
+  const expression = [set && `SET ${set}`, remove && `REMOVE ${remove}`, update.add && `ADD ${update.add}`]
+    .filter(Boolean)
+    .join(' ');
   const names = { ...update.names, ...clause?.names };
   const values = { ...update.values, ...clause?.values };
   return {

@@ -32,31 +32,44 @@ export function parseResyncRequest(input: unknown): ResyncRequest {
     throw new InvalidResyncRequestError('a resync request must be a JSON object');
   }
   const record = input as Record<string, unknown>;
-  if (record.datasync !== 'resync') throw new InvalidResyncRequestError(`a resync request needs "datasync": "resync", got ${JSON.stringify(record.datasync) ?? 'nothing'}`);
+  if (record.datasync !== 'resync')
+    throw new InvalidResyncRequestError(
+      `a resync request needs "datasync": "resync", got ${JSON.stringify(record.datasync) ?? 'nothing'}`,
+    );
   const reason = record.reason ?? 'manual';
   if (typeof reason !== 'string' || !REASONS.has(reason)) {
-    throw new InvalidResyncRequestError(`reason must be one of ${[...REASONS].join(', ')}, got ${JSON.stringify(reason)}`);
+    throw new InvalidResyncRequestError(
+      `reason must be one of ${[...REASONS].join(', ')}, got ${JSON.stringify(reason)}`,
+    );
   }
   const id = record.resyncId ?? newResyncId();
   if (typeof id !== 'string' || !/^[A-Za-z0-9._:-]{1,128}$/.test(id)) {
     throw new InvalidResyncRequestError('resyncId must be 1 to 128 letters, digits or . _ : -');
   }
   const plugins = record.plugins;
-  if (plugins !== undefined && (!Array.isArray(plugins) || !plugins.every((name) => typeof name === 'string' && name.length > 0))) {
+  if (
+    plugins !== undefined &&
+    (!Array.isArray(plugins) || !plugins.every((name) => typeof name === 'string' && name.length > 0))
+  ) {
     throw new InvalidResyncRequestError('plugins must be a list of plugin names');
   }
   if (reason === 'continuation' && record.resyncId === undefined) {
     throw new InvalidResyncRequestError('a continuation must name the resync it continues');
   }
   return {
-    datasync: 'resync', resyncId: id, reason: reason as ResyncReason,
+    datasync: 'resync',
+    resyncId: id,
+    reason: reason as ResyncReason,
     ...(plugins === undefined ? {} : { plugins: plugins as string[] }),
   };
 }
 
 /** A new resync id: sortable by time, unique across processes. */
 export function newResyncId(now: number = Date.now()): string {
-  return `${new Date(now).toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}-${randomUUID().slice(0, 8)}`;
+  return `${new Date(now)
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d+Z$/, 'Z')}-${randomUUID().slice(0, 8)}`;
 }
 
 /** Where and how a resync request is sent. */
@@ -79,20 +92,27 @@ export interface RequestResyncOptions {
  */
 export async function requestResync(options: RequestResyncOptions = {}): Promise<ResyncRequest> {
   const queueUrl = options.queueUrl ?? process.env[ENV.resyncQueueUrl];
-  if (!queueUrl) throw new DatasyncError('CONFIGURATION', `no resync queue: pass queueUrl or set ${ENV.resyncQueueUrl}`);
+  if (!queueUrl)
+    throw new DatasyncError('CONFIGURATION', `no resync queue: pass queueUrl or set ${ENV.resyncQueueUrl}`);
   const request = parseResyncRequest({
-    datasync: 'resync', reason: options.reason ?? 'manual',
+    datasync: 'resync',
+    reason: options.reason ?? 'manual',
     ...(options.resyncId === undefined ? {} : { resyncId: options.resyncId }),
     ...(options.plugins === undefined ? {} : { plugins: options.plugins }),
   });
   try {
-    await (options.clients?.sqs ?? sqsClient()).send(new SendMessageCommand({
-      QueueUrl: queueUrl,
-      MessageBody: JSON.stringify(request),
-      ...(options.delaySeconds ? { DelaySeconds: options.delaySeconds } : {}),
-    }));
+    await (options.clients?.sqs ?? sqsClient()).send(
+      new SendMessageCommand({
+        QueueUrl: queueUrl,
+        MessageBody: JSON.stringify(request),
+        ...(options.delaySeconds ? { DelaySeconds: options.delaySeconds } : {}),
+      }),
+    );
   } catch (cause) {
-    throw new DatasyncError('PUBLISH_FAILED', withCause(`could not send resync request ${request.resyncId}`, cause), { cause, details: { resyncId: request.resyncId } });
+    throw new DatasyncError('PUBLISH_FAILED', withCause(`could not send resync request ${request.resyncId}`, cause), {
+      cause,
+      details: { resyncId: request.resyncId },
+    });
   }
   return request;
 }

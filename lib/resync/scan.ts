@@ -29,26 +29,37 @@ export interface ScanOptions {
  * they arrive; the caller advances its cursors from each page's `segment` and `next`.
  */
 export async function* scanPages(
-  dynamodb: DynamoDBClient, tableName: string, cursors: readonly SegmentCursor[], options: ScanOptions = {},
+  dynamodb: DynamoDBClient,
+  tableName: string,
+  cursors: readonly SegmentCursor[],
+  options: ScanOptions = {},
 ): AsyncGenerator<ScanPage> {
   const total = cursors.length;
   type Settled = { segment: number; page?: ScanPage; error?: unknown };
   const fetch = (segment: number, startKey: Record<string, AttributeValue> | undefined): Promise<Settled> =>
-    dynamodb.send(new ScanCommand({
-      TableName: tableName,
-      ...(total > 1 ? { Segment: segment, TotalSegments: total } : {}),
-      ...(startKey ? { ExclusiveStartKey: startKey } : {}),
-      ...(options.pageSize ? { Limit: options.pageSize } : {}),
-      ...(options.consistentRead ? { ConsistentRead: true } : {}),
-    })).then(
-      (result): Settled => ({
-        segment,
-        page: { segment, items: result.Items ?? [], ...(result.LastEvaluatedKey ? { next: result.LastEvaluatedKey } : {}) },
-      }),
-      // Settled, never rejected: a page fetched ahead and then abandoned must not become an
-      // unhandled rejection.
-      (error: unknown): Settled => ({ segment, error }),
-    );
+    dynamodb
+      .send(
+        new ScanCommand({
+          TableName: tableName,
+          ...(total > 1 ? { Segment: segment, TotalSegments: total } : {}),
+          ...(startKey ? { ExclusiveStartKey: startKey } : {}),
+          ...(options.pageSize ? { Limit: options.pageSize } : {}),
+          ...(options.consistentRead ? { ConsistentRead: true } : {}),
+        }),
+      )
+      .then(
+        (result): Settled => ({
+          segment,
+          page: {
+            segment,
+            items: result.Items ?? [],
+            ...(result.LastEvaluatedKey ? { next: result.LastEvaluatedKey } : {}),
+          },
+        }),
+        // Settled, never rejected: a page fetched ahead and then abandoned must not become an
+        // unhandled rejection.
+        (error: unknown): Settled => ({ segment, error }),
+      );
   const inFlight = new Map<number, Promise<Settled>>();
   cursors.forEach((cursor, segment) => {
     if (!cursor.done) inFlight.set(segment, fetch(segment, cursor.lastKey));
@@ -57,9 +68,14 @@ export async function* scanPages(
     const settled = await Promise.race(inFlight.values());
     inFlight.delete(settled.segment);
     if (settled.error !== undefined || !settled.page) {
-      throw new DatasyncError('SCAN_FAILED', withCause(`scan of table "${tableName}" (segment ${settled.segment}) failed`, settled.error), {
-        cause: settled.error, details: { table: tableName, segment: settled.segment },
-      });
+      throw new DatasyncError(
+        'SCAN_FAILED',
+        withCause(`scan of table "${tableName}" (segment ${settled.segment}) failed`, settled.error),
+        {
+          cause: settled.error,
+          details: { table: tableName, segment: settled.segment },
+        },
+      );
     }
     if (settled.page.next) inFlight.set(settled.segment, fetch(settled.segment, settled.page.next));
     yield settled.page;

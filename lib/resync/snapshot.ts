@@ -91,7 +91,8 @@ export class ResyncSnapshot implements Snapshot {
   }
 
   pages(): AsyncIterable<readonly SnapshotEntry[]> {
-    if (this.#started) throw new DatasyncError('RESYNC_INCOMPLETE', `the snapshot of resync ${this.resyncId} can be read only once`);
+    if (this.#started)
+      throw new DatasyncError('RESYNC_INCOMPLETE', `the snapshot of resync ${this.resyncId} can be read only once`);
     this.#started = true;
     return this.#generate();
   }
@@ -104,9 +105,10 @@ export class ResyncSnapshot implements Snapshot {
 
     while (this.#cursor.phase === 'items' && this.#cursor.table < source.tables.length) {
       const table = source.tables[this.#cursor.table]!;
-      const segments = this.#cursor.segments.length > 0
-        ? [...this.#cursor.segments]
-        : Array.from({ length: table.segments }, () => ({ done: false }));
+      const segments =
+        this.#cursor.segments.length > 0
+          ? [...this.#cursor.segments]
+          : Array.from({ length: table.segments }, () => ({ done: false }));
       if (mustStop()) return this.#checkpointed();
       for await (const page of scanPages(source.dynamodb, table.config.name, segments, source.scan)) {
         let invalid = 0;
@@ -117,7 +119,12 @@ export class ResyncSnapshot implements Snapshot {
             const key = keyOfItem(table.config, item);
             if (!this.prefixes.some((prefix) => keyMatchesPrefix(key, prefix))) continue;
             const revision = versionOfItem(table.config, item);
-            entry = { op: 'put', key, value: valueOfItem(table.config, item), ...(revision === undefined ? {} : { revision }) };
+            entry = {
+              op: 'put',
+              key,
+              value: valueOfItem(table.config, item),
+              ...(revision === undefined ? {} : { revision }),
+            };
           } catch {
             // An item that cannot be read as a change is counted (reported as `invalid` in the
             // resync's feedback) rather than failing every resync of the table.
@@ -139,7 +146,14 @@ export class ResyncSnapshot implements Snapshot {
           items: this.#cursor.items + handed.length,
           invalid: this.#cursor.invalid + invalid,
           pages: (this.#cursor.pages ?? 0) + 1,
-          ...(this.#cursor.digest ? { digest: addKeys(this.#cursor.digest, handed.map((entry) => entry.key)) } : {}),
+          ...(this.#cursor.digest
+            ? {
+                digest: addKeys(
+                  this.#cursor.digest,
+                  handed.map((entry) => entry.key),
+                ),
+              }
+            : {}),
           ...(done ? { table: this.#cursor.table + 1, segments: [] } : { segments }),
         });
         pagesThisPart += 1;
@@ -147,14 +161,25 @@ export class ResyncSnapshot implements Snapshot {
       }
     }
 
-    if (this.#cursor.phase === 'items') await this.#save({ ...this.#cursor, phase: 'deletes', segments: [], bucket: 0 });
-    const step = Math.max(1, Math.min(BUCKETS, source.sweepBuckets ?? Math.floor((BUCKETS * SWEEP_KEYS) / Math.max(1, this.#cursor.estimatedItems ?? 0))));
+    if (this.#cursor.phase === 'items')
+      await this.#save({ ...this.#cursor, phase: 'deletes', segments: [], bucket: 0 });
+    const step = Math.max(
+      1,
+      Math.min(
+        BUCKETS,
+        source.sweepBuckets ?? Math.floor((BUCKETS * SWEEP_KEYS) / Math.max(1, this.#cursor.estimatedItems ?? 0)),
+      ),
+    );
     while ((this.#cursor.bucket ?? 0) < BUCKETS) {
       if (mustStop()) return this.#checkpointed();
       const first = this.#cursor.bucket ?? 0;
       const last = Math.min(BUCKETS, first + step) - 1;
       const { gone, record, stale } = await this.#sweep(first, last);
-      const entries: SnapshotEntry[] = gone.map((held) => ({ op: 'delete', key: held.key, ...(held.revision === undefined ? {} : { revision: held.revision }) }));
+      const entries: SnapshotEntry[] = gone.map((held) => ({
+        op: 'delete',
+        key: held.key,
+        ...(held.revision === undefined ? {} : { revision: held.revision }),
+      }));
       if (entries.length > 0) {
         yield entries;
         if (this.#stopped) return;
@@ -162,7 +187,11 @@ export class ResyncSnapshot implements Snapshot {
       // Reported keys become tombstones, so that a late redelivery of an older put (an SQS or
       // EventBridge retry, a replayed stream record) is not applied over the deletion, and a
       // resumed sweep does not report them again.
-      await source.store.writeKeys(source.plugin, [...gone.map((held): KeyRecord => ({ ...held, present: false })), ...record], snapshotOf(this.#cursor));
+      await source.store.writeKeys(
+        source.plugin,
+        [...gone.map((held): KeyRecord => ({ ...held, present: false })), ...record],
+        snapshotOf(this.#cursor),
+      );
       await this.#rows.deleteKeyRows(source.plugin, stale);
       await this.#save({ ...this.#cursor, deleted: this.#cursor.deleted + entries.length, bucket: last + 1 });
       pagesThisPart += 1;
@@ -182,8 +211,13 @@ export class ResyncSnapshot implements Snapshot {
    *   their place), keys outside the plugin's prefixes (it stopped watching them). Rows are judged
    *   against the current snapshot only, never against this one, which may still fail.
    */
-  async #sweep(first: number, last: number): Promise<{
-    gone: KeyRecord[]; record: KeyRecord[]; stale: Array<{ key: string; at?: number }>;
+  async #sweep(
+    first: number,
+    last: number,
+  ): Promise<{
+    gone: KeyRecord[];
+    record: KeyRecord[];
+    stale: Array<{ key: string; at?: number }>;
   }> {
     const { store, plugin } = this.#source;
     const previous = this.#cursor.previous;
@@ -195,18 +229,24 @@ export class ResyncSnapshot implements Snapshot {
     const current = this.#cursor.digest;
     const needed: number[] = [];
     for (let bucket = first; bucket <= last; bucket += 1) {
-      const differ = previous !== undefined && (earlier === undefined || current === undefined || !sameKeys(earlier, current, bucket));
+      const differ =
+        previous !== undefined &&
+        (earlier === undefined || current === undefined || !sameKeys(earlier, current, bucket));
       if (withRows.has(bucket) || differ) needed.push(bucket);
     }
     if (needed.length === 0) return { gone: [], record: [], stale: [] };
-    const flatten = (byBucket: Map<number, Map<string, SnapshotKey>>) => new Map([...byBucket.values()].flatMap((keys) => [...keys]));
+    const flatten = (byBucket: Map<number, Map<string, SnapshotKey>>) =>
+      new Map([...byBucket.values()].flatMap((keys) => [...keys]));
     const [before, after] = await Promise.all([
-      previous === undefined ? new Map<string, SnapshotKey>() : store.snapshotKeys(plugin, previous, needed).then(flatten),
+      previous === undefined
+        ? new Map<string, SnapshotKey>()
+        : store.snapshotKeys(plugin, previous, needed).then(flatten),
       store.snapshotKeys(plugin, snapshotOf(this.#cursor), needed).then(flatten),
     ]);
     const watched = (key: string) => this.prefixes.some((prefix) => keyMatchesPrefix(key, prefix));
     const stale: Array<{ key: string; at?: number }> = [];
-    const staleRow = (key: string, row: HeldKey) => stale.push({ key, ...(row.at === undefined ? {} : { at: row.at }) });
+    const staleRow = (key: string, row: HeldKey) =>
+      stale.push({ key, ...(row.at === undefined ? {} : { at: row.at }) });
     const candidates: Array<KeyRecord & { fromSnapshot: boolean }> = [];
     for (const [key, row] of rows) {
       if (!watched(key)) {
@@ -218,16 +258,32 @@ export class ResyncSnapshot implements Snapshot {
       if (superseded) staleRow(key, row);
       if (after.has(key)) continue;
       const held = superseded ? { present: true, revision: earlier.revision } : row;
-      if (held.present) candidates.push({ key, present: true, fromSnapshot: superseded, ...(held.revision === undefined ? {} : { revision: held.revision }) });
-      else if (earlier === undefined && row.at !== undefined && Date.now() - row.at > TOMBSTONE_RETENTION_MS) staleRow(key, row);
+      if (held.present)
+        candidates.push({
+          key,
+          present: true,
+          fromSnapshot: superseded,
+          ...(held.revision === undefined ? {} : { revision: held.revision }),
+        });
+      else if (earlier === undefined && row.at !== undefined && Date.now() - row.at > TOMBSTONE_RETENTION_MS)
+        staleRow(key, row);
     }
     for (const [key, earlier] of before) {
       if (rows.has(key) || after.has(key) || !watched(key)) continue;
-      candidates.push({ key, present: true, fromSnapshot: true, ...(earlier.revision === undefined ? {} : { revision: earlier.revision }) });
+      candidates.push({
+        key,
+        present: true,
+        fromSnapshot: true,
+        ...(earlier.revision === undefined ? {} : { revision: earlier.revision }),
+      });
     }
     // A key the scan did not find is gone only if the table says so: a change committed while
     // the scan ran can leave a live key out of the snapshot.
-    const live = await stillStored(this.#source.dynamodb, this.#source.tables.map((table) => table.config), candidates.map((held) => held.key));
+    const live = await stillStored(
+      this.#source.dynamodb,
+      this.#source.tables.map((table) => table.config),
+      candidates.map((held) => held.key),
+    );
     const strip = ({ fromSnapshot: _from, ...held }: KeyRecord & { fromSnapshot: boolean }): KeyRecord => held;
     return {
       gone: candidates.filter((held) => !live.has(held.key)).map(strip),
@@ -249,15 +305,27 @@ export class ResyncSnapshot implements Snapshot {
   async #catchUp(config: ScanTable['config'], entries: SnapshotEntry[]): Promise<SnapshotEntry[]> {
     if (entries.length === 0 || !this.#source.fence) return entries;
     const held = await this.#rows.keyRowsSince(this.#source.plugin, this.#cursor.startedAt - FENCE_LOOKBACK_MS);
-    return (await Promise.all(entries.map(async (entry): Promise<SnapshotEntry | undefined> => {
-      const holds = held.get(entry.key)?.revision;
-      if (holds === undefined || entry.revision === undefined || compareRevisions(holds, entry.revision) <= 0) return entry;
-      const { Item } = await this.#source.dynamodb.send(new GetItemCommand({ TableName: config.name, Key: itemKeyOf(config, entry.key), ConsistentRead: true }));
-      // Deleted since the page was read: not a current item; the deletion sweep settles the key.
-      if (!Item) return undefined;
-      const revision = versionOfItem(config, Item);
-      return { op: 'put', key: entry.key, value: valueOfItem(config, Item), ...(revision === undefined ? {} : { revision }) };
-    }))).filter((entry): entry is SnapshotEntry => entry !== undefined);
+    return (
+      await Promise.all(
+        entries.map(async (entry): Promise<SnapshotEntry | undefined> => {
+          const holds = held.get(entry.key)?.revision;
+          if (holds === undefined || entry.revision === undefined || compareRevisions(holds, entry.revision) <= 0)
+            return entry;
+          const { Item } = await this.#source.dynamodb.send(
+            new GetItemCommand({ TableName: config.name, Key: itemKeyOf(config, entry.key), ConsistentRead: true }),
+          );
+          // Deleted since the page was read: not a current item; the deletion sweep settles the key.
+          if (!Item) return undefined;
+          const revision = versionOfItem(config, Item);
+          return {
+            op: 'put',
+            key: entry.key,
+            value: valueOfItem(config, Item),
+            ...(revision === undefined ? {} : { revision }),
+          };
+        }),
+      )
+    ).filter((entry): entry is SnapshotEntry => entry !== undefined);
   }
 
   // The previous snapshot's digest, read once per part from the status row (it is the plugin's
@@ -296,31 +364,55 @@ const FENCE_LOOKBACK_MS = 15 * 60_000;
 export const TOMBSTONE_RETENTION_MS = 14 * 24 * 60 * 60 * 1000;
 
 /** The keys that still have an item in their table (strongly consistent reads, 100 keys a call). */
-async function stillStored(dynamodb: DynamoDBClient, tables: readonly TableConfig[], keys: readonly string[]): Promise<Set<string>> {
+async function stillStored(
+  dynamodb: DynamoDBClient,
+  tables: readonly TableConfig[],
+  keys: readonly string[],
+): Promise<Set<string>> {
   if (keys.length === 0) return new Set();
   const live = new Set<string>();
   const byTable = new Map<TableConfig, string[]>();
   for (const key of keys) {
     // The longest prefix wins, as when publishing by key.
-    const table = [...tables].sort((a, b) => b.prefix.length - a.prefix.length).find((candidate) => keyMatchesPrefix(key, candidate.prefix) && key !== candidate.prefix);
+    const table = [...tables]
+      .sort((a, b) => b.prefix.length - a.prefix.length)
+      .find((candidate) => keyMatchesPrefix(key, candidate.prefix) && key !== candidate.prefix);
     if (table) byTable.set(table, [...(byTable.get(table) ?? []), key]);
   }
   for (const [table, tableKeys] of byTable) {
     for (const batch of chunk(tableKeys, 100)) {
       // Keys DynamoDB leaves unprocessed are read again, and only they.
-      const outcome = await sendWithRetry(batch, async (pending) => {
-        const result = await dynamodb.send(new BatchGetItemCommand({ RequestItems: { [table.name]: { Keys: pending.map((key) => itemKeyOf(table, key)), ConsistentRead: true } } }));
-        for (const item of result.Responses?.[table.name] ?? []) live.add(keyOfItem(table, item));
-        const unread = new Set((result.UnprocessedKeys?.[table.name]?.Keys ?? []).map((item) => keyOfItem(table, item)));
-        return {
-          delivered: pending.filter((key) => !unread.has(key)),
-          failed: pending.filter((key) => unread.has(key)).map((entry) => ({ entry, retryable: true, reason: 'left unprocessed by BatchGetItem' })),
-        };
-      }, DEFAULT_RETRY_POLICY);
+      const outcome = await sendWithRetry(
+        batch,
+        async (pending) => {
+          const result = await dynamodb.send(
+            new BatchGetItemCommand({
+              RequestItems: {
+                [table.name]: { Keys: pending.map((key) => itemKeyOf(table, key)), ConsistentRead: true },
+              },
+            }),
+          );
+          for (const item of result.Responses?.[table.name] ?? []) live.add(keyOfItem(table, item));
+          const unread = new Set(
+            (result.UnprocessedKeys?.[table.name]?.Keys ?? []).map((item) => keyOfItem(table, item)),
+          );
+          return {
+            delivered: pending.filter((key) => !unread.has(key)),
+            failed: pending
+              .filter((key) => unread.has(key))
+              .map((entry) => ({ entry, retryable: true, reason: 'left unprocessed by BatchGetItem' })),
+          };
+        },
+        DEFAULT_RETRY_POLICY,
+      );
       if (outcome.failed.length > 0) {
-        throw new DatasyncError('SCAN_FAILED', `could not check ${outcome.failed.length} key(s) of table ${table.name} before reporting them deleted: ${outcome.failed[0]!.reason}`, {
-          details: { table: table.name },
-        });
+        throw new DatasyncError(
+          'SCAN_FAILED',
+          `could not check ${outcome.failed.length} key(s) of table ${table.name} before reporting them deleted: ${outcome.failed[0]!.reason}`,
+          {
+            details: { table: table.name },
+          },
+        );
       }
     }
   }

@@ -1,5 +1,11 @@
 import {
-  ConditionalCheckFailedException, DeleteItemCommand, GetItemCommand, PutItemCommand, QueryCommand, type AttributeValue, type WriteRequest,
+  ConditionalCheckFailedException,
+  DeleteItemCommand,
+  GetItemCommand,
+  PutItemCommand,
+  QueryCommand,
+  type AttributeValue,
+  type WriteRequest,
 } from '@aws-sdk/client-dynamodb';
 import { forEachConcurrently } from '../aws/batch.ts';
 import { ResyncBusyError, StateFailedError } from '../errors.ts';
@@ -10,10 +16,25 @@ import { snapshotOf, type PluginCursor } from '../state/status.ts';
 import type { SnapshotDigest } from './digest.ts';
 import { rowKey, stateTableOf, toHeldKey, type HeldKey, type StateTable, type SyncStateStore } from '../state/store.ts';
 import {
-  parkClause, recordedLease, releaseClause, renewClause, takeClause, unheldClause, withLease, type LeaseHold,
+  parkClause,
+  recordedLease,
+  releaseClause,
+  renewClause,
+  takeClause,
+  unheldClause,
+  withLease,
+  type LeaseHold,
 } from './lease.ts';
 import {
-  SORT, bucketOf, bucketRange, keyOfSort, keySort, pluginPartition, runPartition, snapshotPartition, snapshotSort,
+  SORT,
+  bucketOf,
+  bucketRange,
+  keyOfSort,
+  keySort,
+  pluginPartition,
+  runPartition,
+  snapshotPartition,
+  snapshotSort,
 } from '../state/table.ts';
 
 /** A change held for a plugin, with its row's sort key (for removal once applied). */
@@ -58,7 +79,12 @@ export class ResyncRows {
    * overwrites the rows of the buckets it writes; a bucket only the crashed write had stays, so
    * a key deleted in between looks present until the next resync (its held delete still follows).
    */
-  async writeSnapshotPage(plugin: string, resyncId: string, page: number, entries: ReadonlyArray<{ key: string; revision?: Revision }>): Promise<void> {
+  async writeSnapshotPage(
+    plugin: string,
+    resyncId: string,
+    page: number,
+    entries: ReadonlyArray<{ key: string; revision?: Revision }>,
+  ): Promise<void> {
     const byBucket = new Map<number, Array<[string] | [string, Revision]>>();
     for (const { key, revision } of entries) {
       const bucket = bucketOf(key);
@@ -71,7 +97,9 @@ export class ResyncRows {
     const requests: WriteRequest[] = [];
     for (const [bucket, list] of byBucket) {
       for (const [part, text] of splitJson(list, SNAPSHOT_ROW_CHARS).entries()) {
-        requests.push({ PutRequest: { Item: { ...rowKey(partition, snapshotSort(bucket, page, part)), keys: { S: text }, at } } });
+        requests.push({
+          PutRequest: { Item: { ...rowKey(partition, snapshotSort(bucket, page, part)), keys: { S: text }, at } },
+        });
       }
     }
     await this.#table.batchWrite(requests);
@@ -80,21 +108,34 @@ export class ResyncRows {
   /** The plugin's key rows in buckets `first` to `last`. */
   async keyRows(plugin: string, first: number, last: number): Promise<Map<string, HeldKey>> {
     const keys = new Map<string, HeldKey>();
-    await this.#table.queryRange(pluginPartition(plugin), bucketRange(SORT.key, first, last), 'read the key rows of ' + plugin, (row) => {
-      keys.set(keyOfSort(row.sk!.S!), toHeldKey(row));
-    });
+    await this.#table.queryRange(
+      pluginPartition(plugin),
+      bucketRange(SORT.key, first, last),
+      'read the key rows of ' + plugin,
+      (row) => {
+        keys.set(keyOfSort(row.sk!.S!), toHeldKey(row));
+      },
+    );
     return keys;
   }
 
   /** The plugin's key rows recorded at or after `since` (milliseconds since the epoch). */
   async keyRowsSince(plugin: string, since: number): Promise<Map<string, HeldKey>> {
     const keys = new Map<string, HeldKey>();
-    await this.#table.queryAll('read the recent key rows of ' + plugin, {
-      KeyConditionExpression: 'pk = :pk AND begins_with(sk, :key)',
-      FilterExpression: '#at >= :since',
-      ExpressionAttributeNames: { '#at': 'at' },
-      ExpressionAttributeValues: { ':pk': { S: pluginPartition(plugin) }, ':key': { S: SORT.key }, ':since': { N: String(since) } },
-    }, (row) => keys.set(keyOfSort(row.sk!.S!), toHeldKey(row)));
+    await this.#table.queryAll(
+      'read the recent key rows of ' + plugin,
+      {
+        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :key)',
+        FilterExpression: '#at >= :since',
+        ExpressionAttributeNames: { '#at': 'at' },
+        ExpressionAttributeValues: {
+          ':pk': { S: pluginPartition(plugin) },
+          ':key': { S: SORT.key },
+          ':since': { N: String(since) },
+        },
+      },
+      (row) => keys.set(keyOfSort(row.sk!.S!), toHeldKey(row)),
+    );
     return keys;
   }
 
@@ -107,12 +148,20 @@ export class ResyncRows {
     for (const resyncId of listed.filter((id) => !keep.includes(id))) {
       const partition = snapshotPartition(plugin, resyncId);
       const rows: WriteRequest[] = [];
-      await this.#table.queryAll('list the snapshot rows of ' + plugin, {
-        KeyConditionExpression: 'pk = :pk', ProjectionExpression: 'sk', ExpressionAttributeValues: { ':pk': { S: partition } },
-      }, (row) => rows.push({ DeleteRequest: { Key: rowKey(partition, row.sk!.S!) } }));
+      await this.#table.queryAll(
+        'list the snapshot rows of ' + plugin,
+        {
+          KeyConditionExpression: 'pk = :pk',
+          ProjectionExpression: 'sk',
+          ExpressionAttributeValues: { ':pk': { S: partition } },
+        },
+        (row) => rows.push({ DeleteRequest: { Key: rowKey(partition, row.sk!.S!) } }),
+      );
       await this.#table.batchWrite(rows);
       await this.#table.update(plugin, 'forget a snapshot of ' + plugin, {
-        UpdateExpression: 'DELETE #snapshots :id', ExpressionAttributeNames: { '#snapshots': 'snapshots' }, ExpressionAttributeValues: { ':id': { SS: [resyncId] } },
+        UpdateExpression: 'DELETE #snapshots :id',
+        ExpressionAttributeNames: { '#snapshots': 'snapshots' },
+        ExpressionAttributeValues: { ':id': { SS: [resyncId] } },
       });
     }
   }
@@ -125,12 +174,19 @@ export class ResyncRows {
     const partition = pluginPartition(plugin);
     await forEachConcurrently(rows, this.#table.writeConcurrency, async ({ key, at }) => {
       try {
-        await this.#table.dynamodb.send(new DeleteItemCommand({
-          TableName: this.#table.name, Key: rowKey(partition, keySort(key)),
-          ...(at === undefined
-            ? { ConditionExpression: 'attribute_not_exists(#at)', ExpressionAttributeNames: { '#at': 'at' } }
-            : { ConditionExpression: '#at = :at', ExpressionAttributeNames: { '#at': 'at' }, ExpressionAttributeValues: { ':at': { N: String(at) } } }),
-        }));
+        await this.#table.dynamodb.send(
+          new DeleteItemCommand({
+            TableName: this.#table.name,
+            Key: rowKey(partition, keySort(key)),
+            ...(at === undefined
+              ? { ConditionExpression: 'attribute_not_exists(#at)', ExpressionAttributeNames: { '#at': 'at' } }
+              : {
+                  ConditionExpression: '#at = :at',
+                  ExpressionAttributeNames: { '#at': 'at' },
+                  ExpressionAttributeValues: { ':at': { N: String(at) } },
+                }),
+          }),
+        );
       } catch (error) {
         if (error instanceof ConditionalCheckFailedException) return;
         throw new StateFailedError('remove the key row of ' + key, error, { plugin });
@@ -140,13 +196,17 @@ export class ResyncRows {
 
   /** One page of a plugin's held changes in arrival order. */
   async heldChanges(plugin: string, limit = 100): Promise<HeldChange[]> {
-    const result = await this.#table.call('read the held changes of ' + plugin, () => this.#table.dynamodb.send(new QueryCommand({
-      TableName: this.#table.name,
-      KeyConditionExpression: 'pk = :pk AND begins_with(sk, :held)',
-      ExpressionAttributeValues: { ':pk': { S: pluginPartition(plugin) }, ':held': { S: SORT.held } },
-      ConsistentRead: true,
-      Limit: limit,
-    })));
+    const result = await this.#table.call('read the held changes of ' + plugin, () =>
+      this.#table.dynamodb.send(
+        new QueryCommand({
+          TableName: this.#table.name,
+          KeyConditionExpression: 'pk = :pk AND begins_with(sk, :held)',
+          ExpressionAttributeValues: { ':pk': { S: pluginPartition(plugin) }, ':held': { S: SORT.held } },
+          ConsistentRead: true,
+          Limit: limit,
+        }),
+      ),
+    );
     return (result.Items ?? []).map((row) => ({ sort: row.sk!.S!, change: JSON.parse(row.change!.S!) as Change }));
   }
 
@@ -162,12 +222,18 @@ export class ResyncRows {
    */
   async takeLease(plugin: string, hold: LeaseHold): Promise<void> {
     for (let attempt = 1; ; attempt += 1) {
-      const written = await this.#table.update(plugin, 'take the resync lease of ' + plugin, withLease({}, takeClause(hold, Date.now())), true);
+      const written = await this.#table.update(
+        plugin,
+        'take the resync lease of ' + plugin,
+        withLease({}, takeClause(hold, Date.now())),
+        true,
+      );
       if (written !== undefined) return;
       // The holder is read after the refusal: a lease released or run out in between is free, so
       // the take is tried again rather than reported busy with no live holder.
       const lease = recordedLease(await this.#store.status(plugin));
-      if ((lease !== undefined && lease.until >= Date.now()) || attempt >= TAKE_ATTEMPTS) throw new ResyncBusyError(plugin, hold.resyncId, lease);
+      if ((lease !== undefined && lease.until >= Date.now()) || attempt >= TAKE_ATTEMPTS)
+        throw new ResyncBusyError(plugin, hold.resyncId, lease);
     }
   }
 
@@ -176,7 +242,12 @@ export class ResyncRows {
    * @throws ResyncBusyError when it was taken over (it ran out and another resync took it).
    */
   async renewLease(plugin: string, hold: LeaseHold): Promise<void> {
-    await this.#leaseUpdate(plugin, hold, 'renew the resync lease of ' + plugin, withLease({}, renewClause(hold, Date.now())));
+    await this.#leaseUpdate(
+      plugin,
+      hold,
+      'renew the resync lease of ' + plugin,
+      withLease({}, renewClause(hold, Date.now())),
+    );
   }
 
   /**
@@ -185,7 +256,12 @@ export class ResyncRows {
    * @throws ResyncBusyError when it was taken over.
    */
   async parkLease(plugin: string, hold: LeaseHold): Promise<void> {
-    await this.#leaseUpdate(plugin, hold, 'keep the resync lease of ' + plugin, withLease({}, parkClause(hold, Date.now())));
+    await this.#leaseUpdate(
+      plugin,
+      hold,
+      'keep the resync lease of ' + plugin,
+      withLease({}, parkClause(hold, Date.now())),
+    );
   }
 
   /**
@@ -205,16 +281,27 @@ export class ResyncRows {
    */
   async saveCursor(plugin: string, cursor: PluginCursor, hold?: LeaseHold): Promise<void> {
     const now = Date.now();
-    await this.#leaseUpdate(plugin, hold, 'save the resync checkpoint of ' + plugin, withLease({
-      set: '#status = :status, resyncId = :id, startedAt = :started, checkpoint = :cursor, updatedAt = :now',
-      add: '#snapshots :snapshot',
-      names: { '#status': 'status', '#snapshots': 'snapshots' },
-      values: {
-        ':status': { S: 'resyncing' }, ':id': { S: cursor.resyncId }, ':snapshot': { SS: [snapshotOf(cursor)] },
-        ':started': { S: new Date(cursor.startedAt).toISOString() }, ':cursor': { S: JSON.stringify(cursor) },
-        ':now': { S: new Date(now).toISOString() },
-      },
-    }, hold ? renewClause(hold, now) : undefined));
+    await this.#leaseUpdate(
+      plugin,
+      hold,
+      'save the resync checkpoint of ' + plugin,
+      withLease(
+        {
+          set: '#status = :status, resyncId = :id, startedAt = :started, checkpoint = :cursor, updatedAt = :now',
+          add: '#snapshots :snapshot',
+          names: { '#status': 'status', '#snapshots': 'snapshots' },
+          values: {
+            ':status': { S: 'resyncing' },
+            ':id': { S: cursor.resyncId },
+            ':snapshot': { SS: [snapshotOf(cursor)] },
+            ':started': { S: new Date(cursor.startedAt).toISOString() },
+            ':cursor': { S: JSON.stringify(cursor) },
+            ':now': { S: new Date(now).toISOString() },
+          },
+        },
+        hold ? renewClause(hold, now) : undefined,
+      ),
+    );
   }
 
   /**
@@ -223,21 +310,45 @@ export class ResyncRows {
    * which it keeps (held changes are applied once more before it is released).
    * @throws ResyncBusyError when the lease was taken over.
    */
-  async finishResync(plugin: string, result: {
-    resyncId: string; snapshot?: string; digest?: SnapshotDigest; startedAt: number; items: number; deleted: number;
-  }, hold?: LeaseHold): Promise<void> {
+  async finishResync(
+    plugin: string,
+    result: {
+      resyncId: string;
+      snapshot?: string;
+      digest?: SnapshotDigest;
+      startedAt: number;
+      items: number;
+      deleted: number;
+    },
+    hold?: LeaseHold,
+  ): Promise<void> {
     const now = Date.now();
-    await this.#leaseUpdate(plugin, hold, 'record the resync of ' + plugin, withLease({
-      set: '#status = :status, resyncId = :id, snapshotId = :snapshot, snapshotDigest = :digest, startedAt = :started, finishedAt = :now, itemCount = :items, deletedCount = :deleted, failures = :zero, updatedAt = :now',
-      remove: 'checkpoint, lastError',
-      names: { '#status': 'status' },
-      values: {
-        ':status': { S: 'in-sync' }, ':id': { S: result.resyncId }, ':snapshot': { S: result.snapshot ?? result.resyncId },
-        ':digest': { S: JSON.stringify({ snapshot: result.snapshot ?? result.resyncId, buckets: result.digest ?? null }) }, ':started': { S: new Date(result.startedAt).toISOString() },
-        ':now': { S: new Date(now).toISOString() }, ':items': { N: String(result.items) }, ':deleted': { N: String(result.deleted) },
-        ':zero': { N: '0' },
-      },
-    }, hold ? renewClause(hold, now) : undefined));
+    await this.#leaseUpdate(
+      plugin,
+      hold,
+      'record the resync of ' + plugin,
+      withLease(
+        {
+          set: '#status = :status, resyncId = :id, snapshotId = :snapshot, snapshotDigest = :digest, startedAt = :started, finishedAt = :now, itemCount = :items, deletedCount = :deleted, failures = :zero, updatedAt = :now',
+          remove: 'checkpoint, lastError',
+          names: { '#status': 'status' },
+          values: {
+            ':status': { S: 'in-sync' },
+            ':id': { S: result.resyncId },
+            ':snapshot': { S: result.snapshot ?? result.resyncId },
+            ':digest': {
+              S: JSON.stringify({ snapshot: result.snapshot ?? result.resyncId, buckets: result.digest ?? null }),
+            },
+            ':started': { S: new Date(result.startedAt).toISOString() },
+            ':now': { S: new Date(now).toISOString() },
+            ':items': { N: String(result.items) },
+            ':deleted': { N: String(result.deleted) },
+            ':zero': { N: '0' },
+          },
+        },
+        hold ? renewClause(hold, now) : undefined,
+      ),
+    );
   }
 
   /**
@@ -250,14 +361,24 @@ export class ResyncRows {
    */
   async failResync(plugin: string, resyncId: string, error: FeedbackError, hold?: LeaseHold): Promise<boolean> {
     const now = Date.now();
-    const recorded = await this.#table.update(plugin, 'record the failed resync of ' + plugin, withLease({
-      set: '#status = :status, resyncId = :id, finishedAt = :now, lastError = :error, updatedAt = :now',
-      names: { '#status': 'status' },
-      values: {
-        ':status': { S: 'out-of-sync' }, ':id': { S: resyncId }, ':now': { S: new Date(now).toISOString() },
-        ':error': { S: JSON.stringify(error) },
-      },
-    }, hold ? renewClause(hold, now) : unheldClause(now)), true);
+    const recorded = await this.#table.update(
+      plugin,
+      'record the failed resync of ' + plugin,
+      withLease(
+        {
+          set: '#status = :status, resyncId = :id, finishedAt = :now, lastError = :error, updatedAt = :now',
+          names: { '#status': 'status' },
+          values: {
+            ':status': { S: 'out-of-sync' },
+            ':id': { S: resyncId },
+            ':now': { S: new Date(now).toISOString() },
+            ':error': { S: JSON.stringify(error) },
+          },
+        },
+        hold ? renewClause(hold, now) : unheldClause(now),
+      ),
+      true,
+    );
     return recorded !== undefined;
   }
 
@@ -265,10 +386,16 @@ export class ResyncRows {
    * A status-row update that, when it carries a lease condition that fails, throws
    * `ResyncBusyError`: the lease this invocation held was lost (taking one is `takeLease`'s).
    */
-  async #leaseUpdate(plugin: string, hold: LeaseHold | undefined, action: string, input: ReturnType<typeof withLease>): Promise<void> {
+  async #leaseUpdate(
+    plugin: string,
+    hold: LeaseHold | undefined,
+    action: string,
+    input: ReturnType<typeof withLease>,
+  ): Promise<void> {
     const written = await this.#table.update(plugin, action, input, input.ConditionExpression !== undefined);
     // Only lease clauses carry a condition here, so a refusal always comes with a hold.
-    if (written === undefined) throw new ResyncBusyError(plugin, hold!.resyncId, recordedLease(await this.#store.status(plugin)), true);
+    if (written === undefined)
+      throw new ResyncBusyError(plugin, hold!.resyncId, recordedLease(await this.#store.status(plugin)), true);
   }
 
   /** The digest of the plugin's current snapshot, if it is the one named and has one. */
@@ -280,9 +407,15 @@ export class ResyncRows {
 
   /** The run row of a resync, if it exists. */
   async run(resyncId: string): Promise<RunRow | undefined> {
-    const result = await this.#table.call('read resync ' + resyncId, () => this.#table.dynamodb.send(new GetItemCommand({
-      TableName: this.#table.name, Key: rowKey(runPartition(resyncId), SORT.run), ConsistentRead: true,
-    })));
+    const result = await this.#table.call('read resync ' + resyncId, () =>
+      this.#table.dynamodb.send(
+        new GetItemCommand({
+          TableName: this.#table.name,
+          Key: rowKey(runPartition(resyncId), SORT.run),
+          ConsistentRead: true,
+        }),
+      ),
+    );
     return result.Item?.run?.S ? (JSON.parse(result.Item.run.S) as RunRow) : undefined;
   }
 
@@ -292,13 +425,18 @@ export class ResyncRows {
    */
   async createRun(run: RunRow): Promise<RunRow> {
     try {
-      await this.#table.dynamodb.send(new PutItemCommand({
-        TableName: this.#table.name, Item: runItem(run),
-        ConditionExpression: 'attribute_not_exists(#run)', ExpressionAttributeNames: { '#run': 'run' },
-      }));
+      await this.#table.dynamodb.send(
+        new PutItemCommand({
+          TableName: this.#table.name,
+          Item: runItem(run),
+          ConditionExpression: 'attribute_not_exists(#run)',
+          ExpressionAttributeNames: { '#run': 'run' },
+        }),
+      );
       return run;
     } catch (error) {
-      if (!(error instanceof ConditionalCheckFailedException)) throw new StateFailedError('save resync ' + run.resyncId, error);
+      if (!(error instanceof ConditionalCheckFailedException))
+        throw new StateFailedError('save resync ' + run.resyncId, error);
     }
     const stored = await this.run(run.resyncId);
     // Removed in between: the other copy has already run the whole resync.
@@ -307,16 +445,26 @@ export class ResyncRows {
 
   /** Saves a run row. */
   async saveRun(run: RunRow): Promise<void> {
-    await this.#table.call('save resync ' + run.resyncId, () => this.#table.dynamodb.send(new PutItemCommand({
-      TableName: this.#table.name, Item: runItem(run),
-    })));
+    await this.#table.call('save resync ' + run.resyncId, () =>
+      this.#table.dynamodb.send(
+        new PutItemCommand({
+          TableName: this.#table.name,
+          Item: runItem(run),
+        }),
+      ),
+    );
   }
 
   /** Removes a finished run's row. */
   async deleteRun(resyncId: string): Promise<void> {
-    await this.#table.call('remove resync ' + resyncId, () => this.#table.dynamodb.send(new DeleteItemCommand({
-      TableName: this.#table.name, Key: rowKey(runPartition(resyncId), SORT.run),
-    })));
+    await this.#table.call('remove resync ' + resyncId, () =>
+      this.#table.dynamodb.send(
+        new DeleteItemCommand({
+          TableName: this.#table.name,
+          Key: rowKey(runPartition(resyncId), SORT.run),
+        }),
+      ),
+    );
   }
 }
 

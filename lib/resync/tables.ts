@@ -30,7 +30,11 @@ export function tablesForPrefixes(tables: readonly TableConfig[], prefixes: read
 }
 
 /** Checks that each table exists (DescribeTable) and decides its scan segments. */
-export async function describeTables(dynamodb: DynamoDBClient, tables: readonly TableConfig[], options: SegmentOptions = {}): Promise<ScanTable[]> {
+export async function describeTables(
+  dynamodb: DynamoDBClient,
+  tables: readonly TableConfig[],
+  options: SegmentOptions = {},
+): Promise<ScanTable[]> {
   const described: ScanTable[] = [];
   for (const config of tables) {
     let table;
@@ -38,23 +42,40 @@ export async function describeTables(dynamodb: DynamoDBClient, tables: readonly 
       ({ Table: table } = await dynamodb.send(new DescribeTableCommand({ TableName: config.name })));
     } catch (error) {
       if (error instanceof ResourceNotFoundException) throw new TableNotFoundError(config.name, error);
-      throw new DatasyncError('CONFIGURATION', withCause(`could not describe table "${config.name}"`, error), { cause: error, details: { table: config.name } });
+      throw new DatasyncError('CONFIGURATION', withCause(`could not describe table "${config.name}"`, error), {
+        cause: error,
+        details: { table: config.name },
+      });
     }
     if (!table) throw new TableNotFoundError(config.name);
     const sizeBytes = table.TableSizeBytes ?? 0;
     const itemCount = table.ItemCount ?? 0;
-    described.push({ config, segments: chooseSegments(config, sizeBytes, itemCount, options), estimatedItems: itemCount });
+    described.push({
+      config,
+      segments: chooseSegments(config, sizeBytes, itemCount, options),
+      estimatedItems: itemCount,
+    });
   }
   return described;
 }
 
 /** The number of scan segments for a table (1 to 1,000,000, DynamoDB's limit). */
-export function chooseSegments(config: TableConfig, sizeBytes: number, itemCount: number, options: SegmentOptions = {}): number {
-  const chosen = typeof options.segments === 'function'
-    ? options.segments(config, sizeBytes, itemCount)
-    : options.segments ?? Math.min(options.maxSegments ?? 8, Math.ceil(sizeBytes / (options.segmentBytes ?? 512 * 1024 * 1024)));
+export function chooseSegments(
+  config: TableConfig,
+  sizeBytes: number,
+  itemCount: number,
+  options: SegmentOptions = {},
+): number {
+  const chosen =
+    typeof options.segments === 'function'
+      ? options.segments(config, sizeBytes, itemCount)
+      : (options.segments ??
+        Math.min(options.maxSegments ?? 8, Math.ceil(sizeBytes / (options.segmentBytes ?? 512 * 1024 * 1024))));
   if (!Number.isInteger(chosen)) {
-    throw new DatasyncError('CONFIGURATION', `scan segments for table "${config.name}" must be an integer, got ${chosen}`);
+    throw new DatasyncError(
+      'CONFIGURATION',
+      `scan segments for table "${config.name}" must be an integer, got ${chosen}`,
+    );
   }
   return Math.min(1_000_000, Math.max(1, chosen));
 }

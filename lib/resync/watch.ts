@@ -67,7 +67,8 @@ export async function watchResync(options: WatchResyncOptions): Promise<ResyncVi
   const interval = options.intervalMs ?? 1_000;
   const scanInterval = options.scanIntervalMs ?? 5_000;
   const deadline = Date.now() + options.timeoutMs;
-  let order: readonly string[] | undefined = options.plugins && options.plugins.length > 0 ? [...new Set(options.plugins)] : undefined;
+  let order: readonly string[] | undefined =
+    options.plugins && options.plugins.length > 0 ? [...new Set(options.plugins)] : undefined;
   let started = false;
   let lastScan = Number.NEGATIVE_INFINITY;
 
@@ -91,7 +92,10 @@ export async function watchResync(options: WatchResyncOptions): Promise<ResyncVi
     }
     const plugins = (states ?? []).map((state) => viewOf(state, resyncId));
     started ||= plugins.some((plugin) => plugin.phase !== 'waiting');
-    const done = order !== undefined && plugins.length > 0 && plugins.every((plugin) => plugin.phase === 'ok' || plugin.phase === 'failed');
+    const done =
+      order !== undefined &&
+      plugins.length > 0 &&
+      plugins.every((plugin) => plugin.phase === 'ok' || plugin.phase === 'failed');
     const view: ResyncView = { resyncId, started, plugins, done };
     options.onUpdate?.(view);
     // With a requested list the run row may never be seen (a fast run): the plugin rows decide.
@@ -110,12 +114,18 @@ export function viewOf(state: PluginState, resyncId: string): PluginResyncView {
   if (state.status === 'in-sync') return { ...base, phase: 'ok', items: state.items, deleted: state.deleted };
   if (state.status === 'out-of-sync') {
     return {
-      ...base, phase: 'failed', items: progress?.items ?? 0, deleted: progress?.deleted ?? 0,
+      ...base,
+      phase: 'failed',
+      items: progress?.items ?? 0,
+      deleted: progress?.deleted ?? 0,
       ...(state.lastError ? { error: state.lastError } : {}),
     };
   }
   return {
-    ...base, phase: 'running', items: progress?.items ?? 0, deleted: progress?.deleted ?? 0,
+    ...base,
+    phase: 'running',
+    items: progress?.items ?? 0,
+    deleted: progress?.deleted ?? 0,
     ...(progress?.estimatedItems === undefined ? {} : { estimatedItems: progress.estimatedItems }),
     ...(progress ? { part: progress.part } : {}),
   };

@@ -44,11 +44,20 @@ export interface BatchDelivery {
  * Normalizes one record, turning a malformed one into a rejection instead of an exception, so a
  * bad record never fails the rest of the batch.
  */
-export function normalizeItem<R>(id: string, record: R, normalize: (record: R) => Change, source: ChangeSource, raw: (record: R) => string): BatchItem {
+export function normalizeItem<R>(
+  id: string,
+  record: R,
+  normalize: (record: R) => Change,
+  source: ChangeSource,
+  raw: (record: R) => string,
+): BatchItem {
   try {
     return { id, change: normalize(record) };
   } catch (thrown) {
-    const error = thrown instanceof DatasyncError ? thrown : new InvalidChangeError(`record cannot be read: ${toError(thrown).message}`, { cause: thrown });
+    const error =
+      thrown instanceof DatasyncError
+        ? thrown
+        : new InvalidChangeError(`record cannot be read: ${toError(thrown).message}`, { cause: thrown });
     let text: string;
     try {
       text = raw(record);
@@ -79,17 +88,30 @@ export async function deliverBatch(
     const changes = group.map((item) => item.change);
     const correlations = new Set(changes.map((change) => change.correlationId));
     const [only] = correlations;
-    const event: ChangeEvent = { changes, source, ...(correlations.size === 1 && only !== undefined ? { correlationId: only } : {}) };
-    const groupOutcomes = await deps.datasync.dispatch(event, deps.remainingTimeMs ? { remainingTimeMs: deps.remainingTimeMs } : {});
+    const event: ChangeEvent = {
+      changes,
+      source,
+      ...(correlations.size === 1 && only !== undefined ? { correlationId: only } : {}),
+    };
+    const groupOutcomes = await deps.datasync.dispatch(
+      event,
+      deps.remainingTimeMs ? { remainingTimeMs: deps.remainingTimeMs } : {},
+    );
     outcomes.push(...groupOutcomes);
     // A failed plugin's share failed as a whole: every record with a key it was given is retried.
-    const failedKeys = new Set(groupOutcomes.filter((outcome) => outcome.error).flatMap((outcome) => outcome.feedback.changes.map((ref) => ref.key)));
+    const failedKeys = new Set(
+      groupOutcomes
+        .filter((outcome) => outcome.error)
+        .flatMap((outcome) => outcome.feedback.changes.map((ref) => ref.key)),
+    );
     for (const item of group) if (failedKeys.has(item.change.key)) failedIds.add(item.id);
   }
   const failed = policy(failedIds);
   const retried = new Set(failed);
   // A refused record that will be delivered again anyway is dead-lettered then, not twice.
-  const rejections = items.filter((item): item is Extract<BatchItem, { rejected: Rejection }> => 'rejected' in item && !retried.has(item.id));
+  const rejections = items.filter(
+    (item): item is Extract<BatchItem, { rejected: Rejection }> => 'rejected' in item && !retried.has(item.id),
+  );
   const now = new Date().toISOString();
   const records: FeedbackRecord[] = [
     ...outcomes.map((outcome) => outcome.feedback),
@@ -102,8 +124,13 @@ export async function deliverBatch(
     time: now,
     ...keyOf(item.rejected.error),
   }));
-  const [written, deadLettered] = await Promise.allSettled([deps.feedback.write(records), deps.deadLetter.send(deadLetters)]);
-  const errors = [written, deadLettered].filter((result) => result.status === 'rejected').map((result) => toError(result.reason));
+  const [written, deadLettered] = await Promise.allSettled([
+    deps.feedback.write(records),
+    deps.deadLetter.send(deadLetters),
+  ]);
+  const errors = [written, deadLettered]
+    .filter((result) => result.status === 'rejected')
+    .map((result) => toError(result.reason));
   deps.log?.({
     level: errors.length > 0 ? 'error' : failed.length > 0 ? 'warn' : 'info',
     message: 'batch delivered',
@@ -111,7 +138,9 @@ export async function deliverBatch(
     changes: items.length - items.filter((item) => 'rejected' in item).length,
     rejected: rejections.length,
     failed: failed.length,
-    pluginFailures: outcomes.filter((outcome) => outcome.error).map((outcome) => ({ plugin: outcome.feedback.plugin, status: outcome.feedback.status })),
+    pluginFailures: outcomes
+      .filter((outcome) => outcome.error)
+      .map((outcome) => ({ plugin: outcome.feedback.plugin, status: outcome.feedback.status })),
     durationMs: Date.now() - started,
     ...(errors.length > 0 ? { errors: errors.map((error) => describeError(error)) } : {}),
   });

@@ -25,11 +25,16 @@ export interface SourceHandlerOptions {
 }
 
 /** The feedback sink and dead-letter writer to use, from the options or the environment. */
-export function resolveWriters(options: SourceHandlerOptions): { feedback: FeedbackSink; deadLetter: DeadLetterWriter } {
+export function resolveWriters(options: SourceHandlerOptions): {
+  feedback: FeedbackSink;
+  deadLetter: DeadLetterWriter;
+} {
   const env = options.env ?? process.env;
   return {
     feedback: options.feedback ?? feedbackSinkFromEnvironment(env),
-    deadLetter: options.deadLetter ?? new SqsDeadLetterWriter({ sqs: sqsClient(), queueUrl: requiredVariable(env, ENV.deadLetterQueueUrl) }),
+    deadLetter:
+      options.deadLetter ??
+      new SqsDeadLetterWriter({ sqs: sqsClient(), queueUrl: requiredVariable(env, ENV.deadLetterQueueUrl) }),
   };
 }
 

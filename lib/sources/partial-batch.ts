@@ -6,7 +6,10 @@ import { compareRevisions } from '../model/revision.ts';
  */
 
 /** SQS standard queues: exactly the failed messages (the rest are deleted). */
-export function standardQueueFailures(records: ReadonlyArray<{ readonly messageId: string }>, failed: ReadonlySet<string>): string[] {
+export function standardQueueFailures(
+  records: ReadonlyArray<{ readonly messageId: string }>,
+  failed: ReadonlySet<string>,
+): string[] {
   return records.filter((record) => failed.has(record.messageId)).map((record) => record.messageId);
 }
 
@@ -15,7 +18,10 @@ export function standardQueueFailures(records: ReadonlyArray<{ readonly messageI
  * group's order holds when they are delivered again. Other groups in the batch are unaffected.
  */
 export function fifoQueueFailures(
-  records: ReadonlyArray<{ readonly messageId: string; readonly attributes?: { readonly MessageGroupId?: string | undefined } }>,
+  records: ReadonlyArray<{
+    readonly messageId: string;
+    readonly attributes?: { readonly MessageGroupId?: string | undefined };
+  }>,
   failed: ReadonlySet<string>,
 ): string[] {
   const stopped = new Set<string | undefined>();

@@ -43,21 +43,25 @@ export class FailureTracker {
 
   /** Records the outcomes of one dispatch, one per plugin. */
   async record(outcomes: readonly PluginOutcome[]): Promise<FailureRecord[]> {
-    return Promise.all(outcomes.map(async (outcome): Promise<FailureRecord> => {
-      const plugin = outcome.feedback.plugin;
-      if (outcome.error === undefined) {
-        if (this.#options.ledger?.knownFailures(plugin) !== 0) await this.#options.store.clearFailures(plugin);
-        return { plugin, failures: 0, markedOutOfSync: false };
-      }
-      const failures = await this.#options.store.addFailure(plugin, describeError(outcome.error));
-      if (failures < this.#threshold) return { plugin, failures, markedOutOfSync: false };
-      // The resync is requested before the plugin is marked: a plugin marked out of sync has its
-      // changes held, so a mark without a request on its way could hold them for good. (If the
-      // request fails, the error fails the batch, and the next failure asks again.)
-      const request = this.#options.requestResync ?? ((name: string) => requestResync({ plugins: [name], reason: 'failing-plugin' }));
-      await request(plugin);
-      const marked = await this.#options.store.markOutOfSync(plugin);
-      return { plugin, failures, markedOutOfSync: marked };
-    }));
+    return Promise.all(
+      outcomes.map(async (outcome): Promise<FailureRecord> => {
+        const plugin = outcome.feedback.plugin;
+        if (outcome.error === undefined) {
+          if (this.#options.ledger?.knownFailures(plugin) !== 0) await this.#options.store.clearFailures(plugin);
+          return { plugin, failures: 0, markedOutOfSync: false };
+        }
+        const failures = await this.#options.store.addFailure(plugin, describeError(outcome.error));
+        if (failures < this.#threshold) return { plugin, failures, markedOutOfSync: false };
+        // The resync is requested before the plugin is marked: a plugin marked out of sync has its
+        // changes held, so a mark without a request on its way could hold them for good. (If the
+        // request fails, the error fails the batch, and the next failure asks again.)
+        const request =
+          this.#options.requestResync ??
+          ((name: string) => requestResync({ plugins: [name], reason: 'failing-plugin' }));
+        await request(plugin);
+        const marked = await this.#options.store.markOutOfSync(plugin);
+        return { plugin, failures, markedOutOfSync: marked };
+      }),
+    );
   }
 }

@@ -15,7 +15,10 @@ export function revisionsOf(keys: ReadonlyMap<string, HeldKey>): Map<string, Rev
  * without those at or below the snapshot's revision, and without a delete of a key the plugin
  * already knows is deleted (the resync reported it, so reporting it again would apply it twice).
  */
-export function planHeldChanges(changes: readonly Change[], keys: ReadonlyMap<string, HeldKey>): { deliver: Change[]; skipped: Change[] } {
+export function planHeldChanges(
+  changes: readonly Change[],
+  keys: ReadonlyMap<string, HeldKey>,
+): { deliver: Change[]; skipped: Change[] } {
   const plan = planByRevision(changes, revisionsOf(keys));
   const present = new Map<string, boolean>();
   const deliver: Change[] = [];
@@ -33,7 +36,10 @@ export function planHeldChanges(changes: readonly Change[], keys: ReadonlyMap<st
 }
 
 /** What a plugin holds per key after applying `applied` (the last change of each key wins). */
-export function keyRecordsAfter(applied: readonly Change[], known?: ReadonlyMap<string, Revision>): Array<{ key: string; revision?: Revision; present: boolean }> {
+export function keyRecordsAfter(
+  applied: readonly Change[],
+  known?: ReadonlyMap<string, Revision>,
+): Array<{ key: string; revision?: Revision; present: boolean }> {
   const latest = new Map<string, { revision?: Revision; present: boolean }>();
   for (const change of applied) {
     const before = latest.get(change.key);

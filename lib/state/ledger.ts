@@ -30,7 +30,10 @@ export class DynamoDbLedger implements DeliveryLedger {
   }
 
   async plan(plugin: string, changes: readonly Change[]): Promise<DeliveryPlan> {
-    const { status, keys } = await this.store.heldKeys(plugin, changes.map((change) => change.key));
+    const { status, keys } = await this.store.heldKeys(
+      plugin,
+      changes.map((change) => change.key),
+    );
     const revisions = revisionsOf(keys);
     this.#known.set(plugin, revisions);
     this.#failures.set(plugin, Number(status?.failures?.N ?? 0));

@@ -13,7 +13,9 @@ export async function readPluginStates(
   plugins: readonly string[] | { plugins(): Plugin[] },
   options: SyncStateOptions | { store: SyncStateStore } = {},
 ): Promise<PluginState[]> {
-  const names = Array.isArray(plugins) ? plugins as readonly string[] : (plugins as { plugins(): Plugin[] }).plugins().map((plugin) => plugin.name);
+  const names = Array.isArray(plugins)
+    ? (plugins as readonly string[])
+    : (plugins as { plugins(): Plugin[] }).plugins().map((plugin) => plugin.name);
   return storeOf(options).states(names);
 }
 
@@ -39,13 +41,20 @@ export async function scanStates(store: SyncStateStore, filter: { resyncId?: str
   const states: PluginState[] = [];
   let startKey: Record<string, AttributeValue> | undefined;
   do {
-    const page = await table.call('list the plugins', () => table.dynamodb.send(new ScanCommand({
-      TableName: table.name,
-      FilterExpression: filter.resyncId === undefined ? 'sk = :status' : 'sk = :status AND resyncId = :id',
-      ExpressionAttributeValues: { ':status': { S: SORT.status }, ...(filter.resyncId === undefined ? {} : { ':id': { S: filter.resyncId } }) },
-      ConsistentRead: true,
-      ...(startKey ? { ExclusiveStartKey: startKey } : {}),
-    })));
+    const page = await table.call('list the plugins', () =>
+      table.dynamodb.send(
+        new ScanCommand({
+          TableName: table.name,
+          FilterExpression: filter.resyncId === undefined ? 'sk = :status' : 'sk = :status AND resyncId = :id',
+          ExpressionAttributeValues: {
+            ':status': { S: SORT.status },
+            ...(filter.resyncId === undefined ? {} : { ':id': { S: filter.resyncId } }),
+          },
+          ConsistentRead: true,
+          ...(startKey ? { ExclusiveStartKey: startKey } : {}),
+        }),
+      ),
+    );
     for (const row of page.Items ?? []) {
       const partition = row.pk?.S ?? '';
       if (partition.startsWith(plugins)) states.push(toPluginState(partition.slice(plugins.length), row));

@@ -88,7 +88,11 @@ export function toPluginState(plugin: string, row: Record<string, AttributeValue
     ...(cursor
       ? {
           progress: {
-            resyncId: cursor.resyncId, part: cursor.part, phase: cursor.phase, items: cursor.items, deleted: cursor.deleted,
+            resyncId: cursor.resyncId,
+            part: cursor.part,
+            phase: cursor.phase,
+            items: cursor.items,
+            deleted: cursor.deleted,
             ...optional('estimatedItems', cursor.estimatedItems),
           },
         }

@@ -1,7 +1,16 @@
 import {
-  BatchGetItemCommand, BatchWriteItemCommand, GetItemCommand, QueryCommand, TransactWriteItemsCommand,
-  UpdateItemCommand, ConditionalCheckFailedException, TransactionCanceledException,
-  type AttributeValue, type QueryCommandInput, type WriteRequest, type DynamoDBClient,
+  BatchGetItemCommand,
+  BatchWriteItemCommand,
+  GetItemCommand,
+  QueryCommand,
+  TransactWriteItemsCommand,
+  UpdateItemCommand,
+  ConditionalCheckFailedException,
+  TransactionCanceledException,
+  type AttributeValue,
+  type QueryCommandInput,
+  type WriteRequest,
+  type DynamoDBClient,
 } from '@aws-sdk/client-dynamodb';
 import type { AwsClients } from '../aws/clients.ts';
 import { dynamoDbClient } from '../aws/clients/dynamodb.ts';
@@ -13,8 +22,19 @@ import type { Change } from '../model/change.ts';
 import type { Revision } from '../model/revision.ts';
 import { toPluginState, type PluginState } from './status.ts';
 import {
-  SORT, bucketOf, bucketOfSnapshotSort, bucketRange, bucketRuns, heldSort, keyOfSort, keySort, padRevision, pluginPartition,
-  snapshotPartition, stateTableName, unpadRevision,
+  SORT,
+  bucketOf,
+  bucketOfSnapshotSort,
+  bucketRange,
+  bucketRuns,
+  heldSort,
+  keyOfSort,
+  keySort,
+  padRevision,
+  pluginPartition,
+  snapshotPartition,
+  stateTableName,
+  unpadRevision,
 } from './table.ts';
 
 /** A row of the state table. */
@@ -84,7 +104,12 @@ export interface StateTable {
   /** Every row a consistent Query finds, page by page. */
   queryAll(action: string, input: QueryInput, each: (row: StateRow) => void): Promise<void>;
   /** Every row of a partition with a sort key in the inclusive range. */
-  queryRange(partition: string, range: readonly [string, string], action: string, each: (row: StateRow) => void): Promise<void>;
+  queryRange(
+    partition: string,
+    range: readonly [string, string],
+    action: string,
+    each: (row: StateRow) => void,
+  ): Promise<void>;
   /** BatchWriteItem, 25 requests a call, unprocessed ones retried. */
   batchWrite(requests: readonly WriteRequest[]): Promise<void>;
 }
@@ -117,7 +142,9 @@ export class SyncStateStore {
     this.#dynamodb = options.clients?.dynamodb ?? dynamoDbClient();
     this.#writeConcurrency = Math.max(1, options.writeConcurrency ?? 4);
     TABLES.set(this, {
-      dynamodb: this.#dynamodb, name: this.tableName, writeConcurrency: this.#writeConcurrency,
+      dynamodb: this.#dynamodb,
+      name: this.tableName,
+      writeConcurrency: this.#writeConcurrency,
       call: (action, send) => this.#call(action, send),
       update: (plugin, action, input, conditional) => this.#update(plugin, action, input, conditional),
       queryAll: (action, input, each) => this.#queryAll(action, input, each),
@@ -128,9 +155,15 @@ export class SyncStateStore {
 
   /** The status row of a plugin (strongly consistent), or undefined when it never synced. */
   async status(plugin: string): Promise<StateRow | undefined> {
-    const result = await this.#call('read the status of ' + plugin, () => this.#dynamodb.send(new GetItemCommand({
-      TableName: this.tableName, Key: rowKey(pluginPartition(plugin), SORT.status), ConsistentRead: true,
-    })));
+    const result = await this.#call('read the status of ' + plugin, () =>
+      this.#dynamodb.send(
+        new GetItemCommand({
+          TableName: this.tableName,
+          Key: rowKey(pluginPartition(plugin), SORT.status),
+          ConsistentRead: true,
+        }),
+      ),
+    );
     return result.Item;
   }
 
@@ -146,12 +179,20 @@ export class SyncStateStore {
    * held during it reads its own, before it becomes current). Key rows and the status row are
    * read with BatchGetItem; a snapshot's buckets with one Query each, then kept in memory.
    */
-  async heldKeys(plugin: string, keys: Iterable<string>, options: { snapshot?: string } = {}): Promise<{
-    status: StateRow | undefined; keys: Map<string, HeldKey>;
+  async heldKeys(
+    plugin: string,
+    keys: Iterable<string>,
+    options: { snapshot?: string } = {},
+  ): Promise<{
+    status: StateRow | undefined;
+    keys: Map<string, HeldKey>;
   }> {
     const partition = pluginPartition(plugin);
     const unique = [...new Set(keys)];
-    const rows = await this.#batchGet([{ pk: partition, sk: SORT.status }, ...unique.map((key) => ({ pk: partition, sk: keySort(key) }))]);
+    const rows = await this.#batchGet([
+      { pk: partition, sk: SORT.status },
+      ...unique.map((key) => ({ pk: partition, sk: keySort(key) })),
+    ]);
     const status = rows.get(rowId(partition, SORT.status));
     const held = new Map<string, HeldKey>();
     for (const row of rows.values()) {
@@ -164,7 +205,8 @@ export class SyncStateStore {
       for (const key of unique) {
         const entry = buckets.get(bucketOf(key))?.get(key);
         const row = held.get(key);
-        if (entry && (row === undefined || (row.under !== snapshot && (row.at ?? 0) < entry.at))) held.set(key, snapshotHeld(entry));
+        if (entry && (row === undefined || (row.under !== snapshot && (row.at ?? 0) < entry.at)))
+          held.set(key, snapshotHeld(entry));
       }
     }
     return { status, keys: held };
@@ -174,13 +216,22 @@ export class SyncStateStore {
    * The keys a snapshot holds in the given buckets (the latest record of each), by bucket: one
    * Query per run of consecutive buckets, a few at once.
    */
-  async snapshotKeys(plugin: string, resyncId: string, buckets: Iterable<number>): Promise<Map<number, Map<string, SnapshotKey>>> {
+  async snapshotKeys(
+    plugin: string,
+    resyncId: string,
+    buckets: Iterable<number>,
+  ): Promise<Map<number, Map<string, SnapshotKey>>> {
     const found = new Map<number, Map<string, SnapshotKey>>();
     for (const bucket of buckets) found.set(bucket, new Map());
     await forEachConcurrently(bucketRuns(found.keys()), 8, async ([first, last]) => {
-      await this.#queryRange(snapshotPartition(plugin, resyncId), bucketRange('', first, last), 'read the snapshot of ' + plugin, (row) => {
-        addSnapshotRow(found.get(bucketOfSnapshotSort(row.sk!.S!))!, row);
-      });
+      await this.#queryRange(
+        snapshotPartition(plugin, resyncId),
+        bucketRange('', first, last),
+        'read the snapshot of ' + plugin,
+        (row) => {
+          addSnapshotRow(found.get(bucketOfSnapshotSort(row.sk!.S!))!, row);
+        },
+      );
     });
     return found;
   }
@@ -193,17 +244,19 @@ export class SyncStateStore {
     const partition = pluginPartition(plugin);
     const at = { N: String(Date.now()) };
     const snapshot: StateRow = under === undefined ? {} : { under: { S: under } };
-    await this.#batchWrite(records.map((record) => ({
-      PutRequest: {
-        Item: {
-          ...rowKey(partition, keySort(record.key)),
-          present: { BOOL: record.present },
-          ...(record.revision === undefined ? {} : { rev: { S: padRevision(record.revision) } }),
-          at,
-          ...snapshot,
+    await this.#batchWrite(
+      records.map((record) => ({
+        PutRequest: {
+          Item: {
+            ...rowKey(partition, keySort(record.key)),
+            present: { BOOL: record.present },
+            ...(record.revision === undefined ? {} : { rev: { S: padRevision(record.revision) } }),
+            at,
+            ...snapshot,
+          },
         },
-      },
-    })));
+      })),
+    );
   }
 
   /**
@@ -216,25 +269,34 @@ export class SyncStateStore {
     for (let start = 0; start < changes.length; start += TRANSACTION_LIMIT - 1) {
       const chunk = changes.slice(start, start + TRANSACTION_LIMIT - 1);
       try {
-        await this.#dynamodb.send(new TransactWriteItemsCommand({
-          TransactItems: [
-            {
-              ConditionCheck: {
-                TableName: this.tableName,
-                Key: rowKey(partition, SORT.status),
-                ConditionExpression: 'attribute_not_exists(#status) OR #status <> :in',
-                ExpressionAttributeNames: { '#status': 'status' },
-                ExpressionAttributeValues: { ':in': { S: 'in-sync' } },
+        await this.#dynamodb.send(
+          new TransactWriteItemsCommand({
+            TransactItems: [
+              {
+                ConditionCheck: {
+                  TableName: this.tableName,
+                  Key: rowKey(partition, SORT.status),
+                  ConditionExpression: 'attribute_not_exists(#status) OR #status <> :in',
+                  ExpressionAttributeNames: { '#status': 'status' },
+                  ExpressionAttributeValues: { ':in': { S: 'in-sync' } },
+                },
               },
-            },
-            ...chunk.map((change) => ({
-              Put: { TableName: this.tableName, Item: { ...rowKey(partition, heldSort()), change: { S: JSON.stringify(change) } } },
-            })),
-          ],
-        }));
+              ...chunk.map((change) => ({
+                Put: {
+                  TableName: this.tableName,
+                  Item: { ...rowKey(partition, heldSort()), change: { S: JSON.stringify(change) } },
+                },
+              })),
+            ],
+          }),
+        );
       } catch (error) {
-        if (start === 0 && error instanceof TransactionCanceledException
-          && error.CancellationReasons?.[0]?.Code === 'ConditionalCheckFailed') return false;
+        if (
+          start === 0 &&
+          error instanceof TransactionCanceledException &&
+          error.CancellationReasons?.[0]?.Code === 'ConditionalCheckFailed'
+        )
+          return false;
         throw new StateFailedError(`hold changes for ${plugin}`, error, { plugin });
       }
     }
@@ -245,7 +307,11 @@ export class SyncStateStore {
   async addFailure(plugin: string, error: FeedbackError): Promise<number> {
     const result = await this.#update(plugin, 'count a failure of ' + plugin, {
       UpdateExpression: 'ADD failures :one SET lastError = :error, updatedAt = :now',
-      ExpressionAttributeValues: { ':one': { N: '1' }, ':error': { S: JSON.stringify(error) }, ':now': { S: new Date().toISOString() } },
+      ExpressionAttributeValues: {
+        ':one': { N: '1' },
+        ':error': { S: JSON.stringify(error) },
+        ':now': { S: new Date().toISOString() },
+      },
       ReturnValues: 'UPDATED_NEW',
     });
     return Number(result?.failures?.N ?? 1);
@@ -253,11 +319,16 @@ export class SyncStateStore {
 
   /** Resets the failure count after a success (a no-op write is avoided when it is already 0). */
   async clearFailures(plugin: string): Promise<void> {
-    await this.#update(plugin, 'reset the failures of ' + plugin, {
-      UpdateExpression: 'SET failures = :zero',
-      ConditionExpression: 'failures > :zero',
-      ExpressionAttributeValues: { ':zero': { N: '0' } },
-    }, true);
+    await this.#update(
+      plugin,
+      'reset the failures of ' + plugin,
+      {
+        UpdateExpression: 'SET failures = :zero',
+        ConditionExpression: 'failures > :zero',
+        ExpressionAttributeValues: { ':zero': { N: '0' } },
+      },
+      true,
+    );
   }
 
   /**
@@ -265,25 +336,39 @@ export class SyncStateStore {
    * @returns false when it was not in sync (already out of sync or resyncing: nothing to do).
    */
   async markOutOfSync(plugin: string): Promise<boolean> {
-    const result = await this.#update(plugin, 'mark ' + plugin + ' out of sync', {
-      UpdateExpression: 'SET #status = :out, updatedAt = :now',
-      ConditionExpression: '#status = :in',
-      ExpressionAttributeNames: { '#status': 'status' },
-      ExpressionAttributeValues: { ':out': { S: 'out-of-sync' }, ':in': { S: 'in-sync' }, ':now': { S: new Date().toISOString() } },
-      ReturnValues: 'UPDATED_NEW',
-    }, true);
+    const result = await this.#update(
+      plugin,
+      'mark ' + plugin + ' out of sync',
+      {
+        UpdateExpression: 'SET #status = :out, updatedAt = :now',
+        ConditionExpression: '#status = :in',
+        ExpressionAttributeNames: { '#status': 'status' },
+        ExpressionAttributeValues: {
+          ':out': { S: 'out-of-sync' },
+          ':in': { S: 'in-sync' },
+          ':now': { S: new Date().toISOString() },
+        },
+        ReturnValues: 'UPDATED_NEW',
+      },
+      true,
+    );
     return result !== undefined;
   }
 
   async #update(
-    plugin: string, action: string,
+    plugin: string,
+    action: string,
     input: UpdateInput,
     conditional = false,
   ): Promise<StateRow | undefined> {
     try {
-      const result = await this.#dynamodb.send(new UpdateItemCommand({
-        TableName: this.tableName, Key: rowKey(pluginPartition(plugin), SORT.status), ...input,
-      }));
+      const result = await this.#dynamodb.send(
+        new UpdateItemCommand({
+          TableName: this.tableName,
+          Key: rowKey(pluginPartition(plugin), SORT.status),
+          ...input,
+        }),
+      );
       return result.Attributes ?? {};
     } catch (error) {
       // A failed condition is an answer ("not applicable"), not a failure of the state table.
@@ -303,22 +388,42 @@ export class SyncStateStore {
   async #queryAll(action: string, input: QueryInput, each: (row: StateRow) => void): Promise<void> {
     let startKey: StateRow | undefined;
     do {
-      const page = await this.#call(action, () => this.#dynamodb.send(new QueryCommand({
-        TableName: this.tableName, ...input, ConsistentRead: true, ...(startKey ? { ExclusiveStartKey: startKey } : {}),
-      })));
+      const page = await this.#call(action, () =>
+        this.#dynamodb.send(
+          new QueryCommand({
+            TableName: this.tableName,
+            ...input,
+            ConsistentRead: true,
+            ...(startKey ? { ExclusiveStartKey: startKey } : {}),
+          }),
+        ),
+      );
       for (const row of page.Items ?? []) each(row);
       startKey = page.LastEvaluatedKey;
     } while (startKey);
   }
 
-  async #queryRange(partition: string, [from, to]: readonly [string, string], action: string, each: (row: StateRow) => void): Promise<void> {
-    await this.#queryAll(action, {
-      KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to',
-      ExpressionAttributeValues: { ':pk': { S: partition }, ':from': { S: from }, ':to': { S: to } },
-    }, each);
+  async #queryRange(
+    partition: string,
+    [from, to]: readonly [string, string],
+    action: string,
+    each: (row: StateRow) => void,
+  ): Promise<void> {
+    await this.#queryAll(
+      action,
+      {
+        KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to',
+        ExpressionAttributeValues: { ':pk': { S: partition }, ':from': { S: from }, ':to': { S: to } },
+      },
+      each,
+    );
   }
 
-  async #snapshotBuckets(plugin: string, resyncId: string, buckets: ReadonlySet<number>): Promise<Map<number, Map<string, SnapshotKey>>> {
+  async #snapshotBuckets(
+    plugin: string,
+    resyncId: string,
+    buckets: ReadonlySet<number>,
+  ): Promise<Map<number, Map<string, SnapshotKey>>> {
     const found = new Map<number, Map<string, SnapshotKey>>();
     const missing: number[] = [];
     for (const bucket of buckets) {
@@ -342,14 +447,23 @@ export class SyncStateStore {
 
   async #batchGet(keys: ReadonlyArray<{ pk: string; sk: string }>): Promise<Map<string, StateRow>> {
     const rows = new Map<string, StateRow>();
-    for (const batch of chunk(keys.map((key) => rowKey(key.pk, key.sk)), BATCH_GET_LIMIT)) {
-      const { failed } = await sendWithRetry(batch, async (pending) => {
-        const result = await this.#dynamodb.send(new BatchGetItemCommand({
-          RequestItems: { [this.tableName]: { Keys: pending, ConsistentRead: true } },
-        }));
-        for (const row of result.Responses?.[this.tableName] ?? []) rows.set(rowId(row.pk!.S!, row.sk!.S!), row);
-        return { delivered: [], failed: unprocessed(result.UnprocessedKeys?.[this.tableName]?.Keys) };
-      }, DEFAULT_RETRY_POLICY);
+    for (const batch of chunk(
+      keys.map((key) => rowKey(key.pk, key.sk)),
+      BATCH_GET_LIMIT,
+    )) {
+      const { failed } = await sendWithRetry(
+        batch,
+        async (pending) => {
+          const result = await this.#dynamodb.send(
+            new BatchGetItemCommand({
+              RequestItems: { [this.tableName]: { Keys: pending, ConsistentRead: true } },
+            }),
+          );
+          for (const row of result.Responses?.[this.tableName] ?? []) rows.set(rowId(row.pk!.S!, row.sk!.S!), row);
+          return { delivered: [], failed: unprocessed(result.UnprocessedKeys?.[this.tableName]?.Keys) };
+        },
+        DEFAULT_RETRY_POLICY,
+      );
       throwIfFailed('read rows', failed);
     }
     return rows;
@@ -357,10 +471,16 @@ export class SyncStateStore {
 
   async #batchWrite(requests: readonly WriteRequest[]): Promise<void> {
     await forEachConcurrently(chunk(requests, BATCH_WRITE_LIMIT), this.#writeConcurrency, async (batch) => {
-      const { failed } = await sendWithRetry(batch, async (pending) => {
-        const result = await this.#dynamodb.send(new BatchWriteItemCommand({ RequestItems: { [this.tableName]: pending } }));
-        return { delivered: [], failed: unprocessed(result.UnprocessedItems?.[this.tableName]) };
-      }, DEFAULT_RETRY_POLICY);
+      const { failed } = await sendWithRetry(
+        batch,
+        async (pending) => {
+          const result = await this.#dynamodb.send(
+            new BatchWriteItemCommand({ RequestItems: { [this.tableName]: pending } }),
+          );
+          return { delivered: [], failed: unprocessed(result.UnprocessedItems?.[this.tableName]) };
+        },
+        DEFAULT_RETRY_POLICY,
+      );
       throwIfFailed('write rows', failed);
     });
   }

@@ -153,6 +153,8 @@ let arrivals = 0;
  */
 export function heldSort(now: number = Date.now()): string {
   arrivals = (arrivals + 1) % 1_000_000;
-  const random = Math.floor(Math.random() * 36 ** 6).toString(36).padStart(6, '0');
+  const random = Math.floor(Math.random() * 36 ** 6)
+    .toString(36)
+    .padStart(6, '0');
   return `${SORT.held}${String(now).padStart(15, '0')}#${String(arrivals).padStart(6, '0')}#${random}`;
 }

@@ -11,23 +11,44 @@ const clients = testClients();
 const resources = new Resources(clients);
 afterAll(() => resources.dispose());
 
-function datasync(args: string[], env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+function datasync(
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((done) => {
-    execFile(resolve(root, 'node_modules/.bin/node'), [resolve(root, 'bin/datasync.ts'), ...args], {
-      cwd: root,
-      env: { ...process.env, DATASYNC_TABLES: '', DATASYNC_TABLE: '', DATASYNC_QUEUE_URL: '', DATASYNC_BUS: '', ...env },
-    }, (error, stdout, stderr) => {
-      done({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr });
-    });
+    execFile(
+      resolve(root, 'node_modules/.bin/node'),
+      [resolve(root, 'bin/datasync.ts'), ...args],
+      {
+        cwd: root,
+        env: {
+          ...process.env,
+          DATASYNC_TABLES: '',
+          DATASYNC_TABLE: '',
+          DATASYNC_QUEUE_URL: '',
+          DATASYNC_BUS: '',
+          ...env,
+        },
+      },
+      (error, stdout, stderr) => {
+        done({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr });
+      },
+    );
   });
 }
 
 function feedback(plugin: string, correlationId: string, status: 'ok' | 'error'): FeedbackRecord {
   return {
-    version: 1, event: 'change', plugin, status, correlationId, source: { type: 'sqs', name: 'changes' },
+    version: 1,
+    event: 'change',
+    plugin,
+    status,
+    correlationId,
+    source: { type: 'sqs', name: 'changes' },
     changes: [{ key: 'config/a', op: 'put', revision: '1', correlationId }],
     ...(status === 'error' ? { error: { name: 'PluginFailedError', code: 'PLUGIN_FAILED', message: 'boom' } } : {}),
-    time: '2026-11-26T04:00:00.000Z', durationMs: 2,
+    time: '2026-11-26T04:00:00.000Z',
+    durationMs: 2,
   };
 }
 
@@ -46,7 +67,9 @@ describe('datasync CLI', () => {
     expect(noTarget.code).toBe(2);
     expect(noTarget.stderr).toContain('no target');
     expect((await datasync(['put', 'config/a', '{not json', '--queue-url', 'http://x'])).code).toBe(2);
-    expect((await datasync(['put', 'config/../a', '1', '--queue-url', 'http://x', '--json'])).stdout).toContain('INVALID_KEY');
+    expect((await datasync(['put', 'config/../a', '1', '--queue-url', 'http://x', '--json'])).stdout).toContain(
+      'INVALID_KEY',
+    );
     expect((await datasync(['put', '--bogus'])).code).toBe(2);
   });
 
@@ -57,16 +80,28 @@ describe('datasync CLI', () => {
     const put = await datasync(['put', 'config/a', '{"mtu":9000}', '--json'], env);
     expect(put.code).toBe(0);
     const created = JSON.parse(put.stdout) as { ok: boolean; change: { key: string; op: string; revision: string } };
-    expect(created).toMatchObject({ ok: true, change: { key: 'config/a', op: 'put', revision: expect.stringMatching(/^\d+$/) } });
+    expect(created).toMatchObject({
+      ok: true,
+      change: { key: 'config/a', op: 'put', revision: expect.stringMatching(/^\d+$/) },
+    });
     const next = String(BigInt(created.change.revision) + 1n);
 
-    const text = await datasync(['put', 'config/a', '{"mtu":1500}', '--table', t.table.name, '--expected-revision', created.change.revision], env);
+    const text = await datasync(
+      ['put', 'config/a', '{"mtu":1500}', '--table', t.table.name, '--expected-revision', created.change.revision],
+      env,
+    );
     expect(text.code).toBe(0);
     expect(text.stdout).toContain(`published put config/a at revision ${next}`);
 
-    const conflict = await datasync(['delete', 'config/a', '--expected-revision', created.change.revision, '--json'], env);
+    const conflict = await datasync(
+      ['delete', 'config/a', '--expected-revision', created.change.revision, '--json'],
+      env,
+    );
     expect(conflict.code).toBe(1);
-    expect(JSON.parse(conflict.stdout).error).toMatchObject({ code: 'REVISION_CONFLICT', details: { actualRevision: next } });
+    expect(JSON.parse(conflict.stdout).error).toMatchObject({
+      code: 'REVISION_CONFLICT',
+      details: { actualRevision: next },
+    });
     expect((await t.getItem({ pk: { S: 'a' } }))?.mtu).toEqual({ N: '1500' });
   });
 
@@ -75,7 +110,11 @@ describe('datasync CLI', () => {
     const result = await datasync(['delete', 'config/b', '--queue-url', q.url, '--correlation-id', 'cli-1']);
     expect(result.code).toBe(0);
     const [message] = await receiveAll(q.url, { clients, count: 1, deadlineMs: 5_000, remove: true });
-    expect(parseEnvelope(JSON.parse(message!.Body!))).toMatchObject({ key: 'config/b', op: 'delete', correlationId: 'cli-1' });
+    expect(parseEnvelope(JSON.parse(message!.Body!))).toMatchObject({
+      key: 'config/b',
+      op: 'delete',
+      correlationId: 'cli-1',
+    });
   });
 
   it('drains the feedback queue as a table or as JSON lines', async () => {
@@ -93,7 +132,12 @@ describe('datasync CLI', () => {
 
     await sendJson(clients, q.url, [feedback('routes', 'c-2', 'ok')]);
     const json = await datasync(['feedback', '--once', '--json', '--queue-url', q.url]);
-    expect(json.stdout.trim().split('\n').map((line) => JSON.parse(line))).toEqual([feedback('routes', 'c-2', 'ok')]);
+    expect(
+      json.stdout
+        .trim()
+        .split('\n')
+        .map((line) => JSON.parse(line)),
+    ).toEqual([feedback('routes', 'c-2', 'ok')]);
   });
 
   it('waits for the feedback of a put and fails when a plugin reported an error', async () => {
@@ -102,15 +146,39 @@ describe('datasync CLI', () => {
     await sendJson(clients, fb.url, [feedback('routes', 'w-1', 'ok'), feedback('interfaces', 'w-1', 'error')]);
 
     const result = await datasync([
-      'put', 'config/a', '1', '--queue-url', q.url, '--correlation-id', 'w-1', '--wait', '--plugins', 'routes,interfaces',
-      '--timeout', '5000', '--feedback-queue-url', fb.url, '--json',
+      'put',
+      'config/a',
+      '1',
+      '--queue-url',
+      q.url,
+      '--correlation-id',
+      'w-1',
+      '--wait',
+      '--plugins',
+      'routes,interfaces',
+      '--timeout',
+      '5000',
+      '--feedback-queue-url',
+      fb.url,
+      '--json',
     ]);
     expect(result.code).toBe(1);
     const output = JSON.parse(result.stdout);
     expect(output.ok).toBe(false);
     expect(output.feedback.map((record: FeedbackRecord) => record.status).sort()).toEqual(['error', 'ok']);
 
-    const timeout = await datasync(['put', 'config/a', '1', '--queue-url', q.url, '--wait', '--timeout', '1000', '--feedback-queue-url', fb.url]);
+    const timeout = await datasync([
+      'put',
+      'config/a',
+      '1',
+      '--queue-url',
+      q.url,
+      '--wait',
+      '--timeout',
+      '1000',
+      '--feedback-queue-url',
+      fb.url,
+    ]);
     expect(timeout.code).toBe(1);
     expect(timeout.stderr).toContain('FEEDBACK_TIMEOUT');
   });

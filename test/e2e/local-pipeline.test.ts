@@ -56,9 +56,14 @@ describe('local pipeline', () => {
       expect(rejection.deadLettered).toBe(true);
       expect(rejection.reason.length).toBeGreaterThan(10);
     }
-    expect(report.rejected.map((r) => r.reason)).toEqual(expect.arrayContaining([
-      expect.stringMatching(/not JSON/), expect.stringMatching(/__proto__/), expect.stringMatching(/"upsert"/), expect.stringMatching(/event source/),
-    ]));
+    expect(report.rejected.map((r) => r.reason)).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/not JSON/),
+        expect.stringMatching(/__proto__/),
+        expect.stringMatching(/"upsert"/),
+        expect.stringMatching(/event source/),
+      ]),
+    );
   });
 
   it('stops cleanly: pollers end and the HTTP API closes', async () => {
@@ -70,11 +75,15 @@ describe('local pipeline', () => {
 
 describe('npm start --once', () => {
   it('runs the demo to a summary and exits 0, leaving no process behind', async () => {
-    const child = spawn('node', ['bin/local.ts', '--once', '--changes', '15', '--stage', `once${randomBytes(3).toString('hex')}`, '--port', '0'], {
-      env: { ...process.env, PATH: `${process.cwd()}/node_modules/.bin:${process.env.PATH}` },
-      stdio: ['ignore', 'pipe', 'pipe'],
-      detached: true,
-    });
+    const child = spawn(
+      'node',
+      ['bin/local.ts', '--once', '--changes', '15', '--stage', `once${randomBytes(3).toString('hex')}`, '--port', '0'],
+      {
+        env: { ...process.env, PATH: `${process.cwd()}/node_modules/.bin:${process.env.PATH}` },
+        stdio: ['ignore', 'pipe', 'pipe'],
+        detached: true,
+      },
+    );
     let output = '';
     child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
     child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));

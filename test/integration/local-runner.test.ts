@@ -2,7 +2,13 @@ import { randomUUID } from 'node:crypto';
 import { PutItemCommand, DeleteItemCommand } from '@aws-sdk/client-dynamodb';
 import { SendMessageBatchCommand } from '@aws-sdk/client-sqs';
 import { PutEventsCommand } from '@aws-sdk/client-eventbridge';
-import type { DynamoDBBatchResponse, DynamoDBStreamEvent, SQSBatchResponse, SQSEvent, APIGatewayProxyEventV2 } from 'aws-lambda';
+import type {
+  DynamoDBBatchResponse,
+  DynamoDBStreamEvent,
+  SQSBatchResponse,
+  SQSEvent,
+  APIGatewayProxyEventV2,
+} from 'aws-lambda';
 import { createAwsClients } from '../../lib/aws/clients.ts';
 import { LocalRunner } from '../../infra/local/runner.ts';
 import type { LocalTopology } from '../../infra/local/topology.ts';
@@ -12,11 +18,20 @@ const clients = createAwsClients();
 
 function names() {
   const id = randomUUID().slice(0, 8);
-  return { table: `runner-${id}`, queue: `runner-q-${id}`, dlq: `runner-dlq-${id}`, failures: `runner-fail-${id}`, bus: `runner-bus-${id}`, busQueue: `runner-bq-${id}` };
+  return {
+    table: `runner-${id}`,
+    queue: `runner-q-${id}`,
+    dlq: `runner-dlq-${id}`,
+    failures: `runner-fail-${id}`,
+    bus: `runner-bus-${id}`,
+    busQueue: `runner-bq-${id}`,
+  };
 }
 
 async function bodiesOf(queueUrl: string, expected: number, timeoutMs = 15_000): Promise<string[]> {
-  return (await receiveAll(queueUrl, { clients, count: expected, deadlineMs: timeoutMs })).map((message) => message.Body ?? '');
+  return (await receiveAll(queueUrl, { clients, count: expected, deadlineMs: timeoutMs })).map(
+    (message) => message.Body ?? '',
+  );
 }
 
 /** A table with a stream feeding the function `stream`, whose failed batches go to a queue. */
@@ -24,7 +39,16 @@ function streamTopology(n: ReturnType<typeof names>): LocalTopology {
   return {
     tables: [{ name: n.table, partitionKey: 'pk', stream: true }],
     queues: [{ name: n.failures }],
-    mappings: [{ kind: 'stream', table: n.table, function: 'stream', batchSize: 100, maximumRetryAttempts: 1, onFailureQueue: n.failures }],
+    mappings: [
+      {
+        kind: 'stream',
+        table: n.table,
+        function: 'stream',
+        batchSize: 100,
+        maximumRetryAttempts: 1,
+        onFailureQueue: n.failures,
+      },
+    ],
   };
 }
 
@@ -35,7 +59,9 @@ describe('local event-source runner', () => {
     let failOnce = true;
     const topology = streamTopology(n);
     const runner = new LocalRunner({
-      clients, topology, idleDelayMs: 50,
+      clients,
+      topology,
+      idleDelayMs: 50,
       handlers: {
         stream: (async (event: DynamoDBStreamEvent): Promise<DynamoDBBatchResponse> => {
           for (const record of event.Records) {
@@ -52,7 +78,10 @@ describe('local event-source runner', () => {
     });
     await runner.start();
     try {
-      for (const pk of ['a', 'b', 'c']) await clients.dynamodb.send(new PutItemCommand({ TableName: n.table, Item: { pk: { S: pk }, blob: { B: new Uint8Array([1, 2]) } } }));
+      for (const pk of ['a', 'b', 'c'])
+        await clients.dynamodb.send(
+          new PutItemCommand({ TableName: n.table, Item: { pk: { S: pk }, blob: { B: new Uint8Array([1, 2]) } } }),
+        );
       await clients.dynamodb.send(new DeleteItemCommand({ TableName: n.table, Key: { pk: { S: 'a' } } }));
       await runner.waitIdle({ quietMs: 600, timeoutMs: 15_000 });
     } finally {
@@ -67,14 +96,23 @@ describe('local event-source runner', () => {
     const n = names();
     const topology = streamTopology(n);
     const runner = new LocalRunner({
-      clients, topology, idleDelayMs: 50,
-      handlers: { stream: (async () => { throw new Error('always'); }) as never },
+      clients,
+      topology,
+      idleDelayMs: 50,
+      handlers: {
+        stream: (async () => {
+          throw new Error('always');
+        }) as never,
+      },
     });
     const { queueUrls } = await runner.start();
     try {
       await clients.dynamodb.send(new PutItemCommand({ TableName: n.table, Item: { pk: { S: 'x' } } }));
       const [body] = await bodiesOf(queueUrls.get(n.failures)!, 1);
-      expect(JSON.parse(body!)).toMatchObject({ requestContext: { condition: 'RetryAttemptsExhausted' }, DDBStreamBatchInfo: { batchSize: 1 } });
+      expect(JSON.parse(body!)).toMatchObject({
+        requestContext: { condition: 'RetryAttemptsExhausted' },
+        DDBStreamBatchInfo: { batchSize: 1 },
+      });
     } finally {
       await runner.stop();
     }
@@ -86,23 +124,35 @@ describe('local event-source runner', () => {
     const handled: string[] = [];
     const topology: LocalTopology = {
       tables: [],
-      queues: [{ name: n.dlq }, { name: n.queue, visibilityTimeoutSeconds: 1, deadLetter: { queue: n.dlq, maxReceiveCount: 2 } }],
+      queues: [
+        { name: n.dlq },
+        { name: n.queue, visibilityTimeoutSeconds: 1, deadLetter: { queue: n.dlq, maxReceiveCount: 2 } },
+      ],
       mappings: [{ kind: 'queue', queue: n.queue, function: 'sqs', batchSize: 10 }],
     };
     const runner = new LocalRunner({
-      clients, topology, idleDelayMs: 50,
+      clients,
+      topology,
+      idleDelayMs: 50,
       handlers: {
         sqs: (async (event: SQSEvent): Promise<SQSBatchResponse> => {
           handled.push(...event.Records.map((r) => r.body));
-          return { batchItemFailures: event.Records.filter((r) => r.body === 'poison').map((r) => ({ itemIdentifier: r.messageId })) };
+          return {
+            batchItemFailures: event.Records.filter((r) => r.body === 'poison').map((r) => ({
+              itemIdentifier: r.messageId,
+            })),
+          };
         }) as never,
       },
     });
     const { queueUrls } = await runner.start();
     try {
-      await clients.sqs.send(new SendMessageBatchCommand({
-        QueueUrl: queueUrls.get(n.queue)!, Entries: ['one', 'poison', 'two'].map((body, i) => ({ Id: String(i), MessageBody: body })),
-      }));
+      await clients.sqs.send(
+        new SendMessageBatchCommand({
+          QueueUrl: queueUrls.get(n.queue)!,
+          Entries: ['one', 'poison', 'two'].map((body, i) => ({ Id: String(i), MessageBody: body })),
+        }),
+      );
       expect(await bodiesOf(queueUrls.get(n.dlq)!, 1)).toEqual(['poison']);
     } finally {
       await runner.stop();
@@ -117,23 +167,45 @@ describe('local event-source runner', () => {
     const topology: LocalTopology = {
       tables: [],
       queues: [{ name: n.busQueue }],
-      bus: { name: n.bus, rules: [{ name: `${n.bus}-rule`, pattern: { source: ['test.runner'] }, targetQueue: n.busQueue }] },
-      mappings: [{ kind: 'bus-rule', queue: n.busQueue, function: 'eventbridge' }, { kind: 'http', function: 'http', port: 0 }],
+      bus: {
+        name: n.bus,
+        rules: [{ name: `${n.bus}-rule`, pattern: { source: ['test.runner'] }, targetQueue: n.busQueue }],
+      },
+      mappings: [
+        { kind: 'bus-rule', queue: n.busQueue, function: 'eventbridge' },
+        { kind: 'http', function: 'http', port: 0 },
+      ],
     };
     const runner = new LocalRunner({
-      clients, topology, idleDelayMs: 50,
+      clients,
+      topology,
+      idleDelayMs: 50,
       handlers: {
         eventbridge: (async (event: unknown) => void events.push(event)) as never,
         http: (async (event: APIGatewayProxyEventV2) => ({
-          statusCode: 201, headers: { 'content-type': 'application/json' },
-          body: JSON.stringify({ method: event.requestContext.http.method, path: event.rawPath, body: event.body, version: event.version }),
+          statusCode: 201,
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({
+            method: event.requestContext.http.method,
+            path: event.rawPath,
+            body: event.body,
+            version: event.version,
+          }),
         })) as never,
       },
     });
     await runner.start();
     try {
-      await clients.eventbridge.send(new PutEventsCommand({ Entries: [{ EventBusName: n.bus, Source: 'test.runner', DetailType: 't', Detail: '{"n":1}' }] }));
-      const response = await fetch(`${runner.httpUrl}/keys/config/a`, { method: 'PUT', body: '{"x":1}', headers: { 'content-type': 'application/json' } });
+      await clients.eventbridge.send(
+        new PutEventsCommand({
+          Entries: [{ EventBusName: n.bus, Source: 'test.runner', DetailType: 't', Detail: '{"n":1}' }],
+        }),
+      );
+      const response = await fetch(`${runner.httpUrl}/keys/config/a`, {
+        method: 'PUT',
+        body: '{"x":1}',
+        headers: { 'content-type': 'application/json' },
+      });
       expect(response.status).toBe(201);
       expect(await response.json()).toEqual({ method: 'PUT', path: '/keys/config/a', body: '{"x":1}', version: '2.0' });
       await runner.waitIdle({ quietMs: 600, timeoutMs: 10_000 });
@@ -148,7 +220,11 @@ describe('local event-source runner', () => {
     const handled: string[] = [];
     const runner = new LocalRunner({
       clients,
-      topology: { tables: [], queues: [{ name: n.queue }], mappings: [{ kind: 'queue', queue: n.queue, function: 'sqs', batchSize: 10 }] },
+      topology: {
+        tables: [],
+        queues: [{ name: n.queue }],
+        mappings: [{ kind: 'queue', queue: n.queue, function: 'sqs', batchSize: 10 }],
+      },
       // The poller sleeps far longer between empty polls than the quiet period asked for below.
       idleDelayMs: 2_000,
       handlers: {
@@ -162,7 +238,9 @@ describe('local event-source runner', () => {
     try {
       // Let the first (empty) poll finish, so the poller is asleep when the message arrives.
       await new Promise((resolve) => setTimeout(resolve, 500));
-      await clients.sqs.send(new SendMessageBatchCommand({ QueueUrl: queueUrls.get(n.queue)!, Entries: [{ Id: '0', MessageBody: 'late' }] }));
+      await clients.sqs.send(
+        new SendMessageBatchCommand({ QueueUrl: queueUrls.get(n.queue)!, Entries: [{ Id: '0', MessageBody: 'late' }] }),
+      );
       await runner.waitIdle({ quietMs: 100, timeoutMs: 10_000 });
       expect(handled).toEqual(['late']);
     } finally {

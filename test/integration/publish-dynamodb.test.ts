@@ -1,6 +1,15 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import {
-  CORRELATION_ATTRIBUTE, InvalidChangeError, PublishError, RevisionConflictError, createPublisher, itemKeyOf, keyOfItem, valueOfItem, correlationOfItem} from '../../lib/index.ts';
+  CORRELATION_ATTRIBUTE,
+  InvalidChangeError,
+  PublishError,
+  RevisionConflictError,
+  createPublisher,
+  itemKeyOf,
+  keyOfItem,
+  valueOfItem,
+  correlationOfItem,
+} from '../../lib/index.ts';
 import type { AwsClients } from '../../lib/aws/clients.ts';
 import { createTable, readStream, Resources, testClients } from '../support/emulator.ts';
 import { interceptCalls, recordCalls, throttlingError } from '../support/sdk-calls.ts';
@@ -97,10 +106,15 @@ describe('DynamoDB publish target', () => {
     const calls = recordCalls(clients.dynamodb, 'BatchWriteItemCommand');
     const publisher = createPublisher({ target: { type: 'dynamodb', table: t.table }, clients, retry: fastRetry });
 
-    await publisher.publish(Array.from({ length: 30 }, (_, n) => ({ key: `config/k${n}`, op: 'put' as const, value: { n } })));
+    await publisher.publish(
+      Array.from({ length: 30 }, (_, n) => ({ key: `config/k${n}`, op: 'put' as const, value: { n } })),
+    );
 
-    const sent = calls.filter((call) => call.RequestItems[t.table.name]).map((call) =>
-      call.RequestItems[t.table.name].map((request: any) => keyOfItem(t.table, request.PutRequest.Item)));
+    const sent = calls
+      .filter((call) => call.RequestItems[t.table.name])
+      .map((call) =>
+        call.RequestItems[t.table.name].map((request: any) => keyOfItem(t.table, request.PutRequest.Item)),
+      );
     expect(sent.map((keys) => keys.length)).toEqual([22, 3, 5]);
     expect(sent[1]).toEqual(dropped);
     for (const key of dropped) expect(await t.getItem(itemKeyOf(t.table, key))).toBeDefined();
@@ -118,19 +132,26 @@ describe('DynamoDB publish target', () => {
         throttled += 1;
         return { input, throws: throttlingError() };
       }
-      const stuck = (request: any) => keyOfItem(t.table, request.PutRequest?.Item ?? request.DeleteRequest.Key) === 'config/stuck';
+      const stuck = (request: any) =>
+        keyOfItem(t.table, request.PutRequest?.Item ?? request.DeleteRequest.Key) === 'config/stuck';
       return {
         input: { RequestItems: { [t.table.name]: requests.filter((request) => !stuck(request)) } },
         output: (output) => ({ ...output, UnprocessedItems: { [t.table.name]: requests.filter(stuck) } }),
       };
     });
-    const publisher = createPublisher({ target: { type: 'dynamodb', table: t.table }, clients, retry: { ...fastRetry, maxAttempts: 3 } });
+    const publisher = createPublisher({
+      target: { type: 'dynamodb', table: t.table },
+      clients,
+      retry: { ...fastRetry, maxAttempts: 3 },
+    });
 
-    const error = await publisher.publish([
-      { key: 'config/ok1', op: 'put', value: { a: 1 } },
-      { key: 'config/stuck', op: 'put', value: { a: 2 } },
-      { key: 'config/ok2', op: 'put', value: { a: 3 } },
-    ]).catch((thrown: unknown) => thrown);
+    const error = await publisher
+      .publish([
+        { key: 'config/ok1', op: 'put', value: { a: 1 } },
+        { key: 'config/stuck', op: 'put', value: { a: 2 } },
+        { key: 'config/ok2', op: 'put', value: { a: 3 } },
+      ])
+      .catch((thrown: unknown) => thrown);
 
     expect(throttled).toBe(1);
     expect(error).toBeInstanceOf(PublishError);
@@ -149,18 +170,33 @@ describe('DynamoDB publish target', () => {
     const moved = await publisher.put('config/a', { v: 2 }, { expectedRevision: created.revision! });
     expect(moved.revision).toBe(String(BigInt(created.revision!) + 1n));
 
-    const conflict = await publisher.put('config/a', { v: 3 }, { expectedRevision: created.revision! }).catch((thrown: unknown) => thrown);
+    const conflict = await publisher
+      .put('config/a', { v: 3 }, { expectedRevision: created.revision! })
+      .catch((thrown: unknown) => thrown);
     expect(conflict).toBeInstanceOf(RevisionConflictError);
-    expect(conflict).toMatchObject({ code: 'REVISION_CONFLICT', key: 'config/a', expectedRevision: created.revision, actualRevision: moved.revision });
+    expect(conflict).toMatchObject({
+      code: 'REVISION_CONFLICT',
+      key: 'config/a',
+      expectedRevision: created.revision,
+      actualRevision: moved.revision,
+    });
     await expect(publisher.delete('config/a', { expectedRevision: 5 })).rejects.toBeInstanceOf(RevisionConflictError);
-    await expect(publisher.put('config/a', { v: 4 }, { expectedRevision: 0 })).rejects.toMatchObject({ actualRevision: moved.revision });
+    await expect(publisher.put('config/a', { v: 4 }, { expectedRevision: 0 })).rejects.toMatchObject({
+      actualRevision: moved.revision,
+    });
 
-    expect(await t.getItem({ pk: { S: 'a' } })).toEqual({ pk: { S: 'a' }, v: { N: '2' }, version: { N: moved.revision } });
+    expect(await t.getItem({ pk: { S: 'a' } })).toEqual({
+      pk: { S: 'a' },
+      v: { N: '2' },
+      version: { N: moved.revision },
+    });
     expect(await readStream(clients, t.streamArn, { expected: 3, timeoutMs: 500 })).toHaveLength(2);
 
     // expected revision 0 means "create": it succeeds for an absent item.
     expect((await publisher.put('config/b', { v: 1 }, { expectedRevision: 0 })).revision).toMatch(/^\d{16,}$/);
-    expect((await publisher.delete('config/a', { expectedRevision: moved.revision! })).revision).toBe(String(BigInt(moved.revision!) + 1n));
+    expect((await publisher.delete('config/a', { expectedRevision: moved.revision! })).revision).toBe(
+      String(BigInt(moved.revision!) + 1n),
+    );
     expect(await t.getItem({ pk: { S: 'a' } })).toBeUndefined();
   });
 
@@ -168,12 +204,16 @@ describe('DynamoDB publish target', () => {
     const t = await table();
     const publisher = createPublisher({ target: { type: 'dynamodb', table: t.table }, clients });
     await publisher.put('config/a', { v: 1 });
-    const error = await publisher.publish([
-      { key: 'config/a', op: 'put', value: { v: 2 }, expectedRevision: 7 },
-      { key: 'config/b', op: 'put', value: { v: 1 } },
-    ]).catch((thrown: unknown) => thrown) as PublishError;
+    const error = (await publisher
+      .publish([
+        { key: 'config/a', op: 'put', value: { v: 2 }, expectedRevision: 7 },
+        { key: 'config/b', op: 'put', value: { v: 1 } },
+      ])
+      .catch((thrown: unknown) => thrown)) as PublishError;
     expect(error).toBeInstanceOf(PublishError);
-    expect(error.unpublished).toEqual([expect.objectContaining({ key: 'config/a', errorCode: 'REVISION_CONFLICT', retryable: false })]);
+    expect(error.unpublished).toEqual([
+      expect.objectContaining({ key: 'config/a', errorCode: 'REVISION_CONFLICT', retryable: false }),
+    ]);
     expect((await t.getItem({ pk: { S: 'a' } }))?.v).toEqual({ N: '1' });
     expect((await t.getItem({ pk: { S: 'b' } }))?.v).toEqual({ N: '1' });
   });
@@ -183,13 +223,17 @@ describe('DynamoDB publish target', () => {
     const publisher = createPublisher({ target: { type: 'dynamodb', table: t.table }, clients });
     await expect(publisher.put('config/a', [1, 2])).rejects.toBeInstanceOf(InvalidChangeError);
     await expect(publisher.put('other/a', { x: 1 })).rejects.toBeInstanceOf(InvalidChangeError);
-    await expect(publisher.put('config/a', { [CORRELATION_ATTRIBUTE]: 'x' })).rejects.toBeInstanceOf(InvalidChangeError);
+    await expect(publisher.put('config/a', { [CORRELATION_ATTRIBUTE]: 'x' })).rejects.toBeInstanceOf(
+      InvalidChangeError,
+    );
     await expect(publisher.delete('config/a', { correlationId: 'c' })).rejects.toThrow(/cannot carry a correlation id/);
-    await expect(publisher.publish([
-      { key: 'config/ok', op: 'put', value: { x: 1 } },
-      { key: 'config/a', op: 'put', value: { x: 1 } },
-      { key: 'config/a', op: 'delete' },
-    ])).rejects.toBeInstanceOf(InvalidChangeError);
+    await expect(
+      publisher.publish([
+        { key: 'config/ok', op: 'put', value: { x: 1 } },
+        { key: 'config/a', op: 'put', value: { x: 1 } },
+        { key: 'config/a', op: 'delete' },
+      ]),
+    ).rejects.toBeInstanceOf(InvalidChangeError);
     expect(await t.getItem({ pk: { S: 'ok' } })).toBeUndefined();
   });
 });

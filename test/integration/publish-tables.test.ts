@@ -32,22 +32,26 @@ describe('publishing by key across tables', () => {
     const config = await createTable(resources, { prefix: 'config' });
     const publisher = createTablesPublisher([config.table], { clients });
     await expect(publisher.put('other/x', { a: 1 })).rejects.toThrow(InvalidChangeError);
-    await expect(publisher.publish([
-      { key: 'config/ok', op: 'put', value: { a: 1 } },
-      { key: 'other/x', op: 'put', value: { a: 1 } },
-    ])).rejects.toThrow(/no table holds other\/x/);
+    await expect(
+      publisher.publish([
+        { key: 'config/ok', op: 'put', value: { a: 1 } },
+        { key: 'other/x', op: 'put', value: { a: 1 } },
+      ]),
+    ).rejects.toThrow(/no table holds other\/x/);
     expect(await config.getItem({ pk: { S: 'ok' } })).toBeUndefined();
   });
 
-  it('checks every table\'s own rules before writing to any table', async () => {
+  it("checks every table's own rules before writing to any table", async () => {
     const config = await createTable(resources, { prefix: 'config' });
     const routes = await createTable(resources, { prefix: 'config/routes' });
     const publisher = createTablesPublisher([config.table, routes.table], { clients });
     // The second change breaks a rule of its table (a value must be an object there).
-    await expect(publisher.publish([
-      { key: 'config/interfaces/eth0', op: 'put', value: { mtu: 9000 } },
-      { key: 'config/routes/r1', op: 'put', value: 5 },
-    ])).rejects.toThrow(/must be a JSON object/);
+    await expect(
+      publisher.publish([
+        { key: 'config/interfaces/eth0', op: 'put', value: { mtu: 9000 } },
+        { key: 'config/routes/r1', op: 'put', value: 5 },
+      ]),
+    ).rejects.toThrow(/must be a JSON object/);
     expect(await config.getItem({ pk: { S: 'interfaces/eth0' } })).toBeUndefined();
   });
 });

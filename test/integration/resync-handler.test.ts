@@ -1,11 +1,30 @@
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import type { Context, SQSEvent } from 'aws-lambda';
 import {
-  createDatasync, createResyncHandler, DynamoDbLedger, FailureTracker, readPluginStates, requestResync, runResync, SyncStateStore,
-  type ResyncFeedback, type ResyncHandlerOptions, type ResyncRunResult, type TableConfig, type FeedbackRecord,
+  createDatasync,
+  createResyncHandler,
+  DynamoDbLedger,
+  FailureTracker,
+  readPluginStates,
+  requestResync,
+  runResync,
+  SyncStateStore,
+  type ResyncFeedback,
+  type ResyncHandlerOptions,
+  type ResyncRunResult,
+  type TableConfig,
+  type FeedbackRecord,
 } from '../../lib/index.ts';
 import type { Message } from '@aws-sdk/client-sqs';
-import { createQueue, createStateTable, createTable, drainQueue, putItems, Resources, testClients } from '../support/emulator.ts';
+import {
+  createQueue,
+  createStateTable,
+  createTable,
+  drainQueue,
+  putItems,
+  Resources,
+  testClients,
+} from '../support/emulator.ts';
 import { SqsTestSink } from '../support/sinks.ts';
 import { event, put } from '../support/changes.ts';
 import { recordingPlugin } from '../support/plugins.ts';
@@ -18,25 +37,38 @@ afterAll(() => resources.dispose());
 /** A Lambda context with a fixed remaining time. */
 function lambdaContext(remainingMs: number): Context {
   return {
-    functionName: 'resync', awsRequestId: 'req', getRemainingTimeInMillis: () => remainingMs,
+    functionName: 'resync',
+    awsRequestId: 'req',
+    getRemainingTimeInMillis: () => remainingMs,
   } as unknown as Context;
 }
 
 function sqsEvent(messages: readonly Message[], queueUrl: string): SQSEvent {
   return {
     Records: messages.map((message) => ({
-      messageId: message.MessageId!, receiptHandle: 'r', body: message.Body!, attributes: {} as never, messageAttributes: {},
-      md5OfBody: '', eventSource: 'aws:sqs', eventSourceARN: `arn:aws:sqs:us-east-1:123456789012:${queueUrl.split('/').pop()}`, awsRegion: 'us-east-1',
+      messageId: message.MessageId!,
+      receiptHandle: 'r',
+      body: message.Body!,
+      attributes: {} as never,
+      messageAttributes: {},
+      md5OfBody: '',
+      eventSource: 'aws:sqs',
+      eventSourceARN: `arn:aws:sqs:us-east-1:123456789012:${queueUrl.split('/').pop()}`,
+      awsRegion: 'us-east-1',
     })),
   };
 }
 
 async function setup(count: number) {
   const [stateTable, { name: itemTable }, { url: feedbackQueue }, { url: resyncQueue }] = await Promise.all([
-    createStateTable(resources), createTable(resources, { stream: false }), createQueue(resources, { prefix: 'ds-feedback' }), createQueue(resources, { prefix: 'ds-resync' }),
+    createStateTable(resources),
+    createTable(resources, { stream: false }),
+    createQueue(resources, { prefix: 'ds-feedback' }),
+    createQueue(resources, { prefix: 'ds-resync' }),
   ]);
   const items: Array<Record<string, AttributeValue>> = Array.from({ length: count }, (_, index) => ({
-    pk: { S: `k/${String(index).padStart(3, '0')}` }, n: { N: String(index) },
+    pk: { S: `k/${String(index).padStart(3, '0')}` },
+    n: { N: String(index) },
   }));
   await putItems(clients, itemTable, items);
   const store = new SyncStateStore({ stateTable, clients });
@@ -56,18 +88,26 @@ describe('the resync handler', () => {
     const handler = createResyncHandler(datasync, { ...options, pageSize: 8, marginMs: 8_000 });
     const progress: string[] = [];
     const watched = createResyncHandler(datasync, {
-      ...options, pageSize: 8, marginMs: 8_000, onProgress: (step) => progress.push(`${step.plugin}:${step.phase}:${step.items}`),
+      ...options,
+      pageSize: 8,
+      marginMs: 8_000,
+      onProgress: (step) => progress.push(`${step.plugin}:${step.phase}:${step.items}`),
     });
 
-    const started = await handler({ datasync: 'resync', resyncId: 'long-1', reason: 'manual' }, lambdaContext(6_000)) as ResyncRunResult;
+    const started = (await handler(
+      { datasync: 'resync', resyncId: 'long-1', reason: 'manual' },
+      lambdaContext(6_000),
+    )) as ResyncRunResult;
     expect(started).toMatchObject({ resyncId: 'long-1', continued: true });
 
     let invocations = 1;
     for (;;) {
       const messages = await drainQueue(clients, resyncQueue);
       if (messages.length === 0) break;
-      expect(messages.map((message) => JSON.parse(message.Body!))).toEqual([{ datasync: 'resync', resyncId: 'long-1', reason: 'continuation' }]);
-      const response = await watched(sqsEvent(messages, resyncQueue), lambdaContext(6_000)) as SQSBatchResponse;
+      expect(messages.map((message) => JSON.parse(message.Body!))).toEqual([
+        { datasync: 'resync', resyncId: 'long-1', reason: 'continuation' },
+      ]);
+      const response = (await watched(sqsEvent(messages, resyncQueue), lambdaContext(6_000))) as SQSBatchResponse;
       expect(response.batchItemFailures).toEqual([]);
       invocations += 1;
       expect(invocations).toBeLessThan(40);
@@ -86,7 +126,8 @@ describe('the resync handler', () => {
     }
     const feedback = (await sink.read()) as ResyncFeedback[];
     expect(feedback.map((record) => [record.plugin, record.status, record.items, record.resyncId])).toEqual([
-      ['first', 'ok', 30, 'long-1'], ['second', 'ok', 30, 'long-1'],
+      ['first', 'ok', 30, 'long-1'],
+      ['second', 'ok', 30, 'long-1'],
     ]);
     expect(feedback[0]!.parts).toBe(first.recorded.contexts.length);
     expect(progress).toContain('first:checkpoint:16');
@@ -100,35 +141,53 @@ describe('the resync handler', () => {
     const b = recordingPlugin('b', ['config/k'], log);
     const datasync = createDatasync({ plugins: [a, b] });
     const handler = createResyncHandler(datasync, options);
-    await runResync(datasync, { datasync: 'resync', resyncId: 'only-a', reason: 'manual', plugins: ['a'] }, { ...options, sink, store, tables: options.tables! });
+    await runResync(
+      datasync,
+      { datasync: 'resync', resyncId: 'only-a', reason: 'manual', plugins: ['a'] },
+      { ...options, sink, store, tables: options.tables! },
+    );
     log.length = 0;
 
-    const firstStart = await handler({}, lambdaContext(60_000)) as ResyncRunResult;
+    const firstStart = (await handler({}, lambdaContext(60_000))) as ResyncRunResult;
     expect(firstStart.reason).toBe('first-start');
     expect(log).toEqual(['b:resync:start', 'b:resync:end']);
 
     log.length = 0;
-    const scheduled = await handler({ source: 'aws.events', 'detail-type': 'Scheduled Event', detail: {} }, lambdaContext(60_000)) as ResyncRunResult;
+    const scheduled = (await handler(
+      { source: 'aws.events', 'detail-type': 'Scheduled Event', detail: {} },
+      lambdaContext(60_000),
+    )) as ResyncRunResult;
     expect(scheduled.reason).toBe('schedule');
     expect(log).toEqual(['a:resync:start', 'a:resync:end', 'b:resync:start', 'b:resync:end']);
     const states = await readPluginStates(datasync, { store });
-    expect(states.map((state) => [state.status, state.resyncId])).toEqual([['in-sync', scheduled.resyncId], ['in-sync', scheduled.resyncId]]);
+    expect(states.map((state) => [state.status, state.resyncId])).toEqual([
+      ['in-sync', scheduled.resyncId],
+      ['in-sync', scheduled.resyncId],
+    ]);
   });
 
   test('a malformed request is rejected in feedback and left for the dead-letter queue; the rest of the batch runs', async () => {
     const { options, sink, resyncQueue } = await setup(2);
     const plugin = recordingPlugin('p', ['config/k'], []);
     const handler = createResyncHandler(createDatasync({ plugins: [plugin] }), options);
-    const response = await handler(sqsEvent([
-      { MessageId: 'bad-json', Body: 'not json' },
-      { MessageId: 'bad-plugin', Body: JSON.stringify({ datasync: 'resync', plugins: ['nope'] }) },
-      { MessageId: 'good', Body: JSON.stringify({ datasync: 'resync', resyncId: 'ok-1' }) },
-    ], resyncQueue), lambdaContext(60_000)) as SQSBatchResponse;
+    const response = (await handler(
+      sqsEvent(
+        [
+          { MessageId: 'bad-json', Body: 'not json' },
+          { MessageId: 'bad-plugin', Body: JSON.stringify({ datasync: 'resync', plugins: ['nope'] }) },
+          { MessageId: 'good', Body: JSON.stringify({ datasync: 'resync', resyncId: 'ok-1' }) },
+        ],
+        resyncQueue,
+      ),
+      lambdaContext(60_000),
+    )) as SQSBatchResponse;
 
     expect(response.batchItemFailures).toEqual([{ itemIdentifier: 'bad-json' }, { itemIdentifier: 'bad-plugin' }]);
     const feedback = await sink.read();
     expect(feedback.map((record: FeedbackRecord) => [record.event, record.status, record.error?.code])).toEqual([
-      ['rejected', 'error', 'INVALID_REQUEST'], ['rejected', 'error', 'UNKNOWN_PLUGIN'], ['resync', 'ok', undefined],
+      ['rejected', 'error', 'INVALID_REQUEST'],
+      ['rejected', 'error', 'UNKNOWN_PLUGIN'],
+      ['resync', 'ok', undefined],
     ]);
     expect(plugin.recorded.entries).toHaveLength(2);
   });
@@ -136,12 +195,19 @@ describe('the resync handler', () => {
   test('a plugin that keeps failing changes is marked out of sync, its resync is requested and run, and held changes follow', async () => {
     const { options, store, resyncQueue } = await setup(2);
     let failing = true;
-    const plugin = recordingPlugin('p', ['config/k'], [], { onChange: () => { if (failing) throw new Error('backend down'); } });
+    const plugin = recordingPlugin('p', ['config/k'], [], {
+      onChange: () => {
+        if (failing) throw new Error('backend down');
+      },
+    });
     const ledger = new DynamoDbLedger({ store });
     const datasync = createDatasync({ plugins: [plugin], ledger });
     const tracker = new FailureTracker({
-      store, ledger, threshold: 3,
-      requestResync: (name) => requestResync({ plugins: [name], reason: 'failing-plugin', queueUrl: resyncQueue, clients }),
+      store,
+      ledger,
+      threshold: 3,
+      requestResync: (name) =>
+        requestResync({ plugins: [name], reason: 'failing-plugin', queueUrl: resyncQueue, clients }),
     });
     const handler = createResyncHandler(datasync, options);
     await handler({ datasync: 'resync', resyncId: 'initial' }, lambdaContext(60_000));
@@ -151,14 +217,20 @@ describe('the resync handler', () => {
       const [record] = await tracker.record(outcomes);
       expect(record).toMatchObject({ failures: revision, markedOutOfSync: revision === 3 });
     }
-    expect((await readPluginStates(['p'], { store }))[0]).toMatchObject({ status: 'out-of-sync', failures: 3, lastError: { code: 'PLUGIN_FAILED' } });
+    expect((await readPluginStates(['p'], { store }))[0]).toMatchObject({
+      status: 'out-of-sync',
+      failures: 3,
+      lastError: { code: 'PLUGIN_FAILED' },
+    });
     // Out of sync: the next change is held, not delivered (and not failed).
     failing = false;
     const held = await datasync.dispatch(event([put('config/k/001', { n: 9 }, 9)]));
     expect(held[0]!.feedback.held).toHaveLength(1);
 
     const requests = await drainQueue(clients, resyncQueue);
-    expect(requests.map((message) => JSON.parse(message.Body!))).toEqual([expect.objectContaining({ datasync: 'resync', plugins: ['p'], reason: 'failing-plugin' })]);
+    expect(requests.map((message) => JSON.parse(message.Body!))).toEqual([
+      expect.objectContaining({ datasync: 'resync', plugins: ['p'], reason: 'failing-plugin' }),
+    ]);
     await handler(sqsEvent(requests, resyncQueue), lambdaContext(60_000));
 
     expect((await readPluginStates(['p'], { store }))[0]).toMatchObject({ status: 'in-sync', failures: 0 });

@@ -1,7 +1,14 @@
 import { UpdateItemCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
 import {
-  createDatasync, readPluginStates, ResyncBusyError, runResync, SyncStateStore,
-  type ResyncFeedback, type ResyncOptions, type ResyncRequest, type TableConfig,
+  createDatasync,
+  readPluginStates,
+  ResyncBusyError,
+  runResync,
+  SyncStateStore,
+  type ResyncFeedback,
+  type ResyncOptions,
+  type ResyncRequest,
+  type TableConfig,
 } from '../../lib/index.ts';
 import { resyncRows } from '../../lib/resync/state-rows.ts';
 import { rowKey } from '../../lib/state/store.ts';
@@ -24,7 +31,9 @@ type Continuation = { request: ResyncRequest; delaySeconds?: number };
 
 async function setup(items: Array<Record<string, AttributeValue>>) {
   const [stateTable, { name: itemTable }, { url: feedbackQueue }] = await Promise.all([
-    createStateTable(resources), createTable(resources, { stream: false }), createQueue(resources, { prefix: 'ds-feedback' }),
+    createStateTable(resources),
+    createTable(resources, { stream: false }),
+    createQueue(resources, { prefix: 'ds-feedback' }),
   ]);
   await putItems(clients, itemTable, items);
   const store = new SyncStateStore({ stateTable, clients });
@@ -32,14 +41,24 @@ async function setup(items: Array<Record<string, AttributeValue>>) {
   const table: TableConfig = { name: itemTable, prefix: 'config', keyAttributes: ['pk'], versionAttribute: 'ver' };
   const continuations: Continuation[] = [];
   const options: ResyncOptions = {
-    tables: [table], store, sink, clients, pageSize: 1,
-    continueResync: async (request, { delaySeconds }) => void continuations.push({ request, ...(delaySeconds ? { delaySeconds } : {}) }),
+    tables: [table],
+    store,
+    sink,
+    clients,
+    pageSize: 1,
+    continueResync: async (request, { delaySeconds }) =>
+      void continuations.push({ request, ...(delaySeconds ? { delaySeconds } : {}) }),
   };
   /** Lets a plugin's lease run out, as if its holder had stalled past it. */
-  const expireLease = (plugin: string) => clients.dynamodb.send(new UpdateItemCommand({
-    TableName: stateTable, Key: rowKey(pluginPartition(plugin), SORT.status),
-    UpdateExpression: 'SET leaseUntil = :past', ExpressionAttributeValues: { ':past': { N: '0' } },
-  }));
+  const expireLease = (plugin: string) =>
+    clients.dynamodb.send(
+      new UpdateItemCommand({
+        TableName: stateTable,
+        Key: rowKey(pluginPartition(plugin), SORT.status),
+        UpdateExpression: 'SET leaseUntil = :past',
+        ExpressionAttributeValues: { ':past': { N: '0' } },
+      }),
+    );
   return { store, sink, options, continuations, expireLease };
 }
 
@@ -52,7 +71,12 @@ function gate() {
   return { opened, open: release, wait: () => (reached(), released) };
 }
 
-const request = (resyncId: string, plugins?: string[]): ResyncRequest => ({ datasync: 'resync', resyncId, reason: 'manual', ...(plugins ? { plugins } : {}) });
+const request = (resyncId: string, plugins?: string[]): ResyncRequest => ({
+  datasync: 'resync',
+  resyncId,
+  reason: 'manual',
+  ...(plugins ? { plugins } : {}),
+});
 
 describe('resync lease: one resync of a plugin at a time', () => {
   it('a resync of a plugin another resync is running waits, keeps registration order, and runs once the first is done', async () => {
@@ -60,7 +84,14 @@ describe('resync lease: one resync of a plugin at a time', () => {
     const log: string[] = [];
     const first = gate();
     let holdFirstPage = true;
-    const a = recordingPlugin('a', ['config/a'], log, { onPage: async () => { if (holdFirstPage) { holdFirstPage = false; await first.wait(); } } });
+    const a = recordingPlugin('a', ['config/a'], log, {
+      onPage: async () => {
+        if (holdFirstPage) {
+          holdFirstPage = false;
+          await first.wait();
+        }
+      },
+    });
     const b = recordingPlugin('b', ['config/b'], log);
     const datasync = createDatasync({ plugins: [a, b] });
 
@@ -73,17 +104,36 @@ describe('resync lease: one resync of a plugin at a time', () => {
     expect(second.plugins[0]!.error).toBeInstanceOf(ResyncBusyError);
     expect(second.plugins[0]!.error).toMatchObject({ code: 'RESYNC_BUSY', holder: 'r-first' });
     expect(log).toEqual(['a:resync:start']);
-    expect(continuations).toEqual([{ request: { datasync: 'resync', resyncId: 'r-second', reason: 'continuation' }, delaySeconds: 60 }]);
+    expect(continuations).toEqual([
+      { request: { datasync: 'resync', resyncId: 'r-second', reason: 'continuation' }, delaySeconds: 60 },
+    ]);
 
     first.open();
     expect((await running).plugins).toMatchObject([{ plugin: 'a', status: 'ok', items: 2 }]);
     const resumed = await runResync(datasync, continuations[0]!.request, options);
-    expect(resumed.plugins.map((plugin) => [plugin.plugin, plugin.status, plugin.items])).toEqual([['a', 'ok', 2], ['b', 'ok', 1]]);
-    expect(log).toEqual(['a:resync:start', 'a:resync:end', 'a:resync:start', 'a:resync:end', 'b:resync:start', 'b:resync:end']);
+    expect(resumed.plugins.map((plugin) => [plugin.plugin, plugin.status, plugin.items])).toEqual([
+      ['a', 'ok', 2],
+      ['b', 'ok', 1],
+    ]);
+    expect(log).toEqual([
+      'a:resync:start',
+      'a:resync:end',
+      'a:resync:start',
+      'a:resync:end',
+      'b:resync:start',
+      'b:resync:end',
+    ]);
     // Every plugin callback has its one feedback; the wait itself called no plugin and has none.
     const feedback = (await sink.read()) as ResyncFeedback[];
-    expect(feedback.map((record) => [record.resyncId, record.plugin, record.status])).toEqual([['r-first', 'a', 'ok'], ['r-second', 'a', 'ok'], ['r-second', 'b', 'ok']]);
-    expect((await readPluginStates(['a', 'b'], { store })).map((state) => [state.status, state.resyncId])).toEqual([['in-sync', 'r-second'], ['in-sync', 'r-second']]);
+    expect(feedback.map((record) => [record.resyncId, record.plugin, record.status])).toEqual([
+      ['r-first', 'a', 'ok'],
+      ['r-second', 'a', 'ok'],
+      ['r-second', 'b', 'ok'],
+    ]);
+    expect((await readPluginStates(['a', 'b'], { store })).map((state) => [state.status, state.resyncId])).toEqual([
+      ['in-sync', 'r-second'],
+      ['in-sync', 'r-second'],
+    ]);
   });
 
   it('the lease of a resync that crashed runs out, and the next resync takes the plugin', async () => {
@@ -93,14 +143,32 @@ describe('resync lease: one resync of a plugin at a time', () => {
     // What a resync that crashed after its first checkpoint leaves behind: a running lease.
     const crashed = { resyncId: 'r-crashed', token: 'invocation-1', ms: 60_000 };
     await resyncRows(store).takeLease('a', crashed);
-    await resyncRows(store).saveCursor('a', {
-      resyncId: 'r-crashed', part: 1, startedAt: Date.now(), items: 0, deleted: 0, invalid: 0, phase: 'items', table: 0, segments: [], snapshot: 'r-crashed.1', pages: 0,
-    }, crashed);
+    await resyncRows(store).saveCursor(
+      'a',
+      {
+        resyncId: 'r-crashed',
+        part: 1,
+        startedAt: Date.now(),
+        items: 0,
+        deleted: 0,
+        invalid: 0,
+        phase: 'items',
+        table: 0,
+        segments: [],
+        snapshot: 'r-crashed.1',
+        pages: 0,
+      },
+      crashed,
+    );
 
-    expect((await runResync(datasync, request('r-next'), options)).plugins).toMatchObject([{ plugin: 'a', status: 'waiting' }]);
+    expect((await runResync(datasync, request('r-next'), options)).plugins).toMatchObject([
+      { plugin: 'a', status: 'waiting' },
+    ]);
     expect(a.recorded.calls).toEqual([]);
     await expireLease('a');
-    expect((await runResync(datasync, continuations[0]!.request, options)).plugins).toMatchObject([{ plugin: 'a', status: 'ok', items: 1 }]);
+    expect((await runResync(datasync, continuations[0]!.request, options)).plugins).toMatchObject([
+      { plugin: 'a', status: 'ok', items: 1 },
+    ]);
     expect(await readPluginStates(['a'], { store })).toMatchObject([{ status: 'in-sync', resyncId: 'r-next' }]);
   });
 
@@ -108,13 +176,22 @@ describe('resync lease: one resync of a plugin at a time', () => {
     const { store, sink, options, expireLease } = await setup([item('a/1', 1), item('a/2', 1)]);
     const first = gate();
     let holdFirstPage = true;
-    const a = recordingPlugin('a', ['config/a'], [], { onPage: async () => { if (holdFirstPage) { holdFirstPage = false; await first.wait(); } } });
+    const a = recordingPlugin('a', ['config/a'], [], {
+      onPage: async () => {
+        if (holdFirstPage) {
+          holdFirstPage = false;
+          await first.wait();
+        }
+      },
+    });
     const datasync = createDatasync({ plugins: [a] });
 
     const stalled = runResync(datasync, request('r-stalled'), options);
     await first.opened;
     await expireLease('a');
-    expect((await runResync(datasync, request('r-takeover'), options)).plugins).toMatchObject([{ plugin: 'a', status: 'ok', items: 2 }]);
+    expect((await runResync(datasync, request('r-takeover'), options)).plugins).toMatchObject([
+      { plugin: 'a', status: 'ok', items: 2 },
+    ]);
     first.open();
 
     const [stopped] = (await stalled).plugins;
@@ -122,16 +199,28 @@ describe('resync lease: one resync of a plugin at a time', () => {
     expect(stopped!.error?.cause).toBeInstanceOf(ResyncBusyError);
     expect(stopped!.error?.message).toContain('resync r-stalled lost plugin "a": another resync took its lease over');
     // The stalled resync reported its failure but did not mark the plugin out of sync.
-    expect(await readPluginStates(['a'], { store })).toMatchObject([{ status: 'in-sync', resyncId: 'r-takeover', items: 2 }]);
+    expect(await readPluginStates(['a'], { store })).toMatchObject([
+      { status: 'in-sync', resyncId: 'r-takeover', items: 2 },
+    ]);
     const feedback = (await sink.read()) as ResyncFeedback[];
-    expect(feedback.map((record) => [record.resyncId, record.status, record.error?.code])).toEqual([['r-takeover', 'ok', undefined], ['r-stalled', 'error', 'PLUGIN_FAILED']]);
+    expect(feedback.map((record) => [record.resyncId, record.status, record.error?.code])).toEqual([
+      ['r-takeover', 'ok', undefined],
+      ['r-stalled', 'error', 'PLUGIN_FAILED'],
+    ]);
   });
 
   it('a resync part that continues keeps the plugin for its continuation; a copy of it running at the same time waits', async () => {
     const { options, continuations } = await setup([item('a/1', 1), item('a/2', 1), item('a/3', 1)]);
     const first = gate();
     let holdFirstPage = true;
-    const a = recordingPlugin('a', ['config/a'], [], { onPage: async () => { if (holdFirstPage) { holdFirstPage = false; await first.wait(); } } });
+    const a = recordingPlugin('a', ['config/a'], [], {
+      onPage: async () => {
+        if (holdFirstPage) {
+          holdFirstPage = false;
+          await first.wait();
+        }
+      },
+    });
     const datasync = createDatasync({ plugins: [a] });
     // Less time left than the margin: the part ends after its first page and continues in a new
     // invocation (the plugin still has 5 s for that page).
@@ -141,7 +230,10 @@ describe('resync lease: one resync of a plugin at a time', () => {
     await first.opened;
     // The same request delivered twice: the copy does not run beside the first; it looks again
     // once the first's lease would have run out (10 minutes by default), in case that one crashed.
-    expect(await runResync(datasync, request('r-parts'), options)).toMatchObject({ continued: true, plugins: [{ plugin: 'a', status: 'waiting' }] });
+    expect(await runResync(datasync, request('r-parts'), options)).toMatchObject({
+      continued: true,
+      plugins: [{ plugin: 'a', status: 'waiting' }],
+    });
     const copy = continuations.shift()!;
     expect(copy.request).toEqual({ datasync: 'resync', resyncId: 'r-parts', reason: 'continuation' });
     expect(copy.delaySeconds).toBeGreaterThanOrEqual(595);
@@ -150,11 +242,23 @@ describe('resync lease: one resync of a plugin at a time', () => {
     expect(await running).toMatchObject({ continued: true, plugins: [{ plugin: 'a', status: 'continued', items: 1 }] });
 
     // Between the parts another resync still waits; the continuation takes the plugin back.
-    expect((await runResync(datasync, request('r-other'), options)).plugins).toMatchObject([{ plugin: 'a', status: 'waiting' }]);
-    const resumed = await runResync(datasync, { datasync: 'resync', resyncId: 'r-parts', reason: 'continuation' }, options);
+    expect((await runResync(datasync, request('r-other'), options)).plugins).toMatchObject([
+      { plugin: 'a', status: 'waiting' },
+    ]);
+    const resumed = await runResync(
+      datasync,
+      { datasync: 'resync', resyncId: 'r-parts', reason: 'continuation' },
+      options,
+    );
     expect(resumed.plugins).toMatchObject([{ plugin: 'a', status: 'ok', items: 3 }]);
-    expect(a.recorded.contexts.map((context) => [context.resyncId, context.part])).toEqual([['r-parts', 1], ['r-parts', 2]]);
-    expect(continuations.map(({ request: next, delaySeconds }) => [next.resyncId, delaySeconds])).toEqual([['r-parts', undefined], ['r-other', 60]]);
+    expect(a.recorded.contexts.map((context) => [context.resyncId, context.part])).toEqual([
+      ['r-parts', 1],
+      ['r-parts', 2],
+    ]);
+    expect(continuations.map(({ request: next, delaySeconds }) => [next.resyncId, delaySeconds])).toEqual([
+      ['r-parts', undefined],
+      ['r-other', 60],
+    ]);
     // A continuation that comes again after the resync ended (such as the copy's) does nothing.
     expect(await runResync(datasync, copy.request, options)).toMatchObject({ continued: false, plugins: [] });
     expect(a.recorded.contexts).toHaveLength(2);
@@ -163,13 +267,24 @@ describe('resync lease: one resync of a plugin at a time', () => {
   it('a copy of a resync whose invocation crashed holding a plugin resumes the run once that lease runs out', async () => {
     const { store, sink, options, continuations, expireLease } = await setup([item('a/1', 1), item('b/1', 1)]);
     const log: string[] = [];
-    const datasync = createDatasync({ plugins: [recordingPlugin('a', ['config/a'], log), recordingPlugin('b', ['config/b'], log)] });
+    const datasync = createDatasync({
+      plugins: [recordingPlugin('a', ['config/a'], log), recordingPlugin('b', ['config/b'], log)],
+    });
     // What an invocation of r-crash that died inside plugin a leaves: its run row and a running lease.
-    await resyncRows(store).saveRun({ resyncId: 'r-crash', reason: 'manual', plugins: ['a', 'b'], index: 0, startedAt: new Date().toISOString() });
+    await resyncRows(store).saveRun({
+      resyncId: 'r-crash',
+      reason: 'manual',
+      plugins: ['a', 'b'],
+      index: 0,
+      startedAt: new Date().toISOString(),
+    });
     await resyncRows(store).takeLease('a', { resyncId: 'r-crash', token: 'dead-invocation', ms: 60_000 });
 
     // The request delivered again: it must not be lost while the lease runs.
-    expect(await runResync(datasync, request('r-crash'), options)).toMatchObject({ continued: true, plugins: [{ plugin: 'a', status: 'waiting' }] });
+    expect(await runResync(datasync, request('r-crash'), options)).toMatchObject({
+      continued: true,
+      plugins: [{ plugin: 'a', status: 'waiting' }],
+    });
     expect(log).toEqual([]);
     expect(continuations).toHaveLength(1);
     expect(continuations[0]!.delaySeconds).toBeGreaterThanOrEqual(55);
@@ -177,9 +292,20 @@ describe('resync lease: one resync of a plugin at a time', () => {
 
     await expireLease('a');
     const resumed = await runResync(datasync, continuations[0]!.request, options);
-    expect(resumed).toMatchObject({ continued: false, plugins: [{ plugin: 'a', status: 'ok' }, { plugin: 'b', status: 'ok' }] });
+    expect(resumed).toMatchObject({
+      continued: false,
+      plugins: [
+        { plugin: 'a', status: 'ok' },
+        { plugin: 'b', status: 'ok' },
+      ],
+    });
     expect(log).toEqual(['a:resync:start', 'a:resync:end', 'b:resync:start', 'b:resync:end']);
-    expect((await sink.read() as ResyncFeedback[]).map((record) => [record.resyncId, record.plugin, record.status])).toEqual([['r-crash', 'a', 'ok'], ['r-crash', 'b', 'ok']]);
+    expect(
+      ((await sink.read()) as ResyncFeedback[]).map((record) => [record.resyncId, record.plugin, record.status]),
+    ).toEqual([
+      ['r-crash', 'a', 'ok'],
+      ['r-crash', 'b', 'ok'],
+    ]);
     expect(await resyncRows(store).run('r-crash')).toBeUndefined();
   });
 
@@ -189,17 +315,25 @@ describe('resync lease: one resync of a plugin at a time', () => {
     const inA = gate();
     const inB = gate();
     const datasync = createDatasync({
-      plugins: [recordingPlugin('a', ['config/a'], log, { onPage: () => inA.wait() }), recordingPlugin('b', ['config/b'], log, { onPage: () => inB.wait() })],
+      plugins: [
+        recordingPlugin('a', ['config/a'], log, { onPage: () => inA.wait() }),
+        recordingPlugin('b', ['config/b'], log, { onPage: () => inB.wait() }),
+      ],
     });
     // The copy's client holds its first lease take until the first invocation has finished plugin
     // a: the copy read the run while a was still to do, and reaches a's lease after it was freed.
     const copyClients = testClients({ maxAttempts: 2 });
     const takeHeld = gate();
     (copyClients.dynamodb.middlewareStack as any).add(
-      (next: (args: unknown) => Promise<unknown>, context: { commandName?: string }) => async (args: { input: { ConditionExpression?: string } }) => {
-        if (context.commandName === 'UpdateItemCommand' && args.input.ConditionExpression?.startsWith('attribute_not_exists(#leaseHolder)')) await takeHeld.wait();
-        return next(args);
-      },
+      (next: (args: unknown) => Promise<unknown>, context: { commandName?: string }) =>
+        async (args: { input: { ConditionExpression?: string } }) => {
+          if (
+            context.commandName === 'UpdateItemCommand' &&
+            args.input.ConditionExpression?.startsWith('attribute_not_exists(#leaseHolder)')
+          )
+            await takeHeld.wait();
+          return next(args);
+        },
       { step: 'initialize', name: 'holdLeaseTake' },
     );
     const copyStore = new SyncStateStore({ stateTable: store.tableName, clients: copyClients });
@@ -215,34 +349,62 @@ describe('resync lease: one resync of a plugin at a time', () => {
     // the first invocation (which is still in b).
     expect(await copy).toEqual({ resyncId: 'r-twice', reason: 'manual', plugins: [], continued: false });
     inB.open();
-    expect((await running).plugins.map((plugin) => [plugin.plugin, plugin.status])).toEqual([['a', 'ok'], ['b', 'ok']]);
+    expect((await running).plugins.map((plugin) => [plugin.plugin, plugin.status])).toEqual([
+      ['a', 'ok'],
+      ['b', 'ok'],
+    ]);
     expect(log).toEqual(['a:resync:start', 'a:resync:end', 'b:resync:start', 'b:resync:end']);
-    expect((await sink.read() as ResyncFeedback[]).map((record) => [record.plugin, record.status])).toEqual([['a', 'ok'], ['b', 'ok']]);
+    expect(((await sink.read()) as ResyncFeedback[]).map((record) => [record.plugin, record.status])).toEqual([
+      ['a', 'ok'],
+      ['b', 'ok'],
+    ]);
     expect(await readPluginStates(['a'], { store })).toMatchObject([{ status: 'in-sync', resyncId: 'r-twice' }]);
   });
 
   it('a resync id is started once: a copy of the request that comes second follows the stored run', async () => {
     const { store, options } = await setup([item('a/1', 1), item('b/1', 1)]);
     const log: string[] = [];
-    const datasync = createDatasync({ plugins: [recordingPlugin('a', ['config/a'], log), recordingPlugin('b', ['config/b'], log)] });
+    const datasync = createDatasync({
+      plugins: [recordingPlugin('a', ['config/a'], log), recordingPlugin('b', ['config/b'], log)],
+    });
     const rows = resyncRows(store);
-    const first = { resyncId: 'r-once', reason: 'manual', plugins: ['b'], index: 0, startedAt: new Date().toISOString() };
+    const first = {
+      resyncId: 'r-once',
+      reason: 'manual',
+      plugins: ['b'],
+      index: 0,
+      startedAt: new Date().toISOString(),
+    };
     expect(await rows.createRun(first)).toEqual(first);
     // The second start names other plugins; the stored run wins, for createRun and for a resync.
     expect(await rows.createRun({ ...first, plugins: ['a', 'b'] })).toEqual(first);
-    expect((await runResync(datasync, request('r-once', ['a', 'b']), options)).plugins.map((plugin) => plugin.plugin)).toEqual(['b']);
+    expect(
+      (await runResync(datasync, request('r-once', ['a', 'b']), options)).plugins.map((plugin) => plugin.plugin),
+    ).toEqual(['b']);
     expect(log).toEqual(['b:resync:start', 'b:resync:end']);
   });
 
-  it('refuses a lease shorter than the resync or a plugin\'s change time limit, before anything runs', async () => {
+  it("refuses a lease shorter than the resync or a plugin's change time limit, before anything runs", async () => {
     const { options } = await setup([item('a/1', 1)]);
     const a = recordingPlugin('a', ['config/a']);
-    await expect(runResync(createDatasync({ plugins: [a] }), request('r-short'), { ...options, timeoutMs: 5_000, leaseMs: 5_000 }))
-      .rejects.toMatchObject({ code: 'CONFIGURATION', message: expect.stringContaining('leaseMs (5000) must be longer than the resync time limit') });
+    await expect(
+      runResync(createDatasync({ plugins: [a] }), request('r-short'), { ...options, timeoutMs: 5_000, leaseMs: 5_000 }),
+    ).rejects.toMatchObject({
+      code: 'CONFIGURATION',
+      message: expect.stringContaining('leaseMs (5000) must be longer than the resync time limit'),
+    });
     // Held changes are applied a page at a time between two renewals, so a change callback's limit counts too.
     const slow = recordingPlugin('slow', ['config/a'], [], { timeoutMs: 20_000 });
-    await expect(runResync(createDatasync({ plugins: [a, slow] }), request('r-slow'), { ...options, timeoutMs: 5_000, leaseMs: 10_000 }))
-      .rejects.toMatchObject({ code: 'CONFIGURATION', message: expect.stringContaining('change time limit of plugin "slow" (20000)') });
+    await expect(
+      runResync(createDatasync({ plugins: [a, slow] }), request('r-slow'), {
+        ...options,
+        timeoutMs: 5_000,
+        leaseMs: 10_000,
+      }),
+    ).rejects.toMatchObject({
+      code: 'CONFIGURATION',
+      message: expect.stringContaining('change time limit of plugin "slow" (20000)'),
+    });
     expect(a.recorded.calls).toEqual([]);
     expect(slow.recorded.calls).toEqual([]);
   });

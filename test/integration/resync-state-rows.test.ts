@@ -1,5 +1,12 @@
 import { DeleteItemCommand, PutItemCommand, ScanCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
-import { createDatasync, DynamoDbLedger, runResync, SyncStateStore, type Plugin, type TableConfig } from '../../lib/index.ts';
+import {
+  createDatasync,
+  DynamoDbLedger,
+  runResync,
+  SyncStateStore,
+  type Plugin,
+  type TableConfig,
+} from '../../lib/index.ts';
 import { createStateTable, createTable, putItems, Resources, testClients } from '../support/emulator.ts';
 import { put } from '../support/changes.ts';
 import type { SnapshotEntry } from '../../lib/plugins/plugin.ts';
@@ -11,21 +18,39 @@ afterAll(() => resources.dispose());
 const ITEMS = 2_000;
 
 async function setup() {
-  const [stateTable, { name: itemTable }] = await Promise.all([createStateTable(resources), createTable(resources, { stream: false })]);
-  await putItems(clients, itemTable, Array.from({ length: ITEMS }, (_, n) => ({ pk: { S: `if/${n}` }, mtu: { N: String(1500 + n) }, ver: { N: '5' } })));
+  const [stateTable, { name: itemTable }] = await Promise.all([
+    createStateTable(resources),
+    createTable(resources, { stream: false }),
+  ]);
+  await putItems(
+    clients,
+    itemTable,
+    Array.from({ length: ITEMS }, (_, n) => ({ pk: { S: `if/${n}` }, mtu: { N: String(1500 + n) }, ver: { N: '5' } })),
+  );
   const table: TableConfig = { name: itemTable, prefix: 'config', keyAttributes: ['pk'], versionAttribute: 'ver' };
   let entries = 0;
   const plugin: Plugin = {
-    name: 'interfaces', prefixes: ['config/if'], change() {},
+    name: 'interfaces',
+    prefixes: ['config/if'],
+    change() {},
     async resync(snapshot) {
       for await (const page of snapshot.pages()) entries += page.length;
     },
   };
   const store = new SyncStateStore({ stateTable, clients });
   const datasync = createDatasync({ plugins: [plugin] });
-  const resync = (resyncId: string) => runResync(datasync, { datasync: 'resync', resyncId, reason: 'manual' }, {
-    tables: [table], store, clients, sink: { write: async () => {} }, continueResync: async () => {},
-  });
+  const resync = (resyncId: string) =>
+    runResync(
+      datasync,
+      { datasync: 'resync', resyncId, reason: 'manual' },
+      {
+        tables: [table],
+        store,
+        clients,
+        sink: { write: async () => {} },
+        continueResync: async () => {},
+      },
+    );
   return { stateTable, store, resync, entries: () => entries };
 }
 
@@ -33,7 +58,9 @@ async function stateRows(stateTable: string): Promise<Array<Record<string, Attri
   const rows: Array<Record<string, AttributeValue>> = [];
   let startKey: Record<string, AttributeValue> | undefined;
   do {
-    const page = await clients.dynamodb.send(new ScanCommand({ TableName: stateTable, ...(startKey ? { ExclusiveStartKey: startKey } : {}) }));
+    const page = await clients.dynamodb.send(
+      new ScanCommand({ TableName: stateTable, ...(startKey ? { ExclusiveStartKey: startKey } : {}) }),
+    );
     rows.push(...(page.Items ?? []));
     startKey = page.LastEvaluatedKey;
   } while (startKey);
@@ -53,8 +80,13 @@ describe('the state a resync keeps', () => {
     await resync('r-3');
     const afterThird = await stateRows(stateTable);
     // The current snapshot and the one before it are kept; older ones are dropped.
-    const snapshots = [...new Set(afterThird.map((row) => row.pk!.S!).filter((pk) => pk.startsWith('snapshot#')))].sort();
-    expect(snapshots).toEqual([expect.stringMatching(/^snapshot#r-2\.\d+#interfaces$/), expect.stringMatching(/^snapshot#r-3\.\d+#interfaces$/)]);
+    const snapshots = [
+      ...new Set(afterThird.map((row) => row.pk!.S!).filter((pk) => pk.startsWith('snapshot#'))),
+    ].sort();
+    expect(snapshots).toEqual([
+      expect.stringMatching(/^snapshot#r-2\.\d+#interfaces$/),
+      expect.stringMatching(/^snapshot#r-3\.\d+#interfaces$/),
+    ]);
     expect(afterThird.length).toBeLessThanOrEqual(2 * afterFirst.length);
     expect(entries()).toBe(3 * ITEMS);
   });
@@ -97,13 +129,18 @@ describe('the state a resync keeps', () => {
 
   describe('deletions found by a later resync', () => {
     async function small() {
-      const [stateTable, { name: itemTable }] = await Promise.all([createStateTable(resources), createTable(resources, { stream: false })]);
+      const [stateTable, { name: itemTable }] = await Promise.all([
+        createStateTable(resources),
+        createTable(resources, { stream: false }),
+      ]);
       const table: TableConfig = { name: itemTable, prefix: 'config', keyAttributes: ['pk'], versionAttribute: 'ver' };
       const store = new SyncStateStore({ stateTable, clients });
       const entries: SnapshotEntry[] = [];
       let failAfterSnapshot = false;
       const plugin: Plugin = {
-        name: 'interfaces', prefixes: ['config/if'], change() {},
+        name: 'interfaces',
+        prefixes: ['config/if'],
+        change() {},
         async resync(snapshot) {
           for await (const page of snapshot.pages()) entries.push(...page);
           if (failAfterSnapshot) throw new Error('disk full');
@@ -113,12 +150,24 @@ describe('the state a resync keeps', () => {
       const resync = async (resyncId: string, fail = false) => {
         failAfterSnapshot = fail;
         entries.length = 0;
-        return runResync(datasync, { datasync: 'resync', resyncId, reason: 'manual' }, {
-          tables: [table], store, clients, sink: { write: async () => {} }, continueResync: async () => {},
-        });
+        return runResync(
+          datasync,
+          { datasync: 'resync', resyncId, reason: 'manual' },
+          {
+            tables: [table],
+            store,
+            clients,
+            sink: { write: async () => {} },
+            continueResync: async () => {},
+          },
+        );
       };
-      const putItem = (id: string, ver: number) => clients.dynamodb.send(new PutItemCommand({ TableName: itemTable, Item: { pk: { S: id }, ver: { N: String(ver) } } }));
-      const deleteItem = (id: string) => clients.dynamodb.send(new DeleteItemCommand({ TableName: itemTable, Key: { pk: { S: id } } }));
+      const putItem = (id: string, ver: number) =>
+        clients.dynamodb.send(
+          new PutItemCommand({ TableName: itemTable, Item: { pk: { S: id }, ver: { N: String(ver) } } }),
+        );
+      const deleteItem = (id: string) =>
+        clients.dynamodb.send(new DeleteItemCommand({ TableName: itemTable, Key: { pk: { S: id } } }));
       return { store, resync, entries, putItem, deleteItem };
     }
 
@@ -129,7 +178,9 @@ describe('the state a resync keeps', () => {
       expect((await resync('r-again')).plugins[0]).toMatchObject({ status: 'ok', items: 2 });
       await deleteItem('if/b');
       expect((await resync('r-again')).plugins[0]).toMatchObject({ status: 'ok', items: 1, deleted: 1 });
-      expect(entries.filter((entry) => entry.op === 'delete')).toEqual([{ op: 'delete', key: 'config/if/b', revision: '1' }]);
+      expect(entries.filter((entry) => entry.op === 'delete')).toEqual([
+        { op: 'delete', key: 'config/if/b', revision: '1' },
+      ]);
     });
 
     it('a resync that fails keeps what deliveries recorded, so a later one reports the deletion at the delivered revision', async () => {
@@ -145,9 +196,13 @@ describe('the state a resync keeps', () => {
       expect((await resync('r-failed', true)).plugins[0]).toMatchObject({ status: 'error' });
       await deleteItem('if/k');
       expect((await resync('r-after')).plugins[0]).toMatchObject({ status: 'ok', deleted: 1 });
-      expect(entries.filter((entry) => entry.op === 'delete')).toEqual([{ op: 'delete', key: 'config/if/k', revision: '5' }]);
+      expect(entries.filter((entry) => entry.op === 'delete')).toEqual([
+        { op: 'delete', key: 'config/if/k', revision: '5' },
+      ]);
       // The tombstone carries revision 5: a late redelivery of revision 4 is not applied.
-      const late = await new DynamoDbLedger({ store: new SyncStateStore({ stateTable: store.tableName, clients }) }).plan('interfaces', [put('config/if/k', 1, 4)]);
+      const late = await new DynamoDbLedger({
+        store: new SyncStateStore({ stateTable: store.tableName, clients }),
+      }).plan('interfaces', [put('config/if/k', 1, 4)]);
       expect(late.deliver).toEqual([]);
     });
   });

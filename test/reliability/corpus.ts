@@ -10,11 +10,22 @@ import type { DynamoDBRecord } from 'aws-lambda';
 export type CorpusCase =
   | { readonly name: string; readonly source: 'sqs'; readonly body: string; readonly reason: RegExp }
   | { readonly name: string; readonly source: 'eventbridge'; readonly event: unknown; readonly reason: RegExp }
-  | { readonly name: string; readonly source: 'dynamodb'; readonly record: Partial<DynamoDBRecord>; readonly reason: RegExp }
   | {
-    readonly name: string; readonly source: 'http'; readonly method: string; readonly path: string; readonly body?: string;
-    readonly contentType?: string; readonly status: number; readonly reason: RegExp;
-  };
+      readonly name: string;
+      readonly source: 'dynamodb';
+      readonly record: Partial<DynamoDBRecord>;
+      readonly reason: RegExp;
+    }
+  | {
+      readonly name: string;
+      readonly source: 'http';
+      readonly method: string;
+      readonly path: string;
+      readonly body?: string;
+      readonly contentType?: string;
+      readonly status: number;
+      readonly reason: RegExp;
+    };
 
 /** An envelope with the given members over a valid put. */
 const envelope = (members: Record<string, unknown>, drop: string[] = []): string => {
@@ -26,8 +37,16 @@ const longKey = `cfg/${'k'.repeat(1100)}`;
 const bigValue = { text: 'x'.repeat(300 * 1024) };
 /** A change event for the bus with the given members. */
 const event = (members: Record<string, unknown>): Record<string, unknown> => ({
-  version: '0', id: 'set-by-test', 'detail-type': 'datasync.change', source: 'serverless-datasync', account: '000000000000',
-  time: '2026-01-01T00:00:00Z', region: 'us-east-1', resources: [], detail: { datasync: 1, key: 'cfg/bad/item', op: 'put', value: { n: 1 } }, ...members,
+  version: '0',
+  id: 'set-by-test',
+  'detail-type': 'datasync.change',
+  source: 'serverless-datasync',
+  account: '000000000000',
+  time: '2026-01-01T00:00:00Z',
+  region: 'us-east-1',
+  resources: [],
+  detail: { datasync: 1, key: 'cfg/bad/item', op: 'put', value: { n: 1 } },
+  ...members,
 });
 const image = (id: string, extra: Record<string, unknown> = {}) => ({ id: { S: id }, n: { N: '1' }, ...extra });
 
@@ -42,7 +61,12 @@ export const CORPUS: readonly CorpusCase[] = [
   { name: 'no envelope version', source: 'sqs', body: envelope({}, ['datasync']), reason: /"datasync": 1/ },
   { name: 'unknown envelope version', source: 'sqs', body: envelope({ datasync: 2 }), reason: /"datasync": 1, got 2/ },
   { name: 'missing key', source: 'sqs', body: envelope({}, ['key']), reason: /key: invalid key: expected a string/ },
-  { name: 'key of the wrong type', source: 'sqs', body: envelope({ key: 42 }), reason: /expected a string, got number/ },
+  {
+    name: 'key of the wrong type',
+    source: 'sqs',
+    body: envelope({ key: 42 }),
+    reason: /expected a string, got number/,
+  },
   { name: 'empty key', source: 'sqs', body: envelope({ key: '' }), reason: /invalid key: empty/ },
   { name: 'over-long key', source: 'sqs', body: envelope({ key: longKey }), reason: /bytes is longer than 1024/ },
   { name: 'parent segment', source: 'sqs', body: envelope({ key: 'cfg/a/../b' }), reason: /relative segment "\.\."/ },
@@ -50,59 +74,334 @@ export const CORPUS: readonly CorpusCase[] = [
   { name: 'leading dot segment', source: 'sqs', body: envelope({ key: './cfg/a' }), reason: /relative segment "\."/ },
   { name: 'leading slash', source: 'sqs', body: envelope({ key: '/cfg/a' }), reason: /empty segment at position 0/ },
   { name: 'trailing slash', source: 'sqs', body: envelope({ key: 'cfg/a/' }), reason: /empty segment/ },
-  { name: '__proto__ segment', source: 'sqs', body: envelope({ key: 'cfg/__proto__/polluted' }), reason: /reserved segment "__proto__"/ },
-  { name: 'constructor segment', source: 'sqs', body: envelope({ key: 'cfg/constructor' }), reason: /reserved segment "constructor"/ },
-  { name: 'prototype segment', source: 'sqs', body: envelope({ key: 'cfg/a/prototype' }), reason: /reserved segment "prototype"/ },
-  { name: 'control character in key', source: 'sqs', body: envelope({ key: 'cfg/a\u0000b' }), reason: /control character/ },
-  { name: 'unknown op', source: 'sqs', body: envelope({ op: 'upsert' }), reason: /op must be "put" or "delete", got "upsert"/ },
-  { name: 'missing op', source: 'sqs', body: envelope({}, ['op']), reason: /op must be "put" or "delete", got nothing/ },
+  {
+    name: '__proto__ segment',
+    source: 'sqs',
+    body: envelope({ key: 'cfg/__proto__/polluted' }),
+    reason: /reserved segment "__proto__"/,
+  },
+  {
+    name: 'constructor segment',
+    source: 'sqs',
+    body: envelope({ key: 'cfg/constructor' }),
+    reason: /reserved segment "constructor"/,
+  },
+  {
+    name: 'prototype segment',
+    source: 'sqs',
+    body: envelope({ key: 'cfg/a/prototype' }),
+    reason: /reserved segment "prototype"/,
+  },
+  {
+    name: 'control character in key',
+    source: 'sqs',
+    body: envelope({ key: 'cfg/a\u0000b' }),
+    reason: /control character/,
+  },
+  {
+    name: 'unknown op',
+    source: 'sqs',
+    body: envelope({ op: 'upsert' }),
+    reason: /op must be "put" or "delete", got "upsert"/,
+  },
+  {
+    name: 'missing op',
+    source: 'sqs',
+    body: envelope({}, ['op']),
+    reason: /op must be "put" or "delete", got nothing/,
+  },
   { name: 'put without value', source: 'sqs', body: envelope({}, ['value']), reason: /a put needs a value/ },
   { name: 'delete with value', source: 'sqs', body: envelope({ op: 'delete' }), reason: /a delete carries no value/ },
   { name: 'negative revision', source: 'sqs', body: envelope({ revision: -1 }), reason: /revision: .*non-negative/ },
-  { name: 'revision as words', source: 'sqs', body: envelope({ revision: 'seven' }), reason: /revision: .*unsigned decimal/ },
+  {
+    name: 'revision as words',
+    source: 'sqs',
+    body: envelope({ revision: 'seven' }),
+    reason: /revision: .*unsigned decimal/,
+  },
   { name: 'fractional revision', source: 'sqs', body: envelope({ revision: 1.5 }), reason: /revision: .*safe integer/ },
   { name: 'oversized value', source: 'sqs', body: envelope({ value: bigValue }), reason: /value: .*bytes/ },
   { name: 'unknown member', source: 'sqs', body: envelope({ extra: true }), reason: /unknown member\(s\): extra/ },
-  { name: 'over-long correlation id', source: 'sqs', body: envelope({ correlationId: 'c'.repeat(200) }), reason: /correlationId must be a non-empty string/ },
-  { name: 'time that is not a time', source: 'sqs', body: envelope({ time: 'yesterday' }), reason: /time must be an ISO-8601 timestamp/ },
+  {
+    name: 'over-long correlation id',
+    source: 'sqs',
+    body: envelope({ correlationId: 'c'.repeat(200) }),
+    reason: /correlationId must be a non-empty string/,
+  },
+  {
+    name: 'time that is not a time',
+    source: 'sqs',
+    body: envelope({ time: 'yesterday' }),
+    reason: /time must be an ISO-8601 timestamp/,
+  },
 
   // EventBridge events of the wrong shape.
-  { name: 'wrong event source', source: 'eventbridge', event: event({ source: 'someone.else' }), reason: /event source must be "serverless-datasync"/ },
-  { name: 'wrong detail-type', source: 'eventbridge', event: event({ 'detail-type': 'Object Created' }), reason: /detail-type must be "datasync.change"/ },
-  { name: 'no detail', source: 'eventbridge', event: event({ detail: undefined }), reason: /must be a JSON object, got undefined/ },
-  { name: 'detail as text', source: 'eventbridge', event: event({ detail: '{"datasync":1}' }), reason: /must be a JSON object, got string/ },
-  { name: 'detail with a hostile key', source: 'eventbridge', event: event({ detail: { datasync: 1, key: 'cfg/__proto__', op: 'delete' } }), reason: /reserved segment/ },
-  { name: 'detail with an unknown op', source: 'eventbridge', event: event({ detail: { datasync: 1, key: 'cfg/a', op: 'merge', value: {} } }), reason: /op must be/ },
+  {
+    name: 'wrong event source',
+    source: 'eventbridge',
+    event: event({ source: 'someone.else' }),
+    reason: /event source must be "serverless-datasync"/,
+  },
+  {
+    name: 'wrong detail-type',
+    source: 'eventbridge',
+    event: event({ 'detail-type': 'Object Created' }),
+    reason: /detail-type must be "datasync.change"/,
+  },
+  {
+    name: 'no detail',
+    source: 'eventbridge',
+    event: event({ detail: undefined }),
+    reason: /must be a JSON object, got undefined/,
+  },
+  {
+    name: 'detail as text',
+    source: 'eventbridge',
+    event: event({ detail: '{"datasync":1}' }),
+    reason: /must be a JSON object, got string/,
+  },
+  {
+    name: 'detail with a hostile key',
+    source: 'eventbridge',
+    event: event({ detail: { datasync: 1, key: 'cfg/__proto__', op: 'delete' } }),
+    reason: /reserved segment/,
+  },
+  {
+    name: 'detail with an unknown op',
+    source: 'eventbridge',
+    event: event({ detail: { datasync: 1, key: 'cfg/a', op: 'merge', value: {} } }),
+    reason: /op must be/,
+  },
 
   // DynamoDB stream records.
-  { name: 'invalid attribute type', source: 'dynamodb', record: { eventName: 'INSERT', dynamodb: { Keys: { id: { S: 'bad/1' } }, NewImage: image('bad/1', { n: { Q: '1' } }) as never } }, reason: /attribute|type/i },
-  { name: 'map attribute that is null', source: 'dynamodb', record: { eventName: 'INSERT', dynamodb: { Keys: { id: { S: 'bad/1' } }, NewImage: image('bad/1', { n: { M: null } }) as never } }, reason: /M attribute is not an attribute map/ },
-  { name: 'list attribute that is an object', source: 'dynamodb', record: { eventName: 'INSERT', dynamodb: { Keys: { id: { S: 'bad/1' } }, NewImage: image('bad/1', { n: { L: {} } }) as never } }, reason: /L attribute is not a list/ },
-  { name: 'attribute value of two types', source: 'dynamodb', record: { eventName: 'INSERT', dynamodb: { Keys: { id: { S: 'bad/1' } }, NewImage: image('bad/1', { n: { S: 'x', N: '1' } }) as never } }, reason: /attribute value has more than one type: S, N/ },
-  { name: 'number that is not a number', source: 'dynamodb', record: { eventName: 'INSERT', dynamodb: { Keys: { id: { S: 'bad/1' } }, NewImage: image('bad/1', { n: { N: 'twelve' } }) } }, reason: /N attribute "twelve" is not a number/ },
-  { name: 'unknown eventName', source: 'dynamodb', record: { eventName: 'UPSERT' as never, dynamodb: { Keys: { id: { S: 'bad/1' } }, NewImage: image('bad/1') } }, reason: /unknown stream eventName "UPSERT"/ },
-  { name: 'no keys and no images', source: 'dynamodb', record: { eventName: 'INSERT', dynamodb: {} }, reason: /neither Keys nor an image/ },
-  { name: 'key attribute of the wrong type', source: 'dynamodb', record: { eventName: 'INSERT', dynamodb: { Keys: { id: { N: '5' } }, NewImage: { id: { N: '5' } } } }, reason: /no string key attribute "id"/ },
-  { name: 'INSERT without a new image', source: 'dynamodb', record: { eventName: 'INSERT', dynamodb: { Keys: { id: { S: 'bad/1' } }, OldImage: image('bad/1') } }, reason: /no NewImage/ },
-  { name: 'item key with a parent segment', source: 'dynamodb', record: { eventName: 'INSERT', dynamodb: { Keys: { id: { S: 'a/../b' } }, NewImage: image('a/../b') } }, reason: /invalid key: relative segment/ },
-  { name: 'item key with __proto__', source: 'dynamodb', record: { eventName: 'MODIFY', dynamodb: { Keys: { id: { S: '__proto__' } }, NewImage: image('__proto__') } }, reason: /reserved segment "__proto__"/ },
-  { name: 'version that is not a number', source: 'dynamodb', record: { eventName: 'INSERT', dynamodb: { Keys: { id: { S: 'bad/1' } }, NewImage: image('bad/1', { version: { S: 'v2' } }) } }, reason: /version attribute "version"/ },
-  { name: 'table that is not configured', source: 'dynamodb', record: { eventSourceARN: 'arn:aws:dynamodb:us-east-1:000000000000:table/other/stream/2026', eventName: 'INSERT', dynamodb: { Keys: { id: { S: 'bad/1' } }, NewImage: image('bad/1') } }, reason: /table other, which is not configured/ },
+  {
+    name: 'invalid attribute type',
+    source: 'dynamodb',
+    record: {
+      eventName: 'INSERT',
+      dynamodb: { Keys: { id: { S: 'bad/1' } }, NewImage: image('bad/1', { n: { Q: '1' } }) as never },
+    },
+    reason: /attribute|type/i,
+  },
+  {
+    name: 'map attribute that is null',
+    source: 'dynamodb',
+    record: {
+      eventName: 'INSERT',
+      dynamodb: { Keys: { id: { S: 'bad/1' } }, NewImage: image('bad/1', { n: { M: null } }) as never },
+    },
+    reason: /M attribute is not an attribute map/,
+  },
+  {
+    name: 'list attribute that is an object',
+    source: 'dynamodb',
+    record: {
+      eventName: 'INSERT',
+      dynamodb: { Keys: { id: { S: 'bad/1' } }, NewImage: image('bad/1', { n: { L: {} } }) as never },
+    },
+    reason: /L attribute is not a list/,
+  },
+  {
+    name: 'attribute value of two types',
+    source: 'dynamodb',
+    record: {
+      eventName: 'INSERT',
+      dynamodb: { Keys: { id: { S: 'bad/1' } }, NewImage: image('bad/1', { n: { S: 'x', N: '1' } }) as never },
+    },
+    reason: /attribute value has more than one type: S, N/,
+  },
+  {
+    name: 'number that is not a number',
+    source: 'dynamodb',
+    record: {
+      eventName: 'INSERT',
+      dynamodb: { Keys: { id: { S: 'bad/1' } }, NewImage: image('bad/1', { n: { N: 'twelve' } }) },
+    },
+    reason: /N attribute "twelve" is not a number/,
+  },
+  {
+    name: 'unknown eventName',
+    source: 'dynamodb',
+    record: { eventName: 'UPSERT' as never, dynamodb: { Keys: { id: { S: 'bad/1' } }, NewImage: image('bad/1') } },
+    reason: /unknown stream eventName "UPSERT"/,
+  },
+  {
+    name: 'no keys and no images',
+    source: 'dynamodb',
+    record: { eventName: 'INSERT', dynamodb: {} },
+    reason: /neither Keys nor an image/,
+  },
+  {
+    name: 'key attribute of the wrong type',
+    source: 'dynamodb',
+    record: { eventName: 'INSERT', dynamodb: { Keys: { id: { N: '5' } }, NewImage: { id: { N: '5' } } } },
+    reason: /no string key attribute "id"/,
+  },
+  {
+    name: 'INSERT without a new image',
+    source: 'dynamodb',
+    record: { eventName: 'INSERT', dynamodb: { Keys: { id: { S: 'bad/1' } }, OldImage: image('bad/1') } },
+    reason: /no NewImage/,
+  },
+  {
+    name: 'item key with a parent segment',
+    source: 'dynamodb',
+    record: { eventName: 'INSERT', dynamodb: { Keys: { id: { S: 'a/../b' } }, NewImage: image('a/../b') } },
+    reason: /invalid key: relative segment/,
+  },
+  {
+    name: 'item key with __proto__',
+    source: 'dynamodb',
+    record: { eventName: 'MODIFY', dynamodb: { Keys: { id: { S: '__proto__' } }, NewImage: image('__proto__') } },
+    reason: /reserved segment "__proto__"/,
+  },
+  {
+    name: 'version that is not a number',
+    source: 'dynamodb',
+    record: {
+      eventName: 'INSERT',
+      dynamodb: { Keys: { id: { S: 'bad/1' } }, NewImage: image('bad/1', { version: { S: 'v2' } }) },
+    },
+    reason: /version attribute "version"/,
+  },
+  {
+    name: 'table that is not configured',
+    source: 'dynamodb',
+    record: {
+      eventSourceARN: 'arn:aws:dynamodb:us-east-1:000000000000:table/other/stream/2026',
+      eventName: 'INSERT',
+      dynamodb: { Keys: { id: { S: 'bad/1' } }, NewImage: image('bad/1') },
+    },
+    reason: /table other, which is not configured/,
+  },
 
   // HTTP requests.
-  { name: 'PATCH a key', source: 'http', method: 'PATCH', path: '/keys/cfg/a', body: '{}', contentType: 'application/json', status: 405, reason: /PATCH is not allowed here/ },
+  {
+    name: 'PATCH a key',
+    source: 'http',
+    method: 'PATCH',
+    path: '/keys/cfg/a',
+    body: '{}',
+    contentType: 'application/json',
+    status: 405,
+    reason: /PATCH is not allowed here/,
+  },
   { name: 'GET a key', source: 'http', method: 'GET', path: '/keys/cfg/a', status: 405, reason: /GET is not allowed/ },
   { name: 'GET resync', source: 'http', method: 'GET', path: '/resync', status: 405, reason: /use POST/ },
-  { name: 'unknown path', source: 'http', method: 'PUT', path: '/values/cfg/a', body: '{}', contentType: 'application/json', status: 404, reason: /no route/ },
-  { name: 'PUT without a body', source: 'http', method: 'PUT', path: '/keys/cfg/a', contentType: 'application/json', status: 400, reason: /needs a JSON body/ },
-  { name: 'PUT a body that is not JSON', source: 'http', method: 'PUT', path: '/keys/cfg/a', body: '{"n":', contentType: 'application/json', status: 400, reason: /body is not JSON/ },
-  { name: 'PUT as text/plain', source: 'http', method: 'PUT', path: '/keys/cfg/a', body: '{"n":1}', contentType: 'text/plain', status: 415, reason: /content-type must be application\/json/ },
-  { name: 'PUT without a content type', source: 'http', method: 'PUT', path: '/keys/cfg/a', body: '{"n":1}', status: 415, reason: /got "nothing"/ },
-  { name: 'PUT an oversized body', source: 'http', method: 'PUT', path: '/keys/cfg/a', body: JSON.stringify(bigValue), contentType: 'application/json', status: 413, reason: /more than the .* allowed/ },
-  { name: 'PUT a key with a parent segment', source: 'http', method: 'PUT', path: '/keys/cfg/a/../b', body: '{}', contentType: 'application/json', status: 400, reason: /relative segment/ },
-  { name: 'DELETE a __proto__ key', source: 'http', method: 'DELETE', path: '/keys/cfg/__proto__', status: 400, reason: /reserved segment/ },
-  { name: 'PUT a doubled slash', source: 'http', method: 'PUT', path: '/keys/cfg//a', body: '{}', contentType: 'application/json', status: 400, reason: /empty segment/ },
-  { name: 'bad URL encoding', source: 'http', method: 'PUT', path: '/keys/cfg/%E0%A4%A', body: '{}', contentType: 'application/json', status: 400, reason: /not valid URL encoding/ },
-  { name: 'resync body that is a list', source: 'http', method: 'POST', path: '/resync', body: '["a"]', contentType: 'application/json', status: 400, reason: /resync body must be a JSON object/ },
-  { name: 'resync of an unknown plugin', source: 'http', method: 'POST', path: '/resync', body: '{"plugins":["nobody"]}', contentType: 'application/json', status: 400, reason: /unknown plugin\(s\): nobody/ },
+  {
+    name: 'unknown path',
+    source: 'http',
+    method: 'PUT',
+    path: '/values/cfg/a',
+    body: '{}',
+    contentType: 'application/json',
+    status: 404,
+    reason: /no route/,
+  },
+  {
+    name: 'PUT without a body',
+    source: 'http',
+    method: 'PUT',
+    path: '/keys/cfg/a',
+    contentType: 'application/json',
+    status: 400,
+    reason: /needs a JSON body/,
+  },
+  {
+    name: 'PUT a body that is not JSON',
+    source: 'http',
+    method: 'PUT',
+    path: '/keys/cfg/a',
+    body: '{"n":',
+    contentType: 'application/json',
+    status: 400,
+    reason: /body is not JSON/,
+  },
+  {
+    name: 'PUT as text/plain',
+    source: 'http',
+    method: 'PUT',
+    path: '/keys/cfg/a',
+    body: '{"n":1}',
+    contentType: 'text/plain',
+    status: 415,
+    reason: /content-type must be application\/json/,
+  },
+  {
+    name: 'PUT without a content type',
+    source: 'http',
+    method: 'PUT',
+    path: '/keys/cfg/a',
+    body: '{"n":1}',
+    status: 415,
+    reason: /got "nothing"/,
+  },
+  {
+    name: 'PUT an oversized body',
+    source: 'http',
+    method: 'PUT',
+    path: '/keys/cfg/a',
+    body: JSON.stringify(bigValue),
+    contentType: 'application/json',
+    status: 413,
+    reason: /more than the .* allowed/,
+  },
+  {
+    name: 'PUT a key with a parent segment',
+    source: 'http',
+    method: 'PUT',
+    path: '/keys/cfg/a/../b',
+    body: '{}',
+    contentType: 'application/json',
+    status: 400,
+    reason: /relative segment/,
+  },
+  {
+    name: 'DELETE a __proto__ key',
+    source: 'http',
+    method: 'DELETE',
+    path: '/keys/cfg/__proto__',
+    status: 400,
+    reason: /reserved segment/,
+  },
+  {
+    name: 'PUT a doubled slash',
+    source: 'http',
+    method: 'PUT',
+    path: '/keys/cfg//a',
+    body: '{}',
+    contentType: 'application/json',
+    status: 400,
+    reason: /empty segment/,
+  },
+  {
+    name: 'bad URL encoding',
+    source: 'http',
+    method: 'PUT',
+    path: '/keys/cfg/%E0%A4%A',
+    body: '{}',
+    contentType: 'application/json',
+    status: 400,
+    reason: /not valid URL encoding/,
+  },
+  {
+    name: 'resync body that is a list',
+    source: 'http',
+    method: 'POST',
+    path: '/resync',
+    body: '["a"]',
+    contentType: 'application/json',
+    status: 400,
+    reason: /resync body must be a JSON object/,
+  },
+  {
+    name: 'resync of an unknown plugin',
+    source: 'http',
+    method: 'POST',
+    path: '/resync',
+    body: '{"plugins":["nobody"]}',
+    contentType: 'application/json',
+    status: 400,
+    reason: /unknown plugin\(s\): nobody/,
+  },
 ];

@@ -30,45 +30,66 @@ describe('emulator restart during a resync', () => {
     const endpoint = `http://127.0.0.1:${port}`;
     const clients = createAwsClients({ endpoint, maxAttempts: 2 });
     const table = { name: 'restart-data', prefix: 'cfg', keyAttributes: ['id'] };
-    await clients.dynamodb.send(new CreateTableCommand({
-      TableName: table.name, AttributeDefinitions: [{ AttributeName: 'id', AttributeType: 'S' }],
-      KeySchema: [{ AttributeName: 'id', KeyType: 'HASH' }], BillingMode: 'PAY_PER_REQUEST',
-    }));
+    await clients.dynamodb.send(
+      new CreateTableCommand({
+        TableName: table.name,
+        AttributeDefinitions: [{ AttributeName: 'id', AttributeType: 'S' }],
+        KeySchema: [{ AttributeName: 'id', KeyType: 'HASH' }],
+        BillingMode: 'PAY_PER_REQUEST',
+      }),
+    );
     await clients.dynamodb.send(new CreateTableCommand(stateTableDefinition('restart-state')));
     await waitUntilTableExists({ client: clients.dynamodb, maxWaitTime: 30 }, { TableName: 'restart-state' });
     for (let start = 0; start < 30; start += 25) {
-      await clients.dynamodb.send(new BatchWriteItemCommand({ RequestItems: { [table.name]: Array.from({ length: Math.min(25, 30 - start) }, (_, index) => ({
-        PutRequest: { Item: { id: { S: `item${start + index}` }, n: { N: String(start + index) } } },
-      })) } }));
+      await clients.dynamodb.send(
+        new BatchWriteItemCommand({
+          RequestItems: {
+            [table.name]: Array.from({ length: Math.min(25, 30 - start) }, (_, index) => ({
+              PutRequest: { Item: { id: { S: `item${start + index}` }, n: { N: String(start + index) } } },
+            })),
+          },
+        }),
+      );
     }
 
     let pages = 0;
     let restarted = false;
     const feedback: FeedbackRecord[] = [];
     const datasync = createDatasync({
-      plugins: [{
-        name: 'viewer', prefixes: ['cfg'], change: () => {},
-        async resync(snapshot) {
-          for await (const page of snapshot.pages()) {
-            void page;
-            pages += 1;
-            if (pages === 2) {
-              await stopPrivateEmulator(moto);
-              moto = await startPrivateEmulator(port);
-              restarted = true;
+      plugins: [
+        {
+          name: 'viewer',
+          prefixes: ['cfg'],
+          change: () => {},
+          async resync(snapshot) {
+            for await (const page of snapshot.pages()) {
+              void page;
+              pages += 1;
+              if (pages === 2) {
+                await stopPrivateEmulator(moto);
+                moto = await startPrivateEmulator(port);
+                restarted = true;
+              }
             }
-          }
+          },
         },
-      }],
+      ],
     });
     const store = new SyncStateStore({ stateTable: 'restart-state', clients });
     const handler = createResyncHandler(datasync, {
-      tables: [table], store, clients, pageSize: 3, sink: { write: async (records) => void feedback.push(...records) },
+      tables: [table],
+      store,
+      clients,
+      pageSize: 3,
+      sink: { write: async (records) => void feedback.push(...records) },
     });
     let result: ResyncRunResult | undefined;
     let failure: unknown;
     try {
-      result = await handler({ datasync: 'resync', resyncId: 'r-restart', reason: 'manual' } as never, lambdaContext('resync', 60_000)) as ResyncRunResult;
+      result = (await handler(
+        { datasync: 'resync', resyncId: 'r-restart', reason: 'manual' } as never,
+        lambdaContext('resync', 60_000),
+      )) as ResyncRunResult;
     } catch (error) {
       failure = error;
     }
@@ -77,10 +98,17 @@ describe('emulator restart during a resync', () => {
     // was reported failed; in no case is it reported ok.
     const reportedOk = result?.plugins.some((plugin) => plugin.status === 'ok') ?? false;
     expect(reportedOk).toBe(false);
-    expect(failure !== undefined || result!.plugins.every((plugin) => plugin.status === 'error' && plugin.error)).toBe(true);
+    expect(failure !== undefined || result!.plugins.every((plugin) => plugin.status === 'error' && plugin.error)).toBe(
+      true,
+    );
     expect(feedback.filter((record) => record.event === 'resync' && record.status === 'ok')).toEqual([]);
     // The retry (the queue's redelivery) cannot succeed either on an emulator that lost its tables.
-    await expect(handler({ datasync: 'resync', resyncId: 'r-restart', reason: 'manual' } as never, lambdaContext('resync', 60_000))).rejects.toThrow();
+    await expect(
+      handler(
+        { datasync: 'resync', resyncId: 'r-restart', reason: 'manual' } as never,
+        lambdaContext('resync', 60_000),
+      ),
+    ).rejects.toThrow();
     expect(feedback.filter((record) => record.event === 'resync' && record.status === 'ok')).toEqual([]);
   }, 120_000);
 });

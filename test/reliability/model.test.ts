@@ -24,20 +24,28 @@ describe('reliability: random schedules against the emulator', () => {
     publishReport(report, `reliability report (${soak ? 'soak' : 'CI'} run; replay with DATASYNC_SEED=${seed})`);
   });
 
-  it(`holds every invariant over ${schedules} schedules (seed ${seed})`, async () => {
-    process.stdout.write(`reliability suite: seed ${seed}, ${schedules} schedules of up to ${maxSteps} steps\n`);
-    await fc.assert(
-      fc.asyncProperty(scheduleArbitrary({ minSteps: Math.min(8, maxSteps), maxSteps }), async (steps) => {
-        const violations = await runSchedule(steps, (counts) => addCounts(report, counts));
-        if (violations.length > 0) throw new Error(`${violations.length} invariant violation(s):\n${violations.slice(0, 20).join('\n')}\nschedule: ${JSON.stringify(steps)}`);
-      }),
-      {
-        seed, numRuns: schedules,
-        ...(process.env.DATASYNC_PATH ? { path: process.env.DATASYNC_PATH } : {}),
-        // Shrinking replays schedules against the emulator; it is opt-in.
-        endOnFailure: process.env.DATASYNC_SHRINK !== '1',
-        verbose: true,
-      },
-    );
-  }, Math.max(300_000, schedules * 60_000));
+  it(
+    `holds every invariant over ${schedules} schedules (seed ${seed})`,
+    async () => {
+      process.stdout.write(`reliability suite: seed ${seed}, ${schedules} schedules of up to ${maxSteps} steps\n`);
+      await fc.assert(
+        fc.asyncProperty(scheduleArbitrary({ minSteps: Math.min(8, maxSteps), maxSteps }), async (steps) => {
+          const violations = await runSchedule(steps, (counts) => addCounts(report, counts));
+          if (violations.length > 0)
+            throw new Error(
+              `${violations.length} invariant violation(s):\n${violations.slice(0, 20).join('\n')}\nschedule: ${JSON.stringify(steps)}`,
+            );
+        }),
+        {
+          seed,
+          numRuns: schedules,
+          ...(process.env.DATASYNC_PATH ? { path: process.env.DATASYNC_PATH } : {}),
+          // Shrinking replays schedules against the emulator; it is opt-in.
+          endOnFailure: process.env.DATASYNC_SHRINK !== '1',
+          verbose: true,
+        },
+      );
+    },
+    Math.max(300_000, schedules * 60_000),
+  );
 });

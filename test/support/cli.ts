@@ -16,16 +16,26 @@ export interface CliRun {
  */
 export function runDatasync(args: readonly string[], env: Record<string, string> = {}): Promise<CliRun> {
   return new Promise((done) => {
-    execFile(resolve(root, 'node_modules/.bin/node'), [resolve(root, 'bin/datasync.ts'), ...args], {
-      cwd: root,
-      env: {
-        ...process.env,
-        DATASYNC_TABLES: '', DATASYNC_TABLE: '', DATASYNC_QUEUE_URL: '', DATASYNC_BUS: '',
-        DATASYNC_STATE_TABLE: '', DATASYNC_RESYNC_QUEUE_URL: '', DATASYNC_FEEDBACK_QUEUE_URL: '',
-        ...env,
+    execFile(
+      resolve(root, 'node_modules/.bin/node'),
+      [resolve(root, 'bin/datasync.ts'), ...args],
+      {
+        cwd: root,
+        env: {
+          ...process.env,
+          DATASYNC_TABLES: '',
+          DATASYNC_TABLE: '',
+          DATASYNC_QUEUE_URL: '',
+          DATASYNC_BUS: '',
+          DATASYNC_STATE_TABLE: '',
+          DATASYNC_RESYNC_QUEUE_URL: '',
+          DATASYNC_FEEDBACK_QUEUE_URL: '',
+          ...env,
+        },
       },
-    }, (error, stdout, stderr) => {
-      done({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr });
-    });
+      (error, stdout, stderr) => {
+        done({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr });
+      },
+    );
   });
 }

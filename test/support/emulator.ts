@@ -2,16 +2,38 @@
 // every resource gets a unique name, and a test removes only what it created (through Resources).
 import { randomBytes } from 'node:crypto';
 import {
-  BatchWriteItemCommand, CreateTableCommand, DeleteItemCommand, DeleteTableCommand, DescribeTableCommand, GetItemCommand,
-  type AttributeValue, type CreateTableCommandInput,
+  BatchWriteItemCommand,
+  CreateTableCommand,
+  DeleteItemCommand,
+  DeleteTableCommand,
+  DescribeTableCommand,
+  GetItemCommand,
+  type AttributeValue,
+  type CreateTableCommandInput,
 } from '@aws-sdk/client-dynamodb';
-import { DescribeStreamCommand, GetRecordsCommand, GetShardIteratorCommand, type _Record as StreamRecord } from '@aws-sdk/client-dynamodb-streams';
 import {
-  CreateEventBusCommand, DeleteEventBusCommand, DeleteRuleCommand, PutRuleCommand, PutTargetsCommand, RemoveTargetsCommand,
+  DescribeStreamCommand,
+  GetRecordsCommand,
+  GetShardIteratorCommand,
+  type _Record as StreamRecord,
+} from '@aws-sdk/client-dynamodb-streams';
+import {
+  CreateEventBusCommand,
+  DeleteEventBusCommand,
+  DeleteRuleCommand,
+  PutRuleCommand,
+  PutTargetsCommand,
+  RemoveTargetsCommand,
 } from '@aws-sdk/client-eventbridge';
 import {
-  ChangeMessageVisibilityBatchCommand, CreateQueueCommand, DeleteMessageBatchCommand, DeleteQueueCommand, GetQueueAttributesCommand,
-  ReceiveMessageCommand, SendMessageBatchCommand, type Message,
+  ChangeMessageVisibilityBatchCommand,
+  CreateQueueCommand,
+  DeleteMessageBatchCommand,
+  DeleteQueueCommand,
+  GetQueueAttributesCommand,
+  ReceiveMessageCommand,
+  SendMessageBatchCommand,
+  type Message,
 } from '@aws-sdk/client-sqs';
 import { chunk, forEachConcurrently } from '../../lib/aws/batch.ts';
 import { awsClients, createAwsClients, type AwsClients, type ClientOptions } from '../../lib/aws/clients.ts';
@@ -61,9 +83,15 @@ async function makeTable(resources: Resources, input: CreateTableCommandInput): 
 }
 
 /** Creates an on-demand table keyed by string attributes (partition key first), with a stream unless `stream: false`. */
-export async function createTable(resources: Resources, options: {
-  prefix?: string; keyAttributes?: readonly string[]; versionAttribute?: string; stream?: boolean;
-} = {}): Promise<TestTable> {
+export async function createTable(
+  resources: Resources,
+  options: {
+    prefix?: string;
+    keyAttributes?: readonly string[];
+    versionAttribute?: string;
+    stream?: boolean;
+  } = {},
+): Promise<TestTable> {
   const { dynamodb } = resources.clients;
   const name = uniqueName('ds-table');
   const keyAttributes = options.keyAttributes ?? ['pk'];
@@ -71,15 +99,26 @@ export async function createTable(resources: Resources, options: {
     TableName: name,
     BillingMode: 'PAY_PER_REQUEST',
     AttributeDefinitions: keyAttributes.map((attribute) => ({ AttributeName: attribute, AttributeType: 'S' })),
-    KeySchema: keyAttributes.map((attribute, index) => ({ AttributeName: attribute, KeyType: index === 0 ? 'HASH' : 'RANGE' })),
-    ...(options.stream === false ? {} : { StreamSpecification: { StreamEnabled: true, StreamViewType: 'NEW_AND_OLD_IMAGES' } }),
+    KeySchema: keyAttributes.map((attribute, index) => ({
+      AttributeName: attribute,
+      KeyType: index === 0 ? 'HASH' : 'RANGE',
+    })),
+    ...(options.stream === false
+      ? {}
+      : { StreamSpecification: { StreamEnabled: true, StreamViewType: 'NEW_AND_OLD_IMAGES' } }),
   });
   if (options.stream !== false && !streamArn) throw new Error(`table ${name} has no stream`);
   return {
     name,
-    table: { name, prefix: options.prefix ?? 'config', keyAttributes, ...(options.versionAttribute ? { versionAttribute: options.versionAttribute } : {}) },
+    table: {
+      name,
+      prefix: options.prefix ?? 'config',
+      keyAttributes,
+      ...(options.versionAttribute ? { versionAttribute: options.versionAttribute } : {}),
+    },
     streamArn: streamArn ?? '',
-    getItem: async (key) => (await dynamodb.send(new GetItemCommand({ TableName: name, Key: key, ConsistentRead: true }))).Item,
+    getItem: async (key) =>
+      (await dynamodb.send(new GetItemCommand({ TableName: name, Key: key, ConsistentRead: true }))).Item,
     status: async () => (await dynamodb.send(new DescribeTableCommand({ TableName: name }))).Table?.TableStatus,
   };
 }
@@ -92,18 +131,28 @@ export async function createStateTable(resources: Resources): Promise<string> {
 }
 
 /** Writes items with BatchWriteItem, four calls in flight, resending what comes back unprocessed. */
-export async function putItems(clients: AwsClients, table: string, items: ReadonlyArray<Record<string, AttributeValue>>): Promise<void> {
+export async function putItems(
+  clients: AwsClients,
+  table: string,
+  items: ReadonlyArray<Record<string, AttributeValue>>,
+): Promise<void> {
   await forEachConcurrently(chunk(items, 25), 4, async (batch) => {
     let pending = batch.map((item) => ({ PutRequest: { Item: item } }));
     while (pending.length > 0) {
       const result = await clients.dynamodb.send(new BatchWriteItemCommand({ RequestItems: { [table]: pending } }));
-      pending = (result.UnprocessedItems?.[table] ?? []).map((request) => ({ PutRequest: { Item: request.PutRequest!.Item! } }));
+      pending = (result.UnprocessedItems?.[table] ?? []).map((request) => ({
+        PutRequest: { Item: request.PutRequest!.Item! },
+      }));
     }
   });
 }
 
 /** Deletes one item by its key attributes. */
-export async function deleteItem(clients: AwsClients, table: string, key: Record<string, AttributeValue>): Promise<void> {
+export async function deleteItem(
+  clients: AwsClients,
+  table: string,
+  key: Record<string, AttributeValue>,
+): Promise<void> {
   await clients.dynamodb.send(new DeleteItemCommand({ TableName: table, Key: key }));
 }
 
@@ -111,16 +160,25 @@ export async function deleteItem(clients: AwsClients, table: string, key: Record
  * The records on a stream (all shards, from the start or after a sequence number), waiting up to
  * `timeoutMs` for at least `expected` of them.
  */
-export async function readStream(clients: AwsClients, streamArn: string, options: { expected?: number; timeoutMs?: number; after?: string } = {}): Promise<StreamRecord[]> {
+export async function readStream(
+  clients: AwsClients,
+  streamArn: string,
+  options: { expected?: number; timeoutMs?: number; after?: string } = {},
+): Promise<StreamRecord[]> {
   const deadline = Date.now() + (options.timeoutMs ?? 5_000);
   for (;;) {
     const records: StreamRecord[] = [];
     const { StreamDescription } = await clients.streams.send(new DescribeStreamCommand({ StreamArn: streamArn }));
     for (const shard of StreamDescription?.Shards ?? []) {
-      let { ShardIterator: iterator } = await clients.streams.send(new GetShardIteratorCommand({
-        StreamArn: streamArn, ShardId: shard.ShardId!,
-        ...(options.after ? { ShardIteratorType: 'AFTER_SEQUENCE_NUMBER', SequenceNumber: options.after } : { ShardIteratorType: 'TRIM_HORIZON' }),
-      }));
+      let { ShardIterator: iterator } = await clients.streams.send(
+        new GetShardIteratorCommand({
+          StreamArn: streamArn,
+          ShardId: shard.ShardId!,
+          ...(options.after
+            ? { ShardIteratorType: 'AFTER_SEQUENCE_NUMBER', SequenceNumber: options.after }
+            : { ShardIteratorType: 'TRIM_HORIZON' }),
+        }),
+      );
       for (let page = 0; iterator && page < 50; page += 1) {
         const response = await clients.streams.send(new GetRecordsCommand({ ShardIterator: iterator }));
         records.push(...(response.Records ?? []));
@@ -142,12 +200,16 @@ export interface TestQueue {
 }
 
 /** Creates a standard or FIFO queue, optionally with a redrive policy to a new dead-letter queue. */
-export async function createQueue(resources: Resources, options: { fifo?: boolean; maxReceiveCount?: number; prefix?: string } = {}): Promise<TestQueue> {
+export async function createQueue(
+  resources: Resources,
+  options: { fifo?: boolean; maxReceiveCount?: number; prefix?: string } = {},
+): Promise<TestQueue> {
   const { sqs } = resources.clients;
   const make = async (name: string, attributes: Record<string, string>) => {
     const url = (await sqs.send(new CreateQueueCommand({ QueueName: name, Attributes: attributes }))).QueueUrl!;
     resources.add(() => sqs.send(new DeleteQueueCommand({ QueueUrl: url })));
-    const arn = (await sqs.send(new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['QueueArn'] }))).Attributes!.QueueArn!;
+    const arn = (await sqs.send(new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['QueueArn'] })))
+      .Attributes!.QueueArn!;
     return { url, arn };
   };
   const suffix = options.fifo ? '.fifo' : '';
@@ -157,7 +219,9 @@ export async function createQueue(resources: Resources, options: { fifo?: boolea
   const queue = await make(`${base}${suffix}`, {
     ...fifo,
     VisibilityTimeout: '30',
-    ...(dlq ? { RedrivePolicy: JSON.stringify({ deadLetterTargetArn: dlq.arn, maxReceiveCount: options.maxReceiveCount }) } : {}),
+    ...(dlq
+      ? { RedrivePolicy: JSON.stringify({ deadLetterTargetArn: dlq.arn, maxReceiveCount: options.maxReceiveCount }) }
+      : {}),
   });
   return { ...queue, ...(dlq ? { dlq } : {}) };
 }
@@ -170,10 +234,16 @@ export async function createBus(resources: Resources, source: string): Promise<{
   await eventbridge.send(new CreateEventBusCommand({ Name: busName }));
   resources.add(() => eventbridge.send(new DeleteEventBusCommand({ Name: busName })));
   const queue = await createQueue(resources);
-  await eventbridge.send(new PutRuleCommand({ Name: ruleName, EventBusName: busName, EventPattern: JSON.stringify({ source: [source] }) }));
+  await eventbridge.send(
+    new PutRuleCommand({ Name: ruleName, EventBusName: busName, EventPattern: JSON.stringify({ source: [source] }) }),
+  );
   resources.add(() => eventbridge.send(new DeleteRuleCommand({ Name: ruleName, EventBusName: busName })));
-  await eventbridge.send(new PutTargetsCommand({ Rule: ruleName, EventBusName: busName, Targets: [{ Id: 'queue', Arn: queue.arn }] }));
-  resources.add(() => eventbridge.send(new RemoveTargetsCommand({ Rule: ruleName, EventBusName: busName, Ids: ['queue'] })));
+  await eventbridge.send(
+    new PutTargetsCommand({ Rule: ruleName, EventBusName: busName, Targets: [{ Id: 'queue', Arn: queue.arn }] }),
+  );
+  resources.add(() =>
+    eventbridge.send(new RemoveTargetsCommand({ Rule: ruleName, EventBusName: busName, Ids: ['queue'] })),
+  );
   return { busName, queue };
 }
 
@@ -198,14 +268,23 @@ export async function receiveAll(url: string, options: ReceiveOptions = {}): Pro
   const deadline = Date.now() + (options.deadlineMs ?? 5_000);
   let idleSince = Date.now();
   while (Date.now() < deadline) {
-    const { Messages = [] } = await sqs.send(new ReceiveMessageCommand({
-      QueueUrl: url, MaxNumberOfMessages: 10, WaitTimeSeconds: 0, MessageSystemAttributeNames: ['All'], MessageAttributeNames: ['All'],
-    }));
+    const { Messages = [] } = await sqs.send(
+      new ReceiveMessageCommand({
+        QueueUrl: url,
+        MaxNumberOfMessages: 10,
+        WaitTimeSeconds: 0,
+        MessageSystemAttributeNames: ['All'],
+        MessageAttributeNames: ['All'],
+      }),
+    );
     out.push(...Messages);
     if (options.remove && Messages.length > 0) {
-      await sqs.send(new DeleteMessageBatchCommand({
-        QueueUrl: url, Entries: Messages.map((message, index) => ({ Id: String(index), ReceiptHandle: message.ReceiptHandle! })),
-      }));
+      await sqs.send(
+        new DeleteMessageBatchCommand({
+          QueueUrl: url,
+          Entries: Messages.map((message, index) => ({ Id: String(index), ReceiptHandle: message.ReceiptHandle! })),
+        }),
+      );
     }
     if (options.count !== undefined && out.length >= options.count) break;
     if (Messages.length > 0) idleSince = Date.now();
@@ -217,7 +296,10 @@ export async function receiveAll(url: string, options: ReceiveOptions = {}): Pro
 }
 
 /** The JSON bodies of the messages on a queue (see `receiveAll`). */
-export async function receiveBodies<T = Record<string, unknown>>(url: string, options: ReceiveOptions = {}): Promise<T[]> {
+export async function receiveBodies<T = Record<string, unknown>>(
+  url: string,
+  options: ReceiveOptions = {},
+): Promise<T[]> {
   return (await receiveAll(url, options)).map((message) => JSON.parse(message.Body!) as T);
 }
 
@@ -229,10 +311,15 @@ export function drainQueue(clients: AwsClients, url: string): Promise<Message[]>
 /** Sends bodies (JSON-encoded unless text) to a queue, 10 a call. */
 export async function sendJson(clients: AwsClients, url: string, bodies: readonly unknown[]): Promise<void> {
   for (const batch of chunk(bodies, 10)) {
-    await clients.sqs.send(new SendMessageBatchCommand({
-      QueueUrl: url,
-      Entries: batch.map((body, index) => ({ Id: String(index), MessageBody: typeof body === 'string' ? body : JSON.stringify(body) })),
-    }));
+    await clients.sqs.send(
+      new SendMessageBatchCommand({
+        QueueUrl: url,
+        Entries: batch.map((body, index) => ({
+          Id: String(index),
+          MessageBody: typeof body === 'string' ? body : JSON.stringify(body),
+        })),
+      }),
+    );
   }
 }
 
@@ -240,15 +327,33 @@ export async function sendJson(clients: AwsClients, url: string, bodies: readonl
  * Does what the Lambda SQS event source does with a partial batch response: deletes the messages
  * not reported and makes the reported ones visible again at once.
  */
-export async function settleLikeLambda(url: string, messages: readonly Message[], response: { batchItemFailures: Array<{ itemIdentifier: string }> }): Promise<void> {
+export async function settleLikeLambda(
+  url: string,
+  messages: readonly Message[],
+  response: { batchItemFailures: Array<{ itemIdentifier: string }> },
+): Promise<void> {
   const { sqs } = awsClients();
   const failed = new Set(response.batchItemFailures.map((failure) => failure.itemIdentifier));
-  for (const done of chunk(messages.filter((message) => !failed.has(message.MessageId!)), 10)) {
-    await sqs.send(new DeleteMessageBatchCommand({ QueueUrl: url, Entries: done.map((m, j) => ({ Id: String(j), ReceiptHandle: m.ReceiptHandle! })) }));
+  for (const done of chunk(
+    messages.filter((message) => !failed.has(message.MessageId!)),
+    10,
+  )) {
+    await sqs.send(
+      new DeleteMessageBatchCommand({
+        QueueUrl: url,
+        Entries: done.map((m, j) => ({ Id: String(j), ReceiptHandle: m.ReceiptHandle! })),
+      }),
+    );
   }
-  for (const retry of chunk(messages.filter((message) => failed.has(message.MessageId!)), 10)) {
-    await sqs.send(new ChangeMessageVisibilityBatchCommand({
-      QueueUrl: url, Entries: retry.map((m, j) => ({ Id: String(j), ReceiptHandle: m.ReceiptHandle!, VisibilityTimeout: 0 })),
-    }));
+  for (const retry of chunk(
+    messages.filter((message) => failed.has(message.MessageId!)),
+    10,
+  )) {
+    await sqs.send(
+      new ChangeMessageVisibilityBatchCommand({
+        QueueUrl: url,
+        Entries: retry.map((m, j) => ({ Id: String(j), ReceiptHandle: m.ReceiptHandle!, VisibilityTimeout: 0 })),
+      }),
+    );
   }
 }

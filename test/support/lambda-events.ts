@@ -2,7 +2,11 @@
 // (infra/local/lambda-shapes.ts) so tests and the runner shape records one way.
 import type { Message } from '@aws-sdk/client-sqs';
 import type { Context, DynamoDBRecord, SQSRecord } from 'aws-lambda';
-import { lambdaContext as runnerContext, toLambdaSqsRecord, toLambdaStreamRecord } from '../../infra/local/lambda-shapes.ts';
+import {
+  lambdaContext as runnerContext,
+  toLambdaSqsRecord,
+  toLambdaStreamRecord,
+} from '../../infra/local/lambda-shapes.ts';
 import { awsClients } from '../../lib/aws/clients.ts';
 import { readStream } from './emulator.ts';
 

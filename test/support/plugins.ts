@@ -20,11 +20,16 @@ export interface Recorded {
  * A plugin that applies what it receives to an in-memory view and records every call in `log`
  * (shared between plugins to see their order). `onPage` runs after each page it applied.
  */
-export function recordingPlugin(name: string, prefixes: string[], log: string[] = [], hooks: {
-  onPage?: (page: readonly SnapshotEntry[], index: number, context: ResyncContext) => void | Promise<void>;
-  onChange?: (changes: readonly Change[]) => void | Promise<void>;
-  timeoutMs?: number;
-} = {}): Plugin & { recorded: Recorded } {
+export function recordingPlugin(
+  name: string,
+  prefixes: string[],
+  log: string[] = [],
+  hooks: {
+    onPage?: (page: readonly SnapshotEntry[], index: number, context: ResyncContext) => void | Promise<void>;
+    onChange?: (changes: readonly Change[]) => void | Promise<void>;
+    timeoutMs?: number;
+  } = {},
+): Plugin & { recorded: Recorded } {
   const recorded: Recorded = { calls: log, entries: [], changes: [], contexts: [], continues: [], view: new Map() };
   return {
     name,

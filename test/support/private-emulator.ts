@@ -23,7 +23,8 @@ export async function startPrivateEmulator(port: number): Promise<ChildProcess> 
   child.once('error', (error) => (spawnError = error));
   const deadline = Date.now() + 30_000;
   while (!(await isAnswering(`http://127.0.0.1:${port}`, 500))) {
-    if (spawnError || child.exitCode !== null || Date.now() > deadline) throw new Error(`moto_server did not start on port ${port}`, { cause: spawnError });
+    if (spawnError || child.exitCode !== null || Date.now() > deadline)
+      throw new Error(`moto_server did not start on port ${port}`, { cause: spawnError });
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
   return child;

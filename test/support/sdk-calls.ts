@@ -30,7 +30,10 @@ export function recordCalls(client: AnyClient, commandName: string): Array<Recor
 export function interceptCalls(
   client: AnyClient,
   commandName: string,
-  intercept: (input: Record<string, any>, call: number) => { input: Record<string, any>; output?: (output: Record<string, any>) => Record<string, any>; throws?: Error },
+  intercept: (
+    input: Record<string, any>,
+    call: number,
+  ) => { input: Record<string, any>; output?: (output: Record<string, any>) => Record<string, any>; throws?: Error },
 ): void {
   let call = 0;
   (client.middlewareStack as any).add(
@@ -49,5 +52,8 @@ export function interceptCalls(
 
 /** An SDK-shaped throttling error. */
 export function throttlingError(): Error {
-  return Object.assign(new Error('Rate exceeded (injected)'), { name: 'ThrottlingException', $metadata: { httpStatusCode: 400 } });
+  return Object.assign(new Error('Rate exceeded (injected)'), {
+    name: 'ThrottlingException',
+    $metadata: { httpStatusCode: 400 },
+  });
 }

@@ -36,7 +36,9 @@ export class SqsTestSink extends SqsFeedbackWriter {
 
   /** Every feedback record on the queue now (removed from it). */
   async read(): Promise<FeedbackRecord[]> {
-    return (await drainQueue(this.#clients, this.queueUrl)).map((message) => JSON.parse(message.Body!) as FeedbackRecord);
+    return (await drainQueue(this.#clients, this.queueUrl)).map(
+      (message) => JSON.parse(message.Body!) as FeedbackRecord,
+    );
   }
 }
 

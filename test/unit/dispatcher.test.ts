@@ -1,5 +1,10 @@
 import {
-  createDatasync, FEEDBACK_VERSION, MemoryLedger, PluginFailedError, PluginTimeoutError, type Change,
+  createDatasync,
+  FEEDBACK_VERSION,
+  MemoryLedger,
+  PluginFailedError,
+  PluginTimeoutError,
+  type Change,
 } from '../../lib/index.ts';
 import { del, event, put } from '../support/changes.ts';
 
@@ -17,7 +22,10 @@ describe('dispatcher', () => {
       plugin: 'p',
       status: 'ok',
       source: { type: 'local', name: 'test' },
-      changes: [{ key: 'config/a', op: 'put', revision: '3' }, { key: 'config/b', op: 'delete', revision: '9' }],
+      changes: [
+        { key: 'config/a', op: 'put', revision: '3' },
+        { key: 'config/b', op: 'delete', revision: '9' },
+      ],
       correlationId: 'corr-1',
       time: expect.any(String),
       durationMs: expect.any(Number),
@@ -27,14 +35,25 @@ describe('dispatcher', () => {
   it('reports a throwing plugin as error and still delivers to the others', async () => {
     const datasync = createDatasync();
     const seen: string[] = [];
-    datasync.watch('broken', { change: () => { throw new TypeError('bad mtu'); }, resync: noResync }, 'config');
+    datasync.watch(
+      'broken',
+      {
+        change: () => {
+          throw new TypeError('bad mtu');
+        },
+        resync: noResync,
+      },
+      'config',
+    );
     datasync.watch('fine', { change: (c) => void seen.push(...c.map((x) => x.key)), resync: noResync }, 'config');
     const outcomes = await datasync.dispatch(event([put('config/a', 1, 1)]));
     const broken = outcomes.find((o) => o.feedback.plugin === 'broken')!;
     expect(broken.feedback.status).toBe('error');
     expect(broken.error).toBeInstanceOf(PluginFailedError);
     expect(broken.feedback.error).toEqual({
-      name: 'PluginFailedError', code: 'PLUGIN_FAILED', message: 'plugin "broken" failed: bad mtu',
+      name: 'PluginFailedError',
+      code: 'PLUGIN_FAILED',
+      message: 'plugin "broken" failed: bad mtu',
       causes: [{ name: 'TypeError', message: 'bad mtu' }],
     });
     expect(broken.feedback.changes).toEqual([{ key: 'config/a', op: 'put', revision: '1' }]);
@@ -53,7 +72,18 @@ describe('dispatcher', () => {
   it('reports a plugin that hangs past its timeout as timeout, aborts its signal, and does not wait for it', async () => {
     const datasync = createDatasync();
     let signal: AbortSignal | undefined;
-    datasync.watch('hangs', { change: (_c, ctx) => { signal = ctx.signal; return new Promise(() => {}); }, resync: noResync, timeoutMs: 50 }, 'k');
+    datasync.watch(
+      'hangs',
+      {
+        change: (_c, ctx) => {
+          signal = ctx.signal;
+          return new Promise(() => {});
+        },
+        resync: noResync,
+        timeoutMs: 50,
+      },
+      'k',
+    );
     datasync.watch('quick', { change: () => {}, resync: noResync }, 'k');
     const started = Date.now();
     const outcomes = await datasync.dispatch(event([put('k/1', 1, 1)]));
@@ -68,13 +98,18 @@ describe('dispatcher', () => {
 
   it('never gives a plugin more than the remaining invocation time', async () => {
     const datasync = createDatasync({ defaultTimeoutMs: 60_000 });
-    datasync.watch('slow', {
-      change: (_c, ctx) => new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, 5_000);
-        ctx.signal.addEventListener('abort', () => clearTimeout(timer));
-      }),
-      resync: noResync,
-    }, 'k');
+    datasync.watch(
+      'slow',
+      {
+        change: (_c, ctx) =>
+          new Promise<void>((resolve) => {
+            const timer = setTimeout(resolve, 5_000);
+            ctx.signal.addEventListener('abort', () => clearTimeout(timer));
+          }),
+        resync: noResync,
+      },
+      'k',
+    );
     const [outcome] = await datasync.dispatch(event([put('k/1', 1)]), { remainingTimeMs: () => 30 });
     expect(outcome?.feedback.status).toBe('timeout');
   });
@@ -101,7 +136,9 @@ describe('dispatcher', () => {
     const datasync = createDatasync();
     let received: readonly Change[] = [];
     datasync.watch('p', { change: (c) => void (received = c), resync: noResync }, 'k');
-    await datasync.dispatch(event([put('k/a', 'a3', 3), put('k/b', 'b1', 1), put('k/a', 'a1', 1), put('k/a', 'a2', 2)]));
+    await datasync.dispatch(
+      event([put('k/a', 'a3', 3), put('k/b', 'b1', 1), put('k/a', 'a1', 1), put('k/a', 'a2', 2)]),
+    );
     expect(received.map((c) => `${c.key}@${c.revision}`)).toEqual(['k/a@1', 'k/b@1', 'k/a@2', 'k/a@3']);
   });
 
@@ -109,15 +146,24 @@ describe('dispatcher', () => {
     const ledger = new MemoryLedger();
     const datasync = createDatasync({ ledger });
     const applied: string[] = [];
-    datasync.watch('p', { change: (c) => void applied.push(...c.map((x) => `${x.key}@${x.revision}`)), resync: noResync }, 'k');
+    datasync.watch(
+      'p',
+      { change: (c) => void applied.push(...c.map((x) => `${x.key}@${x.revision}`)), resync: noResync },
+      'k',
+    );
     await datasync.dispatch(event([put('k/a', 1, '1100000000017454423010')]));
-    const [outcome] = await datasync.dispatch(event([
-      put('k/a', 0, '1100000000017454423009'), // late, older
-      put('k/a', 1, '1100000000017454423010'), // duplicate
-      put('k/a', 2, '1100000000017454423011'), // newer
-    ]));
+    const [outcome] = await datasync.dispatch(
+      event([
+        put('k/a', 0, '1100000000017454423009'), // late, older
+        put('k/a', 1, '1100000000017454423010'), // duplicate
+        put('k/a', 2, '1100000000017454423011'), // newer
+      ]),
+    );
     expect(applied).toEqual(['k/a@1100000000017454423010', 'k/a@1100000000017454423011']);
-    expect(outcome?.feedback.skipped?.map((c) => c.revision)).toEqual(['1100000000017454423009', '1100000000017454423010']);
+    expect(outcome?.feedback.skipped?.map((c) => c.revision)).toEqual([
+      '1100000000017454423009',
+      '1100000000017454423010',
+    ]);
     expect(ledger.revision('p', 'k/a')).toBe('1100000000017454423011');
   });
 
@@ -125,10 +171,17 @@ describe('dispatcher', () => {
     const datasync = createDatasync();
     let fail = true;
     const applied: string[] = [];
-    datasync.watch('p', {
-      change: (c) => { if (fail) throw new Error('down'); applied.push(...c.map((x) => x.revision!)); },
-      resync: noResync,
-    }, 'k');
+    datasync.watch(
+      'p',
+      {
+        change: (c) => {
+          if (fail) throw new Error('down');
+          applied.push(...c.map((x) => x.revision!));
+        },
+        resync: noResync,
+      },
+      'k',
+    );
     await datasync.dispatch(event([put('k/a', 1, 5)]));
     fail = false;
     await datasync.dispatch(event([put('k/a', 1, 5)]));
@@ -154,9 +207,14 @@ describe('dispatcher', () => {
     expect(outcome?.feedback).toMatchObject({ status: 'ok', changes: [], skipped: [{ key: 'k/a', revision: '1' }] });
   });
 
-  it('reports a ledger failure as the plugin\'s error with its cause', async () => {
+  it("reports a ledger failure as the plugin's error with its cause", async () => {
     const datasync = createDatasync({
-      ledger: { plan: async () => { throw new Error('state table unreachable'); }, commit: async () => {} },
+      ledger: {
+        plan: async () => {
+          throw new Error('state table unreachable');
+        },
+        commit: async () => {},
+      },
     });
     datasync.watch('p', { change: () => {}, resync: noResync }, 'k');
     const [outcome] = await datasync.dispatch(event([put('k/a', 1, 1)]));

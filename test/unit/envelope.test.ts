@@ -14,15 +14,34 @@ function reason(input: unknown): string {
 
 describe('change envelope', () => {
   it('reads a put with every optional member and normalizes the revision', () => {
-    expect(parseEnvelope({ ...base, prevValue: { mtu: 1500 }, revision: '007', correlationId: 'c-1', time: '2026-01-01T00:00:00Z' })).toEqual({
-      datasync: 1, key: 'config/interfaces/eth0', op: 'put', value: { mtu: 9000 }, prevValue: { mtu: 1500 },
-      revision: '7', correlationId: 'c-1', time: '2026-01-01T00:00:00Z',
+    expect(
+      parseEnvelope({
+        ...base,
+        prevValue: { mtu: 1500 },
+        revision: '007',
+        correlationId: 'c-1',
+        time: '2026-01-01T00:00:00Z',
+      }),
+    ).toEqual({
+      datasync: 1,
+      key: 'config/interfaces/eth0',
+      op: 'put',
+      value: { mtu: 9000 },
+      prevValue: { mtu: 1500 },
+      revision: '7',
+      correlationId: 'c-1',
+      time: '2026-01-01T00:00:00Z',
     });
   });
 
   it('reads a delete without a value and keeps 40-digit revisions exact', () => {
     const revision = '1234567890123456789012345678901234567890';
-    expect(parseEnvelope({ datasync: 1, key: 'a/b', op: 'delete', revision })).toEqual({ datasync: 1, key: 'a/b', op: 'delete', revision });
+    expect(parseEnvelope({ datasync: 1, key: 'a/b', op: 'delete', revision })).toEqual({
+      datasync: 1,
+      key: 'a/b',
+      op: 'delete',
+      revision,
+    });
   });
 
   it.each([
@@ -48,7 +67,9 @@ describe('change envelope', () => {
   });
 
   it('refuses a JSON-parsed __proto__ member instead of reading it as a prototype', () => {
-    expect(reason(JSON.parse('{"datasync":1,"key":"a","op":"delete","__proto__":{"op":"put"}}'))).toMatch(/unknown member\(s\): __proto__/);
+    expect(reason(JSON.parse('{"datasync":1,"key":"a","op":"delete","__proto__":{"op":"put"}}'))).toMatch(
+      /unknown member\(s\): __proto__/,
+    );
   });
 
   it('names the key of a change that fails after its key was read', () => {
@@ -62,7 +83,14 @@ describe('change envelope', () => {
 
   it('builds envelopes that read back the same, with numeric revisions as text', () => {
     const envelope = toEnvelope({ key: 'a/b', op: 'put', value: [1, 'two'], revision: 42, correlationId: 'c' });
-    expect(envelope).toEqual({ datasync: 1, key: 'a/b', op: 'put', value: [1, 'two'], revision: '42', correlationId: 'c' });
+    expect(envelope).toEqual({
+      datasync: 1,
+      key: 'a/b',
+      op: 'put',
+      value: [1, 'two'],
+      revision: '42',
+      correlationId: 'c',
+    });
     expect(parseEnvelope(JSON.parse(JSON.stringify(envelope)))).toEqual(envelope);
   });
 });

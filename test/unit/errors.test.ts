@@ -21,12 +21,19 @@ describe('errors that wrap another', () => {
   });
 
   it('read through every level when nested, and say only their own part without a cause', () => {
-    const nested = new StateFailedError('hold changes for routes', new FeedbackWriteError(1, 1, { cause: 'socket hang up' }));
-    expect(nested.message).toBe('sync state: could not hold changes for routes: 1 of 1 feedback record(s) could not be written: socket hang up');
+    const nested = new StateFailedError(
+      'hold changes for routes',
+      new FeedbackWriteError(1, 1, { cause: 'socket hang up' }),
+    );
+    expect(nested.message).toBe(
+      'sync state: could not hold changes for routes: 1 of 1 feedback record(s) could not be written: socket hang up',
+    );
     expect(new TableNotFoundError('config').message).toBe('table "config" does not exist or cannot be described');
   });
 
   it('say why a configuration could not be read, not only that it could not', () => {
-    expect(() => tablesFromEnvironment({ DATASYNC_TABLES: '[{"name": "config",' })).toThrow(/^DATASYNC_TABLES is not JSON: .+/);
+    expect(() => tablesFromEnvironment({ DATASYNC_TABLES: '[{"name": "config",' })).toThrow(
+      /^DATASYNC_TABLES is not JSON: .+/,
+    );
   });
 });

@@ -3,7 +3,13 @@ import { createDatasync, type Snapshot, type SnapshotEntry } from '../../lib/ind
 import { del, event, put } from '../support/changes.ts';
 
 function snapshot(prefix: string, entries: SnapshotEntry[]): Snapshot {
-  return { resyncId: 'r-1', prefixes: [prefix], pages: async function* pages() { yield entries; } };
+  return {
+    resyncId: 'r-1',
+    prefixes: [prefix],
+    pages: async function* pages() {
+      yield entries;
+    },
+  };
 }
 
 describe('example plugins', () => {
@@ -13,12 +19,17 @@ describe('example plugins', () => {
     const datasync = createDatasync({ plugins: [interfaces, routes] });
     expect(datasync.plugins().map((plugin) => plugin.name)).toEqual(['interfaces', 'routes']);
 
-    await interfaces.resync(snapshot('config/interfaces', [{ op: 'put', key: 'config/interfaces/eth0', value: { mtu: 1500 } }]), { plugin: 'interfaces', resyncId: 'r-1', signal: new AbortController().signal });
-    const outcomes = await datasync.dispatch(event([
-      put('config/interfaces/eth1', { mtu: 9000 }, 1),
-      put('config/routes/default', { interface: 'eth0' }, 1),
-      put('config/routes/lab', { interface: 'eth7' }, 1),
-    ]));
+    await interfaces.resync(
+      snapshot('config/interfaces', [{ op: 'put', key: 'config/interfaces/eth0', value: { mtu: 1500 } }]),
+      { plugin: 'interfaces', resyncId: 'r-1', signal: new AbortController().signal },
+    );
+    const outcomes = await datasync.dispatch(
+      event([
+        put('config/interfaces/eth1', { mtu: 9000 }, 1),
+        put('config/routes/default', { interface: 'eth0' }, 1),
+        put('config/routes/lab', { interface: 'eth7' }, 1),
+      ]),
+    );
     expect(outcomes.map((outcome) => outcome.feedback.status)).toEqual(['ok', 'ok']);
     expect(routes.unresolved()).toEqual(['lab']);
     await datasync.dispatch(event([del('config/interfaces/eth0', 2)]));
@@ -26,8 +37,10 @@ describe('example plugins', () => {
     expect(routes.get('default')).toEqual({ interface: 'eth0' });
     expect(routes.unresolved().sort()).toEqual(['default', 'lab']);
     expect(lines).toEqual([
-      'interfaces: put eth0', 'interfaces: put eth1',
-      'routes: put default', 'routes: put lab (interface eth7 unknown)',
+      'interfaces: put eth0',
+      'interfaces: put eth1',
+      'routes: put default',
+      'routes: put lab (interface eth7 unknown)',
       'interfaces: delete eth0',
     ]);
   });

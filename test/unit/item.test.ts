@@ -13,8 +13,13 @@ describe('item <-> key mapping', () => {
   });
 
   it('maps a two-attribute key to partition segment and sort remainder', () => {
-    expect(itemKeyOf(composite, 'net/config/interfaces/eth0/vlan10')).toEqual({ kind: { S: 'interfaces' }, name: { S: 'eth0/vlan10' } });
-    expect(keyOfItem(composite, { kind: { S: 'interfaces' }, name: { S: 'eth0/vlan10' } })).toBe('net/config/interfaces/eth0/vlan10');
+    expect(itemKeyOf(composite, 'net/config/interfaces/eth0/vlan10')).toEqual({
+      kind: { S: 'interfaces' },
+      name: { S: 'eth0/vlan10' },
+    });
+    expect(keyOfItem(composite, { kind: { S: 'interfaces' }, name: { S: 'eth0/vlan10' } })).toBe(
+      'net/config/interfaces/eth0/vlan10',
+    );
     expect(() => itemKeyOf(composite, 'net/config/interfaces')).toThrow(/needs a partition and a sort part/);
   });
 

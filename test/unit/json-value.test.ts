@@ -1,7 +1,12 @@
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { marshall } from '@aws-sdk/util-dynamodb';
 import {
-  assertJsonSafe, fromAttributeMap, fromAttributeValue, InvalidValueError, toAttributeMap, toAttributeValue,
+  assertJsonSafe,
+  fromAttributeMap,
+  fromAttributeValue,
+  InvalidValueError,
+  toAttributeMap,
+  toAttributeValue,
   type JsonObject,
 } from '../../lib/index.ts';
 
@@ -54,7 +59,9 @@ describe('JSON-safe values', () => {
   });
 
   it('gives equal sets equal JSON whatever their order', () => {
-    expect(JSON.stringify(fromAttributeValue({ SS: ['x', 'y'] }))).toBe(JSON.stringify(fromAttributeValue({ SS: ['y', 'x'] })));
+    expect(JSON.stringify(fromAttributeValue({ SS: ['x', 'y'] }))).toBe(
+      JSON.stringify(fromAttributeValue({ SS: ['y', 'x'] })),
+    );
   });
 
   it('agrees with util-dynamodb marshall on plain values', () => {
@@ -64,7 +71,10 @@ describe('JSON-safe values', () => {
   });
 
   it('keeps an attribute named __proto__ as data, without touching the prototype', () => {
-    const value = fromAttributeMap({ ['__proto__']: { M: { polluted: { BOOL: true } } } } as Record<string, AttributeValue>);
+    const value = fromAttributeMap({ ['__proto__']: { M: { polluted: { BOOL: true } } } } as Record<
+      string,
+      AttributeValue
+    >);
     expect(Object.getPrototypeOf(value)).toBe(Object.prototype);
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
     expect(Object.keys(value)).toEqual(['__proto__']);
@@ -80,16 +90,22 @@ describe('JSON-safe values', () => {
 
   it('rejects a map or list attribute whose member is not a map or list', () => {
     for (const attribute of [{ M: null }, { M: [] }, { M: 'x' }]) {
-      expect(() => fromAttributeValue(attribute as unknown as AttributeValue)).toThrow('M attribute is not an attribute map');
+      expect(() => fromAttributeValue(attribute as unknown as AttributeValue)).toThrow(
+        'M attribute is not an attribute map',
+      );
     }
     for (const attribute of [{ L: {} }, { L: 5 }, { L: true }, { L: null }]) {
       expect(() => fromAttributeValue(attribute as unknown as AttributeValue)).toThrow('L attribute is not a list');
     }
-    expect(() => fromAttributeMap({ nested: { M: { inner: { L: {} } } } } as unknown as Record<string, AttributeValue>)).toThrow(InvalidValueError);
+    expect(() =>
+      fromAttributeMap({ nested: { M: { inner: { L: {} } } } } as unknown as Record<string, AttributeValue>),
+    ).toThrow(InvalidValueError);
   });
 
   it('rejects an attribute value of two types, and ignores members that are undefined', () => {
-    expect(() => fromAttributeValue({ S: 'x', N: '1' } as unknown as AttributeValue)).toThrow('attribute value has more than one type: S, N');
+    expect(() => fromAttributeValue({ S: 'x', N: '1' } as unknown as AttributeValue)).toThrow(
+      'attribute value has more than one type: S, N',
+    );
     expect(() => fromAttributeValue({ NULL: true, S: 'x' } as unknown as AttributeValue)).toThrow(InvalidValueError);
     expect(fromAttributeValue({ S: undefined, N: '7' } as unknown as AttributeValue)).toBe(7);
   });

@@ -1,4 +1,11 @@
-import { InvalidKeyError, keyMatchesPrefix, MAX_KEY_BYTES, prefixesOverlap, validateKey, validatePrefix } from '../../lib/index.ts';
+import {
+  InvalidKeyError,
+  keyMatchesPrefix,
+  MAX_KEY_BYTES,
+  prefixesOverlap,
+  validateKey,
+  validatePrefix,
+} from '../../lib/index.ts';
 
 describe('validateKey', () => {
   it.each(['config', 'config/interfaces/eth0', 'a/b-c/d_e.f', 'ünï/cødé', 'a/...hidden'])('accepts %p', (key) => {
@@ -24,12 +31,15 @@ describe('validateKey', () => {
     expect(() => validateKey(key)).toThrow(reason);
   });
 
-  it.each([[undefined, 'undefined'], [null, 'null'], [42, 'number'], [{}, 'object'], [['a'], 'object']])(
-    'rejects the non-string %p',
-    (key, type) => {
-      expect(() => validateKey(key)).toThrow(`expected a string, got ${type}`);
-    },
-  );
+  it.each([
+    [undefined, 'undefined'],
+    [null, 'null'],
+    [42, 'number'],
+    [{}, 'object'],
+    [['a'], 'object'],
+  ])('rejects the non-string %p', (key, type) => {
+    expect(() => validateKey(key)).toThrow(`expected a string, got ${type}`);
+  });
 
   it('rejects keys longer than the byte limit, counting UTF-8 bytes', () => {
     expect(validateKey('k'.repeat(MAX_KEY_BYTES))).toHaveLength(MAX_KEY_BYTES);

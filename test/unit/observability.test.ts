@@ -10,7 +10,11 @@ describe('structured logs', () => {
     logger.debug('hidden at the default level');
     expect(lines).toHaveLength(1);
     expect(JSON.parse(lines[0]!)).toMatchObject({
-      level: 'error', message: 'batch failed', service: 'datasync', fn: 'sqs', records: 3,
+      level: 'error',
+      message: 'batch failed',
+      service: 'datasync',
+      fn: 'sqs',
+      records: 3,
       error: { name: 'Error', message: 'boom', code: 'X', cause: { name: 'Error', message: 'root' } },
     });
   });
@@ -30,7 +34,10 @@ describe('embedded-format metrics', () => {
     expect(line._aws.CloudWatchMetrics[0]).toEqual({
       Namespace: METRICS_NAMESPACE,
       Dimensions: [['Function']],
-      Metrics: [{ Name: 'Changes', Unit: 'Count' }, { Name: 'PluginDuration', Unit: 'Milliseconds' }],
+      Metrics: [
+        { Name: 'Changes', Unit: 'Count' },
+        { Name: 'PluginDuration', Unit: 'Milliseconds' },
+      ],
     });
     expect(line).toMatchObject({ Function: 'sqs', Changes: 10, PluginDuration: [5, 7] });
   });

@@ -20,13 +20,20 @@ describe('backoff', () => {
 describe('sendWithRetry', () => {
   it('resends only the failed retryable entries and stops at the attempt limit', async () => {
     const sent: number[][] = [];
-    const outcome = await sendWithRetry([1, 2, 3, 4], async (entries) => {
-      sent.push(entries);
-      return {
-        delivered: entries.filter((n) => n % 2 === 0 || (n === 1 && sent.length === 2)),
-        failed: entries.filter((n) => n === 3 || (n === 1 && sent.length === 1)).map((entry) => ({ entry, reason: 'busy', retryable: true })),
-      };
-    }, policy, { sleep: noSleep });
+    const outcome = await sendWithRetry(
+      [1, 2, 3, 4],
+      async (entries) => {
+        sent.push(entries);
+        return {
+          delivered: entries.filter((n) => n % 2 === 0 || (n === 1 && sent.length === 2)),
+          failed: entries
+            .filter((n) => n === 3 || (n === 1 && sent.length === 1))
+            .map((entry) => ({ entry, reason: 'busy', retryable: true })),
+        };
+      },
+      policy,
+      { sleep: noSleep },
+    );
     expect(sent).toEqual([[1, 2, 3, 4], [1, 3], [3], [3]]);
     expect(outcome.delivered.sort()).toEqual([1, 2, 4]);
     expect(outcome.failed).toEqual([{ entry: 3, reason: 'busy (gave up after 4 attempts)', retryable: true }]);
@@ -34,23 +41,54 @@ describe('sendWithRetry', () => {
 
   it('never resends an entry refused for good, and fails every entry of a call that throws a client error', async () => {
     let calls = 0;
-    const refused = await sendWithRetry([1, 2], async (entries) => {
-      calls += 1;
-      return { delivered: [2], failed: [{ entry: entries[0]!, reason: 'bad', retryable: false }] };
-    }, policy, { sleep: noSleep });
+    const refused = await sendWithRetry(
+      [1, 2],
+      async (entries) => {
+        calls += 1;
+        return { delivered: [2], failed: [{ entry: entries[0]!, reason: 'bad', retryable: false }] };
+      },
+      policy,
+      { sleep: noSleep },
+    );
     expect(calls).toBe(1);
     expect(refused.failed.map((failure) => failure.entry)).toEqual([1]);
 
-    const denied = Object.assign(new Error('no'), { name: 'AccessDeniedException', $metadata: { httpStatusCode: 403 } });
-    const thrown = await sendWithRetry([1, 2], async () => { throw denied; }, policy, { sleep: noSleep });
-    expect(thrown.failed).toEqual([1, 2].map((entry) => expect.objectContaining({ entry, retryable: false, errorCode: 'AccessDeniedException', cause: denied })));
+    const denied = Object.assign(new Error('no'), {
+      name: 'AccessDeniedException',
+      $metadata: { httpStatusCode: 403 },
+    });
+    const thrown = await sendWithRetry(
+      [1, 2],
+      async () => {
+        throw denied;
+      },
+      policy,
+      { sleep: noSleep },
+    );
+    expect(thrown.failed).toEqual(
+      [1, 2].map((entry) =>
+        expect.objectContaining({ entry, retryable: false, errorCode: 'AccessDeniedException', cause: denied }),
+      ),
+    );
   });
 
   it('treats throttling, server errors and lost connections as transient', () => {
-    expect(isRetryableError(Object.assign(new Error('x'), { name: 'ThrottlingException', $metadata: { httpStatusCode: 400 } }))).toBe(true);
-    expect(isRetryableError(Object.assign(new Error('x'), { name: 'InternalServerError', $metadata: { httpStatusCode: 500 } }))).toBe(true);
+    expect(
+      isRetryableError(
+        Object.assign(new Error('x'), { name: 'ThrottlingException', $metadata: { httpStatusCode: 400 } }),
+      ),
+    ).toBe(true);
+    expect(
+      isRetryableError(
+        Object.assign(new Error('x'), { name: 'InternalServerError', $metadata: { httpStatusCode: 500 } }),
+      ),
+    ).toBe(true);
     expect(isRetryableError(Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' }))).toBe(true);
-    expect(isRetryableError(Object.assign(new Error('x'), { name: 'ValidationException', $metadata: { httpStatusCode: 400 } }))).toBe(false);
+    expect(
+      isRetryableError(
+        Object.assign(new Error('x'), { name: 'ValidationException', $metadata: { httpStatusCode: 400 } }),
+      ),
+    ).toBe(false);
     expect(isRetryableError(new InvalidChangeError('bad'))).toBe(false);
   });
 });
@@ -59,7 +97,13 @@ describe('revision clock', () => {
   it('strictly increases within a millisecond and when the wall clock steps back', () => {
     const times = [1000, 1000, 1000, 999, 1002];
     const clock = new RevisionClock(() => times.shift()!, 7);
-    expect(Array.from({ length: 5 }, () => clock.next())).toEqual(['1000000007', '1000001007', '1000002007', '1000003007', '1002000007']);
+    expect(Array.from({ length: 5 }, () => clock.next())).toEqual([
+      '1000000007',
+      '1000001007',
+      '1000002007',
+      '1000003007',
+      '1002000007',
+    ]);
   });
 
   it('gives two publishers different revisions in the same millisecond', () => {
@@ -78,16 +122,24 @@ describe('chunk', () => {
 
 describe('checkChange', () => {
   it('accepts a valid change and refuses each broken rule before anything is sent', () => {
-    expect(checkChange({ key: 'a/b', op: 'put', value: { x: 1 }, correlationId: 'c', expectedRevision: 7 }, 3, { allowExpectedRevision: true }))
-      .toEqual({ index: 3, key: 'a/b', op: 'put', value: { x: 1 }, correlationId: 'c', expectedRevision: '7' });
-    const bad = (change: object, allow = true) => () => checkChange(change as never, 0, { allowExpectedRevision: allow });
+    expect(
+      checkChange({ key: 'a/b', op: 'put', value: { x: 1 }, correlationId: 'c', expectedRevision: 7 }, 3, {
+        allowExpectedRevision: true,
+      }),
+    ).toEqual({ index: 3, key: 'a/b', op: 'put', value: { x: 1 }, correlationId: 'c', expectedRevision: '7' });
+    const bad =
+      (change: object, allow = true) =>
+      () =>
+        checkChange(change as never, 0, { allowExpectedRevision: allow });
     expect(bad({ key: 'a/__proto__', op: 'put', value: 1 })).toThrow(expect.objectContaining({ code: 'INVALID_KEY' }));
     expect(bad({ key: 'a', op: 'upsert', value: 1 })).toThrow(InvalidChangeError);
     expect(bad({ key: 'a', op: 'put' })).toThrow(InvalidChangeError);
     expect(bad({ key: 'a', op: 'delete', value: 1 })).toThrow(InvalidChangeError);
     expect(bad({ key: 'a', op: 'put', value: new Date() })).toThrow(expect.objectContaining({ code: 'INVALID_VALUE' }));
     expect(bad({ key: 'a', op: 'put', value: 1, correlationId: 'x'.repeat(129) })).toThrow(InvalidChangeError);
-    expect(bad({ key: 'a', op: 'put', value: 1, expectedRevision: -1 })).toThrow(expect.objectContaining({ code: 'INVALID_REVISION' }));
+    expect(bad({ key: 'a', op: 'put', value: 1, expectedRevision: -1 })).toThrow(
+      expect.objectContaining({ code: 'INVALID_REVISION' }),
+    );
     expect(bad({ key: 'a', op: 'put', value: 1, expectedRevision: 1 }, false)).toThrow(/DynamoDB/);
   });
 });
@@ -102,6 +154,8 @@ describe('SQS and EventBridge ids and sizes', () => {
   });
 
   it('counts an event entry as EventBridge does', () => {
-    expect(eventEntrySize({ Source: 'src', DetailType: 'dt', Detail: '{"é":1}', Time: new Date() })).toBe(14 + 3 + 2 + 8);
+    expect(eventEntrySize({ Source: 'src', DetailType: 'dt', Detail: '{"é":1}', Time: new Date() })).toBe(
+      14 + 3 + 2 + 8,
+    );
   });
 });

@@ -3,7 +3,11 @@ import { event, put } from '../support/changes.ts';
 
 function recorder(): PluginCallbacks & { seen: string[] } {
   const seen: string[] = [];
-  return { seen, change: (changes: readonly Change[]) => void seen.push(...changes.map((c) => c.key)), resync: () => {} };
+  return {
+    seen,
+    change: (changes: readonly Change[]) => void seen.push(...changes.map((c) => c.key)),
+    resync: () => {},
+  };
 }
 
 describe('plugin registry and watch API', () => {
@@ -26,8 +30,12 @@ describe('plugin registry and watch API', () => {
 
   it('rejects bad prefixes and missing callbacks', () => {
     const datasync = createDatasync();
-    expect(() => datasync.watch('p', recorder(), 'config/')).toThrow(expect.objectContaining({ code: 'INVALID_PREFIX' }));
-    expect(() => datasync.watch('q', { change: () => {} } as never, 'config')).toThrow(/needs change and resync callbacks/);
+    expect(() => datasync.watch('p', recorder(), 'config/')).toThrow(
+      expect.objectContaining({ code: 'INVALID_PREFIX' }),
+    );
+    expect(() => datasync.watch('q', { change: () => {} } as never, 'config')).toThrow(
+      /needs change and resync callbacks/,
+    );
     expect(() => datasync.watch('', recorder(), 'config')).toThrow(/non-empty name/);
     expect(datasync.plugins()).toEqual([]);
   });

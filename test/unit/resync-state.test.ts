@@ -1,6 +1,16 @@
 import { planHeldChanges, keyRecordsAfter } from '../../lib/state/held.ts';
 import {
-  BUCKETS, bucketOf, bucketRange, bucketRuns, heldSort, keyOfSort, keySort, padRevision, snapshotSort, stateTableDefinition, unpadRevision,
+  BUCKETS,
+  bucketOf,
+  bucketRange,
+  bucketRuns,
+  heldSort,
+  keyOfSort,
+  keySort,
+  padRevision,
+  snapshotSort,
+  stateTableDefinition,
+  unpadRevision,
 } from '../../lib/state/table.ts';
 import { toPluginState } from '../../lib/state/status.ts';
 import { parseResyncRequest, newResyncId } from '../../lib/resync/request.ts';
@@ -30,7 +40,10 @@ describe('held changes after a resync', () => {
   });
 
   test('a put then a delete of a deleted key are both applied', () => {
-    const plan = planHeldChanges([del('k/a', 7), put('k/a', 1, 8), del('k/a', 9)], held([['k/a', { revision: '1', present: false }]]));
+    const plan = planHeldChanges(
+      [del('k/a', 7), put('k/a', 1, 8), del('k/a', 9)],
+      held([['k/a', { revision: '1', present: false }]]),
+    );
     expect(plan.deliver.map((change) => `${change.op}@${change.revision}`)).toEqual(['put@8', 'delete@9']);
   });
 
@@ -49,9 +62,21 @@ describe('held changes after a resync', () => {
 
 describe('state table layout', () => {
   test('padded revisions sort as numbers, even beyond 2^53', () => {
-    const revisions = ['10', '9', '100000000000000000000000000000000000009', '100000000000000000000000000000000000010', '0'];
+    const revisions = [
+      '10',
+      '9',
+      '100000000000000000000000000000000000009',
+      '100000000000000000000000000000000000010',
+      '0',
+    ];
     const sorted = [...revisions].map(padRevision).sort().map(unpadRevision);
-    expect(sorted).toEqual(['0', '9', '10', '100000000000000000000000000000000000009', '100000000000000000000000000000000000010']);
+    expect(sorted).toEqual([
+      '0',
+      '9',
+      '10',
+      '100000000000000000000000000000000000009',
+      '100000000000000000000000000000000000010',
+    ]);
   });
 
   test('held changes sort by arrival', () => {
@@ -61,8 +86,12 @@ describe('state table layout', () => {
 
   test('the table definition has string pk and sk and on-demand capacity', () => {
     expect(stateTableDefinition('s')).toMatchObject({
-      TableName: 's', BillingMode: 'PAY_PER_REQUEST',
-      KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }, { AttributeName: 'sk', KeyType: 'RANGE' }],
+      TableName: 's',
+      BillingMode: 'PAY_PER_REQUEST',
+      KeySchema: [
+        { AttributeName: 'pk', KeyType: 'HASH' },
+        { AttributeName: 'sk', KeyType: 'RANGE' },
+      ],
     });
   });
 
@@ -87,7 +116,8 @@ describe('state table layout', () => {
       if (bucket > 0) expect(inRange(keySort(key), bucketRange('key#', 0, bucket - 1))).toBe(false);
       if (bucket < BUCKETS - 1) expect(inRange(keySort(key), bucketRange('key#', bucket + 1, BUCKETS - 1))).toBe(false);
       expect(inRange(snapshotSort(bucket, 12, 1), bucketRange('', bucket, bucket))).toBe(true);
-      if (bucket < BUCKETS - 1) expect(inRange(snapshotSort(bucket, 12, 1), bucketRange('', bucket + 1, BUCKETS - 1))).toBe(false);
+      if (bucket < BUCKETS - 1)
+        expect(inRange(snapshotSort(bucket, 12, 1), bucketRange('', bucket + 1, BUCKETS - 1))).toBe(false);
     }
   });
 
@@ -98,10 +128,18 @@ describe('state table layout', () => {
     for (let bucket = 0; bucket < BUCKETS; bucket += 1) expect(sameKeys(forward, backward, bucket)).toBe(true);
     // One key gone, one key swapped for another of the same bucket: only that bucket differs.
     const gone = keys[17]!;
-    const without = addKeys({}, keys.filter((key) => key !== gone));
+    const without = addKeys(
+      {},
+      keys.filter((key) => key !== gone),
+    );
     const swapped = keys.find((key, n) => n > 1_000 && bucketOf(key) === bucketOf(gone))!;
-    const other = Array.from({ length: 10_000 }, (_, n) => `other/${n}`).find((key) => bucketOf(key) === bucketOf(gone))!;
-    const replaced = addKeys({}, keys.map((key) => (key === swapped ? other : key)));
+    const other = Array.from({ length: 10_000 }, (_, n) => `other/${n}`).find(
+      (key) => bucketOf(key) === bucketOf(gone),
+    )!;
+    const replaced = addKeys(
+      {},
+      keys.map((key) => (key === swapped ? other : key)),
+    );
     for (let bucket = 0; bucket < BUCKETS; bucket += 1) {
       expect(sameKeys(forward, without, bucket)).toBe(bucket !== bucketOf(gone));
       expect(sameKeys(forward, replaced, bucket)).toBe(bucket !== bucketOf(gone));
@@ -111,12 +149,23 @@ describe('state table layout', () => {
   });
 
   test('buckets to compare are read in runs of consecutive buckets', () => {
-    expect(bucketRuns([5, 1, 2, 3, 9, 10, 255])).toEqual([[1, 3], [5, 5], [9, 10], [255, 255]]);
+    expect(bucketRuns([5, 1, 2, 3, 9, 10, 255])).toEqual([
+      [1, 3],
+      [5, 5],
+      [9, 10],
+      [255, 255],
+    ]);
     expect(bucketRuns([])).toEqual([]);
   });
 
   test('a plugin with no status row never synced', () => {
-    expect(toPluginState('p', undefined)).toEqual({ plugin: 'p', status: 'never-synced', items: 0, deleted: 0, failures: 0 });
+    expect(toPluginState('p', undefined)).toEqual({
+      plugin: 'p',
+      status: 'never-synced',
+      items: 0,
+      deleted: 0,
+      failures: 0,
+    });
   });
 });
 
@@ -135,7 +184,9 @@ describe('resync requests', () => {
     [{ datasync: 'resync', resyncId: 'a b' }, 'resyncId'],
     [{ datasync: 'resync', reason: 'continuation' }, 'must name the resync'],
   ])('refuses %j', (input, message) => {
-    expect(() => parseResyncRequest(input)).toThrow(expect.objectContaining({ code: 'INVALID_REQUEST', message: expect.stringContaining(message) }));
+    expect(() => parseResyncRequest(input)).toThrow(
+      expect.objectContaining({ code: 'INVALID_REQUEST', message: expect.stringContaining(message) }),
+    );
   });
 
   test('ids are unique', () => {
@@ -156,6 +207,8 @@ describe('tables and segments', () => {
     expect(chooseSegments(table, 100 * 1024 ** 3, 0)).toBe(8);
     expect(chooseSegments(table, 0, 0, { segments: 4 })).toBe(4);
     expect(chooseSegments(table, 0, 50, { segments: (_t, _b, items) => items / 10 })).toBe(5);
-    expect(() => chooseSegments(table, 0, 0, { segments: 1.5 })).toThrow(expect.objectContaining({ code: 'CONFIGURATION' }));
+    expect(() => chooseSegments(table, 0, 0, { segments: 1.5 })).toThrow(
+      expect.objectContaining({ code: 'CONFIGURATION' }),
+    );
   });
 });

@@ -25,9 +25,12 @@ describe('revisions', () => {
     expect(toRevision('1100000000017454423009')).toBe('1100000000017454423009');
   });
 
-  it.each([-1, 1.5, Number.MAX_SAFE_INTEGER + 2, Number.NaN, '-3', '1e3', '', 'abc', null, {}])('rejects %p', (input) => {
-    expect(() => toRevision(input)).toThrow(InvalidRevisionError);
-  });
+  it.each([-1, 1.5, Number.MAX_SAFE_INTEGER + 2, Number.NaN, '-3', '1e3', '', 'abc', null, {}])(
+    'rejects %p',
+    (input) => {
+      expect(() => toRevision(input)).toThrow(InvalidRevisionError);
+    },
+  );
 
   it('treats a missing revision as always newer (it cannot be ordered, so it is applied)', () => {
     expect(isNewerRevision(undefined, '5')).toBe(true);

@@ -4,7 +4,13 @@ import { tablesFromEnvironment, type TableConfig } from '../../config.ts';
 import type { DatasyncCore } from '../../core.ts';
 import { DatasyncError } from '../../errors.ts';
 import { deliverBatch, normalizeItem } from '../batch.ts';
-import { DEFAULT_SAFETY_MARGIN_MS, jsonLog, remainingTime, resolveWriters, type SourceHandlerOptions } from '../handler-options.ts';
+import {
+  DEFAULT_SAFETY_MARGIN_MS,
+  jsonLog,
+  remainingTime,
+  resolveWriters,
+  type SourceHandlerOptions,
+} from '../handler-options.ts';
 import { batchResponse, streamFailures } from '../partial-batch.ts';
 import { changeFromStreamRecord, tableNameOfStreamArn } from './normalize.ts';
 
@@ -21,9 +27,13 @@ export interface DynamoDbStreamHandlerOptions extends SourceHandlerOptions {
  * record are reported, so Lambda resumes there and no key's later change is taken as done
  * before an earlier failed one. Needs `FunctionResponseTypes: [ReportBatchItemFailures]`.
  */
-export function createDynamoDbStreamHandler(datasync: Pick<DatasyncCore, 'dispatch'>, options: DynamoDbStreamHandlerOptions = {}) {
+export function createDynamoDbStreamHandler(
+  datasync: Pick<DatasyncCore, 'dispatch'>,
+  options: DynamoDbStreamHandlerOptions = {},
+) {
   const tables = new Map((options.tables ?? tablesFromEnvironment(options.env)).map((table) => [table.name, table]));
-  if (tables.size === 0) throw new DatasyncError('CONFIGURATION', 'the DynamoDB stream handler needs at least one table config');
+  if (tables.size === 0)
+    throw new DatasyncError('CONFIGURATION', 'the DynamoDB stream handler needs at least one table config');
   const writers = resolveWriters(options);
   const margin = options.safetyMarginMs ?? DEFAULT_SAFETY_MARGIN_MS;
   const log = options.log ?? jsonLog;
@@ -31,12 +41,29 @@ export function createDynamoDbStreamHandler(datasync: Pick<DatasyncCore, 'dispat
     const records = event.Records ?? [];
     // A record without a sequence number cannot be reported; it is rejected under its position.
     const ids = records.map((record, index) => record.dynamodb?.SequenceNumber ?? `#${index}`);
-    const items = records.map((record, index) => normalizeItem(ids[index]!, record, (r: DynamoDBRecord) => changeFromStreamRecord(r, tables), {
-      type: 'dynamodb', name: tableNameOfStreamArn(record.eventSourceARN) ?? 'unknown', id: ids[index]!,
-    }, (r) => JSON.stringify(r)));
+    const items = records.map((record, index) =>
+      normalizeItem(
+        ids[index]!,
+        record,
+        (r: DynamoDBRecord) => changeFromStreamRecord(r, tables),
+        {
+          type: 'dynamodb',
+          name: tableNameOfStreamArn(record.eventSourceARN) ?? 'unknown',
+          id: ids[index]!,
+        },
+        (r) => JSON.stringify(r),
+      ),
+    );
     const remaining = remainingTime(context, margin);
-    const { failed } = await deliverBatch(items, { datasync, ...writers, log, ...(remaining ? { remainingTimeMs: remaining } : {}) },
-      (direct) => streamFailures(ids.filter((id) => /^[0-9]+$/.test(id)), direct));
+    const { failed } = await deliverBatch(
+      items,
+      { datasync, ...writers, log, ...(remaining ? { remainingTimeMs: remaining } : {}) },
+      (direct) =>
+        streamFailures(
+          ids.filter((id) => /^[0-9]+$/.test(id)),
+          direct,
+        ),
+    );
     return batchResponse(failed);
   });
 }

@@ -18,7 +18,9 @@ export function tableNameOfStreamArn(arn: string | undefined): string | undefine
 /** Whether a stream record is a deletion made by DynamoDB's time-to-live expiry. */
 export function isTtlDelete(record: DynamoDBRecord): boolean {
   const identity = record.userIdentity as { type?: unknown; principalId?: unknown } | undefined;
-  return record.eventName === 'REMOVE' && identity?.type === 'Service' && identity.principalId === 'dynamodb.amazonaws.com';
+  return (
+    record.eventName === 'REMOVE' && identity?.type === 'Service' && identity.principalId === 'dynamodb.amazonaws.com'
+  );
 }
 
 /**
@@ -37,22 +39,31 @@ export function isTtlDelete(record: DynamoDBRecord): boolean {
  */
 export function changeFromStreamRecord(record: DynamoDBRecord, tables: ReadonlyMap<string, TableConfig>): Change {
   const tableName = tableNameOfStreamArn(record.eventSourceARN);
-  if (tableName === undefined) throw new InvalidChangeError(`stream record has no table in eventSourceARN ${JSON.stringify(record.eventSourceARN)}`);
+  if (tableName === undefined)
+    throw new InvalidChangeError(
+      `stream record has no table in eventSourceARN ${JSON.stringify(record.eventSourceARN)}`,
+    );
   const table = tables.get(tableName);
-  if (!table) throw new InvalidChangeError(`stream record of table ${tableName}, which is not configured`, { details: { table: tableName } });
+  if (!table)
+    throw new InvalidChangeError(`stream record of table ${tableName}, which is not configured`, {
+      details: { table: tableName },
+    });
   const stream = record.dynamodb;
   const sequence = stream?.SequenceNumber;
-  if (!stream || typeof sequence !== 'string') throw new InvalidChangeError('stream record has no dynamodb.SequenceNumber', { details: { table: tableName } });
+  if (!stream || typeof sequence !== 'string')
+    throw new InvalidChangeError('stream record has no dynamodb.SequenceNumber', { details: { table: tableName } });
   const sequenceRevision = toRevision(sequence);
   const newImage = stream.NewImage as Record<string, AnyAttributeValue> | undefined;
   const oldImage = stream.OldImage as Record<string, AnyAttributeValue> | undefined;
   const keyItem = (stream.Keys ?? newImage ?? oldImage) as Record<string, AnyAttributeValue> | undefined;
-  if (!keyItem) throw new InvalidChangeError('stream record has neither Keys nor an image', { details: { table: tableName } });
+  if (!keyItem)
+    throw new InvalidChangeError('stream record has neither Keys nor an image', { details: { table: tableName } });
   const key = keyOfItem(table, keyItem);
   const source = { type: 'dynamodb' as const, name: tableName, id: sequence };
-  const time = typeof stream.ApproximateCreationDateTime === 'number'
-    ? new Date(stream.ApproximateCreationDateTime * 1000).toISOString()
-    : new Date().toISOString();
+  const time =
+    typeof stream.ApproximateCreationDateTime === 'number'
+      ? new Date(stream.ApproximateCreationDateTime * 1000).toISOString()
+      : new Date().toISOString();
   // Values converted from attribute maps are JSON-safe by construction; only their size can break
   // a rule, and a small stream record provably makes small values, so the costly check is skipped.
   const small = typeof stream.SizeBytes === 'number' && stream.SizeBytes <= SMALL_RECORD_BYTES;
@@ -60,14 +71,23 @@ export function changeFromStreamRecord(record: DynamoDBRecord, tables: ReadonlyM
 
   if (record.eventName === 'INSERT' || record.eventName === 'MODIFY') {
     if (!newImage) {
-      throw new InvalidChangeError(`${record.eventName} record has no NewImage: the stream view type must be NEW_AND_OLD_IMAGES`, { details: { key } });
+      throw new InvalidChangeError(
+        `${record.eventName} record has no NewImage: the stream view type must be NEW_AND_OLD_IMAGES`,
+        { details: { key } },
+      );
     }
     const value = checked(valueOfItem(table, newImage), 'NewImage', key, small);
     const revision = versionOf(table, newImage, key) ?? sequenceRevision;
     // The publisher stores a put's correlation id in the item; it belongs to this write only.
     const correlationId = correlationOfItem(newImage);
     return {
-      key, op: 'put', value, ...(prevValue === undefined ? {} : { prevValue }), revision, source, time,
+      key,
+      op: 'put',
+      value,
+      ...(prevValue === undefined ? {} : { prevValue }),
+      revision,
+      source,
+      time,
       ...(correlationId === undefined ? {} : { correlationId }),
     };
   }
@@ -75,7 +95,12 @@ export function changeFromStreamRecord(record: DynamoDBRecord, tables: ReadonlyM
     const removed = versionOf(table, oldImage, key);
     const revision = removed === undefined ? sequenceRevision : (BigInt(removed) + 1n).toString();
     return {
-      key, op: 'delete', ...(prevValue === undefined ? {} : { prevValue }), revision, source, time,
+      key,
+      op: 'delete',
+      ...(prevValue === undefined ? {} : { prevValue }),
+      revision,
+      source,
+      time,
       ...(isTtlDelete(record) ? { expired: true } : {}),
     };
   }
@@ -99,10 +124,17 @@ function checked<T>(value: T, image: string, key: string, small: boolean): T {
   }
 }
 
-function versionOf(table: TableConfig, item: Record<string, AnyAttributeValue> | undefined, key: string): Revision | undefined {
+function versionOf(
+  table: TableConfig,
+  item: Record<string, AnyAttributeValue> | undefined,
+  key: string,
+): Revision | undefined {
   try {
     return versionOfItem(table, item);
   } catch (cause) {
-    throw new InvalidChangeError(`version attribute "${versionAttributeOf(table)}": ${(cause as Error).message}`, { cause, details: { key } });
+    throw new InvalidChangeError(`version attribute "${versionAttributeOf(table)}": ${(cause as Error).message}`, {
+      cause,
+      details: { key },
+    });
   }
 }

@@ -4,7 +4,6 @@ import type { Change } from '../../model/change.ts';
 import { DEFAULT_EVENT_DETAIL_TYPE, DEFAULT_EVENT_SOURCE } from '../../model/envelope.ts';
 import { changeFromEnvelope } from '../envelope-change.ts';
 
-
 /** Which events carry changes. */
 export interface EventBridgeSourceOptions {
   /** Expected `source`; default {@link DEFAULT_EVENT_SOURCE}. */
@@ -21,18 +20,34 @@ export interface EventBridgeSourceOptions {
  * too much is a mistake to surface, not to ignore).
  * @throws InvalidChangeError naming what does not match.
  */
-export function changeFromEventBridgeEvent(event: EventBridgeEvent<string, unknown>, options: EventBridgeSourceOptions = {}): Change {
+export function changeFromEventBridgeEvent(
+  event: EventBridgeEvent<string, unknown>,
+  options: EventBridgeSourceOptions = {},
+): Change {
   if (event === null || typeof event !== 'object') throw new InvalidChangeError('event must be an object');
   const expectedSource = options.source ?? DEFAULT_EVENT_SOURCE;
   const expectedType = options.detailType ?? DEFAULT_EVENT_DETAIL_TYPE;
   if (event.source !== expectedSource) {
-    throw new InvalidChangeError(`event source must be ${JSON.stringify(expectedSource)}, got ${JSON.stringify(event.source) ?? 'nothing'}`);
+    throw new InvalidChangeError(
+      `event source must be ${JSON.stringify(expectedSource)}, got ${JSON.stringify(event.source) ?? 'nothing'}`,
+    );
   }
   if (event['detail-type'] !== expectedType) {
-    throw new InvalidChangeError(`event detail-type must be ${JSON.stringify(expectedType)}, got ${JSON.stringify(event['detail-type']) ?? 'nothing'}`);
+    throw new InvalidChangeError(
+      `event detail-type must be ${JSON.stringify(expectedType)}, got ${JSON.stringify(event['detail-type']) ?? 'nothing'}`,
+    );
   }
-  const time = typeof event.time === 'string' && !Number.isNaN(Date.parse(event.time)) ? new Date(event.time).toISOString() : new Date().toISOString();
-  return changeFromEnvelope(event.detail, {
-    type: 'eventbridge', name: options.busName ?? event.source, ...(typeof event.id === 'string' ? { id: event.id } : {}),
-  }, time);
+  const time =
+    typeof event.time === 'string' && !Number.isNaN(Date.parse(event.time))
+      ? new Date(event.time).toISOString()
+      : new Date().toISOString();
+  return changeFromEnvelope(
+    event.detail,
+    {
+      type: 'eventbridge',
+      name: options.busName ?? event.source,
+      ...(typeof event.id === 'string' ? { id: event.id } : {}),
+    },
+    time,
+  );
 }

@@ -68,11 +68,19 @@ export function jsonBody(event: APIGatewayProxyEventV2, maxBytes: number, requir
     return undefined;
   }
   if (bytes.byteLength > maxBytes) {
-    throw new HttpRequestError(413, new InvalidChangeError(`body is ${bytes.byteLength} bytes, more than the ${maxBytes} allowed`, { details: { bytes: bytes.byteLength, maxBytes } }));
+    throw new HttpRequestError(
+      413,
+      new InvalidChangeError(`body is ${bytes.byteLength} bytes, more than the ${maxBytes} allowed`, {
+        details: { bytes: bytes.byteLength, maxBytes },
+      }),
+    );
   }
   const type = (header(event, 'content-type') ?? '').split(';')[0]!.trim().toLowerCase();
   if (!/^application\/([a-z0-9.+-]+\+)?json$/.test(type)) {
-    throw new HttpRequestError(415, new InvalidChangeError(`content-type must be application/json, got ${JSON.stringify(type || 'nothing')}`));
+    throw new HttpRequestError(
+      415,
+      new InvalidChangeError(`content-type must be application/json, got ${JSON.stringify(type || 'nothing')}`),
+    );
   }
   try {
     return JSON.parse(bytes.toString('utf8'));
@@ -82,6 +90,14 @@ export function jsonBody(event: APIGatewayProxyEventV2, maxBytes: number, requir
 }
 
 /** A JSON response. */
-export function jsonResponse(status: number, body: unknown, headers: Record<string, string> = {}): APIGatewayProxyStructuredResultV2 {
-  return { statusCode: status, headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) };
+export function jsonResponse(
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): APIGatewayProxyStructuredResultV2 {
+  return {
+    statusCode: status,
+    headers: { 'content-type': 'application/json', ...headers },
+    body: JSON.stringify(body),
+  };
 }

@@ -3,7 +3,13 @@ import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import type { DatasyncCore } from '../../core.ts';
 import { arnResourceName } from '../envelope-change.ts';
 import { deliverBatch, normalizeItem } from '../batch.ts';
-import { DEFAULT_SAFETY_MARGIN_MS, jsonLog, remainingTime, resolveWriters, type SourceHandlerOptions } from '../handler-options.ts';
+import {
+  DEFAULT_SAFETY_MARGIN_MS,
+  jsonLog,
+  remainingTime,
+  resolveWriters,
+  type SourceHandlerOptions,
+} from '../handler-options.ts';
 import { batchResponse, fifoQueueFailures, standardQueueFailures } from '../partial-batch.ts';
 import { changeFromSqsMessage, isFifoQueueArn } from './normalize.ts';
 
@@ -23,13 +29,26 @@ export function createSqsHandler(datasync: Pick<DatasyncCore, 'dispatch'>, optio
   const log = options.log ?? jsonLog;
   return middy<SQSEvent, SQSBatchResponse, Error, Context>().handler(async (event, context) => {
     const records = event.Records ?? [];
-    const items = records.map((record) => normalizeItem(record.messageId, record, changeFromSqsMessage, {
-      type: 'sqs', name: arnResourceName(record.eventSourceARN) ?? 'sqs', id: record.messageId,
-    }, (r) => r.body));
+    const items = records.map((record) =>
+      normalizeItem(
+        record.messageId,
+        record,
+        changeFromSqsMessage,
+        {
+          type: 'sqs',
+          name: arnResourceName(record.eventSourceARN) ?? 'sqs',
+          id: record.messageId,
+        },
+        (r) => r.body,
+      ),
+    );
     const fifo = records.some((record) => isFifoQueueArn(record.eventSourceARN));
     const remaining = remainingTime(context, margin);
-    const { failed } = await deliverBatch(items, { datasync, ...writers, log, ...(remaining ? { remainingTimeMs: remaining } : {}) },
-      (direct) => (fifo ? fifoQueueFailures(records, direct) : standardQueueFailures(records, direct)));
+    const { failed } = await deliverBatch(
+      items,
+      { datasync, ...writers, log, ...(remaining ? { remainingTimeMs: remaining } : {}) },
+      (direct) => (fifo ? fifoQueueFailures(records, direct) : standardQueueFailures(records, direct)),
+    );
     return batchResponse(failed);
   });
 }

@@ -22,5 +22,9 @@ export function changeFromSqsMessage(record: SQSRecord): Change {
   }
   const sent = Number(record.attributes?.SentTimestamp);
   const time = Number.isFinite(sent) && sent > 0 ? new Date(sent).toISOString() : new Date().toISOString();
-  return changeFromEnvelope(body, { type: 'sqs', name: arnResourceName(record.eventSourceARN) ?? 'sqs', id: record.messageId }, time);
+  return changeFromEnvelope(
+    body,
+    { type: 'sqs', name: arnResourceName(record.eventSourceARN) ?? 'sqs', id: record.messageId },
+    time,
+  );
 }

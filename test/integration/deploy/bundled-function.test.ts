@@ -10,7 +10,14 @@ import { join } from 'node:path';
 import { SendMessageBatchCommand } from '@aws-sdk/client-sqs';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { toEnvelope, type FeedbackRecord } from '../../../lib/index.ts';
-import { createQueue, createStateTable, createTable, receiveAll, receiveBodies, Resources } from '../../support/emulator.ts';
+import {
+  createQueue,
+  createStateTable,
+  createTable,
+  receiveAll,
+  receiveBodies,
+  Resources,
+} from '../../support/emulator.ts';
 import { toLambdaSqsRecords } from '../../support/lambda-events.ts';
 import { packagedService } from '../../support/deploy/packaged-service.ts';
 import { extractBundle, invokeBundle, type InvocationResult } from '../../support/deploy/run-bundle.ts';
@@ -23,8 +30,22 @@ afterAll(async () => {
   rmSync(work, { recursive: true, force: true });
 }, 30_000);
 
-function invoke(bundle: string, event: SQSEvent, env: Record<string, string>): Promise<InvocationResult<SQSBatchResponse>> {
-  return invokeBundle(bundle, event, { AWS_REGION: process.env.AWS_REGION ?? 'us-east-1', AWS_ENDPOINT_URL: process.env.AWS_ENDPOINT_URL, DATASYNC_SILENT: '1', ...env }, work);
+function invoke(
+  bundle: string,
+  event: SQSEvent,
+  env: Record<string, string>,
+): Promise<InvocationResult<SQSBatchResponse>> {
+  return invokeBundle(
+    bundle,
+    event,
+    {
+      AWS_REGION: process.env.AWS_REGION ?? 'us-east-1',
+      AWS_ENDPOINT_URL: process.env.AWS_ENDPOINT_URL,
+      DATASYNC_SILENT: '1',
+      ...env,
+    },
+    work,
+  );
 }
 
 let bundle: string;
@@ -35,7 +56,12 @@ let rejectedUrl: string;
 /** An SQS event of the given bodies, sent through a real queue so ids and attributes are genuine. */
 async function sqsEvent(bodies: string[]): Promise<SQSEvent> {
   const queue = await createQueue(resources, { prefix: 'ds-changes' });
-  await resources.clients.sqs.send(new SendMessageBatchCommand({ QueueUrl: queue.url, Entries: bodies.map((MessageBody, i) => ({ Id: String(i), MessageBody })) }));
+  await resources.clients.sqs.send(
+    new SendMessageBatchCommand({
+      QueueUrl: queue.url,
+      Entries: bodies.map((MessageBody, i) => ({ Id: String(i), MessageBody })),
+    }),
+  );
   return { Records: toLambdaSqsRecords(await receiveAll(queue.url, { count: bodies.length }), queue.arn) };
 }
 
@@ -43,8 +69,11 @@ beforeAll(async () => {
   const service = await packagedService();
   bundle = extractBundle(service, 'sqs', work, 'functions/sqs');
   const [table, stateTable, feedback, rejected, resync] = await Promise.all([
-    createTable(resources, { stream: false }), createStateTable(resources), createQueue(resources, { prefix: 'ds-feedback' }),
-    createQueue(resources, { prefix: 'ds-rejected' }), createQueue(resources, { prefix: 'ds-resync' }),
+    createTable(resources, { stream: false }),
+    createStateTable(resources),
+    createQueue(resources, { prefix: 'ds-feedback' }),
+    createQueue(resources, { prefix: 'ds-rejected' }),
+    createQueue(resources, { prefix: 'ds-resync' }),
   ]);
   feedbackUrl = feedback.url;
   rejectedUrl = rejected.url;
@@ -57,19 +86,25 @@ beforeAll(async () => {
   };
 }, 240_000);
 
-const change = (key: string, revision: number) => JSON.stringify(toEnvelope({ key, op: 'put', value: { mtu: 9000 }, revision }));
+const change = (key: string, revision: number) =>
+  JSON.stringify(toEnvelope({ key, op: 'put', value: { mtu: 9000 }, revision }));
 
 describe('the packaged SQS function, run as Lambda runs it', () => {
   it('signs with the credentials Lambda puts in the environment: feedback for every plugin watching the key, bad input dead-lettered', async () => {
     const event = await sqsEvent([change('config/interfaces/eth0', 1), 'not json at all']);
-    const result = await invoke(bundle, event, { ...serviceEnv, AWS_ACCESS_KEY_ID: 'lambda-role', AWS_SECRET_ACCESS_KEY: 'secret', AWS_SESSION_TOKEN: 'token' });
+    const result = await invoke(bundle, event, {
+      ...serviceEnv,
+      AWS_ACCESS_KEY_ID: 'lambda-role',
+      AWS_SECRET_ACCESS_KEY: 'secret',
+      AWS_SESSION_TOKEN: 'token',
+    });
 
     expect(result).toEqual({ response: { batchItemFailures: [] } });
     // Before the first resync the change is held for each plugin watching it, and that is reported too.
     const feedback = await receiveBodies<FeedbackRecord>(feedbackUrl, { count: 3, remove: true });
-    expect(feedback.map((record) => `${record.event} ${'plugin' in record ? record.plugin : '-'} ${record.status}`).sort()).toEqual([
-      'change interfaces ok', 'change store ok', 'rejected - error',
-    ]);
+    expect(
+      feedback.map((record) => `${record.event} ${'plugin' in record ? record.plugin : '-'} ${record.status}`).sort(),
+    ).toEqual(['change interfaces ok', 'change store ok', 'rejected - error']);
     const rejected = await receiveBodies<{ reason: { code: string } }>(rejectedUrl, { count: 1, remove: true });
     expect(rejected.map((entry) => entry.reason.code)).toEqual(['INVALID_CHANGE']);
   });
@@ -79,21 +114,32 @@ describe('the packaged SQS function, run as Lambda runs it', () => {
     const server: Server = createServer((request, response) => {
       requests.push(request.headers.authorization);
       response.setHeader('content-type', 'application/json');
-      response.end(JSON.stringify({ AccessKeyId: 'container-role', SecretAccessKey: 'secret', Token: 'token', Expiration: new Date(Date.now() + 3_600_000).toISOString() }));
+      response.end(
+        JSON.stringify({
+          AccessKeyId: 'container-role',
+          SecretAccessKey: 'secret',
+          Token: 'token',
+          Expiration: new Date(Date.now() + 3_600_000).toISOString(),
+        }),
+      );
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     try {
       const { port } = server.address() as AddressInfo;
       const event = await sqsEvent([change('config/interfaces/eth1', 1)]);
       const result = await invoke(bundle, event, {
-        ...serviceEnv, AWS_CONTAINER_CREDENTIALS_FULL_URI: `http://127.0.0.1:${port}/credentials`, AWS_CONTAINER_AUTHORIZATION_TOKEN: 'container-token',
+        ...serviceEnv,
+        AWS_CONTAINER_CREDENTIALS_FULL_URI: `http://127.0.0.1:${port}/credentials`,
+        AWS_CONTAINER_AUTHORIZATION_TOKEN: 'container-token',
       });
 
       expect(result).toEqual({ response: { batchItemFailures: [] } });
       expect(requests.length).toBeGreaterThan(0);
       expect(new Set(requests)).toEqual(new Set(['container-token']));
       const feedback = await receiveBodies<FeedbackRecord>(feedbackUrl, { count: 2, remove: true });
-      expect(feedback.map((record) => `${record.event} ${'plugin' in record ? record.plugin : '-'} ${record.status}`).sort()).toEqual(['change interfaces ok', 'change store ok']);
+      expect(
+        feedback.map((record) => `${record.event} ${'plugin' in record ? record.plugin : '-'} ${record.status}`).sort(),
+      ).toEqual(['change interfaces ok', 'change store ok']);
     } finally {
       await new Promise((resolve) => server.close(resolve));
     }
@@ -105,7 +151,9 @@ describe('the packaged SQS function, run as Lambda runs it', () => {
 
     expect(result.response).toBeUndefined();
     // The thrown error's own message is what the Lambda log shows first: it must name the cause.
-    expect(result.thrown?.message).toMatch(/: no AWS credentials: a deployed function reads them from AWS_ACCESS_KEY_ID/);
+    expect(result.thrown?.message).toMatch(
+      /: no AWS credentials: a deployed function reads them from AWS_ACCESS_KEY_ID/,
+    );
     expect(result.thrown?.causes.some((message) => /^no AWS credentials: /.test(message))).toBe(true);
   });
 });

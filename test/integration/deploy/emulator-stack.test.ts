@@ -9,17 +9,29 @@ import { DescribeTableCommand } from '@aws-sdk/client-dynamodb';
 import { DescribeRuleCommand, ListTargetsByRuleCommand } from '@aws-sdk/client-eventbridge';
 import { GetQueueAttributesCommand, GetQueueUrlCommand } from '@aws-sdk/client-sqs';
 import { createAwsClients } from '../../../lib/aws/clients.ts';
-import { NAME_PREFIX, packagedService, type PackagedService, type Template } from '../../support/deploy/packaged-service.ts';
+import {
+  NAME_PREFIX,
+  packagedService,
+  type PackagedService,
+  type Template,
+} from '../../support/deploy/packaged-service.ts';
 import { deleteObject, putObject, queryApi, xmlMembers, xmlValues } from '../../support/deploy/signed-request.ts';
 
 /** Resource types moto's CloudFormation skips (it logs "No Moto CloudFormation support"). */
 const NOT_CREATED_BY_EMULATOR = [
-  'AWS::ApiGatewayV2::Api', 'AWS::ApiGatewayV2::Integration', 'AWS::ApiGatewayV2::Route', 'AWS::ApiGatewayV2::Stage',
-  'AWS::CloudWatch::Alarm', 'AWS::Lambda::EventInvokeConfig', 'AWS::S3::BucketPolicy', 'AWS::SQS::QueuePolicy',
+  'AWS::ApiGatewayV2::Api',
+  'AWS::ApiGatewayV2::Integration',
+  'AWS::ApiGatewayV2::Route',
+  'AWS::ApiGatewayV2::Stage',
+  'AWS::CloudWatch::Alarm',
+  'AWS::Lambda::EventInvokeConfig',
+  'AWS::S3::BucketPolicy',
+  'AWS::SQS::QueuePolicy',
 ].sort();
 
 const CFN_VERSION = '2010-05-15';
-const cfn = (action: string, params: Record<string, string> = {}) => queryApi('cloudformation', CFN_VERSION, action, params);
+const cfn = (action: string, params: Record<string, string> = {}) =>
+  queryApi('cloudformation', CFN_VERSION, action, params);
 
 const suffix = randomBytes(4).toString('hex');
 const stackName = `sds-deploy-test-${suffix}`;
@@ -39,17 +51,28 @@ let resources: Map<string, { type: string; status: string; physicalId: string }>
  */
 function forEmulator(packaged: Template): Template {
   const renamed = JSON.parse(JSON.stringify(packaged).replaceAll(NAME_PREFIX, prefix)) as Template;
-  const outputs = Object.fromEntries(Object.entries(renamed.Outputs ?? {}).map(([name, output]) => {
-    const { Export: _, ...kept } = output as { Value: unknown; Export?: unknown };
-    return [name, kept];
-  }));
+  const outputs = Object.fromEntries(
+    Object.entries(renamed.Outputs ?? {}).map(([name, output]) => {
+      const { Export: _, ...kept } = output as { Value: unknown; Export?: unknown };
+      return [name, kept];
+    }),
+  );
   return { ...renamed, Outputs: outputs };
 }
 
 async function stackStatus(): Promise<{ status: string; reason: string; outputs: Map<string, string> }> {
   const xml = await cfn('DescribeStacks', { StackName: stackName });
-  const outputs = new Map(xmlMembers(xml, 'Outputs').map((member) => [xmlValues(member, 'OutputKey')[0]!, xmlValues(member, 'OutputValue')[0] ?? '']));
-  return { status: xmlValues(xml, 'StackStatus')[0] ?? '', reason: xmlValues(xml, 'StackStatusReason')[0] ?? '', outputs };
+  const outputs = new Map(
+    xmlMembers(xml, 'Outputs').map((member) => [
+      xmlValues(member, 'OutputKey')[0]!,
+      xmlValues(member, 'OutputValue')[0] ?? '',
+    ]),
+  );
+  return {
+    status: xmlValues(xml, 'StackStatus')[0] ?? '',
+    reason: xmlValues(xml, 'StackStatusReason')[0] ?? '',
+    outputs,
+  };
 }
 
 /** Waits for the stack to leave an *_IN_PROGRESS status (moto usually finishes at once). */
@@ -77,18 +100,30 @@ beforeAll(async () => {
     await putObject(bucket, key, readFileSync(join(service.dir, key.split('/').pop()!)));
     uploaded.push(key);
   }
-  await cfn('UpdateStack', { StackName: stackName, TemplateBody: JSON.stringify(template), 'Capabilities.member.1': 'CAPABILITY_IAM' });
+  await cfn('UpdateStack', {
+    StackName: stackName,
+    TemplateBody: JSON.stringify(template),
+    'Capabilities.member.1': 'CAPABILITY_IAM',
+  });
   const updated = await settled();
   if (updated.status !== 'UPDATE_COMPLETE') throw new Error(`stack update ended ${updated.status}: ${updated.reason}`);
 
   const listed = await cfn('ListStackResources', { StackName: stackName });
-  resources = new Map(xmlMembers(listed, 'StackResourceSummaries')
-    .map((member) => [xmlValues(member, 'LogicalResourceId')[0] ?? '', {
-      type: xmlValues(member, 'ResourceType')[0] ?? '',
-      status: xmlValues(member, 'ResourceStatus')[0] ?? '',
-      physicalId: xmlValues(member, 'PhysicalResourceId')[0] ?? '',
-    }] as const)
-    .filter(([logicalId]) => logicalId !== ''));
+  resources = new Map(
+    xmlMembers(listed, 'StackResourceSummaries')
+      .map(
+        (member) =>
+          [
+            xmlValues(member, 'LogicalResourceId')[0] ?? '',
+            {
+              type: xmlValues(member, 'ResourceType')[0] ?? '',
+              status: xmlValues(member, 'ResourceStatus')[0] ?? '',
+              physicalId: xmlValues(member, 'PhysicalResourceId')[0] ?? '',
+            },
+          ] as const,
+      )
+      .filter(([logicalId]) => logicalId !== ''),
+  );
 }, 240_000);
 
 afterAll(async () => {
@@ -117,7 +152,10 @@ describe('the packaged stack on the emulator (moto CloudFormation)', () => {
     // moto's CloudFormation drops SSESpecification (template.test.ts checks it is set).
     expect(data?.BillingModeSummary?.BillingMode).toBe('PAY_PER_REQUEST');
     const { Table: state } = await aws.dynamodb.send(new DescribeTableCommand({ TableName: `${prefix}-state` }));
-    expect(state?.KeySchema).toEqual([{ AttributeName: 'pk', KeyType: 'HASH' }, { AttributeName: 'sk', KeyType: 'RANGE' }]);
+    expect(state?.KeySchema).toEqual([
+      { AttributeName: 'pk', KeyType: 'HASH' },
+      { AttributeName: 'sk', KeyType: 'RANGE' },
+    ]);
   });
 
   it('creates the changes queues with encryption, visibility and redrive to their DLQs', async () => {
@@ -126,7 +164,10 @@ describe('the packaged stack on the emulator (moto CloudFormation)', () => {
       const { Attributes } = await aws.sqs.send(new GetQueueAttributesCommand({ QueueUrl, AttributeNames: ['All'] }));
       expect(Attributes?.SqsManagedSseEnabled).toBe('true');
       expect(Number(Attributes?.VisibilityTimeout)).toBe(180);
-      const redrive = JSON.parse(Attributes?.RedrivePolicy ?? '{}') as { deadLetterTargetArn?: string; maxReceiveCount?: number };
+      const redrive = JSON.parse(Attributes?.RedrivePolicy ?? '{}') as {
+        deadLetterTargetArn?: string;
+        maxReceiveCount?: number;
+      };
       const dlq = name.endsWith('.fifo') ? `${prefix}-changes-dlq.fifo` : `${prefix}-changes-dlq`;
       expect(redrive.deadLetterTargetArn).toMatch(new RegExp(`:${dlq.replace(/\./g, '\\.')}$`));
       expect(Number(redrive.maxReceiveCount)).toBe(5);

@@ -15,7 +15,11 @@ import { join } from 'node:path';
 import { BatchWriteItemCommand, CreateTableCommand, DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { CreateAccessKeyCommand, CreateUserCommand, IAMClient, PutUserPolicyCommand } from '@aws-sdk/client-iam';
 import {
-  CreateQueueCommand, GetQueueAttributesCommand, SendMessageBatchCommand, SQSClient, type Message,
+  CreateQueueCommand,
+  GetQueueAttributesCommand,
+  SendMessageBatchCommand,
+  SQSClient,
+  type Message,
 } from '@aws-sdk/client-sqs';
 import type { APIGatewayProxyResultV2, DynamoDBBatchResponse, SQSBatchResponse } from 'aws-lambda';
 import { toLambdaSqsRecord } from '../../../infra/local/lambda-shapes.ts';
@@ -35,7 +39,10 @@ const work = mkdtempSync(join(tmpdir(), 'datasync-roles-'));
 
 type Credentials = { accessKeyId: string; secretAccessKey: string };
 /** A resource made on the emulator: its ARN ("*" for tables, see above) and what `Ref` gives (URL or name). */
-interface Created { readonly arn: string; readonly ref: string }
+interface Created {
+  readonly arn: string;
+  readonly ref: string;
+}
 
 let moto: ChildProcess;
 let endpoint: string;
@@ -51,7 +58,13 @@ let users = 0;
 async function userWith(client: IAMClient, statements: unknown[]): Promise<Credentials> {
   const UserName = `user-${(users += 1)}`;
   await client.send(new CreateUserCommand({ UserName }));
-  await client.send(new PutUserPolicyCommand({ UserName, PolicyName: 'role', PolicyDocument: JSON.stringify({ Version: '2012-10-17', Statement: statements }) }));
+  await client.send(
+    new PutUserPolicyCommand({
+      UserName,
+      PolicyName: 'role',
+      PolicyDocument: JSON.stringify({ Version: '2012-10-17', Statement: statements }),
+    }),
+  );
   const { AccessKey } = await client.send(new CreateAccessKeyCommand({ UserName }));
   return { accessKeyId: AccessKey!.AccessKeyId!, secretAccessKey: AccessKey!.SecretAccessKey! };
 }
@@ -60,7 +73,9 @@ async function userWith(client: IAMClient, statements: unknown[]): Promise<Crede
 function roleOf(functionId: string): Statement[] {
   const role = refTarget(template.Resources[`${functionId}LambdaFunction`]!.Properties!.Role)!;
   // Log writes go to CloudWatch Logs, which these runs do not reach.
-  return roleStatements(template.Resources[role]!).filter((statement) => !statement.actions.some((action) => action.startsWith('logs:')));
+  return roleStatements(template.Resources[role]!).filter(
+    (statement) => !statement.actions.some((action) => action.startsWith('logs:')),
+  );
 }
 
 // moto authorizes a call by the name of its API operation. AWS authorizes batch and transaction
@@ -75,7 +90,9 @@ const AUTHORIZED_AS: Record<string, readonly string[]> = {
 };
 
 function withMotoNames(actions: readonly string[]): string[] {
-  const extra = Object.entries(AUTHORIZED_AS).filter(([, needs]) => needs.every((action) => actions.includes(action))).map(([name]) => name);
+  const extra = Object.entries(AUTHORIZED_AS)
+    .filter(([, needs]) => needs.every((action) => actions.includes(action)))
+    .map(([name]) => name);
   return [...actions, ...extra];
 }
 
@@ -88,20 +105,46 @@ function asPolicy(statements: Statement[]): unknown[] {
     // A queue the test did not create keeps an ARN of its own, so a grant on it allows nothing here.
     return created.get(target!)?.arn ?? `arn:aws:sqs:${REGION}:123456789012:not-created-${target}`;
   };
-  return statements.map((statement) => ({ Effect: statement.effect, Action: withMotoNames(statement.actions), Resource: [...new Set(statement.resources.map(resource))] }));
+  return statements.map((statement) => ({
+    Effect: statement.effect,
+    Action: withMotoNames(statement.actions),
+    Resource: [...new Set(statement.resources.map(resource))],
+  }));
 }
 
 /** The function's environment from the template, its Refs resolved to this emulator's resources. */
 function environmentOf(functionId: string): Record<string, string> {
-  const variables = template.Resources[`${functionId}LambdaFunction`]!.Properties!.Environment.Variables as Record<string, unknown>;
-  return Object.fromEntries(Object.entries(variables).map(([name, value]) => [name, typeof value === 'string' ? value : created.get(refTarget(value)!)!.ref]));
+  const variables = template.Resources[`${functionId}LambdaFunction`]!.Properties!.Environment.Variables as Record<
+    string,
+    unknown
+  >;
+  return Object.fromEntries(
+    Object.entries(variables).map(([name, value]) => [
+      name,
+      typeof value === 'string' ? value : created.get(refTarget(value)!)!.ref,
+    ]),
+  );
 }
 
-function invoke<T>(name: string, functionId: string, event: unknown, credentials: Credentials): Promise<InvocationResult<T>> {
-  return invokeBundle<T>(bundles.get(name)!, event, {
-    ...environmentOf(functionId), AWS_REGION: REGION, AWS_ENDPOINT_URL: endpoint, DATASYNC_SILENT: '1',
-    AWS_ACCESS_KEY_ID: credentials.accessKeyId, AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey,
-  }, work);
+function invoke<T>(
+  name: string,
+  functionId: string,
+  event: unknown,
+  credentials: Credentials,
+): Promise<InvocationResult<T>> {
+  return invokeBundle<T>(
+    bundles.get(name)!,
+    event,
+    {
+      ...environmentOf(functionId),
+      AWS_REGION: REGION,
+      AWS_ENDPOINT_URL: endpoint,
+      DATASYNC_SILENT: '1',
+      AWS_ACCESS_KEY_ID: credentials.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey,
+    },
+    work,
+  );
 }
 
 /** Receives `count` messages from a queue (or what arrives within 10 s) and deletes them. */
@@ -119,7 +162,12 @@ let firstResync: Promise<{ result: InvocationResult<ResyncRunResult>; feedback: 
  */
 function resyncedOnce() {
   return (firstResync ??= (async () => {
-    const result = await invoke<ResyncRunResult>('resync', 'Resync', {}, await userWith(iam, asPolicy(roleOf('Resync'))));
+    const result = await invoke<ResyncRunResult>(
+      'resync',
+      'Resync',
+      {},
+      await userWith(iam, asPolicy(roleOf('Resync'))),
+    );
     return { result, feedback: result.thrown ? [] : feedbackOf(await receive('FeedbackQueue', 3)) };
   })());
 }
@@ -127,14 +175,25 @@ function resyncedOnce() {
 /** For the cases that need the plugins in sync: fails at once, saying why, when the first resync did not succeed. */
 async function inSync(): Promise<void> {
   const { result } = await resyncedOnce();
-  const failed = result.thrown?.message ?? result.response?.plugins.filter(({ status }) => status !== 'ok').map(({ plugin, status }) => `${plugin}: ${status}`).join(', ');
+  const failed =
+    result.thrown?.message ??
+    result.response?.plugins
+      .filter(({ status }) => status !== 'ok')
+      .map(({ plugin, status }) => `${plugin}: ${status}`)
+      .join(', ');
   if (failed) throw new Error(`the first resync did not succeed, so this case cannot run: ${failed}`);
 }
 
 beforeAll(async () => {
   const service = await packagedService();
   template = service.template;
-  for (const [name, entry] of [['sqs', 'sqs'], ['resync', 'resync'], ['eventbridge', 'eventbridge'], ['dynamodbStream', 'dynamodb-stream'], ['http', 'http']] as const) {
+  for (const [name, entry] of [
+    ['sqs', 'sqs'],
+    ['resync', 'resync'],
+    ['eventbridge', 'eventbridge'],
+    ['dynamodbStream', 'dynamodb-stream'],
+    ['http', 'http'],
+  ] as const) {
     bundles.set(name, extractBundle(service, name, work, `functions/${entry}`));
   }
 
@@ -145,7 +204,14 @@ beforeAll(async () => {
   // the administrator's user, policy and keys. (A server other than moto would refuse this call.)
   const reset = await fetch(`${endpoint}/moto-api/reset-auth`, { method: 'POST', body: '3' });
   if (!reset.ok) throw new Error(`${endpoint} did not accept moto's reset-auth: ${reset.status}`);
-  const admin = await userWith(new IAMClient({ endpoint, region: REGION, credentials: { accessKeyId: 'bootstrap', secretAccessKey: 'bootstrap' } }), [{ Effect: 'Allow', Action: '*', Resource: '*' }]);
+  const admin = await userWith(
+    new IAMClient({
+      endpoint,
+      region: REGION,
+      credentials: { accessKeyId: 'bootstrap', secretAccessKey: 'bootstrap' },
+    }),
+    [{ Effect: 'Allow', Action: '*', Resource: '*' }],
+  );
   iam = new IAMClient({ endpoint, region: REGION, credentials: admin });
   sqs = new SQSClient({ endpoint, region: REGION, credentials: admin });
   dynamodb = new DynamoDBClient({ endpoint, region: REGION, credentials: admin });
@@ -154,24 +220,39 @@ beforeAll(async () => {
   for (const [id, resource] of Object.entries(template.Resources)) {
     if (resource.Type === 'AWS::SQS::Queue') {
       const QueueName = String(resource.Properties!.QueueName);
-      const { QueueUrl } = await sqs.send(new CreateQueueCommand({ QueueName, ...(QueueName.endsWith('.fifo') ? { Attributes: { FifoQueue: 'true' } } : {}) }));
+      const { QueueUrl } = await sqs.send(
+        new CreateQueueCommand({
+          QueueName,
+          ...(QueueName.endsWith('.fifo') ? { Attributes: { FifoQueue: 'true' } } : {}),
+        }),
+      );
       const { Attributes } = await sqs.send(new GetQueueAttributesCommand({ QueueUrl, AttributeNames: ['QueueArn'] }));
       created.set(id, { arn: Attributes!.QueueArn!, ref: QueueUrl! });
     }
   }
   const configTable = String(template.Resources.ConfigTable!.Properties!.TableName);
   const stateTable = String(template.Resources.StateTable!.Properties!.TableName);
-  await dynamodb.send(new CreateTableCommand({
-    TableName: configTable, BillingMode: 'PAY_PER_REQUEST',
-    AttributeDefinitions: [{ AttributeName: 'pk', AttributeType: 'S' }], KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }],
-  }));
+  await dynamodb.send(
+    new CreateTableCommand({
+      TableName: configTable,
+      BillingMode: 'PAY_PER_REQUEST',
+      AttributeDefinitions: [{ AttributeName: 'pk', AttributeType: 'S' }],
+      KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }],
+    }),
+  );
   await dynamodb.send(new CreateTableCommand(stateTableDefinition(stateTable)));
   created.set('ConfigTable', { arn: '*', ref: configTable });
   created.set('StateTable', { arn: '*', ref: stateTable });
-  await dynamodb.send(new BatchWriteItemCommand({ RequestItems: { [configTable]: [
-    { PutRequest: { Item: { pk: { S: 'interfaces/eth0' }, mtu: { N: '1500' }, version: { N: '1' } } } },
-    { PutRequest: { Item: { pk: { S: 'routes/default' }, via: { S: 'eth0' }, version: { N: '1' } } } },
-  ] } }));
+  await dynamodb.send(
+    new BatchWriteItemCommand({
+      RequestItems: {
+        [configTable]: [
+          { PutRequest: { Item: { pk: { S: 'interfaces/eth0' }, mtu: { N: '1500' }, version: { N: '1' } } } },
+          { PutRequest: { Item: { pk: { S: 'routes/default' }, via: { S: 'eth0' }, version: { N: '1' } } } },
+        ],
+      },
+    }),
+  );
 }, 240_000);
 
 afterAll(async () => {
@@ -179,13 +260,23 @@ afterAll(async () => {
   rmSync(work, { recursive: true, force: true });
 });
 
-const change = (key: string, value: Record<string, unknown>, revision: number) => JSON.stringify(toEnvelope({ key, op: 'put', value: value as never, revision }));
+const change = (key: string, value: Record<string, unknown>, revision: number) =>
+  JSON.stringify(toEnvelope({ key, op: 'put', value: value as never, revision }));
 
 /** Sends bodies to the changes queue and receives them back as the Lambda SQS event source would. */
 async function changesEvent(bodies: string[]) {
   const queue = created.get('ChangesQueue')!;
-  await sqs.send(new SendMessageBatchCommand({ QueueUrl: queue.ref, Entries: bodies.map((MessageBody, i) => ({ Id: String(i), MessageBody })) }));
-  return { Records: (await receive('ChangesQueue', bodies.length)).map((message) => toLambdaSqsRecord(message, queue.arn, REGION)) };
+  await sqs.send(
+    new SendMessageBatchCommand({
+      QueueUrl: queue.ref,
+      Entries: bodies.map((MessageBody, i) => ({ Id: String(i), MessageBody })),
+    }),
+  );
+  return {
+    Records: (await receive('ChangesQueue', bodies.length)).map((message) =>
+      toLambdaSqsRecord(message, queue.arn, REGION),
+    ),
+  };
 }
 
 describe('packaged roles, enforced by the emulator', () => {
@@ -194,9 +285,15 @@ describe('packaged roles, enforced by the emulator', () => {
 
     expect(result.thrown).toBeUndefined();
     expect(result.response!.plugins.map(({ plugin, status }) => ({ plugin, status }))).toEqual([
-      { plugin: 'store', status: 'ok' }, { plugin: 'interfaces', status: 'ok' }, { plugin: 'routes', status: 'ok' },
+      { plugin: 'store', status: 'ok' },
+      { plugin: 'interfaces', status: 'ok' },
+      { plugin: 'routes', status: 'ok' },
     ]);
-    expect(feedback.filter((record) => record.event === 'resync').map((record) => record.status)).toEqual(['ok', 'ok', 'ok']);
+    expect(feedback.filter((record) => record.event === 'resync').map((record) => record.status)).toEqual([
+      'ok',
+      'ok',
+      'ok',
+    ]);
   });
 
   it('the SQS function stores and delivers after the first resync, tracks a failing plugin and dead-letters bad input with only its role', async () => {
@@ -211,26 +308,48 @@ describe('packaged roles, enforced by the emulator', () => {
     expect(result.thrown).toBeUndefined();
     // The store plugin refuses a value that is not an object. It got both changes in one call, so
     // both records are retried; the other plugins took theirs, and the bad body is not retried.
-    expect(result.response!.batchItemFailures.map(({ itemIdentifier }) => itemIdentifier).sort()).toEqual([event.Records[0]!.messageId, event.Records[1]!.messageId].sort());
+    expect(result.response!.batchItemFailures.map(({ itemIdentifier }) => itemIdentifier).sort()).toEqual(
+      [event.Records[0]!.messageId, event.Records[1]!.messageId].sort(),
+    );
     const feedback = feedbackOf(await receive('FeedbackQueue', 4));
-    expect(feedback.map((record) => `${record.event} ${'plugin' in record ? record.plugin : '-'} ${record.status}`).sort()).toEqual([
-      'change interfaces ok', 'change routes ok', 'change store error', 'rejected - error',
-    ]);
+    expect(
+      feedback.map((record) => `${record.event} ${'plugin' in record ? record.plugin : '-'} ${record.status}`).sort(),
+    ).toEqual(['change interfaces ok', 'change routes ok', 'change store error', 'rejected - error']);
     expect(await receive('RejectedQueue', 1)).toHaveLength(1);
   });
 
   it('the EventBridge function stores and delivers a bus change with only its role', async () => {
     await inSync();
     const event = {
-      version: '0', id: 'event-1', 'detail-type': DEFAULT_EVENT_DETAIL_TYPE, source: DEFAULT_EVENT_SOURCE, account: '123456789012',
-      time: new Date().toISOString(), region: REGION, resources: [], detail: toEnvelope({ key: 'config/interfaces/eth3', op: 'put', value: { mtu: 1400 }, revision: 1 }),
+      version: '0',
+      id: 'event-1',
+      'detail-type': DEFAULT_EVENT_DETAIL_TYPE,
+      source: DEFAULT_EVENT_SOURCE,
+      account: '123456789012',
+      time: new Date().toISOString(),
+      region: REGION,
+      resources: [],
+      detail: toEnvelope({ key: 'config/interfaces/eth3', op: 'put', value: { mtu: 1400 }, revision: 1 }),
     };
-    const result = await invoke('eventbridge', 'Eventbridge', event, await userWith(iam, asPolicy(roleOf('Eventbridge'))));
+    const result = await invoke(
+      'eventbridge',
+      'Eventbridge',
+      event,
+      await userWith(iam, asPolicy(roleOf('Eventbridge'))),
+    );
 
     expect(result.thrown).toBeUndefined();
     const feedback = feedbackOf(await receive('FeedbackQueue', 2));
-    expect(feedback.map((record) => `${record.event} ${'plugin' in record ? record.plugin : '-'} ${record.status}`).sort()).toEqual(['change interfaces ok', 'change store ok']);
-    const stored = await dynamodb.send(new GetItemCommand({ TableName: created.get('ConfigTable')!.ref, Key: { pk: { S: 'interfaces/eth3' } }, ConsistentRead: true }));
+    expect(
+      feedback.map((record) => `${record.event} ${'plugin' in record ? record.plugin : '-'} ${record.status}`).sort(),
+    ).toEqual(['change interfaces ok', 'change store ok']);
+    const stored = await dynamodb.send(
+      new GetItemCommand({
+        TableName: created.get('ConfigTable')!.ref,
+        Key: { pk: { S: 'interfaces/eth3' } },
+        ConsistentRead: true,
+      }),
+    );
     expect(stored.Item?.mtu).toEqual({ N: '1400' });
   });
 
@@ -238,40 +357,92 @@ describe('packaged roles, enforced by the emulator', () => {
     await inSync();
     const table = created.get('ConfigTable')!.ref;
     const image = { pk: { S: 'interfaces/eth0' }, mtu: { N: '1280' }, version: { N: '5' } };
-    const event = { Records: [{
-      eventID: 'stream-1', eventName: 'MODIFY', eventVersion: '1.1', eventSource: 'aws:dynamodb', awsRegion: REGION,
-      eventSourceARN: `arn:aws:dynamodb:${REGION}:123456789012:table/${table}/stream/2026-01-01T00:00:00.000`,
-      dynamodb: {
-        ApproximateCreationDateTime: Math.floor(Date.now() / 1000), Keys: { pk: image.pk }, NewImage: image,
-        OldImage: { ...image, mtu: { N: '1500' }, version: { N: '4' } }, SequenceNumber: '100000000000000000001', SizeBytes: 60, StreamViewType: 'NEW_AND_OLD_IMAGES',
-      },
-    }] };
-    const result = await invoke<DynamoDBBatchResponse>('dynamodbStream', 'DynamodbStream', event, await userWith(iam, asPolicy(roleOf('DynamodbStream'))));
+    const event = {
+      Records: [
+        {
+          eventID: 'stream-1',
+          eventName: 'MODIFY',
+          eventVersion: '1.1',
+          eventSource: 'aws:dynamodb',
+          awsRegion: REGION,
+          eventSourceARN: `arn:aws:dynamodb:${REGION}:123456789012:table/${table}/stream/2026-01-01T00:00:00.000`,
+          dynamodb: {
+            ApproximateCreationDateTime: Math.floor(Date.now() / 1000),
+            Keys: { pk: image.pk },
+            NewImage: image,
+            OldImage: { ...image, mtu: { N: '1500' }, version: { N: '4' } },
+            SequenceNumber: '100000000000000000001',
+            SizeBytes: 60,
+            StreamViewType: 'NEW_AND_OLD_IMAGES',
+          },
+        },
+      ],
+    };
+    const result = await invoke<DynamoDBBatchResponse>(
+      'dynamodbStream',
+      'DynamodbStream',
+      event,
+      await userWith(iam, asPolicy(roleOf('DynamodbStream'))),
+    );
 
     expect(result).toEqual({ response: { batchItemFailures: [] } });
     const feedback = feedbackOf(await receive('FeedbackQueue', 2));
     const delivered = [{ key: 'config/interfaces/eth0', op: 'put', revision: '5' }];
-    expect(feedback.map((record) => ({ event: record.event, plugin: 'plugin' in record ? record.plugin : undefined, status: record.status, changes: 'changes' in record ? record.changes : undefined }))
-      .sort((a, b) => String(a.plugin).localeCompare(String(b.plugin)))).toEqual([
-      { event: 'change', plugin: 'interfaces', status: 'ok', changes: delivered }, { event: 'change', plugin: 'store', status: 'ok', changes: delivered },
+    expect(
+      feedback
+        .map((record) => ({
+          event: record.event,
+          plugin: 'plugin' in record ? record.plugin : undefined,
+          status: record.status,
+          changes: 'changes' in record ? record.changes : undefined,
+        }))
+        .sort((a, b) => String(a.plugin).localeCompare(String(b.plugin))),
+    ).toEqual([
+      { event: 'change', plugin: 'interfaces', status: 'ok', changes: delivered },
+      { event: 'change', plugin: 'store', status: 'ok', changes: delivered },
     ]);
   });
 
   it('the HTTP function writes a key to the table with only its role', async () => {
     const path = '/keys/config/interfaces/eth4';
     const event = {
-      version: '2.0', routeKey: 'PUT /keys/{key+}', rawPath: path, rawQueryString: '', headers: { 'content-type': 'application/json' },
-      pathParameters: { key: 'config/interfaces/eth4' }, body: JSON.stringify({ mtu: 1300 }), isBase64Encoded: false,
+      version: '2.0',
+      routeKey: 'PUT /keys/{key+}',
+      rawPath: path,
+      rawQueryString: '',
+      headers: { 'content-type': 'application/json' },
+      pathParameters: { key: 'config/interfaces/eth4' },
+      body: JSON.stringify({ mtu: 1300 }),
+      isBase64Encoded: false,
       requestContext: {
-        accountId: '123456789012', apiId: 'api', domainName: 'example.com', domainPrefix: 'example', stage: '$default', requestId: 'request-1',
-        routeKey: 'PUT /keys/{key+}', time: '', timeEpoch: 0, http: { method: 'PUT', path, protocol: 'HTTP/1.1', sourceIp: '127.0.0.1', userAgent: 'test' },
+        accountId: '123456789012',
+        apiId: 'api',
+        domainName: 'example.com',
+        domainPrefix: 'example',
+        stage: '$default',
+        requestId: 'request-1',
+        routeKey: 'PUT /keys/{key+}',
+        time: '',
+        timeEpoch: 0,
+        http: { method: 'PUT', path, protocol: 'HTTP/1.1', sourceIp: '127.0.0.1', userAgent: 'test' },
       },
     };
-    const result = await invoke<Exclude<APIGatewayProxyResultV2, string>>('http', 'Http', event, await userWith(iam, asPolicy(roleOf('Http'))));
+    const result = await invoke<Exclude<APIGatewayProxyResultV2, string>>(
+      'http',
+      'Http',
+      event,
+      await userWith(iam, asPolicy(roleOf('Http'))),
+    );
 
     expect(result.thrown).toBeUndefined();
     expect(result.response!.statusCode).toBeLessThan(300);
-    const stored = await dynamodb.send(new GetItemCommand({ TableName: created.get('ConfigTable')!.ref, Key: { pk: { S: 'interfaces/eth4' } }, ConsistentRead: true }));
+    const stored = await dynamodb.send(
+      new GetItemCommand({
+        TableName: created.get('ConfigTable')!.ref,
+        Key: { pk: { S: 'interfaces/eth4' } },
+        ConsistentRead: true,
+      }),
+    );
     expect(stored.Item?.mtu).toEqual({ N: '1300' });
   });
 
@@ -283,16 +454,31 @@ describe('packaged roles, enforced by the emulator', () => {
       served += 1;
       response.setHeader('content-type', 'application/json');
       // An IAM user's keys have no session token; the endpoint's format still needs the field.
-      response.end(JSON.stringify({ AccessKeyId: keys.accessKeyId, SecretAccessKey: keys.secretAccessKey, Token: '', Expiration: new Date(Date.now() + 3_600_000).toISOString() }));
+      response.end(
+        JSON.stringify({
+          AccessKeyId: keys.accessKeyId,
+          SecretAccessKey: keys.secretAccessKey,
+          Token: '',
+          Expiration: new Date(Date.now() + 3_600_000).toISOString(),
+        }),
+      );
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     try {
       const event = await changesEvent([change('config/interfaces/eth6', { mtu: 1500 }, 1)]);
       const { port } = server.address() as { port: number };
-      const result = await invokeBundle<SQSBatchResponse>(bundles.get('sqs')!, event, {
-        ...environmentOf('Sqs'), AWS_REGION: REGION, AWS_ENDPOINT_URL: endpoint, DATASYNC_SILENT: '1',
-        AWS_CONTAINER_CREDENTIALS_FULL_URI: `http://127.0.0.1:${port}/role`,
-      }, work);
+      const result = await invokeBundle<SQSBatchResponse>(
+        bundles.get('sqs')!,
+        event,
+        {
+          ...environmentOf('Sqs'),
+          AWS_REGION: REGION,
+          AWS_ENDPOINT_URL: endpoint,
+          DATASYNC_SILENT: '1',
+          AWS_CONTAINER_CREDENTIALS_FULL_URI: `http://127.0.0.1:${port}/role`,
+        },
+        work,
+      );
 
       // moto refuses keys it did not issue, so success means the served keys signed the calls.
       expect(result).toEqual({ response: { batchItemFailures: [] } });
@@ -306,10 +492,18 @@ describe('packaged roles, enforced by the emulator', () => {
   it('fails the invocation when the role lacks one call the delivery path makes, and succeeds with it', async () => {
     // After a resync the ledger reads what a plugin holds from its snapshot with Query.
     const schedule = { source: 'aws.events', 'detail-type': 'Scheduled Event', detail: {} };
-    const resynced = await invoke<ResyncRunResult>('resync', 'Resync', schedule, await userWith(iam, asPolicy(roleOf('Resync'))));
+    const resynced = await invoke<ResyncRunResult>(
+      'resync',
+      'Resync',
+      schedule,
+      await userWith(iam, asPolicy(roleOf('Resync'))),
+    );
     expect(resynced.response?.plugins.map(({ status }) => status)).toEqual(['ok', 'ok', 'ok']);
     await receive('FeedbackQueue', 3);
-    const withoutQuery = roleOf('Sqs').map((statement) => ({ ...statement, actions: statement.actions.filter((action) => action !== 'dynamodb:Query') }));
+    const withoutQuery = roleOf('Sqs').map((statement) => ({
+      ...statement,
+      actions: statement.actions.filter((action) => action !== 'dynamodb:Query'),
+    }));
     const event = await changesEvent([change('config/interfaces/eth0', { mtu: 9001 }, 3)]);
 
     const denied = await invoke<SQSBatchResponse>('sqs', 'Sqs', event, await userWith(iam, asPolicy(withoutQuery)));

@@ -4,7 +4,14 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import {
-  NAME_PREFIX, PACKAGE_REGION, packagedService, zipEntries, zipFile, type PackagedService, type Resource, type Template,
+  NAME_PREFIX,
+  PACKAGE_REGION,
+  packagedService,
+  zipEntries,
+  zipFile,
+  type PackagedService,
+  type Resource,
+  type Template,
 } from '../../support/deploy/packaged-service.ts';
 import { allows, getAttName, refTarget, resourcesOfType, roleStatements } from '../../support/deploy/template.ts';
 import { parseResyncRequest } from '../../../lib/resync/request.ts';
@@ -31,9 +38,10 @@ const resource = (id: string): Resource => {
 };
 const fn = (id: FunctionId) => resource(`${id}LambdaFunction`);
 const roleOf = (id: FunctionId) => resource(refTarget(fn(id).Properties!.Role)!);
-const mappingsOf = (id: FunctionId) => resourcesOfType(template, 'AWS::Lambda::EventSourceMapping')
-  .filter(([, mapping]) => refTarget(mapping.Properties!.FunctionName) === `${id}LambdaFunction`)
-  .map(([, mapping]) => mapping.Properties!);
+const mappingsOf = (id: FunctionId) =>
+  resourcesOfType(template, 'AWS::Lambda::EventSourceMapping')
+    .filter(([, mapping]) => refTarget(mapping.Properties!.FunctionName) === `${id}LambdaFunction`)
+    .map(([, mapping]) => mapping.Properties!);
 const queueOf = (value: unknown) => {
   const id = refTarget(value)!;
   expect(resource(id).Type).toBe('AWS::SQS::Queue');
@@ -60,28 +68,49 @@ describe('serverless package (offline, no AWS credentials)', () => {
       const zip = join(service.dir, String(properties.Code.S3Key).split('/').pop()!);
       expect(existsSync(zip)).toBe(true);
       expect(zipEntries(zip).sort()).toEqual([`${entry}.mjs`, `${entry}.mjs.map`]);
-      sizes.push(`${id.padEnd(14)} ${kib(zipFile(zip, `${entry}.mjs`).length).padStart(10)} ${kib(statSync(zip).size).padStart(10)}`);
+      sizes.push(
+        `${id.padEnd(14)} ${kib(zipFile(zip, `${entry}.mjs`).length).padStart(10)} ${kib(statSync(zip).size).padStart(10)}`,
+      );
     }
     expect(resourcesOfType(template, 'AWS::Lambda::Function')).toHaveLength(Object.keys(FUNCTIONS).length);
     // What each deploy ships, in every CI log; docs/benchmarks.md compares them with a baseline handler.
     const header = `${'function'.padEnd(14)} ${'module'.padStart(10)} ${'zip'.padStart(10)}`;
-    console.log(['function bundles from serverless package (the zip holds the module and its source map)', header, ...sizes].join('\n'));
+    console.log(
+      ['function bundles from serverless package (the zip holds the module and its source map)', header, ...sizes].join(
+        '\n',
+      ),
+    );
   });
 
   it('passes cfn-lint with no errors', () => {
-    const lint = spawnSync('cfn-lint', ['--format', 'json', '--regions', PACKAGE_REGION, '--', service.updateTemplatePath], { encoding: 'utf8' });
-    if (lint.error) throw new Error(`cfn-lint could not run (is it on PATH? pip install cfn-lint): ${lint.error.message}`);
+    const lint = spawnSync(
+      'cfn-lint',
+      ['--format', 'json', '--regions', PACKAGE_REGION, '--', service.updateTemplatePath],
+      { encoding: 'utf8' },
+    );
+    if (lint.error)
+      throw new Error(`cfn-lint could not run (is it on PATH? pip install cfn-lint): ${lint.error.message}`);
     const findings = JSON.parse(lint.stdout || '[]') as Array<{ Level: string; Rule: { Id: string }; Message: string }>;
-    const errors = findings.filter((finding) => finding.Level === 'Error').map((finding) => `${finding.Rule.Id} ${finding.Message}`);
+    const errors = findings
+      .filter((finding) => finding.Level === 'Error')
+      .map((finding) => `${finding.Rule.Id} ${finding.Message}`);
     expect(errors).toEqual([]);
   });
 
   it('names every table, queue, bus and function after the service and stage', () => {
     const named: Array<[string, unknown]> = [
-      ...resourcesOfType(template, 'AWS::DynamoDB::Table').map(([id, r]) => [id, r.Properties!.TableName] as [string, unknown]),
-      ...resourcesOfType(template, 'AWS::SQS::Queue').map(([id, r]) => [id, r.Properties!.QueueName] as [string, unknown]),
-      ...resourcesOfType(template, 'AWS::Events::EventBus').map(([id, r]) => [id, r.Properties!.Name] as [string, unknown]),
-      ...resourcesOfType(template, 'AWS::Lambda::Function').map(([id, r]) => [id, r.Properties!.FunctionName] as [string, unknown]),
+      ...resourcesOfType(template, 'AWS::DynamoDB::Table').map(
+        ([id, r]) => [id, r.Properties!.TableName] as [string, unknown],
+      ),
+      ...resourcesOfType(template, 'AWS::SQS::Queue').map(
+        ([id, r]) => [id, r.Properties!.QueueName] as [string, unknown],
+      ),
+      ...resourcesOfType(template, 'AWS::Events::EventBus').map(
+        ([id, r]) => [id, r.Properties!.Name] as [string, unknown],
+      ),
+      ...resourcesOfType(template, 'AWS::Lambda::Function').map(
+        ([id, r]) => [id, r.Properties!.FunctionName] as [string, unknown],
+      ),
     ];
     for (const [id, name] of named) expect([id, String(name).startsWith(NAME_PREFIX)]).toEqual([id, true]);
   });
@@ -89,7 +118,9 @@ describe('serverless package (offline, no AWS credentials)', () => {
 
 /** The asynchronous-invocation settings of a function (retries, on-failure destination). */
 function invokeConfigOf(functionId: string): Resource | undefined {
-  return resourcesOfType(template, 'AWS::Lambda::EventInvokeConfig').find(([, config]) => refTarget(config.Properties!.FunctionName) === functionId)?.[1];
+  return resourcesOfType(template, 'AWS::Lambda::EventInvokeConfig').find(
+    ([, config]) => refTarget(config.Properties!.FunctionName) === functionId,
+  )?.[1];
 }
 
 describe('event sources', () => {
@@ -138,8 +169,11 @@ describe('event sources', () => {
   });
 
   it('delivers the custom bus events to the EventBridge handler with a retry policy and a writable DLQ', () => {
-    const rules = resourcesOfType(template, 'AWS::Events::Rule')
-      .filter(([, rule]) => rule.Properties!.Targets.some((target: { Arn: unknown }) => refTarget(target.Arn) === 'EventbridgeLambdaFunction'));
+    const rules = resourcesOfType(template, 'AWS::Events::Rule').filter(([, rule]) =>
+      rule.Properties!.Targets.some(
+        (target: { Arn: unknown }) => refTarget(target.Arn) === 'EventbridgeLambdaFunction',
+      ),
+    );
     expect(rules).toHaveLength(1);
     const rule = rules[0]![1].Properties!;
     expect(refTarget(rule.EventBusName)).toBe('EventBus');
@@ -150,30 +184,44 @@ describe('event sources', () => {
     expect(target.RetryPolicy.MaximumEventAgeInSeconds).toBeGreaterThanOrEqual(60);
     const deadLetter = queueOf(target.DeadLetterConfig.Arn);
     // EventBridge writes to the DLQ as the service: the queue policy must let it, for this bus only.
-    const policies = resourcesOfType(template, 'AWS::SQS::QueuePolicy')
-      .filter(([, policy]) => policy.Properties!.Queues.some((queue: unknown) => refTarget(queue) === deadLetter.id));
+    const policies = resourcesOfType(template, 'AWS::SQS::QueuePolicy').filter(([, policy]) =>
+      policy.Properties!.Queues.some((queue: unknown) => refTarget(queue) === deadLetter.id),
+    );
     expect(policies).toHaveLength(1);
     const [statement] = policies[0]![1].Properties!.PolicyDocument.Statement;
-    expect(statement).toMatchObject({ Effect: 'Allow', Principal: { Service: 'events.amazonaws.com' }, Action: 'sqs:SendMessage' });
+    expect(statement).toMatchObject({
+      Effect: 'Allow',
+      Principal: { Service: 'events.amazonaws.com' },
+      Action: 'sqs:SendMessage',
+    });
     expect(JSON.stringify(statement.Condition.ArnLike['aws:SourceArn'])).toContain('EventBus.Name');
-    const permission = resourcesOfType(template, 'AWS::Lambda::Permission')
-      .find(([, p]) => refTarget(p.Properties!.FunctionName) === 'EventbridgeLambdaFunction');
+    const permission = resourcesOfType(template, 'AWS::Lambda::Permission').find(
+      ([, p]) => refTarget(p.Properties!.FunctionName) === 'EventbridgeLambdaFunction',
+    );
     expect(permission?.[1].Properties!.Principal).toBe('events.amazonaws.com');
   });
 
   it('serves the HTTP API routes with IAM authorization only', () => {
     const routes = resourcesOfType(template, 'AWS::ApiGatewayV2::Route').map(([, route]) => route.Properties!);
-    expect(routes.map((route) => route.RouteKey).sort()).toEqual(['DELETE /keys/{key+}', 'POST /resync', 'PUT /keys/{key+}']);
+    expect(routes.map((route) => route.RouteKey).sort()).toEqual([
+      'DELETE /keys/{key+}',
+      'POST /resync',
+      'PUT /keys/{key+}',
+    ]);
     for (const route of routes) expect(route.AuthorizationType).toBe('AWS_IAM');
     const integrations = resourcesOfType(template, 'AWS::ApiGatewayV2::Integration');
-    expect(integrations.map(([, integration]) => refTarget(integration.Properties!.IntegrationUri))).toEqual(['HttpLambdaFunction']);
+    expect(integrations.map(([, integration]) => refTarget(integration.Properties!.IntegrationUri))).toEqual([
+      'HttpLambdaFunction',
+    ]);
     expect(fn('Http').Properties!.Timeout).toBeLessThan(30);
   });
 
   it('runs resync on a schedule, from its request queue (one request at a time) and sends failed async runs to a DLQ', () => {
-    const schedules = resourcesOfType(template, 'AWS::Events::Rule')
-      .filter(([, rule]) => rule.Properties!.ScheduleExpression
-        && rule.Properties!.Targets.some((target: { Arn: unknown }) => refTarget(target.Arn) === 'ResyncLambdaFunction'));
+    const schedules = resourcesOfType(template, 'AWS::Events::Rule').filter(
+      ([, rule]) =>
+        rule.Properties!.ScheduleExpression &&
+        rule.Properties!.Targets.some((target: { Arn: unknown }) => refTarget(target.Arn) === 'ResyncLambdaFunction'),
+    );
     expect(schedules).toHaveLength(1);
     const schedule = schedules[0]![1].Properties!;
     expect(schedule.ScheduleExpression).toMatch(/^(rate|cron)\(.+\)$/);
@@ -227,7 +275,8 @@ describe('queues and tables', () => {
       ids.add(refTarget(config.Properties!.DestinationConfig.OnFailure.Destination)!);
     }
     for (const [, rule] of resourcesOfType(template, 'AWS::Events::Rule')) {
-      for (const target of rule.Properties!.Targets) if (target.DeadLetterConfig) ids.add(refTarget(target.DeadLetterConfig.Arn)!);
+      for (const target of rule.Properties!.Targets)
+        if (target.DeadLetterConfig) ids.add(refTarget(target.DeadLetterConfig.Arn)!);
     }
     ids.add(refTarget(fn('Sqs').Properties!.Environment.Variables.DATASYNC_DEAD_LETTER_QUEUE_URL)!);
     return ids;
@@ -239,7 +288,10 @@ describe('queues and tables', () => {
     expect(queues.length).toBeGreaterThanOrEqual(9);
     for (const [id, queue] of queues) {
       const properties = queue.Properties!;
-      expect([id, properties.SqsManagedSseEnabled === true || properties.KmsMasterKeyId !== undefined]).toEqual([id, true]);
+      expect([id, properties.SqsManagedSseEnabled === true || properties.KmsMasterKeyId !== undefined]).toEqual([
+        id,
+        true,
+      ]);
       if (deadLetters.has(id)) {
         expect([id, properties.RedrivePolicy]).toEqual([id, undefined]);
         expect([id, properties.MessageRetentionPeriod]).toEqual([id, 1_209_600]);
@@ -258,7 +310,8 @@ describe('queues and tables', () => {
       expect([id, table.Properties!.PointInTimeRecoverySpecification?.PointInTimeRecoveryEnabled]).toEqual([id, true]);
     }
     expect(resource('StateTable').Properties!.KeySchema).toEqual([
-      { AttributeName: 'pk', KeyType: 'HASH' }, { AttributeName: 'sk', KeyType: 'RANGE' },
+      { AttributeName: 'pk', KeyType: 'HASH' },
+      { AttributeName: 'sk', KeyType: 'RANGE' },
     ]);
     expect(resource('ConfigTable').Properties!.KeySchema).toEqual([{ AttributeName: 'pk', KeyType: 'HASH' }]);
   });
@@ -266,11 +319,15 @@ describe('queues and tables', () => {
   it('alarms on every dead-letter queue, the stream iterator age and every function error', () => {
     const alarms = resourcesOfType(template, 'AWS::CloudWatch::Alarm').map(([, alarm]) => alarm.Properties!);
     for (const alarm of alarms) expect(refTarget(alarm.AlarmActions?.[0])).toBe('AlarmTopic');
-    const watched = (metric: string) => alarms.filter((alarm) => alarm.MetricName === metric)
-      .map((alarm) => refTarget(alarm.Dimensions[0].Value));
+    const watched = (metric: string) =>
+      alarms.filter((alarm) => alarm.MetricName === metric).map((alarm) => refTarget(alarm.Dimensions[0].Value));
     expect(new Set(watched('ApproximateNumberOfMessagesVisible'))).toEqual(deadLetterQueues());
     expect(watched('IteratorAge')).toEqual(['DynamodbStreamLambdaFunction']);
-    expect(watched('Errors').sort()).toEqual(Object.keys(FUNCTIONS).map((id) => `${id}LambdaFunction`).sort());
+    expect(watched('Errors').sort()).toEqual(
+      Object.keys(FUNCTIONS)
+        .map((id) => `${id}LambdaFunction`)
+        .sort(),
+    );
   });
 });
 
@@ -279,35 +336,53 @@ describe('IAM: one scoped role per function', () => {
   // role must grant exactly this, so a new call fails here until the role has it, and a grant no
   // code uses fails here too. role-permissions.test.ts runs the bundles under these roles.
   const sends = (...queues: string[]) => queues.map((queue) => `sqs:SendMessage ${queue}`);
-  const consumes = (...queues: string[]) => queues.flatMap((queue) => ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes'].map((a) => `${a} ${queue}`));
+  const consumes = (...queues: string[]) =>
+    queues.flatMap((queue) =>
+      ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes'].map((a) => `${a} ${queue}`),
+    );
   const on = (resource: string, ...actions: string[]) => actions.map((action) => `dynamodb:${action} ${resource}`);
   // lib/state through the ledger (BatchGetItem; Query for snapshot buckets; TransactWriteItems =
   // ConditionCheckItem + PutItem; BatchWriteItem) and the failure tracker (UpdateItem); the
   // tracker also requests resyncs.
-  const delivery = [...on('StateTable', 'BatchGetItem', 'Query', 'BatchWriteItem', 'ConditionCheckItem', 'PutItem', 'UpdateItem'), ...sends('FeedbackQueue', 'RejectedQueue', 'ResyncQueue')];
+  const delivery = [
+    ...on('StateTable', 'BatchGetItem', 'Query', 'BatchWriteItem', 'ConditionCheckItem', 'PutItem', 'UpdateItem'),
+    ...sends('FeedbackQueue', 'RejectedQueue', 'ResyncQueue'),
+  ];
   const CALLS: Record<FunctionId, string[]> = {
     DynamodbStream: [
-      ...on('ConfigTable', 'DescribeStream', 'GetRecords', 'GetShardIterator'), 'dynamodb:ListStreams *', ...sends('StreamFailureQueue'), ...delivery,
+      ...on('ConfigTable', 'DescribeStream', 'GetRecords', 'GetShardIterator'),
+      'dynamodb:ListStreams *',
+      ...sends('StreamFailureQueue'),
+      ...delivery,
     ].map((grant) => grant.replace('ConfigTable', 'ConfigTable.StreamArn')),
     // The store example plugin writes bus changes into the data table.
     Sqs: [...consumes('ChangesQueue', 'ChangesFifoQueue'), ...delivery, ...on('ConfigTable', 'PutItem', 'DeleteItem')],
     Eventbridge: [...delivery, ...on('ConfigTable', 'PutItem', 'DeleteItem'), ...sends('EventsDeadLetterQueue')],
     // lib/publish/dynamodb.ts one key at a time, POST /resync, and refused requests reported.
-    Http: [...on('ConfigTable', 'GetItem', 'PutItem', 'DeleteItem'), ...sends('FeedbackQueue', 'RejectedQueue', 'ResyncQueue')],
+    Http: [
+      ...on('ConfigTable', 'GetItem', 'PutItem', 'DeleteItem'),
+      ...sends('FeedbackQueue', 'RejectedQueue', 'ResyncQueue'),
+    ],
     // lib/resync: scan and describe the data table, the state table through the engine,
     // feedback, continuations through its own queue, and the async invoke's failure destination.
     Resync: [
-      ...on('ConfigTable', 'Scan', 'DescribeTable', 'BatchGetItem', 'PutItem', 'DeleteItem'), ...consumes('ResyncQueue'),
+      ...on('ConfigTable', 'Scan', 'DescribeTable', 'BatchGetItem', 'PutItem', 'DeleteItem'),
+      ...consumes('ResyncQueue'),
       ...on('StateTable', 'GetItem', 'BatchGetItem', 'Query', 'PutItem', 'UpdateItem', 'DeleteItem', 'BatchWriteItem'),
       ...sends('FeedbackQueue', 'ResyncQueue', 'ResyncDeadLetterQueue'),
     ],
   };
-  const grants = (id: FunctionId) => roleStatements(roleOf(id))
-    .filter((statement) => !statement.actions.some((action) => action.startsWith('logs:')))
-    .flatMap((statement) => statement.actions.flatMap((action) => statement.resources.map((r) => {
-      const target = typeof r === 'string' ? r : refTarget(r)!;
-      return `${action} ${getAttName(r) === 'StreamArn' ? `${target}.StreamArn` : target}`;
-    })));
+  const grants = (id: FunctionId) =>
+    roleStatements(roleOf(id))
+      .filter((statement) => !statement.actions.some((action) => action.startsWith('logs:')))
+      .flatMap((statement) =>
+        statement.actions.flatMap((action) =>
+          statement.resources.map((r) => {
+            const target = typeof r === 'string' ? r : refTarget(r)!;
+            return `${action} ${getAttName(r) === 'StreamArn' ? `${target}.StreamArn` : target}`;
+          }),
+        ),
+      );
 
   it('grants each function exactly the calls its code makes', () => {
     for (const id of Object.keys(FUNCTIONS) as FunctionId[]) {
@@ -318,7 +393,11 @@ describe('IAM: one scoped role per function', () => {
   it('gives each function its own role', () => {
     const roles = (Object.keys(FUNCTIONS) as FunctionId[]).map((id) => refTarget(fn(id).Properties!.Role));
     expect(new Set(roles).size).toBe(roles.length);
-    expect(resourcesOfType(template, 'AWS::IAM::Role').map(([id]) => id).sort()).toEqual([...roles].sort());
+    expect(
+      resourcesOfType(template, 'AWS::IAM::Role')
+        .map(([id]) => id)
+        .sort(),
+    ).toEqual([...roles].sort());
   });
 
   it('has no wildcard action and no wildcard resource where IAM allows a specific one', () => {
@@ -329,10 +408,12 @@ describe('IAM: one scoped role per function', () => {
       ]);
       for (const statement of roleStatements(role)) {
         expect([id, statement.effect]).toEqual([id, 'Allow']);
-        for (const action of statement.actions) expect([id, action]).toEqual([id, expect.stringMatching(/^[a-z0-9-]+:[A-Za-z]+$/)]);
+        for (const action of statement.actions)
+          expect([id, action]).toEqual([id, expect.stringMatching(/^[a-z0-9-]+:[A-Za-z]+$/)]);
         const wildcard = statement.resources.some((r) => typeof r === 'string' && r.includes('*'));
         if (wildcard) expect([id, statement.actions.filter((a) => !UNSCOPABLE_ACTIONS.has(a))]).toEqual([id, []]);
-        for (const r of statement.resources) if (typeof r !== 'string') expect([id, refTarget(r)]).toEqual([id, expect.any(String)]);
+        for (const r of statement.resources)
+          if (typeof r !== 'string') expect([id, refTarget(r)]).toEqual([id, expect.any(String)]);
       }
     }
   });
@@ -364,24 +445,48 @@ describe('IAM: one scoped role per function', () => {
       }
       // Every handler writes feedback; every change handler dead-letters rejected input (the resync
       // function leaves a malformed request to its queue's redrive instead).
-      expect([id, allows(statements, 'sqs:SendMessage', { 'Fn::GetAtt': ['RejectedQueue', 'Arn'] })]).toEqual([id, id !== 'Resync']);
-      expect([id, allows(statements, 'sqs:SendMessage', { 'Fn::GetAtt': ['FeedbackQueue', 'Arn'] })]).toEqual([id, true]);
+      expect([id, allows(statements, 'sqs:SendMessage', { 'Fn::GetAtt': ['RejectedQueue', 'Arn'] })]).toEqual([
+        id,
+        id !== 'Resync',
+      ]);
+      expect([id, allows(statements, 'sqs:SendMessage', { 'Fn::GetAtt': ['FeedbackQueue', 'Arn'] })]).toEqual([
+        id,
+        true,
+      ]);
     }
     const invokeConfig = invokeConfigOf('ResyncLambdaFunction')!.Properties!;
-    expect(allows(roleStatements(roleOf('Resync')), 'sqs:SendMessage', invokeConfig.DestinationConfig.OnFailure.Destination)).toBe(true);
+    expect(
+      allows(roleStatements(roleOf('Resync')), 'sqs:SendMessage', invokeConfig.DestinationConfig.OnFailure.Destination),
+    ).toBe(true);
     const eventsInvoke = invokeConfigOf('EventbridgeLambdaFunction')!.Properties!;
-    expect(allows(roleStatements(roleOf('Eventbridge')), 'sqs:SendMessage', eventsInvoke.DestinationConfig.OnFailure.Destination)).toBe(true);
+    expect(
+      allows(
+        roleStatements(roleOf('Eventbridge')),
+        'sqs:SendMessage',
+        eventsInvoke.DestinationConfig.OnFailure.Destination,
+      ),
+    ).toBe(true);
     // Only the function a queue triggers may receive from it.
-    const consumers = (queue: string) => (Object.keys(FUNCTIONS) as FunctionId[])
-      .filter((id) => allows(roleStatements(roleOf(id)), 'sqs:ReceiveMessage', { 'Fn::GetAtt': [queue, 'Arn'] }));
+    const consumers = (queue: string) =>
+      (Object.keys(FUNCTIONS) as FunctionId[]).filter((id) =>
+        allows(roleStatements(roleOf(id)), 'sqs:ReceiveMessage', { 'Fn::GetAtt': [queue, 'Arn'] }),
+      );
     expect(consumers('ChangesQueue')).toEqual(['Sqs']);
     expect(consumers('ChangesFifoQueue')).toEqual(['Sqs']);
     expect(consumers('ResyncQueue')).toEqual(['Resync']);
     expect(consumers('FeedbackQueue')).toEqual([]);
     // Only resync scans the data table; only the HTTP API writes it.
     const table = { 'Fn::GetAtt': ['ConfigTable', 'Arn'] };
-    expect((Object.keys(FUNCTIONS) as FunctionId[]).filter((id) => allows(roleStatements(roleOf(id)), 'dynamodb:Scan', table))).toEqual(['Resync']);
+    expect(
+      (Object.keys(FUNCTIONS) as FunctionId[]).filter((id) =>
+        allows(roleStatements(roleOf(id)), 'dynamodb:Scan', table),
+      ),
+    ).toEqual(['Resync']);
     // The HTTP API publishes; the functions that run the store example plugin write bus changes.
-    expect((Object.keys(FUNCTIONS) as FunctionId[]).filter((id) => allows(roleStatements(roleOf(id)), 'dynamodb:PutItem', table))).toEqual(['Sqs', 'Eventbridge', 'Http', 'Resync']);
+    expect(
+      (Object.keys(FUNCTIONS) as FunctionId[]).filter((id) =>
+        allows(roleStatements(roleOf(id)), 'dynamodb:PutItem', table),
+      ),
+    ).toEqual(['Sqs', 'Eventbridge', 'Http', 'Resync']);
   });
 });

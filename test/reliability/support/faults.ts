@@ -54,7 +54,11 @@ function injected(kind: AwsFaultKind, command: string): Error {
   const error = new Error(`injected ${kind} on ${command}`);
   if (kind === 'throttle') {
     error.name = 'ThrottlingException';
-    Object.assign(error, { $fault: 'client', $metadata: { httpStatusCode: 400, attempts: 1 }, $retryable: { throttling: true } });
+    Object.assign(error, {
+      $fault: 'client',
+      $metadata: { httpStatusCode: 400, attempts: 1 },
+      $retryable: { throttling: true },
+    });
   } else {
     error.name = 'InternalServerError';
     Object.assign(error, { $fault: 'server', $metadata: { httpStatusCode: 500, attempts: 1 } });

@@ -83,10 +83,21 @@ export function observedPlugin(name: string, prefixes: string[]): ObservedPlugin
     throw new Error(`${name}: injected hang was not aborted`);
   };
 
-  const refsOf = (changes: readonly Change[]) => changes.map((change) => ({ key: change.key, op: change.op, ...(change.revision === undefined ? {} : { revision: change.revision }) }));
+  const refsOf = (changes: readonly Change[]) =>
+    changes.map((change) => ({
+      key: change.key,
+      op: change.op,
+      ...(change.revision === undefined ? {} : { revision: change.revision }),
+    }));
 
   return {
-    name, prefixes, view, applications, outOfOrder, callbacks, faultsFired,
+    name,
+    prefixes,
+    view,
+    applications,
+    outOfOrder,
+    callbacks,
+    faultsFired,
     timeoutMs: TIMEOUT_MS,
     arm(kind, times) {
       for (let index = 0; index < times; index += 1) armed.push(kind);
@@ -99,7 +110,12 @@ export function observedPlugin(name: string, prefixes: string[]): ObservedPlugin
       try {
         await fault(context.signal);
       } catch (error) {
-        callbacks.push({ plugin: name, ...(tag ? { invocation: tag } : {}), status: context.signal.aborted ? 'timeout' : 'error', refs: refsOf(changes) });
+        callbacks.push({
+          plugin: name,
+          ...(tag ? { invocation: tag } : {}),
+          status: context.signal.aborted ? 'timeout' : 'error',
+          refs: refsOf(changes),
+        });
         throw error;
       }
       for (const change of changes) {
@@ -107,10 +123,15 @@ export function observedPlugin(name: string, prefixes: string[]): ObservedPlugin
         applications.set(id, (applications.get(id) ?? 0) + 1);
         const held = watermark.get(change.key);
         if (change.revision !== undefined) {
-          if (held !== undefined && compareRevisions(change.revision, held) <= 0) outOfOrder.push(`${change.key}: ${change.revision} after ${held}`);
+          if (held !== undefined && compareRevisions(change.revision, held) <= 0)
+            outOfOrder.push(`${change.key}: ${change.revision} after ${held}`);
           else watermark.set(change.key, change.revision);
         }
-        if (change.op === 'put') view.set(change.key, { value: change.value!, ...(change.revision === undefined ? {} : { revision: change.revision }) });
+        if (change.op === 'put')
+          view.set(change.key, {
+            value: change.value!,
+            ...(change.revision === undefined ? {} : { revision: change.revision }),
+          });
         else view.delete(change.key);
       }
       callbacks.push({ plugin: name, ...(tag ? { invocation: tag } : {}), status: 'ok', refs: refsOf(changes) });
@@ -123,7 +144,10 @@ export function observedPlugin(name: string, prefixes: string[]): ObservedPlugin
         for (const entry of page) {
           if (entry.revision !== undefined) takenBack(entry.key, entry.revision);
           if (entry.op === 'put') {
-            view.set(entry.key, { value: entry.value, ...(entry.revision === undefined ? {} : { revision: entry.revision }) });
+            view.set(entry.key, {
+              value: entry.value,
+              ...(entry.revision === undefined ? {} : { revision: entry.revision }),
+            });
             if (entry.revision !== undefined) watermark.set(entry.key, entry.revision);
           } else {
             view.delete(entry.key);

@@ -3,8 +3,20 @@ import type { ScheduleCounts } from './world.ts';
 
 /** The counters a run sums straight from each schedule's counts, under the same names. */
 const SUMMED = [
-  'steps', 'publishFailed', 'invocations', 'deadLettered', 'resyncs', 'resyncFailures', 'resyncWaits', 'lost', 'duplicated',
-  'outOfOrder', 'feedbackMissing', 'viewMismatches', 'storeMismatches', 'divergedUntilResync',
+  'steps',
+  'publishFailed',
+  'invocations',
+  'deadLettered',
+  'resyncs',
+  'resyncFailures',
+  'resyncWaits',
+  'lost',
+  'duplicated',
+  'outOfOrder',
+  'feedbackMissing',
+  'viewMismatches',
+  'storeMismatches',
+  'divergedUntilResync',
 ] as const satisfies ReadonlyArray<keyof ScheduleCounts>;
 
 /** The reliability report: totals over every schedule of a run. */
@@ -18,7 +30,14 @@ export interface ReliabilityReport extends Pick<ScheduleCounts, (typeof SUMMED)[
 
 /** An empty report for a run with the given seed. */
 export function emptyReport(seed: number): ReliabilityReport {
-  const report = { seed, schedules: 0, changesPublished: 0, sourceRecords: 0, durationMs: 0, faults: {} } as ReliabilityReport;
+  const report = {
+    seed,
+    schedules: 0,
+    changesPublished: 0,
+    sourceRecords: 0,
+    durationMs: 0,
+    faults: {},
+  } as ReliabilityReport;
   for (const name of SUMMED) report[name] = 0;
   return report;
 }
@@ -34,12 +53,19 @@ export function addCounts(report: ReliabilityReport, counts: ScheduleCounts): vo
 
 /** The report as the table a person reads. */
 export function formatReport(report: ReliabilityReport, title: string): string {
-  const faults = Object.entries(report.faults).sort(([a], [b]) => a.localeCompare(b)).map(([kind, times]) => `${kind} ${times}`).join(', ') || 'none';
+  const faults =
+    Object.entries(report.faults)
+      .sort(([a], [b]) => a.localeCompare(b))
+      .map(([kind, times]) => `${kind} ${times}`)
+      .join(', ') || 'none';
   const rows: Array<[string, string | number]> = [
     ['seed', report.seed],
     ['schedules run', report.schedules],
     ['steps', report.steps],
-    ['changes published', `${report.changesPublished} (${report.publishFailed} publishes failed under injected faults)`],
+    [
+      'changes published',
+      `${report.changesPublished} (${report.publishFailed} publishes failed under injected faults)`,
+    ],
     ['source records delivered', report.sourceRecords],
     ['handler invocations', report.invocations],
     ['faults injected', faults],

@@ -1,6 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import { CreateTableCommand, DeleteTableCommand, waitUntilTableExists } from '@aws-sdk/client-dynamodb';
-import { CreateEventBusCommand, DeleteEventBusCommand, PutRuleCommand, PutTargetsCommand, RemoveTargetsCommand, DeleteRuleCommand } from '@aws-sdk/client-eventbridge';
+import {
+  CreateEventBusCommand,
+  DeleteEventBusCommand,
+  PutRuleCommand,
+  PutTargetsCommand,
+  RemoveTargetsCommand,
+  DeleteRuleCommand,
+} from '@aws-sdk/client-eventbridge';
 import { CreateQueueCommand, DeleteQueueCommand, GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import type { AwsClients } from '../../../lib/aws/clients.ts';
 import type { TableConfig } from '../../../lib/config.ts';
@@ -33,37 +40,77 @@ export async function createScheduleResources(clients: AwsClients, prefix = 'cfg
   const suffix = uniqueSuffix();
   const tableName = `rel-data-${suffix}`;
   const stateTable = `rel-state-${suffix}`;
-  const { TableDescription } = await clients.dynamodb.send(new CreateTableCommand({
-    TableName: tableName,
-    AttributeDefinitions: [{ AttributeName: 'id', AttributeType: 'S' }],
-    KeySchema: [{ AttributeName: 'id', KeyType: 'HASH' }],
-    BillingMode: 'PAY_PER_REQUEST',
-    StreamSpecification: { StreamEnabled: true, StreamViewType: 'NEW_AND_OLD_IMAGES' },
-  }));
+  const { TableDescription } = await clients.dynamodb.send(
+    new CreateTableCommand({
+      TableName: tableName,
+      AttributeDefinitions: [{ AttributeName: 'id', AttributeType: 'S' }],
+      KeySchema: [{ AttributeName: 'id', KeyType: 'HASH' }],
+      BillingMode: 'PAY_PER_REQUEST',
+      StreamSpecification: { StreamEnabled: true, StreamViewType: 'NEW_AND_OLD_IMAGES' },
+    }),
+  );
   await clients.dynamodb.send(new CreateTableCommand(stateTableDefinition(stateTable)));
   await waitUntilTableExists({ client: clients.dynamodb, maxWaitTime: 30 }, { TableName: tableName });
   await waitUntilTableExists({ client: clients.dynamodb, maxWaitTime: 30 }, { TableName: stateTable });
   const queue = async (name: string) => (await clients.sqs.send(new CreateQueueCommand({ QueueName: name }))).QueueUrl!;
   const [feedbackQueueUrl, deadLetterQueueUrl, sourceQueueUrl, busQueueUrl] = await Promise.all([
-    queue(`rel-feedback-${suffix}`), queue(`rel-dlq-${suffix}`), queue(`rel-source-${suffix}`), queue(`rel-bus-${suffix}`),
+    queue(`rel-feedback-${suffix}`),
+    queue(`rel-dlq-${suffix}`),
+    queue(`rel-source-${suffix}`),
+    queue(`rel-bus-${suffix}`),
   ]);
-  const arnOf = async (url: string) => (await clients.sqs.send(new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['QueueArn'] }))).Attributes!.QueueArn!;
+  const arnOf = async (url: string) =>
+    (await clients.sqs.send(new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['QueueArn'] }))).Attributes!
+      .QueueArn!;
   const busName = `rel-bus-${suffix}`;
   await clients.eventbridge.send(new CreateEventBusCommand({ Name: busName }));
-  await clients.eventbridge.send(new PutRuleCommand({ Name: `rel-rule-${suffix}`, EventBusName: busName, EventPattern: JSON.stringify({ source: ['serverless-datasync'] }), State: 'ENABLED' }));
-  await clients.eventbridge.send(new PutTargetsCommand({ Rule: `rel-rule-${suffix}`, EventBusName: busName, Targets: [{ Id: 'queue', Arn: await arnOf(busQueueUrl) }] }));
+  await clients.eventbridge.send(
+    new PutRuleCommand({
+      Name: `rel-rule-${suffix}`,
+      EventBusName: busName,
+      EventPattern: JSON.stringify({ source: ['serverless-datasync'] }),
+      State: 'ENABLED',
+    }),
+  );
+  await clients.eventbridge.send(
+    new PutTargetsCommand({
+      Rule: `rel-rule-${suffix}`,
+      EventBusName: busName,
+      Targets: [{ Id: 'queue', Arn: await arnOf(busQueueUrl) }],
+    }),
+  );
   return {
     suffix,
     table: { name: tableName, prefix, keyAttributes: ['id'] },
     streamArn: TableDescription!.LatestStreamArn!,
-    stateTable, feedbackQueueUrl, deadLetterQueueUrl, sourceQueueUrl, sourceQueueArn: await arnOf(sourceQueueUrl), busName, busQueueUrl,
+    stateTable,
+    feedbackQueueUrl,
+    deadLetterQueueUrl,
+    sourceQueueUrl,
+    sourceQueueArn: await arnOf(sourceQueueUrl),
+    busName,
+    busQueueUrl,
     async remove() {
-      const quietly = async (work: () => Promise<unknown>) => { try { await work(); } catch { /* already gone */ } };
-      await quietly(() => clients.eventbridge.send(new RemoveTargetsCommand({ Rule: `rel-rule-${suffix}`, EventBusName: busName, Ids: ['queue'] })));
-      await quietly(() => clients.eventbridge.send(new DeleteRuleCommand({ Name: `rel-rule-${suffix}`, EventBusName: busName })));
+      const quietly = async (work: () => Promise<unknown>) => {
+        try {
+          await work();
+        } catch {
+          /* already gone */
+        }
+      };
+      await quietly(() =>
+        clients.eventbridge.send(
+          new RemoveTargetsCommand({ Rule: `rel-rule-${suffix}`, EventBusName: busName, Ids: ['queue'] }),
+        ),
+      );
+      await quietly(() =>
+        clients.eventbridge.send(new DeleteRuleCommand({ Name: `rel-rule-${suffix}`, EventBusName: busName })),
+      );
       await quietly(() => clients.eventbridge.send(new DeleteEventBusCommand({ Name: busName })));
-      for (const url of [feedbackQueueUrl, deadLetterQueueUrl, sourceQueueUrl, busQueueUrl]) await quietly(() => clients.sqs.send(new DeleteQueueCommand({ QueueUrl: url })));
-      for (const name of [tableName, stateTable]) await quietly(() => clients.dynamodb.send(new DeleteTableCommand({ TableName: name })));
+      for (const url of [feedbackQueueUrl, deadLetterQueueUrl, sourceQueueUrl, busQueueUrl])
+        await quietly(() => clients.sqs.send(new DeleteQueueCommand({ QueueUrl: url })));
+      for (const name of [tableName, stateTable])
+        await quietly(() => clients.dynamodb.send(new DeleteTableCommand({ TableName: name })));
     },
   };
 }

@@ -3,7 +3,10 @@ import type { Step } from './schedule.ts';
 import { World, type ScheduleCounts } from './world.ts';
 
 /** Runs one schedule on fresh resources; returns the violations (empty when every invariant held). */
-export async function runSchedule(steps: readonly Step[], onCounts?: (counts: ScheduleCounts) => void): Promise<string[]> {
+export async function runSchedule(
+  steps: readonly Step[],
+  onCounts?: (counts: ScheduleCounts) => void,
+): Promise<string[]> {
   const world = await World.create(createAwsClients());
   try {
     await world.start();

@@ -10,18 +10,31 @@ export type DeliverySource = 'stream' | 'sqs' | 'eventbridge';
 
 /** One step of a schedule. */
 export type Step =
-  | { readonly kind: 'publish'; readonly source: PublishSource; readonly key: number; readonly op: 'put' | 'delete'; readonly value: number }
   | {
-    readonly kind: 'deliver'; readonly source: DeliverySource; readonly max: number;
-    /** Pick messages in a random order (SQS standard and EventBridge are unordered). */
-    readonly shuffle: boolean;
-    /** Keep a copy of a delivered message for a later redelivery (at-least-once). */
-    readonly duplicate: boolean;
-    /** The invocation crashes after the plugins ran (its feedback write fails), so the source retries it. */
-    readonly crash: boolean;
-    readonly seed: number;
-  }
-  | { readonly kind: 'plugin-fault'; readonly plugin: number; readonly fault: 'error' | 'timeout'; readonly times: number }
+      readonly kind: 'publish';
+      readonly source: PublishSource;
+      readonly key: number;
+      readonly op: 'put' | 'delete';
+      readonly value: number;
+    }
+  | {
+      readonly kind: 'deliver';
+      readonly source: DeliverySource;
+      readonly max: number;
+      /** Pick messages in a random order (SQS standard and EventBridge are unordered). */
+      readonly shuffle: boolean;
+      /** Keep a copy of a delivered message for a later redelivery (at-least-once). */
+      readonly duplicate: boolean;
+      /** The invocation crashes after the plugins ran (its feedback write fails), so the source retries it. */
+      readonly crash: boolean;
+      readonly seed: number;
+    }
+  | {
+      readonly kind: 'plugin-fault';
+      readonly plugin: number;
+      readonly fault: 'error' | 'timeout';
+      readonly times: number;
+    }
   | { readonly kind: 'aws-fault'; readonly fault: 'throttle' | 'server-error'; readonly times: number }
   /** A resync of all plugins (or one), run alongside the next delivery (and other such resyncs) when `concurrent`. */
   | { readonly kind: 'resync'; readonly plugin?: number; readonly concurrent: boolean };
@@ -51,12 +64,22 @@ export function scheduleArbitrary(size: ScheduleSize): fc.Arbitrary<Step[]> {
     seed: fc.nat(),
   });
   const pluginFault = fc.record({
-    kind: fc.constant('plugin-fault' as const), plugin: fc.nat(2), fault: fc.constantFrom<'error' | 'timeout'>('error', 'timeout'), times: fc.integer({ min: 1, max: 4 }),
+    kind: fc.constant('plugin-fault' as const),
+    plugin: fc.nat(2),
+    fault: fc.constantFrom<'error' | 'timeout'>('error', 'timeout'),
+    times: fc.integer({ min: 1, max: 4 }),
   });
   const awsFault = fc.record({
-    kind: fc.constant('aws-fault' as const), fault: fc.constantFrom<'throttle' | 'server-error'>('throttle', 'server-error'), times: fc.integer({ min: 1, max: 5 }),
+    kind: fc.constant('aws-fault' as const),
+    fault: fc.constantFrom<'throttle' | 'server-error'>('throttle', 'server-error'),
+    times: fc.integer({ min: 1, max: 5 }),
   });
-  const resync = fc.record({ kind: fc.constant('resync' as const), plugin: fc.option(fc.nat(2), { nil: undefined }), concurrent: fc.boolean() })
+  const resync = fc
+    .record({
+      kind: fc.constant('resync' as const),
+      plugin: fc.option(fc.nat(2), { nil: undefined }),
+      concurrent: fc.boolean(),
+    })
     .map((step) => (step.plugin === undefined ? { kind: step.kind, concurrent: step.concurrent } : step));
   const step: fc.Arbitrary<Step> = fc.oneof(
     { weight: 8, arbitrary: publish },

@@ -114,9 +114,25 @@ export class World {
   readonly faults = new AwsFaults();
   readonly observed: ObservedPlugin[];
   readonly counts: ScheduleCounts = {
-    steps: 0, published: 0, publishFailed: 0, records: 0, invocations: 0, redeliveries: 0, crashes: 0, deadLettered: 0,
-    resyncs: 0, resyncFailures: 0, resyncWaits: 0, faults: {}, lost: 0, duplicated: 0, outOfOrder: 0, feedbackMissing: 0, viewMismatches: 0,
-    storeMismatches: 0, divergedUntilResync: 0,
+    steps: 0,
+    published: 0,
+    publishFailed: 0,
+    records: 0,
+    invocations: 0,
+    redeliveries: 0,
+    crashes: 0,
+    deadLettered: 0,
+    resyncs: 0,
+    resyncFailures: 0,
+    resyncWaits: 0,
+    faults: {},
+    lost: 0,
+    duplicated: 0,
+    outOfOrder: 0,
+    feedbackMissing: 0,
+    viewMismatches: 0,
+    storeMismatches: 0,
+    divergedUntilResync: 0,
   };
   readonly #plain: AwsClients;
   readonly #faulty: AwsClients;
@@ -128,8 +144,14 @@ export class World {
   readonly #records: SourceRecord[] = [];
   readonly #published: Published[] = [];
   readonly #handlers: {
-    stream: (event: { Records: DynamoDBRecord[] }, context: unknown) => Promise<{ batchItemFailures: Array<{ itemIdentifier: string }> }>;
-    sqs: (event: { Records: SQSRecord[] }, context: unknown) => Promise<{ batchItemFailures: Array<{ itemIdentifier: string }> }>;
+    stream: (
+      event: { Records: DynamoDBRecord[] },
+      context: unknown,
+    ) => Promise<{ batchItemFailures: Array<{ itemIdentifier: string }> }>;
+    sqs: (
+      event: { Records: SQSRecord[] },
+      context: unknown,
+    ) => Promise<{ batchItemFailures: Array<{ itemIdentifier: string }> }>;
     eventbridge: (event: unknown, context: unknown) => Promise<unknown>;
     http: (event: APIGatewayProxyEventV2, context: unknown) => Promise<{ statusCode?: number; body?: string }>;
     resync: (event: unknown, context: unknown) => Promise<unknown>;
@@ -160,20 +182,47 @@ export class World {
     this.#store = new SyncStateStore({ stateTable: resources.stateTable, clients: faulty });
     const ledger = new DynamoDbLedger({ store: this.#store });
     const tracker = new FailureTracker({
-      store: this.#store, ledger,
+      store: this.#store,
+      ledger,
       requestResync: async (plugin) => {
-        this.#resyncQueue.push({ request: { datasync: 'resync', resyncId: newResyncId(), reason: 'failing-plugin', plugins: [plugin] }, attempts: 0 });
+        this.#resyncQueue.push({
+          request: { datasync: 'resync', resyncId: newResyncId(), reason: 'failing-plugin', plugins: [plugin] },
+          attempts: 0,
+        });
       },
     });
-    this.#datasync = createDatasync({ plugins: this.#plugins, ledger, onOutcomes: (outcomes) => tracker.record(outcomes) });
-    const sink = this.#recordingSink(new SqsFeedbackWriter({ sqs: faulty.sqs, queueUrl: resources.feedbackQueueUrl, maxAttempts: 3, baseDelayMs: 5 }));
-    const deadLetter = new SqsDeadLetterWriter({ sqs: faulty.sqs, queueUrl: resources.deadLetterQueueUrl, maxAttempts: 3, baseDelayMs: 5 });
+    this.#datasync = createDatasync({
+      plugins: this.#plugins,
+      ledger,
+      onOutcomes: (outcomes) => tracker.record(outcomes),
+    });
+    const sink = this.#recordingSink(
+      new SqsFeedbackWriter({ sqs: faulty.sqs, queueUrl: resources.feedbackQueueUrl, maxAttempts: 3, baseDelayMs: 5 }),
+    );
+    const deadLetter = new SqsDeadLetterWriter({
+      sqs: faulty.sqs,
+      queueUrl: resources.deadLetterQueueUrl,
+      maxAttempts: 3,
+      baseDelayMs: 5,
+    });
     const writers = { feedback: sink, deadLetter, log: () => {} };
-    const tablePublisher = createPublisher({ target: { type: 'dynamodb', table: resources.table }, clients: faulty, retry: { maxAttempts: 3, baseDelayMs: 5 } });
+    const tablePublisher = createPublisher({
+      target: { type: 'dynamodb', table: resources.table },
+      clients: faulty,
+      retry: { maxAttempts: 3, baseDelayMs: 5 },
+    });
     this.#publishers = {
       dynamodb: tablePublisher,
-      sqs: createPublisher({ target: { type: 'sqs', queueUrl: resources.sourceQueueUrl }, clients: faulty, retry: { maxAttempts: 3, baseDelayMs: 5 } }),
-      eventbridge: createPublisher({ target: { type: 'eventbridge', busName: resources.busName }, clients: faulty, retry: { maxAttempts: 3, baseDelayMs: 5 } }),
+      sqs: createPublisher({
+        target: { type: 'sqs', queueUrl: resources.sourceQueueUrl },
+        clients: faulty,
+        retry: { maxAttempts: 3, baseDelayMs: 5 },
+      }),
+      eventbridge: createPublisher({
+        target: { type: 'eventbridge', busName: resources.busName },
+        clients: faulty,
+        retry: { maxAttempts: 3, baseDelayMs: 5 },
+      }),
     };
     this.#handlers = {
       stream: createDynamoDbStreamHandler(this.#datasync, { ...writers, tables }) as never,
@@ -185,12 +234,24 @@ export class World {
         requestResync: async () => undefined,
       }) as never,
       resync: createResyncHandler(this.#datasync, {
-        sink, tables, store: this.#store, clients: faulty, timeoutMs: 5_000, changeTimeoutMs: 1_000, pageSize: 3, sweepBuckets: 64,
+        sink,
+        tables,
+        store: this.#store,
+        clients: faulty,
+        timeoutMs: 5_000,
+        changeTimeoutMs: 1_000,
+        pageSize: 3,
+        sweepBuckets: 64,
         // A resync that crashed holds its plugin until its lease runs out: just over the time
         // limit here, so schedules stay short.
-        leaseMs: 6_000, busyRetrySeconds: 1,
+        leaseMs: 6_000,
+        busyRetrySeconds: 1,
         continueResync: async (request, { delaySeconds }) => {
-          this.#resyncQueue.push({ request, attempts: 0, ...(delaySeconds ? { notBefore: Date.now() + delaySeconds * 1000 } : {}) });
+          this.#resyncQueue.push({
+            request,
+            attempts: 0,
+            ...(delaySeconds ? { notBefore: Date.now() + delaySeconds * 1000 } : {}),
+          });
         },
       }) as never,
     };
@@ -238,7 +299,9 @@ export class World {
         return;
       case 'resync': {
         const request: ResyncRequest = {
-          datasync: 'resync', resyncId: newResyncId(), reason: 'manual',
+          datasync: 'resync',
+          resyncId: newResyncId(),
+          reason: 'manual',
           ...(step.plugin === undefined ? {} : { plugins: [this.#plugins[step.plugin % this.#plugins.length]!.name] }),
         };
         if (step.concurrent) this.#concurrentResyncs.push(request);
@@ -261,16 +324,46 @@ export class World {
     for (let round = 0; round < 30; round += 1) {
       let moved = 0;
       moved += await this.#fetchAll();
-      while (this.#stream.length > 0) moved += await this.#deliver({ kind: 'deliver', source: 'stream', max: 10, shuffle: false, duplicate: false, crash: false, seed: round });
-      while (this.#sqs.length > 0) moved += await this.#deliver({ kind: 'deliver', source: 'sqs', max: 10, shuffle: false, duplicate: false, crash: false, seed: round });
-      while (this.#events.length > 0) moved += await this.#deliver({ kind: 'deliver', source: 'eventbridge', max: 10, shuffle: false, duplicate: false, crash: false, seed: round });
+      while (this.#stream.length > 0)
+        moved += await this.#deliver({
+          kind: 'deliver',
+          source: 'stream',
+          max: 10,
+          shuffle: false,
+          duplicate: false,
+          crash: false,
+          seed: round,
+        });
+      while (this.#sqs.length > 0)
+        moved += await this.#deliver({
+          kind: 'deliver',
+          source: 'sqs',
+          max: 10,
+          shuffle: false,
+          duplicate: false,
+          crash: false,
+          seed: round,
+        });
+      while (this.#events.length > 0)
+        moved += await this.#deliver({
+          kind: 'deliver',
+          source: 'eventbridge',
+          max: 10,
+          shuffle: false,
+          duplicate: false,
+          crash: false,
+          seed: round,
+        });
       moved += await this.#runResyncQueue();
       if (moved === 0) {
         const states = await this.#store.states(this.#plugins.map((plugin) => plugin.name));
         const behind = states.filter((state) => state.status !== 'in-sync').map((state) => state.plugin);
         if (behind.length === 0) return;
         // Lambda would resync these on the next schedule; the harness does it now.
-        this.#resyncQueue.push({ request: { datasync: 'resync', resyncId: newResyncId(), reason: 'schedule', plugins: behind }, attempts: 0 });
+        this.#resyncQueue.push({
+          request: { datasync: 'resync', resyncId: newResyncId(), reason: 'schedule', plugins: behind },
+          attempts: 0,
+        });
       }
     }
     throw new Error('the system did not settle in 30 rounds');
@@ -280,7 +373,9 @@ export class World {
   async check(): Promise<ScheduleResult> {
     const violations: string[] = [];
     const table = await this.#tableState();
-    const deadKeys = new Set(this.#records.filter((record) => record.deadLettered && record.change).map((record) => record.change!.key));
+    const deadKeys = new Set(
+      this.#records.filter((record) => record.deadLettered && record.change).map((record) => record.change!.key),
+    );
 
     // Every change a source produced is accounted for, for every plugin watching its key.
     const refs = new Map<string, Set<string>>();
@@ -305,7 +400,9 @@ export class World {
         // crashed, or the feedback queue failed): the on-failure destination holds the record,
         // and there was nothing left that could report it.
         if (record.deadLettered && record.failedInvocations >= record.attempts) continue;
-        violations.push(`lost: ${plugin.name} never accounted for ${record.source} ${id}${record.deadLettered ? ' (dead-lettered without error feedback)' : ''}`);
+        violations.push(
+          `lost: ${plugin.name} never accounted for ${record.source} ${id}${record.deadLettered ? ' (dead-lettered without error feedback)' : ''}`,
+        );
         this.counts.lost += 1;
       }
     }
@@ -331,9 +428,13 @@ export class World {
         const tag = callback.invocation;
         if (!tag || tag.kind === 'resync' || !written.has(tag.id)) continue;
         const ids = callback.refs.map(refId).sort().join(',');
-        const matching = written.get(tag.id)!.filter((record) => record.plugin === callback.plugin && record.changes.map(refId).sort().join(',') === ids);
+        const matching = written
+          .get(tag.id)!
+          .filter((record) => record.plugin === callback.plugin && record.changes.map(refId).sort().join(',') === ids);
         if (matching.length !== 1 || matching[0]!.status !== callback.status) {
-          violations.push(`feedback: ${callback.plugin} callback (${callback.status}) in invocation ${tag.id} has ${matching.length} records${matching[0] ? ` (${matching[0].status})` : ''}`);
+          violations.push(
+            `feedback: ${callback.plugin} callback (${callback.status}) in invocation ${tag.id} has ${matching.length} records${matching[0] ? ` (${matching[0].status})` : ''}`,
+          );
           this.counts.feedbackMissing += 1;
         }
       }
@@ -353,7 +454,9 @@ export class World {
       const want = expected?.op === 'put' ? JSON.stringify({ n: expected.value }) : undefined;
       const got = actual === undefined ? undefined : JSON.stringify(actual);
       if (expected && want !== got) {
-        violations.push(`store: ${key} is ${got ?? 'absent'} in the table, the last write (${expected.source} ${expected.op} @${expected.revision}) says ${want ?? 'absent'}`);
+        violations.push(
+          `store: ${key} is ${got ?? 'absent'} in the table, the last write (${expected.source} ${expected.op} @${expected.revision}) says ${want ?? 'absent'}`,
+        );
         this.counts.storeMismatches += 1;
       }
     }
@@ -371,7 +474,9 @@ export class World {
             this.counts.divergedUntilResync += 1;
             continue;
           }
-          violations.push(`view${strict ? ' after a final resync' : ''}: ${plugin.name} holds ${key} = ${JSON.stringify(got) ?? 'absent'}, the table ${JSON.stringify(want) ?? 'absent'}`);
+          violations.push(
+            `view${strict ? ' after a final resync' : ''}: ${plugin.name} holds ${key} = ${JSON.stringify(got) ?? 'absent'}, the table ${JSON.stringify(want) ?? 'absent'}`,
+          );
           this.counts.viewMismatches += 1;
         }
       }
@@ -381,7 +486,8 @@ export class World {
     await this.settle();
     compareViews(true);
 
-    for (const plugin of this.observed) for (const [kind, times] of plugin.faultsFired) this.#fault(`plugin-${kind}`, times);
+    for (const plugin of this.observed)
+      for (const [kind, times] of plugin.faultsFired) this.#fault(`plugin-${kind}`, times);
     for (const [kind, times] of this.faults.fired) this.#fault(`aws-${kind}`, times);
     this.#fault('crash', this.counts.crashes);
     this.#fault('redelivery', this.counts.redeliveries);
@@ -396,8 +502,15 @@ export class World {
     const state = new Map<string, unknown>();
     let start: Record<string, never> | undefined;
     do {
-      const page = await this.#plain.dynamodb.send(new ScanCommand({ TableName: this.#resources.table.name, ConsistentRead: true, ...(start ? { ExclusiveStartKey: start } : {}) }));
-      for (const item of page.Items ?? []) state.set(keyOfItem(this.#resources.table, item), valueOfItem(this.#resources.table, item));
+      const page = await this.#plain.dynamodb.send(
+        new ScanCommand({
+          TableName: this.#resources.table.name,
+          ConsistentRead: true,
+          ...(start ? { ExclusiveStartKey: start } : {}),
+        }),
+      );
+      for (const item of page.Items ?? [])
+        state.set(keyOfItem(this.#resources.table, item), valueOfItem(this.#resources.table, item));
       start = page.LastEvaluatedKey as typeof start;
     } while (start);
     return state;
@@ -420,21 +533,42 @@ export class World {
     try {
       if (step.source === 'http') {
         const requestId = randomUUID();
-        const response = await this.#handlers.http({
-          version: '2.0', routeKey: '$default', rawPath: `/keys/${key}`, rawQueryString: '',
-          headers: { 'content-type': 'application/json' },
-          requestContext: { http: { method: step.op === 'put' ? 'PUT' : 'DELETE', path: `/keys/${key}` }, requestId, stage: '$default' },
-          ...(step.op === 'put' ? { body: JSON.stringify(value) } : {}), isBase64Encoded: false,
-        } as unknown as APIGatewayProxyEventV2, lambdaContext('http', 10_000));
+        const response = await this.#handlers.http(
+          {
+            version: '2.0',
+            routeKey: '$default',
+            rawPath: `/keys/${key}`,
+            rawQueryString: '',
+            headers: { 'content-type': 'application/json' },
+            requestContext: {
+              http: { method: step.op === 'put' ? 'PUT' : 'DELETE', path: `/keys/${key}` },
+              requestId,
+              stage: '$default',
+            },
+            ...(step.op === 'put' ? { body: JSON.stringify(value) } : {}),
+            isBase64Encoded: false,
+          } as unknown as APIGatewayProxyEventV2,
+          lambdaContext('http', 10_000),
+        );
         if (response.statusCode !== 200) throw new Error(`HTTP ${response.statusCode}: ${response.body}`);
         const body = JSON.parse(response.body ?? '{}') as { revision?: string };
-        this.#published.push({ source: 'http', key, op: step.op, ...(body.revision ? { revision: body.revision } : {}), ...(step.op === 'put' ? { value: step.value } : {}) });
+        this.#published.push({
+          source: 'http',
+          key,
+          op: step.op,
+          ...(body.revision ? { revision: body.revision } : {}),
+          ...(step.op === 'put' ? { value: step.value } : {}),
+        });
       } else {
         const publisher = this.#publishers[step.source];
         const result = step.op === 'put' ? await publisher.put(key, value) : await publisher.delete(key);
         this.#published.push({
-          source: step.source, key, op: step.op, ...(result.revision ? { revision: result.revision } : {}),
-          ...(step.op === 'put' ? { value: step.value } : {}), ...(result.messageId ? { messageId: result.messageId } : {}),
+          source: step.source,
+          key,
+          op: step.op,
+          ...(result.revision ? { revision: result.revision } : {}),
+          ...(step.op === 'put' ? { value: step.value } : {}),
+          ...(result.messageId ? { messageId: result.messageId } : {}),
         });
       }
       this.counts.published += 1;
@@ -449,20 +583,33 @@ export class World {
   }
 
   async #fetchStream(): Promise<number> {
-    const { StreamDescription } = await this.#plain.streams.send(new DescribeStreamCommand({ StreamArn: this.#resources.streamArn }));
+    const { StreamDescription } = await this.#plain.streams.send(
+      new DescribeStreamCommand({ StreamArn: this.#resources.streamArn }),
+    );
     let fetched = 0;
     for (const shard of StreamDescription?.Shards ?? []) {
       const id = shard.ShardId!;
       let iterator = this.#iterators.get(id);
       if (iterator === undefined) {
-        iterator = (await this.#plain.streams.send(new GetShardIteratorCommand({ StreamArn: this.#resources.streamArn, ShardId: id, ShardIteratorType: 'TRIM_HORIZON' }))).ShardIterator ?? null;
+        iterator =
+          (
+            await this.#plain.streams.send(
+              new GetShardIteratorCommand({
+                StreamArn: this.#resources.streamArn,
+                ShardId: id,
+                ShardIteratorType: 'TRIM_HORIZON',
+              }),
+            )
+          ).ShardIterator ?? null;
       }
       if (iterator === null) continue;
       const response = await this.#plain.streams.send(new GetRecordsCommand({ ShardIterator: iterator, Limit: 1000 }));
       this.#iterators.set(id, response.NextShardIterator ?? null);
       for (const raw of response.Records ?? []) {
         const record = toLambdaStreamRecord(raw, this.#resources.streamArn);
-        const entry = this.#entry('stream', record.dynamodb!.SequenceNumber!, () => changeFromStreamRecord(record, new Map([[this.#resources.table.name, this.#resources.table]])));
+        const entry = this.#entry('stream', record.dynamodb!.SequenceNumber!, () =>
+          changeFromStreamRecord(record, new Map([[this.#resources.table.name, this.#resources.table]])),
+        );
         this.#stream.push({ record, entry });
         fetched += 1;
       }
@@ -474,9 +621,16 @@ export class World {
     const url = source === 'sqs' ? this.#resources.sourceQueueUrl : this.#resources.busQueueUrl;
     let fetched = 0;
     for (;;) {
-      const { Messages = [] } = await this.#plain.sqs.send(new ReceiveMessageCommand({ QueueUrl: url, MaxNumberOfMessages: 10, MessageSystemAttributeNames: ['All'] }));
+      const { Messages = [] } = await this.#plain.sqs.send(
+        new ReceiveMessageCommand({ QueueUrl: url, MaxNumberOfMessages: 10, MessageSystemAttributeNames: ['All'] }),
+      );
       if (Messages.length === 0) return fetched;
-      await this.#plain.sqs.send(new DeleteMessageBatchCommand({ QueueUrl: url, Entries: Messages.map((message, index) => ({ Id: String(index), ReceiptHandle: message.ReceiptHandle! })) }));
+      await this.#plain.sqs.send(
+        new DeleteMessageBatchCommand({
+          QueueUrl: url,
+          Entries: Messages.map((message, index) => ({ Id: String(index), ReceiptHandle: message.ReceiptHandle! })),
+        }),
+      );
       for (const message of Messages) {
         fetched += 1;
         if (source === 'sqs') {
@@ -486,7 +640,10 @@ export class World {
           const event = JSON.parse(message.Body ?? 'null') as EventBridgeEvent<string, unknown>;
           // The publisher's event id is what it returned; the bus's event id is the rule target's.
           const detailId = typeof event?.id === 'string' ? event.id : message.MessageId!;
-          this.#events.push({ event, entry: this.#entry('eventbridge', detailId, () => changeFromEventBridgeEvent(event)) });
+          this.#events.push({
+            event,
+            entry: this.#entry('eventbridge', detailId, () => changeFromEventBridgeEvent(event)),
+          });
         }
       }
     }
@@ -499,23 +656,40 @@ export class World {
     } catch {
       change = undefined;
     }
-    const entry: SourceRecord = { source, id, ...(change ? { change } : {}), attempts: 0, failedInvocations: 0, deadLettered: false, duplicated: false };
+    const entry: SourceRecord = {
+      source,
+      id,
+      ...(change ? { change } : {}),
+      attempts: 0,
+      failedInvocations: 0,
+      deadLettered: false,
+      duplicated: false,
+    };
     this.#records.push(entry);
     this.counts.records += 1;
     return entry;
   }
 
   /** Invokes a handler as one Lambda invocation; returns its result, or the error it threw. */
-  async #invoke<T>(kind: InvocationTag['kind'], crash: boolean, work: () => Promise<T>): Promise<{ result?: T; error?: unknown; resultsLost?: boolean }> {
+  async #invoke<T>(
+    kind: InvocationTag['kind'],
+    crash: boolean,
+    work: () => Promise<T>,
+  ): Promise<{ result?: T; error?: unknown; resultsLost?: boolean }> {
     const tag: InvocationTag = { id: this.#nextInvocation++, kind };
     if (crash) this.#crashing.add(tag.id);
     this.counts.invocations += 1;
     try {
       return { result: await invocation.run(tag, work) };
     } catch (error) {
-      const crashed = error instanceof InjectedCrash || (error as { errors?: unknown[] }).errors?.some((inner) => inner instanceof InjectedCrash) === true;
+      const crashed =
+        error instanceof InjectedCrash ||
+        (error as { errors?: unknown[] }).errors?.some((inner) => inner instanceof InjectedCrash) === true;
       if (crashed) this.counts.crashes += 1;
-      return { error, resultsLost: crashed || error instanceof FeedbackWriteError || error instanceof DeadLetterWriteError };
+      return {
+        error,
+        resultsLost: crashed || error instanceof FeedbackWriteError || error instanceof DeadLetterWriteError,
+      };
     }
   }
 
@@ -526,15 +700,24 @@ export class World {
       if (step.duplicate && this.#lastStreamBatch.length > 0) {
         // Lambda may deliver a stream batch again (a retry after a lost checkpoint).
         this.counts.redeliveries += 1;
-        await this.#invoke('stream', false, () => this.#handlers.stream({ Records: this.#lastStreamBatch }, lambdaContext('stream', 30_000)));
+        await this.#invoke('stream', false, () =>
+          this.#handlers.stream({ Records: this.#lastStreamBatch }, lambdaContext('stream', 30_000)),
+        );
       }
       const batch = this.#stream.slice(0, step.max);
       if (batch.length === 0) return 0;
-      const { result, error, resultsLost } = await this.#invoke('stream', step.crash, () => this.#handlers.stream({ Records: batch.map((item) => item.record) }, lambdaContext('stream', 30_000)));
+      const { result, error, resultsLost } = await this.#invoke('stream', step.crash, () =>
+        this.#handlers.stream({ Records: batch.map((item) => item.record) }, lambdaContext('stream', 30_000)),
+      );
       let failedFrom = error === undefined ? batch.length : 0;
       if (result && result.batchItemFailures.length > 0) {
-        const lowest = result.batchItemFailures.map((failure) => failure.itemIdentifier).reduce((a, b) => (BigInt(a) < BigInt(b) ? a : b));
-        failedFrom = Math.max(0, batch.findIndex((item) => item.record.dynamodb?.SequenceNumber === lowest));
+        const lowest = result.batchItemFailures
+          .map((failure) => failure.itemIdentifier)
+          .reduce((a, b) => (BigInt(a) < BigInt(b) ? a : b));
+        failedFrom = Math.max(
+          0,
+          batch.findIndex((item) => item.record.dynamodb?.SequenceNumber === lowest),
+        );
       }
       this.#lastStreamBatch = batch.slice(0, failedFrom).map((item) => item.record);
       this.#stream.splice(0, failedFrom);
@@ -556,8 +739,14 @@ export class World {
       const pool = [...this.#sqs];
       if (step.shuffle) shuffle(pool, rng);
       const batch = pool.slice(0, step.max);
-      const { result, error, resultsLost } = await this.#invoke('sqs', step.crash, () => this.#handlers.sqs({ Records: batch.map((item) => item.record) }, lambdaContext('sqs', 30_000)));
-      const failed = new Set(error === undefined ? (result?.batchItemFailures ?? []).map((failure) => failure.itemIdentifier) : batch.map((item) => item.record.messageId));
+      const { result, error, resultsLost } = await this.#invoke('sqs', step.crash, () =>
+        this.#handlers.sqs({ Records: batch.map((item) => item.record) }, lambdaContext('sqs', 30_000)),
+      );
+      const failed = new Set(
+        error === undefined
+          ? (result?.batchItemFailures ?? []).map((failure) => failure.itemIdentifier)
+          : batch.map((item) => item.record.messageId),
+      );
       for (const item of batch) {
         if (!failed.has(item.record.messageId)) {
           // At-least-once: a message handled once may be received again.
@@ -584,7 +773,9 @@ export class World {
     if (step.shuffle) shuffle(pool, rng);
     const batch = pool.slice(0, step.max);
     for (const item of batch) {
-      const { error, resultsLost } = await this.#invoke('eventbridge', step.crash, () => this.#handlers.eventbridge(item.event, lambdaContext('eventbridge', 30_000)));
+      const { error, resultsLost } = await this.#invoke('eventbridge', step.crash, () =>
+        this.#handlers.eventbridge(item.event, lambdaContext('eventbridge', 30_000)),
+      );
       if (error === undefined) {
         if (step.duplicate && !item.entry.duplicated && rng() < 0.5) {
           item.entry.duplicated = true;
@@ -607,7 +798,11 @@ export class World {
 
   async #resync(request: ResyncRequest): Promise<void> {
     this.counts.resyncs += 1;
-    const { result, error } = await this.#invoke('resync', false, () => this.#handlers.resync(request, lambdaContext('resync', 60_000)) as Promise<ResyncRunResult>);
+    const { result, error } = await this.#invoke(
+      'resync',
+      false,
+      () => this.#handlers.resync(request, lambdaContext('resync', 60_000)) as Promise<ResyncRunResult>,
+    );
     if (error !== undefined) {
       // The resync queue delivers a failed request again.
       this.counts.resyncFailures += 1;
@@ -618,7 +813,8 @@ export class World {
   }
 
   #countResult(result: ResyncRunResult | undefined): void {
-    if (result?.plugins.some((plugin) => plugin.status === 'error' || plugin.status === 'timeout')) this.counts.resyncFailures += 1;
+    if (result?.plugins.some((plugin) => plugin.status === 'error' || plugin.status === 'timeout'))
+      this.counts.resyncFailures += 1;
     if (result?.plugins.some((plugin) => plugin.status === 'waiting')) this.counts.resyncWaits += 1;
   }
 
@@ -628,10 +824,15 @@ export class World {
       const { request, attempts, notBefore } = this.#resyncQueue.shift()!;
       if (attempts >= MAX_RECEIVES) continue;
       // A delayed request (a resync waiting for a plugin another one holds) is not visible before its time.
-      if (notBefore !== undefined && notBefore > Date.now()) await new Promise((resolve) => setTimeout(resolve, notBefore - Date.now()));
+      if (notBefore !== undefined && notBefore > Date.now())
+        await new Promise((resolve) => setTimeout(resolve, notBefore - Date.now()));
       ran += 1;
       this.counts.resyncs += 1;
-      const { result, error } = await this.#invoke('resync', false, () => this.#handlers.resync(request, lambdaContext('resync', 60_000)) as Promise<ResyncRunResult>);
+      const { result, error } = await this.#invoke(
+        'resync',
+        false,
+        () => this.#handlers.resync(request, lambdaContext('resync', 60_000)) as Promise<ResyncRunResult>,
+      );
       if (error !== undefined) {
         this.counts.resyncFailures += 1;
         this.#resyncQueue.push({ request, attempts: attempts + 1 });

@@ -59,14 +59,20 @@ function filesUnder(root: string, path: string): string[] {
   const full = join(root, path);
   if (!existsSync(full)) return [];
   if (statSync(full).isFile()) return [path];
-  return readdirSync(full).sort().flatMap((name) => filesUnder(root, join(path, name)));
+  return readdirSync(full)
+    .sort()
+    .flatMap((name) => filesUnder(root, join(path, name)));
 }
 
 /** A hash of every file that shapes the package. */
 export function inputsHash(root = repoRoot()): string {
   const hash = createHash('sha256');
   for (const file of INPUTS.flatMap((input) => filesUnder(root, input))) {
-    hash.update(file).update('\0').update(readFileSync(join(root, file))).update('\0');
+    hash
+      .update(file)
+      .update('\0')
+      .update(readFileSync(join(root, file)))
+      .update('\0');
   }
   return hash.digest('hex').slice(0, 16);
 }
@@ -88,7 +94,11 @@ export function offlineEnvironment(home: string): NodeJS.ProcessEnv {
 export function runServerless(args: string[], options: { cwd: string; env: NodeJS.ProcessEnv }): Promise<string> {
   const cli = join(options.cwd, 'node_modules', 'osls', 'bin', 'serverless.js');
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [cli, ...args], { cwd: options.cwd, env: options.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [cli, ...args], {
+      cwd: options.cwd,
+      env: options.env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let output = '';
     child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
     child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
@@ -105,7 +115,9 @@ function readOutput(dir: string, packagingMs: number): PackagedService {
   return {
     dir,
     updateTemplatePath,
-    createTemplate: JSON.parse(readFileSync(join(dir, 'cloudformation-template-create-stack.json'), 'utf8')) as Template,
+    createTemplate: JSON.parse(
+      readFileSync(join(dir, 'cloudformation-template-create-stack.json'), 'utf8'),
+    ) as Template,
     template: JSON.parse(readFileSync(updateTemplatePath, 'utf8')) as Template,
     packagingMs,
   };
@@ -133,7 +145,8 @@ export async function packagedService(): Promise<PackagedService> {
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
       // Another test process is packaging; a lock left by a killed run is taken over after a while.
-      if (Date.now() - statSync(lock, { throwIfNoEntry: false })!.mtimeMs > STALE_LOCK_MS) rmSync(lock, { recursive: true, force: true });
+      if (Date.now() - statSync(lock, { throwIfNoEntry: false })!.mtimeMs > STALE_LOCK_MS)
+        rmSync(lock, { recursive: true, force: true });
       await sleep(250);
     }
   }
@@ -144,7 +157,10 @@ export async function packagedService(): Promise<PackagedService> {
     rmSync(work, { recursive: true, force: true });
     mkdirSync(home, { recursive: true });
     const started = Date.now();
-    await runServerless(['package', '--stage', PACKAGE_STAGE, '--region', PACKAGE_REGION, '--package', work], { cwd: root, env: offlineEnvironment(home) });
+    await runServerless(['package', '--stage', PACKAGE_STAGE, '--region', PACKAGE_REGION, '--package', work], {
+      cwd: root,
+      env: offlineEnvironment(home),
+    });
     const packagingMs = Date.now() - started;
     rmSync(home, { recursive: true, force: true });
     renameSync(work, dir);
@@ -198,7 +214,8 @@ export function zipFile(path: string, name: string): Buffer {
   const entry = entries.find((candidate) => candidate.name === name);
   if (!entry) throw new Error(`${relative(process.cwd(), path)} has no ${name}`);
   // The data follows the local header, whose name and extra field lengths may differ from the central ones.
-  const start = entry.localHeader + 30 + zip.readUInt16LE(entry.localHeader + 26) + zip.readUInt16LE(entry.localHeader + 28);
+  const start =
+    entry.localHeader + 30 + zip.readUInt16LE(entry.localHeader + 26) + zip.readUInt16LE(entry.localHeader + 28);
   const data = zip.subarray(start, start + entry.compressedSize);
   if (entry.method === 0) return Buffer.from(data);
   if (entry.method === 8) return inflateRawSync(data);

@@ -33,15 +33,24 @@ export function extractBundle(service: PackagedService, name: string, dir: strin
 }
 
 /** Invokes the bundle's handler once with `event`; `env` is the whole environment besides PATH and HOME. */
-export function invokeBundle<T = unknown>(bundle: string, event: unknown, env: Record<string, string | undefined>, home: string): Promise<InvocationResult<T>> {
+export function invokeBundle<T = unknown>(
+  bundle: string,
+  event: unknown,
+  env: Record<string, string | undefined>,
+  home: string,
+): Promise<InvocationResult<T>> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--input-type=module', '-e', PROBE, bundle, JSON.stringify(event), 'probe'], {
-      env: { PATH: process.env.PATH, HOME: home, ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-      // A bundle that hangs is killed rather than left running after the test gives up.
-      timeout: 45_000,
-      killSignal: 'SIGKILL',
-    });
+    const child = spawn(
+      process.execPath,
+      ['--input-type=module', '-e', PROBE, bundle, JSON.stringify(event), 'probe'],
+      {
+        env: { PATH: process.env.PATH, HOME: home, ...env },
+        stdio: ['ignore', 'pipe', 'pipe'],
+        // A bundle that hangs is killed rather than left running after the test gives up.
+        timeout: 45_000,
+        killSignal: 'SIGKILL',
+      },
+    );
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk) => (stdout += chunk));

@@ -48,7 +48,13 @@ function region(): string {
   return process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1';
 }
 
-async function send(service: string, method: string, path: string, headers: Record<string, string>, body?: string | Uint8Array): Promise<string> {
+async function send(
+  service: string,
+  method: string,
+  path: string,
+  headers: Record<string, string>,
+  body?: string | Uint8Array,
+): Promise<string> {
   const url = endpoint();
   const signer = new SignatureV4({
     service,
@@ -78,13 +84,22 @@ async function send(service: string, method: string, path: string, headers: Reco
   });
   const text = await response.text();
   if (!response.ok) {
-    throw new AwsApiError(`${service} ${method} ${path} answered ${response.status}: ${text.slice(0, 500)}`, response.status, text);
+    throw new AwsApiError(
+      `${service} ${method} ${path} answered ${response.status}: ${text.slice(0, 500)}`,
+      response.status,
+      text,
+    );
   }
   return text;
 }
 
 /** Calls a Query-protocol action (CloudFormation) and returns the XML response. */
-export function queryApi(service: string, version: string, action: string, params: Record<string, string> = {}): Promise<string> {
+export function queryApi(
+  service: string,
+  version: string,
+  action: string,
+  params: Record<string, string> = {},
+): Promise<string> {
   const body = new URLSearchParams({ Action: action, Version: version, ...params }).toString();
   return send(service, 'POST', '/', { 'content-type': 'application/x-www-form-urlencoded; charset=utf-8' }, body);
 }
@@ -92,7 +107,13 @@ export function queryApi(service: string, version: string, action: string, param
 /** Uploads one object to S3 (path-style addressing). */
 export async function putObject(bucket: string, key: string, body: Uint8Array): Promise<void> {
   const path = `/${bucket}/${key.split('/').map(encodeURIComponent).join('/')}`;
-  await send('s3', 'PUT', path, { 'x-amz-content-sha256': createHash('sha256').update(body).digest('hex'), 'content-length': String(body.length) }, body);
+  await send(
+    's3',
+    'PUT',
+    path,
+    { 'x-amz-content-sha256': createHash('sha256').update(body).digest('hex'), 'content-length': String(body.length) },
+    body,
+  );
 }
 
 /** Deletes one object from S3. */
@@ -109,9 +130,17 @@ export function xmlValues(xml: string, name: string): string[] {
 
 /** The `<member>` blocks of an XML list element. */
 export function xmlMembers(xml: string, list: string): string[] {
-  return xmlValues(xml, list).flatMap((block) => [...block.matchAll(/<member>([\s\S]*?)<\/member>/g)].map((match) => match[1] ?? ''));
+  return xmlValues(xml, list).flatMap((block) =>
+    [...block.matchAll(/<member>([\s\S]*?)<\/member>/g)].map((match) => match[1] ?? ''),
+  );
 }
 
 function unescapeXml(text: string): string {
-  return text.replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&quot;/g, '"').replace(/&apos;/g, "'").replace(/&#39;/g, "'").replace(/&amp;/g, '&');
+  return text
+    .replace(/&lt;/g, '<')
+    .replace(/&gt;/g, '>')
+    .replace(/&quot;/g, '"')
+    .replace(/&apos;/g, "'")
+    .replace(/&#39;/g, "'")
+    .replace(/&amp;/g, '&');
 }

@@ -32,7 +32,8 @@ export interface Statement {
   readonly resources: unknown[];
 }
 
-const asList = <T>(value: T | T[] | undefined): T[] => (value === undefined ? [] : Array.isArray(value) ? value : [value]);
+const asList = <T>(value: T | T[] | undefined): T[] =>
+  value === undefined ? [] : Array.isArray(value) ? value : [value];
 
 /** Every statement of a role's inline policies. */
 export function roleStatements(role: Resource): Statement[] {
@@ -49,6 +50,10 @@ export function roleStatements(role: Resource): Statement[] {
 /** Whether a role allows `action` on the resource that `resourceValue` (a Ref/GetAtt) names. */
 export function allows(statements: Statement[], action: string, resourceValue: unknown): boolean {
   const target = JSON.stringify(resourceValue);
-  return statements.some((statement) => statement.effect === 'Allow' && statement.actions.includes(action)
-    && statement.resources.some((resource) => JSON.stringify(resource) === target));
+  return statements.some(
+    (statement) =>
+      statement.effect === 'Allow' &&
+      statement.actions.includes(action) &&
+      statement.resources.some((resource) => JSON.stringify(resource) === target),
+  );
 }

@@ -4,8 +4,12 @@ import { defaultProvider } from '../../../lib/aws/clients/lambda-credentials.ts'
 import { DatasyncError } from '../../../lib/errors.ts';
 
 const NAMES = [
-  'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN', 'AWS_CREDENTIAL_EXPIRATION',
-  'AWS_CONTAINER_CREDENTIALS_FULL_URI', 'AWS_CONTAINER_CREDENTIALS_RELATIVE_URI',
+  'AWS_ACCESS_KEY_ID',
+  'AWS_SECRET_ACCESS_KEY',
+  'AWS_SESSION_TOKEN',
+  'AWS_CREDENTIAL_EXPIRATION',
+  'AWS_CONTAINER_CREDENTIALS_FULL_URI',
+  'AWS_CONTAINER_CREDENTIALS_RELATIVE_URI',
 ];
 const saved = Object.fromEntries(NAMES.map((name) => [name, process.env[name]]));
 beforeEach(() => {
@@ -28,7 +32,11 @@ function setKeys(id: string, expiration?: Date): void {
 describe('Lambda credential chain', () => {
   it('returns the execution role credentials Lambda puts in the environment', async () => {
     setKeys('role-a');
-    await expect(defaultProvider()()).resolves.toMatchObject({ accessKeyId: 'role-a', secretAccessKey: 'role-a-secret', sessionToken: 'role-a-token' });
+    await expect(defaultProvider()()).resolves.toMatchObject({
+      accessKeyId: 'role-a',
+      secretAccessKey: 'role-a-secret',
+      sessionToken: 'role-a-token',
+    });
   });
 
   it('keeps credentials that do not expire soon', async () => {
@@ -67,7 +75,10 @@ describe('Lambda credential chain', () => {
     const provider = defaultProvider();
     const failure = await provider().catch((error: unknown) => error);
     expect(failure).toBeInstanceOf(DatasyncError);
-    expect(failure).toMatchObject({ code: 'CONFIGURATION', message: expect.stringContaining('AWS_CONTAINER_CREDENTIALS_FULL_URI') });
+    expect(failure).toMatchObject({
+      code: 'CONFIGURATION',
+      message: expect.stringContaining('AWS_CONTAINER_CREDENTIALS_FULL_URI'),
+    });
 
     setKeys('role-late');
     expect((await provider()).accessKeyId).toBe('role-late');

@@ -11,10 +11,21 @@ const root = join(__dirname, '..', '..', '..');
 const { options, functions } = functionBuilds(root);
 
 async function inputsOf(entry: string): Promise<string[]> {
-  const result = await build({ ...options, entryPoints: [entry], write: false, metafile: true, outdir: join(root, '.bench-out', 'contents'), logLevel: 'error' });
-  const output = Object.values((result.metafile as Metafile).outputs).find((candidate) => candidate.entryPoint !== undefined)!;
+  const result = await build({
+    ...options,
+    entryPoints: [entry],
+    write: false,
+    metafile: true,
+    outdir: join(root, '.bench-out', 'contents'),
+    logLevel: 'error',
+  });
+  const output = Object.values((result.metafile as Metafile).outputs).find(
+    (candidate) => candidate.entryPoint !== undefined,
+  )!;
   // Only modules that left code in the bundle: tree-shaken ones are listed with 0 bytes.
-  return Object.entries(output.inputs).filter(([, input]) => input.bytesInOutput > 0).map(([path]) => path);
+  return Object.entries(output.inputs)
+    .filter(([, input]) => input.bytesInOutput > 0)
+    .map(([path]) => path);
 }
 
 const SOURCES = {
@@ -43,18 +54,34 @@ describe('function bundles', () => {
     }
   });
 
-  it.each(['dynamodbStream', 'sqs', 'eventbridge', 'http'])('%s carries neither the resync engine, its state rows nor unused SDK clients', (name) => {
-    const inputs = bundles.get(name)!;
-    expect(inputs.filter((path) => ['lib/resync/engine.ts', 'lib/resync/snapshot.ts', 'lib/resync/state-rows.ts'].includes(path))).toEqual([]);
-    expect(inputs.filter((path) => /client-(eventbridge|dynamodb-streams)\//.test(path))).toEqual([]);
-  });
+  it.each(['dynamodbStream', 'sqs', 'eventbridge', 'http'])(
+    '%s carries neither the resync engine, its state rows nor unused SDK clients',
+    (name) => {
+      const inputs = bundles.get(name)!;
+      expect(
+        inputs.filter((path) =>
+          ['lib/resync/engine.ts', 'lib/resync/snapshot.ts', 'lib/resync/state-rows.ts'].includes(path),
+        ),
+      ).toEqual([]);
+      expect(inputs.filter((path) => /client-(eventbridge|dynamodb-streams)\//.test(path))).toEqual([]);
+    },
+  );
 
-  it.each(['dynamodbStream', 'sqs', 'eventbridge', 'http', 'resync'])('%s carries the Lambda credential chain, not the SDK default chain', (name) => {
-    const inputs = bundles.get(name)!;
-    expect(inputs).toContain('lib/aws/clients/lambda-credentials.ts');
-    // Profiles, SSO, web identity and the STS/SSO clients they call never answer on Lambda.
-    expect(inputs.filter((path) => /@aws-sdk\/(credential-provider-(node|ini|sso|process|web-identity|login)|nested-clients|token-providers)\//.test(path))).toEqual([]);
-  });
+  it.each(['dynamodbStream', 'sqs', 'eventbridge', 'http', 'resync'])(
+    '%s carries the Lambda credential chain, not the SDK default chain',
+    (name) => {
+      const inputs = bundles.get(name)!;
+      expect(inputs).toContain('lib/aws/clients/lambda-credentials.ts');
+      // Profiles, SSO, web identity and the STS/SSO clients they call never answer on Lambda.
+      expect(
+        inputs.filter((path) =>
+          /@aws-sdk\/(credential-provider-(node|ini|sso|process|web-identity|login)|nested-clients|token-providers)\//.test(
+            path,
+          ),
+        ),
+      ).toEqual([]);
+    },
+  );
 
   it('the resync function carries the engine and no source handler', () => {
     const inputs = bundles.get('resync')!;

@@ -2,13 +2,22 @@
 import { parseResyncRequest } from '../../../lib/resync/request.ts';
 
 type Hook = () => Promise<void>;
-interface PluginInstance { hooks: Record<string, Hook> }
-type PluginClass = new (serverless: unknown, options: unknown, utils: { log: { notice(message: string): void } }) => PluginInstance;
+interface PluginInstance {
+  hooks: Record<string, Hook>;
+}
+type PluginClass = new (
+  serverless: unknown,
+  options: unknown,
+  utils: { log: { notice(message: string): void } },
+) => PluginInstance;
 
 // A CommonJS file (serverless loads plugins with require).
 const FirstResyncPlugin = require('../../../infra/serverless-plugins/first-resync.cjs') as PluginClass;
 
-function setUp(resyncAfterDeploy: unknown, request: (...args: unknown[]) => Promise<unknown> = async () => ({ StatusCode: 202 })) {
+function setUp(
+  resyncAfterDeploy: unknown,
+  request: (...args: unknown[]) => Promise<unknown> = async () => ({ StatusCode: 202 }),
+) {
   const calls: unknown[][] = [];
   const notices: string[] = [];
   const serverless = {
@@ -16,7 +25,12 @@ function setUp(resyncAfterDeploy: unknown, request: (...args: unknown[]) => Prom
       custom: { datasync: { resyncAfterDeploy } },
       getFunction: (name: string) => ({ name: `serverless-datasync-prod-${name}` }),
     },
-    getProvider: () => ({ request: (...args: unknown[]) => { calls.push(args); return request(...args); } }),
+    getProvider: () => ({
+      request: (...args: unknown[]) => {
+        calls.push(args);
+        return request(...args);
+      },
+    }),
   };
   const plugin = new FirstResyncPlugin(serverless, {}, { log: { notice: (message) => notices.push(message) } });
   return { plugin, calls, notices };
@@ -30,11 +44,21 @@ describe('post-deploy resync plugin', () => {
   it('invokes the resync function asynchronously with reason first-start', async () => {
     const { plugin, calls } = setUp(true);
     await plugin.hooks['after:deploy:deploy']!();
-    expect(calls).toEqual([['Lambda', 'invoke', {
-      FunctionName: 'serverless-datasync-prod-resync', InvocationType: 'Event', Payload: '{"datasync":"resync","reason":"first-start"}',
-    }]]);
+    expect(calls).toEqual([
+      [
+        'Lambda',
+        'invoke',
+        {
+          FunctionName: 'serverless-datasync-prod-resync',
+          InvocationType: 'Event',
+          Payload: '{"datasync":"resync","reason":"first-start"}',
+        },
+      ],
+    ]);
     // The resync handler must accept exactly what the plugin sends.
-    expect(parseResyncRequest(JSON.parse((calls[0]![2] as { Payload: string }).Payload))).toMatchObject({ reason: 'first-start' });
+    expect(parseResyncRequest(JSON.parse((calls[0]![2] as { Payload: string }).Payload))).toMatchObject({
+      reason: 'first-start',
+    });
   });
 
   it('is skipped, and says so, when the resyncAfterDeploy parameter is false', async () => {
@@ -47,7 +71,9 @@ describe('post-deploy resync plugin', () => {
   });
 
   it('fails the deploy command when the resync cannot be started', async () => {
-    const { plugin } = setUp(true, async () => { throw new Error('AccessDenied'); });
+    const { plugin } = setUp(true, async () => {
+      throw new Error('AccessDenied');
+    });
     await expect(plugin.hooks['after:deploy:deploy']!()).rejects.toThrow('AccessDenied');
   });
 });

@@ -24,7 +24,13 @@ describe('function builds', () => {
 
   it('pass esbuild every other option from serverless.yml, relative paths resolved in the service directory', () => {
     const { options } = functionBuilds(root);
-    expect(options).toMatchObject({ bundle: true, minify: true, format: 'esm', absWorkingDir: root, alias: { '@aws-sdk/credential-provider-node': './lib/aws/clients/lambda-credentials.ts' } });
+    expect(options).toMatchObject({
+      bundle: true,
+      minify: true,
+      format: 'esm',
+      absWorkingDir: root,
+      alias: { '@aws-sdk/credential-provider-node': './lib/aws/clients/lambda-credentials.ts' },
+    });
     expect(Object.keys(options).filter((option) => PLUGIN_ONLY.has(option))).toEqual([]);
   });
 });

@@ -7,60 +7,144 @@ const versioned: TableConfig = { name: 'config', prefix: 'config', keyAttributes
 const tables = (table: TableConfig) => new Map([[table.name, table]]);
 const SEQ = '1100000000017454423009000000000000000001';
 
-function record(eventName: 'INSERT' | 'MODIFY' | 'REMOVE', images: { NewImage?: object; OldImage?: object }, extra: Partial<DynamoDBRecord> = {}): DynamoDBRecord {
+function record(
+  eventName: 'INSERT' | 'MODIFY' | 'REMOVE',
+  images: { NewImage?: object; OldImage?: object },
+  extra: Partial<DynamoDBRecord> = {},
+): DynamoDBRecord {
   return {
-    eventID: '1', eventName, eventSource: 'aws:dynamodb', eventSourceARN: ARN, awsRegion: 'us-east-1',
-    dynamodb: { Keys: { pk: { S: 'interfaces/eth0' } }, SequenceNumber: SEQ, ApproximateCreationDateTime: 1764129600, StreamViewType: 'NEW_AND_OLD_IMAGES', ...images } as DynamoDBRecord['dynamodb'],
+    eventID: '1',
+    eventName,
+    eventSource: 'aws:dynamodb',
+    eventSourceARN: ARN,
+    awsRegion: 'us-east-1',
+    dynamodb: {
+      Keys: { pk: { S: 'interfaces/eth0' } },
+      SequenceNumber: SEQ,
+      ApproximateCreationDateTime: 1764129600,
+      StreamViewType: 'NEW_AND_OLD_IMAGES',
+      ...images,
+    } as DynamoDBRecord['dynamodb'],
     ...extra,
   };
 }
 
 describe('DynamoDB stream normalizer', () => {
   it('turns an INSERT into a put keyed by prefix and key attribute, revisioned by the sequence number', () => {
-    const change = changeFromStreamRecord(record('INSERT', { NewImage: { pk: { S: 'interfaces/eth0' }, mtu: { N: '9000' }, tags: { SS: ['b', 'a'] } } }), tables(plain));
+    const change = changeFromStreamRecord(
+      record('INSERT', { NewImage: { pk: { S: 'interfaces/eth0' }, mtu: { N: '9000' }, tags: { SS: ['b', 'a'] } } }),
+      tables(plain),
+    );
     expect(change).toEqual({
-      key: 'config/interfaces/eth0', op: 'put', value: { mtu: 9000, tags: { $stringSet: ['a', 'b'] } }, revision: SEQ,
-      source: { type: 'dynamodb', name: 'config', id: SEQ }, time: '2025-11-26T04:00:00.000Z',
+      key: 'config/interfaces/eth0',
+      op: 'put',
+      value: { mtu: 9000, tags: { $stringSet: ['a', 'b'] } },
+      revision: SEQ,
+      source: { type: 'dynamodb', name: 'config', id: SEQ },
+      time: '2025-11-26T04:00:00.000Z',
     });
   });
 
   it('gives a MODIFY the old image as prevValue and prefers the item version as revision', () => {
-    const change = changeFromStreamRecord(record('MODIFY', {
-      OldImage: { pk: { S: 'interfaces/eth0' }, mtu: { N: '1500' }, v: { N: '6' } },
-      NewImage: { pk: { S: 'interfaces/eth0' }, mtu: { N: '9000' }, v: { N: '7' } },
-    }), tables(versioned));
+    const change = changeFromStreamRecord(
+      record('MODIFY', {
+        OldImage: { pk: { S: 'interfaces/eth0' }, mtu: { N: '1500' }, v: { N: '6' } },
+        NewImage: { pk: { S: 'interfaces/eth0' }, mtu: { N: '9000' }, v: { N: '7' } },
+      }),
+      tables(versioned),
+    );
     expect(change).toMatchObject({ op: 'put', value: { mtu: 9000 }, prevValue: { mtu: 1500 }, revision: '7' });
   });
 
   it('reads the default version attribute and lifts the correlation id out of the value', () => {
-    const change = changeFromStreamRecord(record('MODIFY', {
-      OldImage: { pk: { S: 'interfaces/eth0' }, mtu: { N: '1500' }, version: { N: '3' }, datasyncCorrelationId: { S: 'old' } },
-      NewImage: { pk: { S: 'interfaces/eth0' }, mtu: { N: '9000' }, version: { N: '4' }, datasyncCorrelationId: { S: 'c-9' } },
-    }), tables(plain));
-    expect(change).toMatchObject({ value: { mtu: 9000 }, prevValue: { mtu: 1500 }, revision: '4', correlationId: 'c-9' });
+    const change = changeFromStreamRecord(
+      record('MODIFY', {
+        OldImage: {
+          pk: { S: 'interfaces/eth0' },
+          mtu: { N: '1500' },
+          version: { N: '3' },
+          datasyncCorrelationId: { S: 'old' },
+        },
+        NewImage: {
+          pk: { S: 'interfaces/eth0' },
+          mtu: { N: '9000' },
+          version: { N: '4' },
+          datasyncCorrelationId: { S: 'c-9' },
+        },
+      }),
+      tables(plain),
+    );
+    expect(change).toMatchObject({
+      value: { mtu: 9000 },
+      prevValue: { mtu: 1500 },
+      revision: '4',
+      correlationId: 'c-9',
+    });
   });
 
   it('turns REMOVE into a delete that orders after the removed version', () => {
-    const change = changeFromStreamRecord(record('REMOVE', { OldImage: { pk: { S: 'interfaces/eth0' }, mtu: { N: '1500' }, v: { N: '7' } } }), tables(versioned));
+    const change = changeFromStreamRecord(
+      record('REMOVE', { OldImage: { pk: { S: 'interfaces/eth0' }, mtu: { N: '1500' }, v: { N: '7' } } }),
+      tables(versioned),
+    );
     expect(change).toMatchObject({ op: 'delete', prevValue: { mtu: 1500 }, revision: '8' });
     expect(change).not.toHaveProperty('value');
     expect(change).not.toHaveProperty('expired');
   });
 
   it('marks a time-to-live deletion as expired', () => {
-    const change = changeFromStreamRecord(record('REMOVE', { OldImage: { pk: { S: 'interfaces/eth0' } } }, {
-      userIdentity: { type: 'Service', principalId: 'dynamodb.amazonaws.com' },
-    }), tables(plain));
+    const change = changeFromStreamRecord(
+      record(
+        'REMOVE',
+        { OldImage: { pk: { S: 'interfaces/eth0' } } },
+        {
+          userIdentity: { type: 'Service', principalId: 'dynamodb.amazonaws.com' },
+        },
+      ),
+      tables(plain),
+    );
     expect(change).toMatchObject({ op: 'delete', expired: true, revision: SEQ });
   });
 
   it.each([
-    ['an unconfigured table', record('INSERT', { NewImage: { pk: { S: 'a' } } }, { eventSourceARN: ARN.replace('table/config', 'table/other') }), /table other, which is not configured/],
-    ['a hostile key', record('INSERT', { NewImage: { pk: { S: '__proto__' } } }, { dynamodb: { Keys: { pk: { S: '__proto__' } }, SequenceNumber: '1', NewImage: { pk: { S: '__proto__' } } } }), /reserved segment "__proto__"/],
-    ['a missing key attribute', record('INSERT', {}, { dynamodb: { Keys: { other: { S: 'x' } }, SequenceNumber: '1', NewImage: { other: { S: 'x' } } } }), /no string key attribute "pk"/],
+    [
+      'an unconfigured table',
+      record(
+        'INSERT',
+        { NewImage: { pk: { S: 'a' } } },
+        { eventSourceARN: ARN.replace('table/config', 'table/other') },
+      ),
+      /table other, which is not configured/,
+    ],
+    [
+      'a hostile key',
+      record(
+        'INSERT',
+        { NewImage: { pk: { S: '__proto__' } } },
+        { dynamodb: { Keys: { pk: { S: '__proto__' } }, SequenceNumber: '1', NewImage: { pk: { S: '__proto__' } } } },
+      ),
+      /reserved segment "__proto__"/,
+    ],
+    [
+      'a missing key attribute',
+      record(
+        'INSERT',
+        {},
+        { dynamodb: { Keys: { other: { S: 'x' } }, SequenceNumber: '1', NewImage: { other: { S: 'x' } } } },
+      ),
+      /no string key attribute "pk"/,
+    ],
     ['a KEYS_ONLY view', record('MODIFY', {}), /NEW_AND_OLD_IMAGES/],
-    ['an unknown eventName', { ...record('INSERT', { NewImage: { pk: { S: 'a' } } }), eventName: 'TRUNCATE' as 'INSERT' }, /unknown stream eventName "TRUNCATE"/],
-    ['an oversized item', record('INSERT', { NewImage: { pk: { S: 'interfaces/eth0' }, blob: { S: 'x'.repeat(300_000) } } }), /NewImage: value is \d+ bytes/],
+    [
+      'an unknown eventName',
+      { ...record('INSERT', { NewImage: { pk: { S: 'a' } } }), eventName: 'TRUNCATE' as 'INSERT' },
+      /unknown stream eventName "TRUNCATE"/,
+    ],
+    [
+      'an oversized item',
+      record('INSERT', { NewImage: { pk: { S: 'interfaces/eth0' }, blob: { S: 'x'.repeat(300_000) } } }),
+      /NewImage: value is \d+ bytes/,
+    ],
   ])('rejects %s with a reason', (_name, input, reason) => {
     expect(() => changeFromStreamRecord(input, tables(plain))).toThrow(InvalidChangeError);
     expect(() => changeFromStreamRecord(input, tables(plain))).toThrow(reason);

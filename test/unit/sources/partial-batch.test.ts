@@ -1,6 +1,14 @@
-import { batchResponse, fifoQueueFailures, standardQueueFailures, streamFailures } from '../../../lib/sources/partial-batch.ts';
+import {
+  batchResponse,
+  fifoQueueFailures,
+  standardQueueFailures,
+  streamFailures,
+} from '../../../lib/sources/partial-batch.ts';
 
-const msg = (messageId: string, group?: string) => ({ messageId, ...(group ? { attributes: { MessageGroupId: group } } : {}) });
+const msg = (messageId: string, group?: string) => ({
+  messageId,
+  ...(group ? { attributes: { MessageGroupId: group } } : {}),
+});
 
 describe('partial batch responses', () => {
   it('standard queues report only the failed messages', () => {
@@ -17,7 +25,11 @@ describe('partial batch responses', () => {
   it('streams report the lowest failed sequence number and everything after it, compared as big integers', () => {
     const sequences = ['9', '10', '100000000000000000000001', '100000000000000000000002'];
     // As JS numbers the two long ones are equal; as text '9' > '10'. Neither may decide.
-    expect(streamFailures(sequences, new Set(['100000000000000000000002', '10']))).toEqual(['10', '100000000000000000000001', '100000000000000000000002']);
+    expect(streamFailures(sequences, new Set(['100000000000000000000002', '10']))).toEqual([
+      '10',
+      '100000000000000000000001',
+      '100000000000000000000002',
+    ]);
     expect(streamFailures(sequences, new Set(['100000000000000000000002']))).toEqual(['100000000000000000000002']);
     expect(streamFailures(sequences, new Set())).toEqual([]);
   });

@@ -108,7 +108,16 @@ for (const [name, prefix] of [
   ['routes', 'config/routes'],
   ['audit', 'config'],
 ] as const) {
-  datasync.watch(name, { resync: () => {}, change: (changes) => void (applied += changes.length) }, prefix);
+  datasync.watch(
+    name,
+    {
+      resync: () => {},
+      change: (changes) => {
+        applied += changes.length;
+      },
+    },
+    prefix,
+  );
 }
 const feedbackSqs = new CountingSqs();
 const deadLetterSqs = new CountingSqs();
@@ -187,7 +196,7 @@ await processPartialResponse(event, recordHandler, processor, { context });
 // Rounds interleave the contenders (A, B, C, A, B, C, …) so that the machine's load falls on all alike.
 const results = new Map<string, number[]>(contenders.map((c) => [c.name, []]));
 for (let round = 0; round < ROUNDS; round += 1) {
-  contenders.forEach((contender, index) => results.get(contender.name)!.push(measureAlone(index)));
+  for (const [index, contender] of contenders.entries()) results.get(contender.name)!.push(measureAlone(index));
   process.stderr.write(`round ${round + 1}/${ROUNDS} done\n`);
 }
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;

@@ -57,6 +57,11 @@ if (typecheck !== 0) {
   console.error('type-check failed');
   process.exit(typecheck);
 }
+const lint = await run('npx', ['--no-install', 'biome', 'check', '.']);
+if (lint !== 0) {
+  console.error('formatting or lint check failed (npx biome check --write . fixes what it can)');
+  process.exit(lint);
+}
 
 const emulator = await ensureEmulator({ log: (line) => console.log(line) });
 let status = 1;

@@ -18,7 +18,7 @@ export interface QueueMappingOptions {
    * EventBridge rule's async invoke, with the queue standing in for EventBridge's retries and DLQ).
    */
   readonly mode: 'batch' | 'single';
-  readonly handler: Handler<SQSEvent, SQSBatchResponse | void> | Handler<unknown, unknown>;
+  readonly handler: Handler<SQSEvent, SQSBatchResponse | undefined> | Handler<unknown, unknown>;
   readonly batchSize?: number;
   readonly timeoutMs?: number;
   readonly region?: string;
@@ -79,7 +79,7 @@ export class QueuePoller {
     const event: SQSEvent = { Records: messages.map((message) => toLambdaSqsRecord(message, this.#arn!, region)) };
     try {
       const response =
-        (await (this.#options.handler as Handler<SQSEvent, SQSBatchResponse | void>)(
+        (await (this.#options.handler as Handler<SQSEvent, SQSBatchResponse | undefined>)(
           event,
           this.#context(),
           () => {},

@@ -63,7 +63,12 @@ const intrinsicTags: Array<ScalarTag | CollectionTag> = [
   } as unknown as CollectionTag,
 ];
 
-function readYaml(path: string): any {
+// The service file is read as plain YAML whose shape the code checks as it goes, the way the
+// framework reads it: a precise type for every CloudFormation property would add nothing.
+// biome-ignore lint/suspicious/noExplicitAny: untyped YAML, checked where it is used
+type Yaml = any;
+
+function readYaml(path: string): Yaml {
   const document = parseDocument(readFileSync(path, 'utf8'), { customTags: intrinsicTags });
   if (document.errors.length > 0) throw new Error(`${path}: ${document.errors[0]!.message}`);
   return document.toJS();
@@ -116,11 +121,11 @@ export function loadLocalService(options: {
     return found;
   };
 
-  const resources: Record<string, { Type: string; Properties?: any }> = {};
+  const resources: Record<string, { Type: string; Properties?: Yaml }> = {};
   for (const part of (raw.resources ?? []) as unknown[])
     Object.assign(resources, (resolve(part) as { Resources?: object }).Resources ?? {});
   const provider = resolve(raw.provider) as { timeout?: number; environment?: Record<string, unknown> };
-  const functions = resolve(raw.functions ?? {}) as Record<string, any>;
+  const functions = resolve(raw.functions ?? {}) as Record<string, Yaml>;
 
   const tables: TableResource[] = [];
   const queues: QueueResource[] = [];
@@ -179,7 +184,7 @@ export function loadLocalService(options: {
     const dot = handler.lastIndexOf('.');
     handlers[name] = { module: `${handler.slice(0, dot)}.ts`, exportName: handler.slice(dot + 1) };
     timeoutsMs[name] = Number(fn.timeout ?? provider.timeout ?? 6) * 1000;
-    for (const event of (fn.events ?? []) as Array<Record<string, any>>) {
+    for (const event of (fn.events ?? []) as Array<Record<string, Yaml>>) {
       if (event.stream) {
         mappings.push({
           kind: 'stream',
@@ -245,7 +250,7 @@ export function loadLocalService(options: {
 
 function referenceValue(
   value: Intrinsic,
-  resources: Record<string, { Type: string; Properties?: any }>,
+  resources: Record<string, { Type: string; Properties?: Yaml }>,
   queues: Map<string, string>,
   where: { region: string; account: string; endpoint: string },
 ): string {

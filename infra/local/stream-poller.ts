@@ -13,7 +13,7 @@ import { lambdaContext, toLambdaStreamRecord } from './lambda-shapes.ts';
 export interface StreamMappingOptions {
   readonly streamArn: string;
   readonly functionName: string;
-  readonly handler: Handler<DynamoDBStreamEvent, DynamoDBBatchResponse | void>;
+  readonly handler: Handler<DynamoDBStreamEvent, DynamoDBBatchResponse | undefined>;
   readonly batchSize?: number;
   /** Retries of a failing batch before its records go to the on-failure queue. */
   readonly maximumRetryAttempts?: number;

@@ -36,7 +36,8 @@ export function blockDrawer(
   const printed = new Map<string, string>();
   return (lines) => {
     if (tty) {
-      lines.forEach(([, text], index) => out(`${index === 0 && drawn > 0 ? `\x1b[${drawn}A` : ''}\r\x1b[2K${text}`));
+      for (const [index, [, text]] of lines.entries())
+        out(`${index === 0 && drawn > 0 ? `\x1b[${drawn}A` : ''}\r\x1b[2K${text}`);
       for (let extra = lines.length; extra < drawn; extra += 1) out('\x1b[2K');
       drawn = Math.max(drawn, lines.length);
       return;

@@ -24,7 +24,10 @@ export class MemoryLedger implements DeliveryLedger {
 
   async commit(plugin: string, applied: readonly Change[]): Promise<void> {
     let held = this.#revisions.get(plugin);
-    if (!held) this.#revisions.set(plugin, (held = new Map()));
+    if (!held) {
+      held = new Map();
+      this.#revisions.set(plugin, held);
+    }
     for (const change of applied) {
       if (change.revision !== undefined) held.set(change.key, change.revision);
     }

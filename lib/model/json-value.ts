@@ -181,7 +181,7 @@ function checkShape(value: unknown, path: string): void {
     return;
   }
   if (Array.isArray(value)) {
-    value.forEach((item, index) => checkShape(item, `${path}[${index}]`));
+    for (const [index, item] of value.entries()) checkShape(item, `${path}[${index}]`);
     return;
   }
   if (typeof value === 'object') {

@@ -7,7 +7,6 @@ import {
   type DynamoDBClient,
   type WriteRequest,
 } from '@aws-sdk/client-dynamodb';
-import type { TableConfig } from '../config.ts';
 import { InvalidChangeError, RevisionConflictError } from '../errors.ts';
 import {
   CORRELATION_ATTRIBUTE,

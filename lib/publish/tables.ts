@@ -33,11 +33,10 @@ export function createTablesPublisher(
       );
     }
     let publisher = publishers.get(table.name);
-    if (!publisher)
-      publishers.set(
-        table.name,
-        (publisher = publisherOver(dynamoDbWriter({ type: 'dynamodb', table }, dynamodb, policy))),
-      );
+    if (!publisher) {
+      publisher = publisherOver(dynamoDbWriter({ type: 'dynamodb', table }, dynamodb, policy));
+      publishers.set(table.name, publisher);
+    }
     return publisher;
   };
 

@@ -89,7 +89,10 @@ export class ResyncRows {
     for (const { key, revision } of entries) {
       const bucket = bucketOf(key);
       let list = byBucket.get(bucket);
-      if (!list) byBucket.set(bucket, (list = []));
+      if (!list) {
+        list = [];
+        byBucket.set(bucket, list);
+      }
       list.push(revision === undefined ? [key] : [key, revision]);
     }
     const partition = snapshotPartition(plugin, resyncId);
@@ -111,7 +114,7 @@ export class ResyncRows {
     await this.#table.queryRange(
       pluginPartition(plugin),
       bucketRange(SORT.key, first, last),
-      'read the key rows of ' + plugin,
+      `read the key rows of ${plugin}`,
       (row) => {
         keys.set(keyOfSort(row.sk!.S!), toHeldKey(row));
       },
@@ -123,7 +126,7 @@ export class ResyncRows {
   async keyRowsSince(plugin: string, since: number): Promise<Map<string, HeldKey>> {
     const keys = new Map<string, HeldKey>();
     await this.#table.queryAll(
-      'read the recent key rows of ' + plugin,
+      `read the recent key rows of ${plugin}`,
       {
         KeyConditionExpression: 'pk = :pk AND begins_with(sk, :key)',
         FilterExpression: '#at >= :since',
@@ -149,7 +152,7 @@ export class ResyncRows {
       const partition = snapshotPartition(plugin, resyncId);
       const rows: WriteRequest[] = [];
       await this.#table.queryAll(
-        'list the snapshot rows of ' + plugin,
+        `list the snapshot rows of ${plugin}`,
         {
           KeyConditionExpression: 'pk = :pk',
           ProjectionExpression: 'sk',
@@ -158,7 +161,7 @@ export class ResyncRows {
         (row) => rows.push({ DeleteRequest: { Key: rowKey(partition, row.sk!.S!) } }),
       );
       await this.#table.batchWrite(rows);
-      await this.#table.update(plugin, 'forget a snapshot of ' + plugin, {
+      await this.#table.update(plugin, `forget a snapshot of ${plugin}`, {
         UpdateExpression: 'DELETE #snapshots :id',
         ExpressionAttributeNames: { '#snapshots': 'snapshots' },
         ExpressionAttributeValues: { ':id': { SS: [resyncId] } },
@@ -189,14 +192,14 @@ export class ResyncRows {
         );
       } catch (error) {
         if (error instanceof ConditionalCheckFailedException) return;
-        throw new StateFailedError('remove the key row of ' + key, error, { plugin });
+        throw new StateFailedError(`remove the key row of ${key}`, error, { plugin });
       }
     });
   }
 
   /** One page of a plugin's held changes in arrival order. */
   async heldChanges(plugin: string, limit = 100): Promise<HeldChange[]> {
-    const result = await this.#table.call('read the held changes of ' + plugin, () =>
+    const result = await this.#table.call(`read the held changes of ${plugin}`, () =>
       this.#table.dynamodb.send(
         new QueryCommand({
           TableName: this.#table.name,
@@ -224,7 +227,7 @@ export class ResyncRows {
     for (let attempt = 1; ; attempt += 1) {
       const written = await this.#table.update(
         plugin,
-        'take the resync lease of ' + plugin,
+        `take the resync lease of ${plugin}`,
         withLease({}, takeClause(hold, Date.now())),
         true,
       );
@@ -245,7 +248,7 @@ export class ResyncRows {
     await this.#leaseUpdate(
       plugin,
       hold,
-      'renew the resync lease of ' + plugin,
+      `renew the resync lease of ${plugin}`,
       withLease({}, renewClause(hold, Date.now())),
     );
   }
@@ -259,7 +262,7 @@ export class ResyncRows {
     await this.#leaseUpdate(
       plugin,
       hold,
-      'keep the resync lease of ' + plugin,
+      `keep the resync lease of ${plugin}`,
       withLease({}, parkClause(hold, Date.now())),
     );
   }
@@ -269,7 +272,7 @@ export class ResyncRows {
    * @throws ResyncBusyError when it was taken over.
    */
   async releaseLease(plugin: string, hold: LeaseHold): Promise<void> {
-    await this.#leaseUpdate(plugin, hold, 'release the resync lease of ' + plugin, withLease({}, releaseClause(hold)));
+    await this.#leaseUpdate(plugin, hold, `release the resync lease of ${plugin}`, withLease({}, releaseClause(hold)));
   }
 
   /**
@@ -284,7 +287,7 @@ export class ResyncRows {
     await this.#leaseUpdate(
       plugin,
       hold,
-      'save the resync checkpoint of ' + plugin,
+      `save the resync checkpoint of ${plugin}`,
       withLease(
         {
           set: '#status = :status, resyncId = :id, startedAt = :started, checkpoint = :cursor, updatedAt = :now',
@@ -326,7 +329,7 @@ export class ResyncRows {
     await this.#leaseUpdate(
       plugin,
       hold,
-      'record the resync of ' + plugin,
+      `record the resync of ${plugin}`,
       withLease(
         {
           set: '#status = :status, resyncId = :id, snapshotId = :snapshot, snapshotDigest = :digest, startedAt = :started, finishedAt = :now, itemCount = :items, deletedCount = :deleted, failures = :zero, updatedAt = :now',
@@ -363,7 +366,7 @@ export class ResyncRows {
     const now = Date.now();
     const recorded = await this.#table.update(
       plugin,
-      'record the failed resync of ' + plugin,
+      `record the failed resync of ${plugin}`,
       withLease(
         {
           set: '#status = :status, resyncId = :id, finishedAt = :now, lastError = :error, updatedAt = :now',
@@ -407,7 +410,7 @@ export class ResyncRows {
 
   /** The run row of a resync, if it exists. */
   async run(resyncId: string): Promise<RunRow | undefined> {
-    const result = await this.#table.call('read resync ' + resyncId, () =>
+    const result = await this.#table.call(`read resync ${resyncId}`, () =>
       this.#table.dynamodb.send(
         new GetItemCommand({
           TableName: this.#table.name,
@@ -436,7 +439,7 @@ export class ResyncRows {
       return run;
     } catch (error) {
       if (!(error instanceof ConditionalCheckFailedException))
-        throw new StateFailedError('save resync ' + run.resyncId, error);
+        throw new StateFailedError(`save resync ${run.resyncId}`, error);
     }
     const stored = await this.run(run.resyncId);
     // Removed in between: the other copy has already run the whole resync.
@@ -445,7 +448,7 @@ export class ResyncRows {
 
   /** Saves a run row. */
   async saveRun(run: RunRow): Promise<void> {
-    await this.#table.call('save resync ' + run.resyncId, () =>
+    await this.#table.call(`save resync ${run.resyncId}`, () =>
       this.#table.dynamodb.send(
         new PutItemCommand({
           TableName: this.#table.name,
@@ -457,7 +460,7 @@ export class ResyncRows {
 
   /** Removes a finished run's row. */
   async deleteRun(resyncId: string): Promise<void> {
-    await this.#table.call('remove resync ' + resyncId, () =>
+    await this.#table.call(`remove resync ${resyncId}`, () =>
       this.#table.dynamodb.send(
         new DeleteItemCommand({
           TableName: this.#table.name,

@@ -1,4 +1,9 @@
-import { DescribeTableCommand, ResourceNotFoundException, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import {
+  DescribeTableCommand,
+  ResourceNotFoundException,
+  type DynamoDBClient,
+  type TableDescription,
+} from '@aws-sdk/client-dynamodb';
 import type { TableConfig } from '../config.ts';
 import { DatasyncError, TableNotFoundError, withCause } from '../errors.ts';
 import { prefixesOverlap } from '../model/key.ts';
@@ -37,7 +42,7 @@ export async function describeTables(
 ): Promise<ScanTable[]> {
   const described: ScanTable[] = [];
   for (const config of tables) {
-    let table;
+    let table: TableDescription | undefined;
     try {
       ({ Table: table } = await dynamodb.send(new DescribeTableCommand({ TableName: config.name })));
     } catch (error) {

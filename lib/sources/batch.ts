@@ -176,7 +176,10 @@ function groupBySource(items: readonly BatchItem[]): Map<ChangeSource, Array<{ i
     const { type, name } = item.change.source;
     const id = `${type}\u0000${name}`;
     let group = groups.get(id);
-    if (!group) groups.set(id, (group = { source: { type, name }, items: [] }));
+    if (!group) {
+      group = { source: { type, name }, items: [] };
+      groups.set(id, group);
+    }
     group.items.push(item);
   }
   return new Map([...groups.values()].map((group) => [group.source, group.items]));

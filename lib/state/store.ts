@@ -155,7 +155,7 @@ export class SyncStateStore {
 
   /** The status row of a plugin (strongly consistent), or undefined when it never synced. */
   async status(plugin: string): Promise<StateRow | undefined> {
-    const result = await this.#call('read the status of ' + plugin, () =>
+    const result = await this.#call(`read the status of ${plugin}`, () =>
       this.#dynamodb.send(
         new GetItemCommand({
           TableName: this.tableName,
@@ -227,7 +227,7 @@ export class SyncStateStore {
       await this.#queryRange(
         snapshotPartition(plugin, resyncId),
         bucketRange('', first, last),
-        'read the snapshot of ' + plugin,
+        `read the snapshot of ${plugin}`,
         (row) => {
           addSnapshotRow(found.get(bucketOfSnapshotSort(row.sk!.S!))!, row);
         },
@@ -305,7 +305,7 @@ export class SyncStateStore {
 
   /** Counts one more failed change delivery and returns the count in a row. */
   async addFailure(plugin: string, error: FeedbackError): Promise<number> {
-    const result = await this.#update(plugin, 'count a failure of ' + plugin, {
+    const result = await this.#update(plugin, `count a failure of ${plugin}`, {
       UpdateExpression: 'ADD failures :one SET lastError = :error, updatedAt = :now',
       ExpressionAttributeValues: {
         ':one': { N: '1' },
@@ -321,7 +321,7 @@ export class SyncStateStore {
   async clearFailures(plugin: string): Promise<void> {
     await this.#update(
       plugin,
-      'reset the failures of ' + plugin,
+      `reset the failures of ${plugin}`,
       {
         UpdateExpression: 'SET failures = :zero',
         ConditionExpression: 'failures > :zero',
@@ -338,7 +338,7 @@ export class SyncStateStore {
   async markOutOfSync(plugin: string): Promise<boolean> {
     const result = await this.#update(
       plugin,
-      'mark ' + plugin + ' out of sync',
+      `mark ${plugin} out of sync`,
       {
         UpdateExpression: 'SET #status = :out, updatedAt = :now',
         ConditionExpression: '#status = :in',

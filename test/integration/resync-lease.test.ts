@@ -68,7 +68,14 @@ function gate() {
   let release!: () => void;
   const opened = new Promise<void>((resolve) => (reached = resolve));
   const released = new Promise<void>((resolve) => (release = resolve));
-  return { opened, open: release, wait: () => (reached(), released) };
+  return {
+    opened,
+    open: release,
+    wait: () => {
+      reached();
+      return released;
+    },
+  };
 }
 
 const request = (resyncId: string, plugins?: string[]): ResyncRequest => ({

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { addCounts, emptyReport, publishReport } from './support/report.ts';
-import { scheduleArbitrary, type Step } from './support/schedule.ts';
+import { scheduleArbitrary } from './support/schedule.ts';
 import { runSchedule } from './support/run.ts';
 
 // The model-based suite: random schedules of publishes from every source, deliveries that are

@@ -1,6 +1,5 @@
 import { PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { createAwsClients } from '../../lib/aws/clients.ts';
-import type { FeedbackRecord } from '../../lib/feedback/record.ts';
 import type { SnapshotEntry } from '../../lib/plugins/plugin.ts';
 import { runResync } from '../../lib/resync/engine.ts';
 import { resyncRows } from '../../lib/resync/state-rows.ts';

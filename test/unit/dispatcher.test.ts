@@ -135,7 +135,16 @@ describe('dispatcher', () => {
   it('delivers each key in revision order, keeping other keys in place', async () => {
     const datasync = createDatasync();
     let received: readonly Change[] = [];
-    datasync.watch('p', { change: (c) => void (received = c), resync: noResync }, 'k');
+    datasync.watch(
+      'p',
+      {
+        change: (c) => {
+          received = c;
+        },
+        resync: noResync,
+      },
+      'k',
+    );
     await datasync.dispatch(
       event([put('k/a', 'a3', 3), put('k/b', 'b1', 1), put('k/a', 'a1', 1), put('k/a', 'a2', 2)]),
     );
@@ -200,7 +209,16 @@ describe('dispatcher', () => {
   it('does not call a plugin whose whole share was already applied, and reports ok with skipped', async () => {
     const datasync = createDatasync();
     let calls = 0;
-    datasync.watch('p', { change: () => void (calls += 1), resync: noResync }, 'k');
+    datasync.watch(
+      'p',
+      {
+        change: () => {
+          calls += 1;
+        },
+        resync: noResync,
+      },
+      'k',
+    );
     await datasync.dispatch(event([put('k/a', 1, 1)]));
     const [outcome] = await datasync.dispatch(event([put('k/a', 1, 1)]));
     expect(calls).toBe(1);

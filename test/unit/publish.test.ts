@@ -148,7 +148,7 @@ describe('SQS and EventBridge ids and sizes', () => {
   it('uses the key as FIFO group when SQS accepts it, a hash otherwise, and a stable dedup id', () => {
     expect(defaultMessageGroupId('config/a')).toBe('config/a');
     expect(defaultMessageGroupId('config/é')).toMatch(/^sha256:[0-9a-f]{64}$/);
-    expect(defaultMessageGroupId('k/'.repeat(100) + 'x')).toMatch(/^sha256:/);
+    expect(defaultMessageGroupId(`${'k/'.repeat(100)}x`)).toMatch(/^sha256:/);
     expect(deduplicationId('config/a', '5')).toBe(deduplicationId('config/a', '5'));
     expect(deduplicationId('config/a', '5')).not.toBe(deduplicationId('config/a', '6'));
   });

@@ -13,7 +13,7 @@ describe('revisions', () => {
 
   it('orders by value, not by text, across lengths (a 40-digit number beats a 21-digit one)', () => {
     const short = '9'.repeat(21);
-    const long = '1' + '0'.repeat(39);
+    const long = `1${'0'.repeat(39)}`;
     expect(compareRevisions(short, long)).toBeLessThan(0);
     expect(compareRevisions('9', '10')).toBeLessThan(0);
   });

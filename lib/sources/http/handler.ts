@@ -18,7 +18,7 @@ export interface HttpPublishOptions {
 }
 
 /** What a publish returns: the change's revision (as text, or in an object), or nothing when the target assigns none. */
-export type HttpPublishResult = Revision | { readonly revision?: Revision } | undefined | void;
+export type HttpPublishResult = Revision | { readonly revision?: Revision } | undefined | undefined;
 
 /** The publisher the HTTP API writes through (the library's publisher fits). */
 export interface ChangePublisher {
@@ -33,7 +33,7 @@ export interface HttpHandlerOptions extends SourceHandlerOptions {
   /** Asks for a resync of the named plugins, or of all; may return a resync id. */
   readonly requestResync: (
     plugins?: readonly string[],
-  ) => Promise<string | { readonly resyncId?: string } | undefined | void>;
+  ) => Promise<string | { readonly resyncId?: string } | undefined | undefined>;
   /** Largest request body; default the largest value, 200 KiB. */
   readonly maxBodyBytes?: number;
   /** The API's name in feedback and dead letters; default `http`. */

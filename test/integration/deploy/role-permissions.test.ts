@@ -56,7 +56,8 @@ let users = 0;
 
 /** An IAM user with one inline policy of `statements`, and its access keys. */
 async function userWith(client: IAMClient, statements: unknown[]): Promise<Credentials> {
-  const UserName = `user-${(users += 1)}`;
+  users += 1;
+  const UserName = `user-${users}`;
   await client.send(new CreateUserCommand({ UserName }));
   await client.send(
     new PutUserPolicyCommand({
@@ -161,7 +162,7 @@ let firstResync: Promise<{ result: InvocationResult<ResyncRunResult>; feedback: 
  * every other function delivers only to plugins in sync, so no test relies on another's order.
  */
 function resyncedOnce() {
-  return (firstResync ??= (async () => {
+  firstResync ??= (async () => {
     const result = await invoke<ResyncRunResult>(
       'resync',
       'Resync',
@@ -169,7 +170,8 @@ function resyncedOnce() {
       await userWith(iam, asPolicy(roleOf('Resync'))),
     );
     return { result, feedback: result.thrown ? [] : feedbackOf(await receive('FeedbackQueue', 3)) };
-  })());
+  })();
+  return firstResync;
 }
 
 /** For the cases that need the plugins in sync: fails at once, saying why, when the first resync did not succeed. */

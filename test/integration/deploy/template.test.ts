@@ -198,7 +198,7 @@ describe('event sources', () => {
     const permission = resourcesOfType(template, 'AWS::Lambda::Permission').find(
       ([, p]) => refTarget(p.Properties!.FunctionName) === 'EventbridgeLambdaFunction',
     );
-    expect(permission?.[1].Properties!.Principal).toBe('events.amazonaws.com');
+    expect(permission?.[1].Properties?.Principal).toBe('events.amazonaws.com');
   });
 
   it('serves the HTTP API routes with IAM authorization only', () => {

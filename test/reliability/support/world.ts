@@ -135,7 +135,6 @@ export class World {
     divergedUntilResync: 0,
   };
   readonly #plain: AwsClients;
-  readonly #faulty: AwsClients;
   readonly #resources: ScheduleResources;
   readonly #plugins: Plugin[];
   readonly #datasync: Datasync;
@@ -169,11 +168,9 @@ export class World {
   #nextInvocation = 1;
   #crashing = new Set<number>();
   readonly #sqsArn: string;
-  #busArn = 'arn:aws:sqs:us-east-1:000000000000:bus';
 
   private constructor(plain: AwsClients, faulty: AwsClients, resources: ScheduleResources) {
     this.#plain = plain;
-    this.#faulty = faulty;
     this.#resources = resources;
     this.#sqsArn = resources.sourceQueueArn;
     const tables = [resources.table];

@@ -6,7 +6,7 @@ import { tablesFromEnvironment } from '../lib/config.ts';
 import { createDatasyncCore } from '../lib/core.ts';
 import { ProgressHub } from '../lib/resync/progress-hub.ts';
 import { requestResync as sendResyncRequest } from '../lib/resync/request.ts';
-import { FailureTracker } from '../lib/state/failures.ts';
+import { FailureTracker } from '../lib/resync/failures.ts';
 import { DynamoDbLedger } from '../lib/state/ledger.ts';
 
 /** The tables this service reads (`DATASYNC_TABLES`). */

@@ -1,5 +1,5 @@
 import { createResyncHandler } from '../lib/resync/handler.ts';
-import { jsonLog } from '../lib/sources/handler-options.ts';
+import { jsonLog } from '../lib/lambda/handler-options.ts';
 import { datasync, resyncProgress } from './app.ts';
 
 // A resync of a big table shows its progress in the logs: each plugin's start and end, each

@@ -4,8 +4,6 @@
  * original error, when there is one, travels as the standard `cause`.
  */
 
-import type { ResyncView } from './resync/watch.ts';
-
 /** Stable identifiers of every error the library raises. */
 export type DatasyncErrorCode =
   | 'INVALID_KEY'
@@ -297,29 +295,5 @@ export class ResyncBusyError extends DatasyncError {
 export class InvalidResyncRequestError extends DatasyncError {
   constructor(message: string, options: { cause?: unknown; details?: Record<string, unknown> } = {}) {
     super('INVALID_REQUEST', message, options);
-  }
-}
-
-/**
- * A resync being followed did not end in time: some plugins had not finished (or none had
- * begun). A timeout is a failure; `view` is where each plugin stood when the wait gave up.
- */
-export class ResyncTimeoutError extends DatasyncError {
-  readonly view: ResyncView;
-
-  constructor(timeoutMs: number, view: ResyncView) {
-    const pending = view.plugins.filter((plugin) => plugin.phase === 'waiting' || plugin.phase === 'running');
-    const what = !view.started
-      ? 'no plugin began its resync (is the resync function reading the resync queue, and are the plugin names right?)'
-      : `not finished: ${pending.map((plugin) => `${plugin.plugin} (${plugin.phase}, ${plugin.items} items)`).join(', ')}`;
-    super('RESYNC_TIMEOUT', `resync ${view.resyncId} did not end within ${timeoutMs / 1000} s: ${what}`, {
-      details: {
-        resyncId: view.resyncId,
-        timeoutMs,
-        started: view.started,
-        pending: pending.map((plugin) => plugin.plugin),
-      },
-    });
-    this.view = view;
   }
 }

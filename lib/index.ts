@@ -109,8 +109,8 @@ export type {
   HttpPublishOptions,
   HttpPublishResult,
 } from './sources/http/handler.ts';
-export { DEFAULT_SAFETY_MARGIN_MS } from './sources/handler-options.ts';
-export type { SourceHandlerOptions } from './sources/handler-options.ts';
+export { DEFAULT_SAFETY_MARGIN_MS } from './lambda/handler-options.ts';
+export type { SourceHandlerOptions } from './lambda/handler-options.ts';
 // Publish: write changes to a table, queue or bus; read the feedback they produce.
 export { createPublisher } from './publish/publisher.ts';
 export { createTablesPublisher } from './publish/tables.ts';
@@ -149,8 +149,8 @@ export { parseFeedbackRecord, correlationIdsOf } from './feedback/parse.ts';
 export { SyncStateStore } from './state/store.ts';
 export type { SyncStateOptions, HeldKey, KeyRecord } from './state/store.ts';
 export { DynamoDbLedger } from './state/ledger.ts';
-export { FailureTracker, DEFAULT_FAILURE_THRESHOLD } from './state/failures.ts';
-export type { FailureTrackerOptions, FailureRecord } from './state/failures.ts';
+export { FailureTracker, DEFAULT_FAILURE_THRESHOLD } from './resync/failures.ts';
+export type { FailureTrackerOptions, FailureRecord } from './resync/failures.ts';
 export { stateTableDefinition } from './state/table.ts';
 export { readPluginStates } from './state/read.ts';
 export type { PluginState, SyncStatus } from './state/status.ts';
@@ -167,4 +167,5 @@ export { TableNotFoundError, StateFailedError, InvalidResyncRequestError } from 
 export { listPluginStates } from './state/read.ts';
 export { watchResync } from './resync/watch.ts';
 export type { WatchResyncOptions, ResyncView, PluginResyncView } from './resync/watch.ts';
-export { ResyncTimeoutError, ResyncBusyError } from './errors.ts';
+export { ResyncBusyError } from './errors.ts';
+export { ResyncTimeoutError } from './resync/watch.ts';

@@ -9,7 +9,7 @@ import {
   stateStoreOption,
 } from '../../lib/cli/state-options.ts';
 import { ENV } from '../../lib/config.ts';
-import { ResyncTimeoutError } from '../../lib/errors.ts';
+import { ResyncTimeoutError } from '../../lib/resync/watch.ts';
 import { requestResync } from '../../lib/resync/request.ts';
 import { watchResync, type ResyncView } from '../../lib/resync/watch.ts';
 

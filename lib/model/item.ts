@@ -1,5 +1,5 @@
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
-import type { TableConfig } from '../config.ts';
+import type { TableConfig } from './table-config.ts';
 import { InvalidChangeError } from '../errors.ts';
 import {
   fromAttributeMapExcept,

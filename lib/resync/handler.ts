@@ -5,7 +5,7 @@ import { DatasyncError, InvalidResyncRequestError, toError, withCause } from '..
 import { describeError, FEEDBACK_VERSION, type RejectedFeedback } from '../feedback/record.ts';
 import type { FeedbackSink } from '../feedback/sink.ts';
 import type { Plugin } from '../plugins/plugin.ts';
-import { feedbackSinkFromEnvironment, jsonLog } from '../sources/handler-options.ts';
+import { feedbackSinkFromEnvironment, jsonLog } from '../lambda/handler-options.ts';
 import { SyncStateStore } from '../state/store.ts';
 import { runResync, type ResyncOptions, type ResyncRunResult } from './engine.ts';
 import { newResyncId, parseResyncRequest, type ResyncRequest } from './request.ts';

@@ -1,4 +1,4 @@
-import { ResyncTimeoutError } from '../errors.ts';
+import { DatasyncError } from '../errors.ts';
 import type { FeedbackError } from '../feedback/record.ts';
 import type { PluginState } from '../state/status.ts';
 import { scanStates } from '../state/read.ts';
@@ -143,4 +143,28 @@ function sleep(ms: number, signal?: AbortSignal): Promise<void> {
     }, ms);
     signal?.addEventListener('abort', onAbort, { once: true });
   });
+}
+
+/**
+ * A resync being followed did not end in time: some plugins had not finished (or none had
+ * begun). A timeout is a failure; `view` is where each plugin stood when the wait gave up.
+ */
+export class ResyncTimeoutError extends DatasyncError {
+  readonly view: ResyncView;
+
+  constructor(timeoutMs: number, view: ResyncView) {
+    const pending = view.plugins.filter((plugin) => plugin.phase === 'waiting' || plugin.phase === 'running');
+    const what = !view.started
+      ? 'no plugin began its resync (is the resync function reading the resync queue, and are the plugin names right?)'
+      : `not finished: ${pending.map((plugin) => `${plugin.plugin} (${plugin.phase}, ${plugin.items} items)`).join(', ')}`;
+    super('RESYNC_TIMEOUT', `resync ${view.resyncId} did not end within ${timeoutMs / 1000} s: ${what}`, {
+      details: {
+        resyncId: view.resyncId,
+        timeoutMs,
+        started: view.started,
+        pending: pending.map((plugin) => plugin.plugin),
+      },
+    });
+    this.view = view;
+  }
 }

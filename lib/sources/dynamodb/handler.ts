@@ -10,7 +10,7 @@ import {
   remainingTime,
   resolveWriters,
   type SourceHandlerOptions,
-} from '../handler-options.ts';
+} from '../../lambda/handler-options.ts';
 import { batchResponse, streamFailures } from '../partial-batch.ts';
 import { changeFromStreamRecord, tableNameOfStreamArn } from './normalize.ts';
 

@@ -9,7 +9,7 @@ import {
   remainingTime,
   resolveWriters,
   type SourceHandlerOptions,
-} from '../handler-options.ts';
+} from '../../lambda/handler-options.ts';
 import { changeFromEventBridgeEvent, type EventBridgeSourceOptions } from './normalize.ts';
 
 /** Options of the EventBridge handler. */

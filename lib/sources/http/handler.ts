@@ -8,7 +8,7 @@ import { assertJsonSafe, MAX_VALUE_BYTES, type JsonValue } from '../../model/jso
 import { validateKey } from '../../model/key.ts';
 import type { Revision } from '../../model/revision.ts';
 import { deliverBatch } from '../batch.ts';
-import { jsonLog, resolveWriters, type SourceHandlerOptions } from '../handler-options.ts';
+import { jsonLog, resolveWriters, type SourceHandlerOptions } from '../../lambda/handler-options.ts';
 import { header, HttpRequestError, jsonBody, jsonResponse, routeOf } from './request.ts';
 
 /** Options a publish call receives from the HTTP API. */

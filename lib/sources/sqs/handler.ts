@@ -9,7 +9,7 @@ import {
   remainingTime,
   resolveWriters,
   type SourceHandlerOptions,
-} from '../handler-options.ts';
+} from '../../lambda/handler-options.ts';
 import { batchResponse, fifoQueueFailures, standardQueueFailures } from '../partial-batch.ts';
 import { changeFromSqsMessage, isFifoQueueArn } from './normalize.ts';
 

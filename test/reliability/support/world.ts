@@ -28,7 +28,7 @@ import { createEventBridgeHandler } from '../../../lib/sources/eventbridge/handl
 import { createHttpHandler } from '../../../lib/sources/http/handler.ts';
 import { changeFromSqsMessage } from '../../../lib/sources/sqs/normalize.ts';
 import { createSqsHandler } from '../../../lib/sources/sqs/handler.ts';
-import { FailureTracker } from '../../../lib/state/failures.ts';
+import { FailureTracker } from '../../../lib/resync/failures.ts';
 import { DynamoDbLedger } from '../../../lib/state/ledger.ts';
 import { SyncStateStore } from '../../../lib/state/store.ts';
 import { createStorePlugin } from '../../../examples/plugins/store.ts';

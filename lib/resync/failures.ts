@@ -1,8 +1,8 @@
 import type { PluginOutcome } from '../dispatch/dispatcher.ts';
 import { describeError } from '../feedback/record.ts';
-import { requestResync } from '../resync/request.ts';
-import type { DynamoDbLedger } from './ledger.ts';
-import type { SyncStateStore } from './store.ts';
+import { requestResync } from './request.ts';
+import type { DynamoDbLedger } from '../state/ledger.ts';
+import type { SyncStateStore } from '../state/store.ts';
 
 /** How failing plugins are detected. */
 export interface FailureTrackerOptions {

@@ -18,15 +18,22 @@ const common = {
   testEnvironment: 'node',
 };
 
+// The projects that talk to AWS start the emulator when none is running, and stop what they started.
+const withEmulator = {
+  ...common,
+  globalSetup: '<rootDir>/test/support/emulator-setup.ts',
+  globalTeardown: '<rootDir>/test/support/emulator-teardown.ts',
+};
+
 export default {
   // Jest reads the time limit from the top level only. The emulator is one shared process: under
   // load a round trip can take seconds, so a test gets 30 s unless it sets its own.
   testTimeout: 30_000,
   projects: [
     { ...common, displayName: 'unit', testMatch: ['<rootDir>/test/unit/**/*.test.ts'] },
-    { ...common, displayName: 'integration', testMatch: ['<rootDir>/test/integration/**/*.test.ts'] },
-    { ...common, displayName: 'e2e', testMatch: ['<rootDir>/test/e2e/**/*.test.ts'] },
+    { ...withEmulator, displayName: 'integration', testMatch: ['<rootDir>/test/integration/**/*.test.ts'] },
+    { ...withEmulator, displayName: 'e2e', testMatch: ['<rootDir>/test/e2e/**/*.test.ts'] },
     // Randomized schedules, the bad-input corpus and the emulator restart (see docs/reliability.md).
-    { ...common, displayName: 'reliability', testMatch: ['<rootDir>/test/reliability/**/*.test.ts'] },
+    { ...withEmulator, displayName: 'reliability', testMatch: ['<rootDir>/test/reliability/**/*.test.ts'] },
   ],
 };

@@ -98,8 +98,9 @@ const itemBytes = Buffer.byteLength(JSON.stringify(event.Records[0]!.dynamodb!.N
 // The datasync handler: three plugins (two per record), feedback through the real SQS writer over a counter.
 // The ledger delivers everything, so every iteration does the full work instead of skipping held revisions.
 const passThrough: DeliveryLedger = {
-  plan: async (_plugin, changes) => ({ deliver: [...changes], skipped: [], held: [] }),
-  commit: async () => {},
+  plan: async (shares) =>
+    new Map(shares.map(({ plugin, changes }) => [plugin, { deliver: [...changes], skipped: [], held: [] }])),
+  commit: async () => new Map(),
 };
 const datasync = createDatasync({ ledger: passThrough });
 let applied = 0;

@@ -1,7 +1,7 @@
 // The shared pieces of every function in this service, built once per Lambda container. This is
 // the file to edit to register your own plugins (in registration = resync order). Only what every
 // function needs lives here; what one function needs is in that function's file.
-import { createExamplePlugins, createStorePlugin } from '../examples/plugins/index.ts';
+import { createExamplePlugins } from '../examples/plugins/index.ts';
 import { tablesFromEnvironment } from '../lib/config.ts';
 import { createDatasyncCore } from '../lib/core.ts';
 import { ProgressHub } from '../lib/resync/progress-hub.ts';
@@ -21,10 +21,12 @@ export function setPluginLog(write: (line: string) => void): void {
 }
 
 /**
- * The plugins, in registration (= resync) order: the store first (bus changes into the tables),
- * then interfaces, then routes, which refer to interfaces.
+ * The plugins, in registration (= resync) order: interfaces, then routes, which refer to
+ * interfaces. (Bus messages for the tables' keys are written to the tables by the SQS and
+ * EventBridge functions' store, `DATASYNC_STORE`, not by a plugin: the tables' streams then
+ * deliver them in the tables' order.)
  */
-export const plugins = [createStorePlugin(tables), ...createExamplePlugins((line) => pluginLog(line))] as const;
+export const plugins = createExamplePlugins((line) => pluginLog(line));
 
 // Revisions, held changes and resync status live in the state table, so they outlast a container.
 const ledger = new DynamoDbLedger();

@@ -10,13 +10,7 @@ const publishing = (): Publisher => (tablesPublisher ??= createTablesPublisher(t
 /** The HTTP API writes each key to the table whose prefix holds it; the stream then delivers it. */
 const publisher: Pick<Publisher, 'put' | 'delete'> = {
   put: (key, value, options) => publishing().put(key, value, options),
-  // A table delete's stream record holds only the old item, so no correlation id can ride on it;
-  // the HTTP response still carries the request's id.
-  delete: (key, options) =>
-    publishing().delete(
-      key,
-      options?.expectedRevision === undefined ? {} : { expectedRevision: options.expectedRevision },
-    ),
+  delete: (key, options) => publishing().delete(key, options),
 };
 
 /** HTTP API (payload v2) for RPC clients: `PUT`/`DELETE /keys/{key+}`, `POST /resync`. */

@@ -13,6 +13,15 @@ export const ENV = {
   deadLetterQueueUrl: 'DATASYNC_DEAD_LETTER_QUEUE_URL',
   /** The queue of resync requests and continuations that triggers the resync function. */
   resyncQueueUrl: 'DATASYNC_RESYNC_QUEUE_URL',
+  /**
+   * `on` to let bus messages (SQS, EventBridge) write the tables' keys: the store. Off by default,
+   * when such messages are refused.
+   */
+  store: 'DATASYNC_STORE',
+  /** The FIFO queue that standard-queue and EventBridge changes move to, so each key's order holds. */
+  orderedQueueUrl: 'DATASYNC_ORDERED_QUEUE_URL',
+  /** The EventBridge bus the EventBridge function's rule is on (events do not name it). */
+  eventBus: 'DATASYNC_EVENT_BUS',
 } as const;
 
 /** Reads `DATASYNC_TABLES`: a JSON list of table configs. */

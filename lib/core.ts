@@ -1,5 +1,6 @@
 import { DatasyncError } from './errors.ts';
 import { dispatchChanges, type PluginOutcome } from './dispatch/dispatcher.ts';
+import { KeyLocks } from './dispatch/key-locks.ts';
 import { MemoryLedger, type DeliveryLedger } from './dispatch/ledger.ts';
 import type { ChangeEvent } from './model/change.ts';
 import type { Plugin, PluginCallbacks } from './plugins/plugin.ts';
@@ -58,6 +59,7 @@ export function createDatasyncCore(options: DatasyncOptions = {}): DatasyncCore 
   const registry = new PluginRegistry();
   for (const plugin of options.plugins ?? []) registry.add(plugin);
   const ledger = options.ledger ?? new MemoryLedger();
+  const locks = new KeyLocks();
   return {
     ledger,
     watch: (name, callbacks, ...prefixes) => registry.watch(name, callbacks, ...prefixes),
@@ -66,6 +68,7 @@ export function createDatasyncCore(options: DatasyncOptions = {}): DatasyncCore 
       const outcomes = await dispatchChanges(event, {
         registry,
         ledger,
+        locks,
         ...(options.defaultTimeoutMs === undefined ? {} : { defaultTimeoutMs: options.defaultTimeoutMs }),
         ...(dispatchOptions.remainingTimeMs ? { remainingTimeMs: dispatchOptions.remainingTimeMs } : {}),
       });

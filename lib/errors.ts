@@ -20,7 +20,7 @@ export type DatasyncErrorCode =
   | 'FEEDBACK_TIMEOUT'
   | 'INVALID_FEEDBACK'
   | 'PUBLISH_FAILED'
-  | 'REVISION_CONFLICT'
+  | 'VERSION_CONFLICT'
   | 'CONFIGURATION'
   | 'TABLE_NOT_FOUND'
   | 'SCAN_FAILED'
@@ -86,6 +86,33 @@ export class InvalidChangeError extends DatasyncError {
 export class PluginFailedError extends DatasyncError {
   constructor(plugin: string, cause: unknown) {
     super('PLUGIN_FAILED', `plugin "${plugin}" failed: ${describe(cause)}`, { cause, details: { plugin } });
+  }
+}
+
+/**
+ * Thrown by a plugin's change callback that applied some of its changes and failed on others:
+ * the changes it names failed (each with its own error) and are retried by the source; every
+ * other change of the call counts as applied and is not delivered again. Any other error fails
+ * the whole call.
+ */
+export class ChangeFailures extends DatasyncError {
+  /** The changes that failed, each with its error. */
+  readonly failures: ReadonlyArray<{ readonly key: string; readonly revision?: string; readonly error: unknown }>;
+
+  constructor(
+    failures: ReadonlyArray<{ readonly change: { key: string; revision?: string }; readonly error: unknown }>,
+  ) {
+    const first = failures[0];
+    super(
+      'PLUGIN_FAILED',
+      `${failures.length} change(s) failed${first ? `, first ${first.change.key}: ${describe(first.error)}` : ''}`,
+      { ...(first ? { cause: first.error } : {}), details: { failed: failures.length } },
+    );
+    this.failures = failures.map(({ change, error }) => ({
+      key: change.key,
+      ...(change.revision === undefined ? {} : { revision: change.revision }),
+      error,
+    }));
   }
 }
 
@@ -182,25 +209,25 @@ export class PublishError extends DatasyncError {
 
 /**
  * A write with an expected revision found the item at another revision (optimistic concurrency):
- * nothing was changed. `actualRevision` is the item's revision now (absent when it does not exist).
+ * nothing was changed. `actualVersion` is the item's revision now (absent when it does not exist).
  */
-export class RevisionConflictError extends DatasyncError {
+export class VersionConflictError extends DatasyncError {
   readonly key: string;
-  readonly expectedRevision: string;
-  readonly actualRevision: string | undefined;
+  readonly expectedVersion: string;
+  readonly actualVersion: string | undefined;
 
-  constructor(key: string, expectedRevision: string, actualRevision: string | undefined, cause?: unknown) {
+  constructor(key: string, expectedVersion: string, actualVersion: string | undefined, cause?: unknown) {
     super(
-      'REVISION_CONFLICT',
-      `${key} is at revision ${actualRevision ?? 'none (absent or unversioned)'}, not the expected ${expectedRevision}; nothing was changed`,
+      'VERSION_CONFLICT',
+      `${key} is at version ${actualVersion ?? 'none (absent or unversioned)'}, not the expected ${expectedVersion}; nothing was changed`,
       {
         cause,
-        details: { key, expectedRevision, ...(actualRevision === undefined ? {} : { actualRevision }) },
+        details: { key, expectedVersion, ...(actualVersion === undefined ? {} : { actualVersion }) },
       },
     );
     this.key = key;
-    this.expectedRevision = expectedRevision;
-    this.actualRevision = actualRevision;
+    this.expectedVersion = expectedVersion;
+    this.actualVersion = actualVersion;
   }
 }
 

@@ -132,7 +132,7 @@ export {
 } from './publish/constants.ts';
 export { DEFAULT_RETRY_POLICY } from './aws/retry.ts';
 export type { RetryPolicy } from './aws/retry.ts';
-export { PublishError, RevisionConflictError, FeedbackTimeoutError } from './errors.ts';
+export { PublishError, VersionConflictError, FeedbackTimeoutError } from './errors.ts';
 export type { UnpublishedChange } from './errors.ts';
 export { createFeedbackReader } from './feedback/reader.ts';
 export type {

@@ -26,8 +26,10 @@ export interface PublishedRecord {
   readonly source: DemoSource;
   readonly key: string;
   readonly op: 'put' | 'delete';
-  readonly revision: string;
-  readonly correlationId?: string;
+  /** What the write reported: the item's version (table, HTTP), or the message's revision (buses). */
+  readonly revision?: string;
+  /** Every change carries one; the plugins' feedback names it. */
+  readonly correlationId: string;
   readonly at: number;
 }
 
@@ -164,8 +166,8 @@ export async function runScenario(service: RunningService, options: ScenarioOpti
   }
 }
 
-function changeId(change: { key: string; revision?: string }): string {
-  return `${change.key}@${change.revision}`;
+function changeId(change: { correlationId?: string }): string {
+  return change.correlationId ?? '-';
 }
 
 /** Publishes `count` changes round-robin over the sources, a few at a time. */
@@ -176,6 +178,8 @@ async function publishAll(
   concurrency: number,
 ): Promise<PublishedRecord[]> {
   const interfaces = Math.max(4, Math.ceil(count / 12));
+  // Correlation ids unique to this run: a service kept between runs keeps its feedback queue.
+  const run = Date.now().toString(36);
   const plan = Array.from({ length: count }, (_, index) => {
     const source = SOURCES[index % SOURCES.length]!;
     const isRoute = index % 3 === 2;
@@ -186,7 +190,7 @@ async function publishAll(
     const value: JsonObject = isRoute
       ? { interface: `eth${n}`, via: `10.0.${n % 250}.1`, from: source }
       : { mtu: 1500 + (index % 8) * 1000, up: index % 2 === 0, from: source };
-    return { source, key, op, value, correlationId: `demo-${index}` };
+    return { source, key, op, value, correlationId: `demo-${run}-${index}` };
   });
   // The same key is published one change at a time, so each source's order is the plan's order.
   const byKey = new Map<string, typeof plan>();
@@ -199,37 +203,41 @@ async function publishAll(
         for (const change of lane) {
           const at = Date.now();
           let revision: string | undefined;
+          let unchanged = false;
           if (change.source === 'http') {
             const response = await fetch(`${httpUrl}/keys/${change.key}`, {
               method: change.op === 'put' ? 'PUT' : 'DELETE',
               headers: { 'content-type': 'application/json', 'x-correlation-id': change.correlationId },
               ...(change.op === 'put' ? { body: JSON.stringify(change.value) } : {}),
             });
-            const body = (await response.json()) as { revision?: string; error?: { message: string } };
+            const body = (await response.json()) as {
+              version?: string;
+              unchanged?: boolean;
+              error?: { message: string };
+            };
             if (response.status !== 200)
               throw new Error(`HTTP ${change.op} ${change.key} answered ${response.status}: ${body.error?.message}`);
-            revision = body.revision;
+            revision = body.version;
+            unchanged = body.unchanged === true;
           } else {
             const publisher = publishers[change.source];
-            // A table delete cannot carry a correlation id (its stream record holds only the old item).
-            const correlation =
-              change.source === 'dynamodb' && change.op === 'delete' ? {} : { correlationId: change.correlationId };
+            const correlation = { correlationId: change.correlationId };
             const result =
               change.op === 'put'
                 ? await publisher.put(change.key, change.value, correlation)
                 : await publisher.delete(change.key, correlation);
-            revision = result.revision;
+            revision = result.version ?? result.revision;
+            unchanged = result.unchanged === true;
           }
-          // A delete of a key that does not exist changes nothing and has no revision to follow.
-          if (revision === undefined) continue;
-          const carries = !(change.op === 'delete' && (change.source === 'dynamodb' || change.source === 'http'));
+          // A table delete of a key that does not exist changes nothing, so no plugin hears of it.
+          if (unchanged && change.source === 'dynamodb') continue;
           published.push({
             source: change.source,
             key: change.key,
             op: change.op,
-            revision,
+            ...(revision === undefined ? {} : { revision }),
             at,
-            ...(carries ? { correlationId: change.correlationId } : {}),
+            correlationId: change.correlationId,
           });
         }
       }
@@ -243,6 +251,8 @@ class FeedbackCollector {
   readonly records: FeedbackRecord[] = [];
   readonly #reader;
   readonly #firstOk = new Map<string, number>();
+  // Correlation ids no plugin will report: writes the table did not take (it held newer ones).
+  readonly #settled = new Set<string>();
 
   constructor(service: RunningService, queueUrl: string) {
     this.#reader = createFeedbackReader({ queueUrl, clients: service.clients, waitTimeSeconds: 1 });
@@ -259,6 +269,9 @@ class FeedbackCollector {
           const id = `${record.plugin}|${changeId(ref)}`;
           if (!this.#firstOk.has(id) || this.#firstOk.get(id)! > finished) this.#firstOk.set(id, finished);
         }
+      }
+      if (record.event === 'stored' && record.status === 'ok') {
+        for (const ref of record.skipped ?? []) if (ref.correlationId) this.#settled.add(ref.correlationId);
       }
     }
     return records;
@@ -300,7 +313,8 @@ class FeedbackCollector {
         .map((plugin) => ({ change, id: `${plugin.name}|${changeId(change)}` })),
     );
     const deadline = Date.now() + timeoutMs;
-    const pending = () => expected.filter(({ id }) => !this.#firstOk.has(id));
+    const pending = () =>
+      expected.filter(({ id, change }) => !this.#firstOk.has(id) && !this.#settled.has(change.correlationId));
     while (pending().length > 0 && Date.now() < deadline) await this.#poll();
     const missing = new Set(pending().map(({ change }) => changeId(change)));
     const lags = expected

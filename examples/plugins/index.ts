@@ -4,7 +4,6 @@ import { createRoutesPlugin, type RoutesPlugin } from './routes.ts';
 export { createInterfacesPlugin, INTERFACES_PREFIX } from './interfaces.ts';
 export type { InterfacesPlugin } from './interfaces.ts';
 export { createRoutesPlugin, ROUTES_PREFIX } from './routes.ts';
-export { createStorePlugin } from './store.ts';
 export { createViewPlugin } from './view.ts';
 export type { ViewPlugin } from './view.ts';
 export type { RoutesPlugin } from './routes.ts';

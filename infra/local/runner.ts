@@ -171,6 +171,7 @@ export class LocalRunner {
         this.#http = await serveHttpApi({
           handler: handler as never,
           port: mapping.port,
+          routes: mapping.routes,
           functionName: mapping.function,
         });
         return;

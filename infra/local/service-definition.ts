@@ -222,8 +222,11 @@ export function loadLocalService(options: {
         });
         rules.push({ name: `${target}-rule`, pattern: event.eventBridge.pattern, targetQueue: target });
         mappings.push({ kind: 'bus-rule', function: name, queue: target });
-      } else if (event.httpApi && !mappings.some((m) => m.kind === 'http')) {
-        mappings.push({ kind: 'http', function: name, port: 3000 });
+      } else if (event.httpApi) {
+        const route = `${String(event.httpApi.method).toUpperCase()} ${String(event.httpApi.path)}`;
+        const http = mappings.find((m) => m.kind === 'http');
+        if (http) (http.routes as string[]).push(route);
+        else mappings.push({ kind: 'http', function: name, port: 3000, routes: [route] });
       }
     }
   }

@@ -32,7 +32,8 @@ export interface StreamMappingOptions {
 export class StreamPoller {
   readonly #clients: AwsClients;
   readonly #options: StreamMappingOptions;
-  readonly #iterators = new Map<string, string | null>();
+  /** The sequence number of the last record handed over, per shard. */
+  readonly #last = new Map<string, string>();
   readonly #done = new Set<string>();
 
   constructor(clients: AwsClients, options: StreamMappingOptions) {
@@ -62,28 +63,33 @@ export class StreamPoller {
   }
 
   async #pollShard(shardId: string, closed: boolean): Promise<number> {
-    let iterator = this.#iterators.get(shardId);
-    if (iterator === undefined) {
-      const response = await this.#clients.streams.send(
-        new GetShardIteratorCommand({
-          StreamArn: this.#options.streamArn,
-          ShardId: shardId,
-          ShardIteratorType: 'TRIM_HORIZON',
-        }),
-      );
-      iterator = response.ShardIterator ?? null;
-    }
-    if (iterator === null) {
+    // Each poll starts from a fresh iterator after the last record handed over, rather than the
+    // iterator the last read returned: the emulator replaces a table (and its stream shard) with
+    // a copy whenever a transaction on it is cancelled, and an iterator taken before that never
+    // sees another record. On AWS the two are the same; here it costs one call per poll.
+    const last = this.#last.get(shardId);
+    const { ShardIterator } = await this.#clients.streams.send(
+      new GetShardIteratorCommand({
+        StreamArn: this.#options.streamArn,
+        ShardId: shardId,
+        ...(last === undefined
+          ? { ShardIteratorType: 'TRIM_HORIZON' }
+          : { ShardIteratorType: 'AFTER_SEQUENCE_NUMBER', SequenceNumber: last }),
+      }),
+    );
+    if (!ShardIterator) {
       this.#done.add(shardId);
       return 0;
     }
     const response = await this.#clients.streams.send(
-      new GetRecordsCommand({ ShardIterator: iterator, Limit: this.#options.batchSize ?? 100 }),
+      new GetRecordsCommand({ ShardIterator, Limit: this.#options.batchSize ?? 100 }),
     );
-    this.#iterators.set(shardId, response.NextShardIterator ?? null);
     if (!response.NextShardIterator && closed) this.#done.add(shardId);
     const records = (response.Records ?? []).map((record) => toLambdaStreamRecord(record, this.#options.streamArn));
-    if (records.length > 0) await this.#deliver(records);
+    if (records.length > 0) {
+      await this.#deliver(records);
+      this.#last.set(shardId, records.at(-1)!.dynamodb!.SequenceNumber!);
+    }
     return records.length;
   }
 

@@ -44,4 +44,10 @@ export type EventSourceMapping =
     }
   | { readonly kind: 'queue'; readonly queue: string; readonly function: string; readonly batchSize: number }
   | { readonly kind: 'bus-rule'; readonly queue: string; readonly function: string }
-  | { readonly kind: 'http'; readonly function: string; readonly port: number };
+  | {
+      readonly kind: 'http';
+      readonly function: string;
+      readonly port: number;
+      /** The API's routes as API Gateway names them, e.g. `PUT /keys/{key+}`. */
+      readonly routes: readonly string[];
+    };

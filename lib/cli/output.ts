@@ -20,13 +20,13 @@ export function feedbackHeader(): string {
 /** One feedback record as a table line a person can scan. */
 export function feedbackRow(record: FeedbackRecord): string {
   let detail: string;
-  if (record.event === 'change') {
+  if (record.event === 'change' || record.event === 'stored') {
     const keys = record.changes.map(
       (change) => `${change.op} ${change.key}${change.revision ? `@${change.revision}` : ''}`,
     );
     detail = keys.slice(0, 3).join(', ') + (keys.length > 3 ? ` (+${keys.length - 3})` : '');
     if (record.skipped?.length) detail += `; skipped ${record.skipped.length}`;
-    if (record.held?.length) detail += `; held ${record.held.length}`;
+    if (record.event === 'change' && record.held?.length) detail += `; held ${record.held.length}`;
   } else if (record.event === 'resync') {
     detail = `resync ${record.resyncId}: ${record.items} items, ${record.deleted} deleted`;
   } else {
@@ -59,6 +59,8 @@ export function describePublished(change: PublishedChange): string {
   return (
     `published ${change.op} ${change.key}` +
     (change.revision ? ` at revision ${change.revision}` : '') +
+    (change.version ? ` at version ${change.version}` : '') +
+    (change.unchanged ? ' (there was nothing to delete)' : '') +
     (change.correlationId ? ` (correlation id ${change.correlationId})` : '') +
     (change.messageId ? ` [message ${change.messageId}]` : '')
   );

@@ -12,7 +12,7 @@ import { resolveTarget, TARGET_HELP, TARGET_OPTIONS } from './target.ts';
 export const PUBLISH_OPTIONS = {
   ...TARGET_OPTIONS,
   'correlation-id': { type: 'string' },
-  'expected-revision': { type: 'string' },
+  'expected-version': { type: 'string' },
   wait: { type: 'boolean' },
   plugins: { type: 'string' },
   timeout: { type: 'string' },
@@ -22,7 +22,7 @@ export const PUBLISH_OPTIONS = {
 /** The help lines of `put` and `delete`. */
 export const PUBLISH_HELP = `Options:
   --correlation-id <id>      carried into feedback (default: a new id when --wait is given)
-  --expected-revision <n>    DynamoDB only: write only if the item is at revision n (0: absent)
+  --expected-version <n>     DynamoDB only: write only if the item is at version n (0: absent)
   --wait                     wait for the plugins' feedback and print it (exit 1 on error or timeout)
     --plugins <a,b>          the plugins to wait for (default: the first record)
     --timeout <ms>           how long to wait (default 30000)
@@ -50,11 +50,11 @@ export async function publishFromCli(context: CliContext, op: 'put' | 'delete'):
   if (wait && !feedbackQueueUrl) throw new UsageError(`--wait needs --feedback-queue-url or ${ENV.feedbackQueueUrl}`);
   const timeoutMs = Number(stringOption(context, 'timeout') ?? 30_000);
   if (!(timeoutMs > 0)) throw new UsageError('--timeout must be a positive number of milliseconds');
-  const expectedRevision = stringOption(context, 'expected-revision');
+  const expectedVersion = stringOption(context, 'expected-version');
   const correlationId = stringOption(context, 'correlation-id') ?? (wait ? randomUUID() : undefined);
   const options: PublishOptions = {
     ...(correlationId ? { correlationId } : {}),
-    ...(expectedRevision !== undefined ? { expectedRevision } : {}),
+    ...(expectedVersion !== undefined ? { expectedVersion } : {}),
   };
 
   const publisher = createPublisher({ target: resolveTarget(context), clients: context.clients() });

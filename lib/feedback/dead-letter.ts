@@ -13,6 +13,8 @@ export interface RejectedInput {
   readonly raw: string;
   /** The key, when one could be read. */
   readonly key?: string;
+  /** The correlation id the input carried, when it could be read. */
+  readonly correlationId?: string;
   /** When it was refused (ISO-8601). */
   readonly time: string;
 }
@@ -30,6 +32,7 @@ export interface DeadLetterMessage {
   readonly event: 'rejected';
   readonly source: ChangeSource;
   readonly key?: string;
+  readonly correlationId?: string;
   readonly reason: FeedbackError;
   readonly time: string;
   readonly raw: string;
@@ -75,6 +78,7 @@ export function deadLetterBody(entry: RejectedInput, maxBytes = SQS_MAX_BATCH_BY
     event: 'rejected',
     source: entry.source,
     ...(entry.key === undefined ? {} : { key: entry.key }),
+    ...(entry.correlationId === undefined ? {} : { correlationId: entry.correlationId }),
     reason: entry.reason,
     time: entry.time,
     raw: entry.raw,

@@ -1,7 +1,7 @@
 import { DatasyncError, withCause } from '../errors.ts';
 import { FEEDBACK_VERSION, type FeedbackRecord } from './record.ts';
 
-const EVENTS = new Set(['change', 'resync', 'rejected']);
+const EVENTS = new Set(['change', 'resync', 'stored', 'rejected']);
 const STATUSES = new Set(['ok', 'error', 'timeout']);
 
 /**
@@ -28,7 +28,8 @@ export function parseFeedbackRecord(body: string): FeedbackRecord {
   if (!EVENTS.has(record.event as string)) fail(`has unknown event ${JSON.stringify(record.event)}`);
   if (!STATUSES.has(record.status as string)) fail(`has unknown status ${JSON.stringify(record.status)}`);
   if (typeof record.time !== 'string') fail('has no time');
-  if (record.event !== 'rejected' && typeof record.plugin !== 'string') fail('has no plugin');
+  if ((record.event === 'change' || record.event === 'resync') && typeof record.plugin !== 'string')
+    fail('has no plugin');
   if (record.correlationId !== undefined && typeof record.correlationId !== 'string')
     fail('has a correlationId that is not a string');
   return record as unknown as FeedbackRecord;
@@ -38,8 +39,13 @@ export function parseFeedbackRecord(body: string): FeedbackRecord {
 export function correlationIdsOf(record: FeedbackRecord): Set<string> {
   const ids = new Set<string>();
   if (record.correlationId) ids.add(record.correlationId);
-  if (record.event === 'change') {
-    for (const ref of [...(record.changes ?? []), ...(record.skipped ?? []), ...(record.held ?? [])]) {
+  if (record.event === 'change' || record.event === 'stored') {
+    const refs = [
+      ...(record.changes ?? []),
+      ...(record.skipped ?? []),
+      ...(record.event === 'change' ? (record.held ?? []) : []),
+    ];
+    for (const ref of refs) {
       if (ref.correlationId) ids.add(ref.correlationId);
     }
   }

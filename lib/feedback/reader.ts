@@ -136,12 +136,20 @@ export function createFeedbackReader(options: FeedbackReaderOptions): FeedbackRe
     async waitFor(correlationIds, waitOptions) {
       const wanted = new Map<string, FeedbackRecord[]>([...correlationIds].map((id) => [id, []]));
       const plugins = waitOptions.plugins ?? [];
-      const settled = (records: readonly FeedbackRecord[]) =>
-        records.some((record) => record.event === 'rejected') ||
+      const fromPlugins = (records: readonly FeedbackRecord[]) => records.filter((record) => 'plugin' in record);
+      // An id is settled by its refusal, by a write that did not happen (no plugin will report
+      // it), or by the plugins' records: any one, or each plugin asked for.
+      const settled = (id: string, records: readonly FeedbackRecord[]) =>
+        records.some(
+          (record) =>
+            record.event === 'rejected' ||
+            (record.event === 'stored' &&
+              (record.status !== 'ok' || (record.skipped ?? []).some((ref) => ref.correlationId === id))),
+        ) ||
         (plugins.length === 0
-          ? records.length > 0
+          ? fromPlugins(records).length > 0
           : plugins.every((plugin) => records.some((record) => 'plugin' in record && record.plugin === plugin)));
-      const missing = () => [...wanted].filter(([, records]) => !settled(records));
+      const missing = () => [...wanted].filter(([id, records]) => !settled(id, records));
       const deadline = Date.now() + waitOptions.timeoutMs;
 
       while (missing().length > 0) {

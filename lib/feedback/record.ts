@@ -38,6 +38,11 @@ export interface ChangeFeedback extends FeedbackBase {
   readonly source: ChangeSource;
   /** The changes delivered to the plugin (key, op, revision, correlation id). */
   readonly changes: readonly ChangeRef[];
+  /**
+   * With a failure, the changes the plugin applied all the same (it named the ones that failed
+   * with `ChangeFailures`); they are not delivered again.
+   */
+  readonly applied?: readonly ChangeRef[];
   /** Redeliveries not applied because the plugin already held that revision or a newer one. */
   readonly skipped?: readonly ChangeRef[];
   /** Changes kept back until the plugin's resync finishes; they are delivered then. */
@@ -66,6 +71,24 @@ export interface ResyncFeedback extends FeedbackBase {
   readonly parts?: number;
 }
 
+/**
+ * Changes a source wrote to the table that holds their keys instead of delivering them: a bus
+ * message for a key that lives in a table (the store), or an HTTP write. The table's stream then
+ * delivers what was written to the plugins, with the same correlation ids; changes in `skipped`
+ * were not written and no plugin will report them.
+ */
+export interface StoredFeedback extends FeedbackBase {
+  readonly event: 'stored';
+  readonly source: ChangeSource;
+  /** Changes written to their tables. */
+  readonly changes: readonly ChangeRef[];
+  /**
+   * Changes not written because the table already held that version of the key or a newer one
+   * (or a newer deletion), or a delete found nothing to delete.
+   */
+  readonly skipped?: readonly ChangeRef[];
+}
+
 /** Input that was rejected before reaching any plugin (malformed, hostile, oversized). */
 export interface RejectedFeedback extends FeedbackBase {
   readonly event: 'rejected';
@@ -77,7 +100,7 @@ export interface RejectedFeedback extends FeedbackBase {
 }
 
 /** One feedback message, as written to the feedback queue. */
-export type FeedbackRecord = ChangeFeedback | ResyncFeedback | RejectedFeedback;
+export type FeedbackRecord = ChangeFeedback | ResyncFeedback | StoredFeedback | RejectedFeedback;
 
 /** Describes an error for feedback: name, code, message and the chain of causes. */
 export function describeError(error: unknown): FeedbackError {

@@ -27,8 +27,19 @@ export interface Change<V extends JsonValue = JsonValue> {
   readonly value?: V;
   /** The value before the change, when the source knows it; absent for a create. */
   readonly prevValue?: V;
-  /** The per-key order of this change; absent when the source gives none (then it cannot be deduplicated). */
+  /**
+   * The per-key order of this change; absent when the source gives none (then it cannot be
+   * deduplicated). For a change read from a table's stream it is the stream sequence number, the
+   * table's own order of writes to the item; for a bus message, the sender's revision. A key lives
+   * in one of the two: a key under a table is changed only through that table (see docs/state.md).
+   */
   readonly revision?: Revision;
+  /**
+   * For a change read from a table: the item's version attribute (the new item's for a put, the
+   * removed item's for a delete), when the item has one. Writers compare versions to write
+   * conditionally; the plugins' order is the revision.
+   */
+  readonly version?: Revision;
   /** Where the change came from. */
   readonly source: ChangeSource;
   /** When the change happened, as an ISO-8601 timestamp (the source's time where it gives one). */
@@ -53,6 +64,8 @@ export interface ChangeRef {
   readonly key: string;
   readonly op: ChangeOp;
   readonly revision?: Revision;
+  /** The item's version, for a change read from a table that keeps one. */
+  readonly version?: Revision;
   readonly correlationId?: string;
 }
 
@@ -60,6 +73,7 @@ export interface ChangeRef {
 export function changeRef(change: Change): ChangeRef {
   const ref: { -readonly [K in keyof ChangeRef]: ChangeRef[K] } = { key: change.key, op: change.op };
   if (change.revision !== undefined) ref.revision = change.revision;
+  if (change.version !== undefined) ref.version = change.version;
   if (change.correlationId !== undefined) ref.correlationId = change.correlationId;
   return ref;
 }

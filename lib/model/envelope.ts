@@ -1,8 +1,9 @@
-import { InvalidChangeError } from '../errors.ts';
+import { DatasyncError, InvalidChangeError } from '../errors.ts';
 import type { ChangeOp } from './change.ts';
-import { assertJsonSafe, type JsonValue } from './json-value.ts';
-import { validateKey } from './key.ts';
-import { toRevision, type Revision } from './revision.ts';
+import { asInvalidChange, checkChange, MAX_CORRELATION_ID, type ChangeRules } from './change-rules.ts';
+import type { JsonValue } from './json-value.ts';
+import { normalizeKey } from './key.ts';
+import type { Revision } from './revision.ts';
 
 /**
  * The message form of one change on a bus: the body of an SQS message and the `detail` of an
@@ -37,7 +38,6 @@ export const DEFAULT_EVENT_SOURCE = 'serverless-datasync';
 export const DEFAULT_EVENT_DETAIL_TYPE = 'datasync.change';
 
 const MEMBERS = new Set(['datasync', 'key', 'op', 'value', 'prevValue', 'revision', 'correlationId', 'time']);
-const MAX_CORRELATION_ID = 128;
 
 /** Builds an envelope, validating key, value and revision by the core rules. */
 export function toEnvelope(input: {
@@ -57,71 +57,74 @@ export function toEnvelope(input: {
 }
 
 /**
- * Reads an envelope from parsed JSON, checking every rule: known version, valid key, known op,
- * value present exactly for `put`, JSON-safe and not oversized, decimal revision.
- * @throws InvalidChangeError with a reason a person can act on.
+ * Reads an envelope from parsed JSON: known version, no unknown member, then every rule of a
+ * change (`checkChange`): valid key (brought into NFC), known op, value present exactly for
+ * `put`, JSON-safe and not oversized, decimal revision within `rules.maxRevision`, and for a key
+ * under one of `rules.tables` a value that is the item's attributes.
+ * @throws InvalidChangeError with a reason a person can act on; its details carry the key and the
+ *   correlation id when the input had readable ones, so the refusal reaches the sender's feedback.
  */
-export function parseEnvelope(input: unknown): ChangeEnvelope {
+export function parseEnvelope(input: unknown, rules: Omit<ChangeRules, 'origin'> = {}): ChangeEnvelope {
   if (input === null || typeof input !== 'object' || Array.isArray(input)) {
     throw new InvalidChangeError(
       `change must be a JSON object, got ${input === null ? 'null' : Array.isArray(input) ? 'an array' : typeof input}`,
     );
   }
   const record = input as Record<string, unknown>;
-  if (record.datasync !== ENVELOPE_VERSION) {
-    throw new InvalidChangeError(
-      `change must have "datasync": ${ENVELOPE_VERSION}, got ${JSON.stringify(record.datasync) ?? 'nothing'}`,
-    );
-  }
-  const unknown = Object.keys(record).filter((name) => !MEMBERS.has(name));
-  if (unknown.length > 0)
-    throw new InvalidChangeError(`change has unknown member(s): ${unknown.slice(0, 5).join(', ')}`);
-  const key = wrap(() => validateKey(record.key), 'key');
-  if (record.op !== 'put' && record.op !== 'delete') {
-    throw new InvalidChangeError(`op must be "put" or "delete", got ${JSON.stringify(record.op) ?? 'nothing'}`, {
-      details: { key },
-    });
-  }
-  if (record.op === 'put' && !('value' in record))
-    throw new InvalidChangeError('a put needs a value', { details: { key } });
-  if (record.op === 'delete' && 'value' in record)
-    throw new InvalidChangeError('a delete carries no value', { details: { key } });
-  if ('value' in record) wrap(() => assertJsonSafe(record.value), 'value', key);
-  if ('prevValue' in record) wrap(() => assertJsonSafe(record.prevValue), 'prevValue', key);
-  const revision = record.revision === undefined ? undefined : wrap(() => toRevision(record.revision), 'revision', key);
-  for (const name of ['correlationId', 'time'] as const) {
-    const member = record[name];
-    if (
-      member !== undefined &&
-      (typeof member !== 'string' || member.length === 0 || member.length > MAX_CORRELATION_ID)
-    ) {
-      throw new InvalidChangeError(`${name} must be a non-empty string of at most ${MAX_CORRELATION_ID} characters`, {
-        details: { key },
-      });
+  try {
+    if (record.datasync !== ENVELOPE_VERSION) {
+      throw new InvalidChangeError(
+        `change must have "datasync": ${ENVELOPE_VERSION}, got ${JSON.stringify(record.datasync) ?? 'nothing'}`,
+      );
     }
+    const unknown = Object.keys(record).filter((name) => !MEMBERS.has(name));
+    if (unknown.length > 0) {
+      throw new InvalidChangeError(`change has unknown member(s): ${unknown.slice(0, 5).join(', ')}`);
+    }
+    const change = checkChange(
+      {
+        key: record.key,
+        op: record.op,
+        hasValue: Object.hasOwn(record, 'value'),
+        value: record.value,
+        hasPrevValue: Object.hasOwn(record, 'prevValue'),
+        prevValue: record.prevValue,
+        revision: record.revision,
+        correlationId: record.correlationId,
+        time: record.time,
+      },
+      { ...rules, origin: 'client' },
+    );
+    return { datasync: ENVELOPE_VERSION, ...change };
+  } catch (error) {
+    throw withReadableIds(error, record);
   }
-  if (typeof record.time === 'string' && Number.isNaN(Date.parse(record.time))) {
-    throw new InvalidChangeError(`time must be an ISO-8601 timestamp, got ${JSON.stringify(record.time)}`, {
-      details: { key },
-    });
-  }
-  return {
-    datasync: ENVELOPE_VERSION,
-    key,
-    op: record.op,
-    ...('value' in record ? { value: record.value as JsonValue } : {}),
-    ...('prevValue' in record ? { prevValue: record.prevValue as JsonValue } : {}),
-    ...(revision === undefined ? {} : { revision }),
-    ...(typeof record.correlationId === 'string' ? { correlationId: record.correlationId } : {}),
-    ...(typeof record.time === 'string' ? { time: record.time } : {}),
-  };
 }
 
-function wrap<T>(check: () => T, member: string, key?: string): T {
-  try {
-    return check();
-  } catch (cause) {
-    const reason = cause instanceof Error ? cause.message : String(cause);
-    throw new InvalidChangeError(`${member}: ${reason}`, { cause, details: key === undefined ? {} : { key } });
+/**
+ * The refusal with the key and correlation id the input carried, where they are readable (even
+ * when another member broke a rule), so the sender's `waitFor` settles on the refusal.
+ */
+function withReadableIds(error: unknown, record: Record<string, unknown>): unknown {
+  if (!(error instanceof DatasyncError)) return error;
+  const { correlationId, key } = record;
+  const extra: Record<string, unknown> = {};
+  if (readableId(correlationId) && error.details.correlationId === undefined) extra.correlationId = correlationId;
+  if (typeof key === 'string' && error.details.key === undefined) {
+    try {
+      extra.key = normalizeKey(key);
+    } catch {
+      // An unreadable key is not reported.
+    }
   }
+  return asInvalidChange(error, extra);
+}
+
+function readableId(id: unknown): id is string {
+  return (
+    typeof id === 'string' &&
+    id.length > 0 &&
+    id.length <= MAX_CORRELATION_ID &&
+    !/[\u0000-\u001f\u007f-\u009f]/.test(id)
+  );
 }

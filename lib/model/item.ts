@@ -31,6 +31,16 @@ export const DEFAULT_VERSION_ATTRIBUTE = 'version';
  */
 export const CORRELATION_ATTRIBUTE = 'datasyncCorrelationId';
 
+/**
+ * The attribute a publisher writes into an item just before deleting it, holding the delete's
+ * correlation id: the stream record of a delete holds only the old item, so this is how the id
+ * reaches the plugins' feedback. Never part of a value either.
+ */
+export const DELETE_CORRELATION_ATTRIBUTE = 'datasyncDeleteCorrelationId';
+
+/** Attributes that belong to a write, never to the value. */
+const WRITE_ATTRIBUTES = new Set([CORRELATION_ATTRIBUTE, DELETE_CORRELATION_ATTRIBUTE]);
+
 /** The version attribute of a table: its configured one, else {@link DEFAULT_VERSION_ATTRIBUTE}. */
 export function versionAttributeOf(table: TableConfig): string {
   return table.versionAttribute ?? DEFAULT_VERSION_ATTRIBUTE;
@@ -39,6 +49,11 @@ export function versionAttributeOf(table: TableConfig): string {
 /** The correlation id a put stored in the item, if any. */
 export function correlationOfItem(item: Record<string, AnyAttributeValue> | undefined): string | undefined {
   return item?.[CORRELATION_ATTRIBUTE]?.S;
+}
+
+/** The correlation id a delete stored in the item it then removed, if any. */
+export function deleteCorrelationOfItem(item: Record<string, AnyAttributeValue> | undefined): string | undefined {
+  return item?.[DELETE_CORRELATION_ATTRIBUTE]?.S;
 }
 
 /** The change key of an item, from its key attributes. */
@@ -60,6 +75,24 @@ export function keyOfItem(table: TableConfig, item: Record<string, AnyAttributeV
       details: { table: table.name },
     });
   }
+}
+
+/**
+ * The table that holds a key: the one whose prefix the key lies under (the longest prefix when
+ * several do), if any. A key equal to a table's prefix names no item.
+ */
+export function tableOfKey(tables: readonly TableConfig[], key: string): TableConfig | undefined {
+  let found: TableConfig | undefined;
+  for (const table of tables) {
+    if (
+      key !== table.prefix &&
+      keyMatchesPrefix(key, table.prefix) &&
+      table.prefix.length > (found?.prefix.length ?? -1)
+    ) {
+      found = table;
+    }
+  }
+  return found;
 }
 
 /** The key attributes of the item a change key names. */
@@ -88,7 +121,7 @@ export function valueOfItem(table: TableConfig, item: Record<string, AnyAttribut
   const versionAttribute = versionAttributeOf(table);
   return fromAttributeMapExcept(
     item,
-    (name) => name === versionAttribute || name === CORRELATION_ATTRIBUTE || table.keyAttributes.includes(name),
+    (name) => name === versionAttribute || WRITE_ATTRIBUTES.has(name) || table.keyAttributes.includes(name),
   );
 }
 
@@ -112,7 +145,7 @@ export function itemOf(
   version?: Revision,
 ): Record<string, AttributeValue> {
   const versionAttribute = versionAttributeOf(table);
-  for (const name of [...table.keyAttributes, versionAttribute, CORRELATION_ATTRIBUTE]) {
+  for (const name of [...table.keyAttributes, versionAttribute, ...WRITE_ATTRIBUTES]) {
     if (Object.hasOwn(value, name)) {
       throw new InvalidChangeError(
         `value member "${name}" collides with a key or version attribute of table ${table.name}`,

@@ -1,5 +1,6 @@
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { InvalidValueError } from '../errors.ts';
+import { checkDynamoNumber } from './dynamo-number.ts';
 
 /**
  * A value as plugins, feedback and every bus see it: plain JSON.
@@ -9,8 +10,8 @@ import { InvalidValueError } from '../errors.ts';
  *
  * | DynamoDB | JSON-safe form |
  * |---|---|
- * | `N` that a JS number holds exactly | a JSON number |
- * | any other `N` (e.g. beyond 2^53, or more digits than a double keeps) | `{ "$number": "<decimal text>" }` |
+ * | `N` that a JS number holds exactly (integers within ±2^53) | a JSON number |
+ * | any other `N` (beyond 2^53, or more digits than a double keeps) | `{ "$number": "<decimal text>" }` |
  * | `B` | `{ "$binary": "<base64>" }` |
  * | `SS` | `{ "$stringSet": [sorted strings] }` |
  * | `NS` | `{ "$numberSet": [decimal texts, sorted by value] }` |
@@ -141,7 +142,7 @@ export function toAttributeValue(value: JsonValue): AttributeValue {
   }
   if (Array.isArray(value)) return { L: value.map(toAttributeValue) };
   const tag = taggedType(value);
-  if (tag === '$number') return { N: value.$number as string };
+  if (tag === '$number') return { N: checkDynamoNumber(value.$number) };
   if (tag === '$binary') return { B: fromBase64(value.$binary as string) };
   if (tag === '$stringSet') return { SS: value.$stringSet as string[] };
   if (tag === '$numberSet') return { NS: value.$numberSet as string[] };
@@ -152,18 +153,24 @@ export function toAttributeValue(value: JsonValue): AttributeValue {
 /** Converts a JSON object to a DynamoDB attribute map. */
 export function toAttributeMap(value: JsonObject): Record<string, AttributeValue> {
   const out: Record<string, AttributeValue> = {};
-  for (const name of Object.keys(value)) out[name] = toAttributeValue(value[name]!);
+  // Defined, not assigned: a member named `__proto__` is data and must reach the item.
+  for (const name of Object.keys(value)) defineMember(out, name, toAttributeValue(value[name]!));
   return out;
 }
 
+/** Deepest nesting of objects and arrays accepted in a value: DynamoDB's limit for an item. */
+export const MAX_VALUE_DEPTH = 32;
+
 /**
- * Checks that `value` is JSON-safe (plain objects and arrays of strings, finite numbers, booleans
- * and null) and not larger than `maxBytes` as JSON text.
+ * Checks that `value` is JSON-safe and fits where values go: plain objects and arrays of strings,
+ * finite numbers, booleans and null; at most {@link MAX_VALUE_DEPTH} levels of objects and
+ * arrays; tagged forms (`$number`, `$binary`, the sets) well formed, with numbers DynamoDB can
+ * store; not larger than `maxBytes` as JSON text.
  * @returns the JSON text's size in bytes.
  * @throws InvalidValueError naming the first offending path.
  */
 export function assertJsonSafe(value: unknown, maxBytes = MAX_VALUE_BYTES): number {
-  checkShape(value, '$');
+  checkShape(value, '$', 0);
   const bytes = Buffer.byteLength(JSON.stringify(value), 'utf8');
   if (bytes > maxBytes) {
     throw new InvalidValueError(`value is ${bytes} bytes of JSON, more than the ${maxBytes} allowed`, {
@@ -174,28 +181,74 @@ export function assertJsonSafe(value: unknown, maxBytes = MAX_VALUE_BYTES): numb
   return bytes;
 }
 
-function checkShape(value: unknown, path: string): void {
+function checkShape(value: unknown, path: string, depth: number): void {
   if (value === null || typeof value === 'string' || typeof value === 'boolean') return;
   if (typeof value === 'number') {
     if (!Number.isFinite(value)) throw new InvalidValueError(`${path} is ${value}, which JSON cannot carry`, { path });
-    return;
-  }
-  if (Array.isArray(value)) {
-    for (const [index, item] of value.entries()) checkShape(item, `${path}[${index}]`);
-    return;
-  }
-  if (typeof value === 'object') {
-    const proto = Object.getPrototypeOf(value);
-    if (proto !== Object.prototype && proto !== null) {
+    // Beyond 2^53 a double no longer holds every integer: the number may already have been
+    // rounded on its way here, and a reader of the JSON may round it again.
+    if (Number.isInteger(value) && !Number.isSafeInteger(value)) {
       throw new InvalidValueError(
-        `${path} is a ${proto?.constructor?.name ?? 'non-plain object'}, not a plain object`,
+        `${path} is ${value}, beyond the integers a JSON number holds exactly (±2^53); send it as {"$number": "<digits>"}`,
         { path },
       );
     }
-    for (const [name, member] of Object.entries(value)) checkShape(member, `${path}.${name}`);
     return;
   }
-  throw new InvalidValueError(`${path} is of type ${typeof value}, which JSON cannot carry`, { path });
+  if (typeof value !== 'object') {
+    throw new InvalidValueError(`${path} is of type ${typeof value}, which JSON cannot carry`, { path });
+  }
+  if (depth >= MAX_VALUE_DEPTH) {
+    throw new InvalidValueError(`${path} is nested more than ${MAX_VALUE_DEPTH} levels deep`, { path });
+  }
+  if (Array.isArray(value)) {
+    for (const [index, item] of value.entries()) checkShape(item, `${path}[${index}]`, depth + 1);
+    return;
+  }
+  const proto = Object.getPrototypeOf(value);
+  if (proto !== Object.prototype && proto !== null) {
+    throw new InvalidValueError(`${path} is a ${proto?.constructor?.name ?? 'non-plain object'}, not a plain object`, {
+      path,
+    });
+  }
+  const record = value as Record<string, unknown>;
+  const names = Object.keys(record);
+  if (names.length === 1 && (TAGS as readonly string[]).includes(names[0]!)) {
+    checkTagged(names[0] as (typeof TAGS)[number], record[names[0]!], `${path}.${names[0]}`);
+    return;
+  }
+  for (const name of names) checkShape(record[name], `${path}.${name}`, depth + 1);
+}
+
+/** A tagged form's member: the type each tag needs, numbers DynamoDB holds, sets as DynamoDB takes them. */
+function checkTagged(tag: (typeof TAGS)[number], member: unknown, path: string): void {
+  if (tag === '$number') {
+    checkDynamoNumber(member, path);
+    return;
+  }
+  if (tag === '$binary') {
+    checkBase64(member, path);
+    return;
+  }
+  if (!Array.isArray(member) || member.length === 0) {
+    throw new InvalidValueError(`${path} must be a non-empty list (DynamoDB has no empty sets)`, { path });
+  }
+  for (const [index, item] of member.entries()) {
+    if (tag === '$numberSet') checkDynamoNumber(item, `${path}[${index}]`);
+    else if (tag === '$binarySet') checkBase64(item, `${path}[${index}]`);
+    else if (typeof item !== 'string') throw new InvalidValueError(`${path}[${index}] must be a string`, { path });
+  }
+  if (new Set(member as string[]).size !== member.length) {
+    throw new InvalidValueError(`${path} holds the same member twice (a set cannot)`, { path });
+  }
+}
+
+const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+
+function checkBase64(text: unknown, path: string): void {
+  if (typeof text !== 'string' || !BASE64.test(text)) {
+    throw new InvalidValueError(`${path} must be base64 text`, { path });
+  }
 }
 
 // DynamoDB's number syntax; anything else in an `N` is malformed input, not a number to carry on.
@@ -205,13 +258,20 @@ function fromDynamoNumber(text: string): number | JsonObject {
   if (typeof text !== 'string' || !DYNAMO_NUMBER.test(text))
     throw new InvalidValueError(`N attribute ${JSON.stringify(text)} is not a number`);
   const number = Number(text);
-  return Number.isFinite(number) && String(number) === text ? number : { $number: text };
+  // A plain number only when a double holds it exactly and every JSON reader agrees on it.
+  return Number.isFinite(number) &&
+    String(number) === text &&
+    (!Number.isInteger(number) || Number.isSafeInteger(number))
+    ? number
+    : { $number: text };
 }
 
 function numberToDecimal(value: number): string {
   if (!Number.isFinite(value)) throw new InvalidValueError(`number ${value} cannot be stored`);
   // DynamoDB numbers are decimal text; avoid exponent notation for large integers.
-  return Number.isInteger(value) && Math.abs(value) >= 1e21 ? BigInt(value).toString() : String(value);
+  return checkDynamoNumber(
+    Number.isInteger(value) && Math.abs(value) >= 1e21 ? BigInt(value).toString() : String(value),
+  );
 }
 
 function taggedType(value: JsonObject): (typeof TAGS)[number] | undefined {
@@ -229,7 +289,7 @@ function taggedType(value: JsonObject): (typeof TAGS)[number] | undefined {
 }
 
 /** Assigns without ever invoking the `__proto__` setter, so a hostile attribute name stays data. */
-function defineMember(target: JsonObject, name: string, value: JsonValue): void {
+function defineMember<T>(target: Record<string, T>, name: string, value: T): void {
   if (name === '__proto__')
     Object.defineProperty(target, name, { value, enumerable: true, writable: true, configurable: true });
   else target[name] = value;

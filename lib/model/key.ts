@@ -12,14 +12,32 @@ const HOSTILE_SEGMENTS = new Set(['__proto__', 'constructor', 'prototype']);
 // C0 controls, DEL and C1 controls: invisible in logs and unsafe in most stores.
 const CONTROL_CHARACTER = /[\u0000-\u001f\u007f-\u009f]/;
 
+// Characters that change how text around them is shown without being seen: bidirectional
+// embeddings, overrides, isolates and marks, and zero-width characters. In a key they make two
+// different keys look the same, or make a log line read differently from what it says.
+const INVISIBLE_FORMATTING = /[\u061c\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]/;
+const ASCII = /^[\u0000-\u007f]*$/;
+
 /**
  * Checks a key and returns it. A key is a `/`-separated path of one or more segments, e.g.
  * `config/interfaces/eth0`: no empty segment (so no leading, trailing or doubled `/`), no `.` or
- * `..`, no control characters, no prototype-reaching segment, at most {@link MAX_KEY_BYTES} bytes.
+ * `..`, no control characters, no bidirectional or zero-width formatting characters, no
+ * prototype-reaching segment, in Unicode normalization form C, at most {@link MAX_KEY_BYTES} bytes.
  * @throws InvalidKeyError naming the rule that was broken.
  */
 export function validateKey(key: unknown): string {
   return check(key, 'key', 'INVALID_KEY');
+}
+
+/**
+ * Brings a key written by a client into normalization form C, then checks it: `café` typed with
+ * a combining accent and with the precomposed letter are one key. The edges where clients write
+ * (the publisher, the HTTP API, bus messages) use this; keys read from a table's items are only
+ * checked, since a normalized key would name another item than the one that was read.
+ * @throws InvalidKeyError as {@link validateKey}.
+ */
+export function normalizeKey(key: unknown): string {
+  return validateKey(typeof key === 'string' ? key.normalize('NFC') : key);
 }
 
 /** Checks a prefix: the same rules as a key (a prefix names a subtree by its path). */
@@ -48,6 +66,18 @@ function check(input: unknown, what: 'key' | 'prefix', code: 'INVALID_KEY' | 'IN
   const bytes = Buffer.byteLength(input, 'utf8');
   if (bytes > MAX_KEY_BYTES) return fail(`${bytes} bytes is longer than ${MAX_KEY_BYTES}`, { bytes });
   if (CONTROL_CHARACTER.test(input)) return fail('contains a control character');
+  // Most keys are ASCII, which needs neither of the Unicode checks (normalizing costs more than
+  // the rest of the validation together).
+  if (!ASCII.test(input)) {
+    const invisible = INVISIBLE_FORMATTING.exec(input);
+    if (invisible) {
+      const code = `U+${invisible[0].codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}`;
+      return fail(`contains the invisible formatting character ${code} (bidirectional or zero-width)`, {
+        character: code,
+      });
+    }
+    if (input.normalize('NFC') !== input) return fail('is not in Unicode normalization form C (NFC)');
+  }
   const segments = input.split('/');
   for (const [index, segment] of segments.entries()) {
     if (segment === '') return fail(`empty segment at position ${index} (leading, trailing or doubled "/")`, { index });

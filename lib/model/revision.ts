@@ -48,3 +48,24 @@ export function isNewerRevision(candidate: Revision | undefined, held: Revision 
   if (candidate === undefined || held === undefined) return true;
   return compareRevisions(candidate, held) > 0;
 }
+
+/**
+ * The revision a clock makes at a wall-clock time: `(ms × 1000 + counter) × 1000 + node`, the
+ * layout of the publishers' `RevisionClock`. Stream sequence numbers are larger than any of
+ * these (21 digits and up), so the two never meet within one key (see docs/state.md).
+ */
+export function clockRevision(ms: number, counter = 0, node = 0): Revision {
+  return ((BigInt(Math.floor(ms)) * 1000n + BigInt(counter)) * 1000n + BigInt(node)).toString();
+}
+
+/** How far ahead of the clock a sender's revision may run (clocks of different hosts disagree a little). */
+export const MAX_CLOCK_LEAD_MS = 5 * 60_000;
+
+/**
+ * The highest revision a sender may put on a bus message now: the clock's revision
+ * {@link MAX_CLOCK_LEAD_MS} from now. A larger one would hold back every later change of its
+ * key for as long as it runs ahead, so it is refused instead.
+ */
+export function revisionLimit(now: number = Date.now()): Revision {
+  return clockRevision(now + MAX_CLOCK_LEAD_MS, 999, 999);
+}

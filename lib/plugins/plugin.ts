@@ -32,8 +32,21 @@ export interface ResyncContext extends CallbackContext {
  * `put`; every key the plugin held that is no longer in the store is a `delete`, after the items.
  */
 export type SnapshotEntry =
-  | { readonly op: 'put'; readonly key: string; readonly value: JsonValue; readonly revision?: Revision }
-  | { readonly op: 'delete'; readonly key: string; readonly revision?: Revision };
+  | {
+      readonly op: 'put';
+      readonly key: string;
+      readonly value: JsonValue;
+      /** The item's version, when the table keeps one. */
+      readonly version?: Revision;
+    }
+  | {
+      readonly op: 'delete';
+      readonly key: string;
+      /** The revision of the last change the plugin had of the key, when known. */
+      readonly revision?: Revision;
+      /** The version of the item the plugin held, when known. */
+      readonly version?: Revision;
+    };
 
 /**
  * The complete current state under a plugin's prefixes, streamed page by page so a table of any

@@ -3,13 +3,15 @@ import {
   DeleteItemCommand,
   GetItemCommand,
   PutItemCommand,
+  UpdateItemCommand,
   type AttributeValue,
   type DynamoDBClient,
   type WriteRequest,
 } from '@aws-sdk/client-dynamodb';
-import { InvalidChangeError, RevisionConflictError } from '../errors.ts';
+import { InvalidChangeError, VersionConflictError } from '../errors.ts';
 import {
   CORRELATION_ATTRIBUTE,
+  DELETE_CORRELATION_ATTRIBUTE,
   itemKeyOf,
   itemOf,
   keyOfItem,
@@ -21,7 +23,7 @@ import type { Revision } from '../model/revision.ts';
 import { RevisionClock } from './clock.ts';
 import { LIMITS } from './constants.ts';
 import { chunk, forEachConcurrently } from '../aws/batch.ts';
-import { published, settle, type Delivered, type PendingChange } from './pending.ts';
+import { settle, written, type Delivered, type PendingChange } from './pending.ts';
 import { sendWithRetry, type EntryFailure, type RetryPolicy, type SendOutcome } from '../aws/retry.ts';
 import type { DynamoDbTarget } from './types.ts';
 import type { TargetWriter } from './writer.ts';
@@ -49,16 +51,7 @@ export function dynamoDbWriter(target: DynamoDbTarget, dynamodb: DynamoDBClient,
 
   const toEntry = (change: PendingChange): ItemEntry => {
     const key = itemKeyOf(table, change.key);
-    if (change.op === 'delete') {
-      if (change.correlationId !== undefined) {
-        // The stream record of a delete holds only the old item: the id could never reach feedback.
-        throw new InvalidChangeError(
-          `a delete on table ${table.name} cannot carry a correlation id: its stream record holds only the old item`,
-          { details: { key: change.key } },
-        );
-      }
-      return { change, key };
-    }
+    if (change.op === 'delete') return { change, key };
     const value = change.value;
     if (value === null || typeof value !== 'object' || Array.isArray(value)) {
       throw new InvalidChangeError(
@@ -98,10 +91,64 @@ export function dynamoDbWriter(target: DynamoDbTarget, dynamodb: DynamoDBClient,
     return versionOfItem(table, Item);
   };
 
+  /**
+   * A delete that carries a correlation id. The stream record of a delete holds only the old
+   * item, so the id is written into the item first (a write that changes nothing else, which the
+   * stream source passes over), then the item is deleted on the condition that it still carries
+   * that id: the old item of the record is the tagged one, and the plugins' feedback names the id.
+   */
+  const deleteTagged = async (
+    entry: ItemEntry,
+    condition: {
+      ConditionExpression?: string;
+      ExpressionAttributeNames?: Record<string, string>;
+      ExpressionAttributeValues?: Record<string, AttributeValue>;
+    },
+  ): Promise<SendOutcome<ItemEntry, Delivered>> => {
+    const { change } = entry;
+    const id = change.correlationId!;
+    const exists = `attribute_exists(#k)`;
+    try {
+      await dynamodb.send(
+        new UpdateItemCommand({
+          TableName: table.name,
+          Key: entry.key,
+          UpdateExpression: 'SET #c = :c',
+          ConditionExpression: condition.ConditionExpression
+            ? `${exists} AND (${condition.ConditionExpression})`
+            : exists,
+          ExpressionAttributeNames: {
+            ...condition.ExpressionAttributeNames,
+            '#k': table.keyAttributes[0]!,
+            '#c': DELETE_CORRELATION_ATTRIBUTE,
+          },
+          ExpressionAttributeValues: { ...condition.ExpressionAttributeValues, ':c': { S: id } },
+        }),
+      );
+    } catch (error) {
+      // Nothing to delete (unless an expected version made the condition fail: a conflict).
+      if ((error as Error).name === 'ConditionalCheckFailedException' && change.expectedVersion === undefined) {
+        return { delivered: [written(change, { unchanged: true })], failed: [] };
+      }
+      throw error;
+    }
+    const { Attributes } = await dynamodb.send(
+      new DeleteItemCommand({
+        TableName: table.name,
+        Key: entry.key,
+        ReturnValues: 'ALL_OLD',
+        ConditionExpression: '#c = :c',
+        ExpressionAttributeNames: { '#c': DELETE_CORRELATION_ATTRIBUTE },
+        ExpressionAttributeValues: { ':c': { S: id } },
+      }),
+    );
+    return { delivered: [written(change, { ...versionField(versionOfItem(table, Attributes)) })], failed: [] };
+  };
+
   // One item, conditional on its version: the caller's expected one or the one just read.
   const writeConditional = async ([entry]: ItemEntry[]): Promise<SendOutcome<ItemEntry, Delivered>> => {
     const { change } = entry!;
-    const expected = change.expectedRevision;
+    const expected = change.expectedVersion;
     const current =
       expected !== undefined
         ? expected === '0'
@@ -120,20 +167,24 @@ export function dynamoDbWriter(target: DynamoDbTarget, dynamodb: DynamoDBClient,
         }
       : {};
     try {
+      if (change.op === 'delete' && change.correlationId !== undefined) return await deleteTagged(entry!, condition);
       if (change.op === 'put') {
-        // A new item starts from the clock, not from 1: the key may have existed before, and its
-        // delete carried the old version plus one, so a count from 1 would look older than the delete.
+        // A new item starts from the clock, not from 1: the key may have existed before, and a
+        // bus change to it (which the store writes only over an older version) must not find a
+        // re-created item older than itself.
         const next = current === undefined ? clock.next() : (BigInt(current) + 1n).toString();
         await dynamodb.send(
           new PutItemCommand({ TableName: table.name, Item: { ...entry!.item, [version]: { N: next } }, ...condition }),
         );
-        return { delivered: [published(change, next)], failed: [] };
+        return { delivered: [written(change, { version: next })], failed: [] };
       }
       const { Attributes } = await dynamodb.send(
         new DeleteItemCommand({ TableName: table.name, Key: entry!.key, ReturnValues: 'ALL_OLD', ...condition }),
       );
       return {
-        delivered: [published(change, Attributes ? successor(versionOfItem(table, Attributes)) : undefined)],
+        delivered: [
+          written(change, Attributes ? { ...versionField(versionOfItem(table, Attributes)) } : { unchanged: true }),
+        ],
         failed: [],
       };
     } catch (error) {
@@ -154,7 +205,7 @@ export function dynamoDbWriter(target: DynamoDbTarget, dynamodb: DynamoDBClient,
       }
       const old = (error as { Item?: Record<string, AttributeValue> }).Item;
       const actual = old ? versionOfItem(table, old) : await readVersion(entry!.key);
-      const conflict = new RevisionConflictError(change.key, expected, actual, error);
+      const conflict = new VersionConflictError(change.key, expected, actual, error);
       return {
         delivered: [],
         failed: [
@@ -190,21 +241,27 @@ export function dynamoDbWriter(target: DynamoDbTarget, dynamodb: DynamoDBClient,
       });
     }
     const delivered = [...pending.values()].map((entry) =>
-      published(entry.change, entry.item ? versions.get(entry) : undefined),
+      written(entry.change, entry.item ? { version: versions.get(entry)! } : {}),
     );
     return { delivered, failed };
   };
 
   return {
     name,
-    checksRevisions: true,
+    checksVersions: true,
+    tables: [table],
     check(changes) {
       toEntries(changes);
     },
     async write(changes, single) {
       const entries = toEntries(changes);
       const conditional = entries.filter(
-        (entry) => single || target.batchMode === 'conditional' || entry.change.expectedRevision !== undefined,
+        (entry) =>
+          single ||
+          target.batchMode === 'conditional' ||
+          entry.change.expectedVersion !== undefined ||
+          // A delete's correlation id is written into the item first, which a batch cannot do.
+          (entry.change.op === 'delete' && entry.change.correlationId !== undefined),
       );
       const batched = entries.filter((entry) => !conditional.includes(entry));
       const delivered: Delivered[] = [];
@@ -226,12 +283,12 @@ export function dynamoDbWriter(target: DynamoDbTarget, dynamodb: DynamoDBClient,
       }
 
       const conflict = failed[0]?.cause;
-      if (single && conflict instanceof RevisionConflictError) throw conflict;
+      if (single && conflict instanceof VersionConflictError) throw conflict;
       return settle(name, changes.length, delivered, failed);
     },
   };
 }
 
-function successor(revision: Revision | undefined): Revision {
-  return revision === undefined ? '1' : (BigInt(revision) + 1n).toString();
+function versionField(version: Revision | undefined): { version?: Revision } {
+  return version === undefined ? {} : { version };
 }

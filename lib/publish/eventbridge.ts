@@ -93,7 +93,7 @@ export function eventBridgeWriter(
 
   return {
     name,
-    checksRevisions: false,
+    checksVersions: false,
     async write(changes) {
       const entries = changes.map(toEntry);
       const delivered: Delivered[] = [];

@@ -1,7 +1,8 @@
 import { InvalidChangeError, PublishError, type UnpublishedChange } from '../errors.ts';
 import type { ChangeOp } from '../model/change.ts';
-import { assertJsonSafe, type JsonValue } from '../model/json-value.ts';
-import { validateKey } from '../model/key.ts';
+import { checkChange as checkChangeRules } from '../model/change-rules.ts';
+import type { JsonValue } from '../model/json-value.ts';
+import type { TableConfig } from '../model/table-config.ts';
 import { toRevision, type Revision } from '../model/revision.ts';
 import type { EntryFailure } from '../aws/retry.ts';
 import type { PublishChange, PublishedChange } from './types.ts';
@@ -14,61 +15,50 @@ export interface PendingChange {
   readonly op: ChangeOp;
   readonly value?: JsonValue;
   readonly correlationId?: string;
-  readonly expectedRevision?: Revision;
+  readonly expectedVersion?: Revision;
 }
 
-const MAX_CORRELATION_ID = 128;
-
 /**
- * Checks one change: valid key, known op, JSON-safe value exactly for a put, a sensible
- * correlation id and revision. Nothing is sent for a call with any bad change.
- * @throws InvalidKeyError, InvalidValueError or InvalidChangeError.
+ * Checks one change by the rules every source applies (`checkChange`): valid key (brought into
+ * NFC), known op, value exactly for a put and fit for where it goes (JSON-safe, at most 32 levels,
+ * numbers a JSON reader keeps exactly, the item's attributes for a key under one of `tables`), a
+ * sensible correlation id and expected version. Nothing is sent for a call with any bad change.
+ * @throws InvalidChangeError (its cause the InvalidKeyError, InvalidValueError or
+ *   InvalidRevisionError behind it).
  */
 export function checkChange(
   change: PublishChange,
   index: number,
-  options: { allowExpectedRevision: boolean },
+  options: { allowExpectedVersion: boolean; tables?: readonly TableConfig[] },
 ): PendingChange {
   if (change === null || typeof change !== 'object') throw new InvalidChangeError(`change ${index} is not an object`);
-  const key = validateKey(change.key);
-  if (change.op !== 'put' && change.op !== 'delete') {
-    throw new InvalidChangeError(`op must be "put" or "delete", got ${JSON.stringify(change.op) ?? 'nothing'}`, {
-      details: { key },
-    });
-  }
-  if (change.op === 'put') {
-    if (change.value === undefined) throw new InvalidChangeError('a put needs a value', { details: { key } });
-    assertJsonSafe(change.value);
-  } else if (change.value !== undefined) {
-    throw new InvalidChangeError('a delete carries no value', { details: { key } });
-  }
-  const { correlationId } = change;
-  if (
-    correlationId !== undefined &&
-    (typeof correlationId !== 'string' || correlationId.length === 0 || correlationId.length > MAX_CORRELATION_ID)
-  ) {
-    throw new InvalidChangeError(
-      `correlationId must be a non-empty string of at most ${MAX_CORRELATION_ID} characters`,
-      { details: { key } },
-    );
-  }
-  let expectedRevision: Revision | undefined;
-  if (change.expectedRevision !== undefined) {
-    if (!options.allowExpectedRevision) {
+  const checked = checkChangeRules(
+    {
+      key: change.key,
+      op: change.op,
+      hasValue: change.value !== undefined,
+      value: change.value,
+      correlationId: change.correlationId,
+    },
+    { origin: 'client', ...(options.tables ? { tables: options.tables } : {}) },
+  );
+  let expectedVersion: Revision | undefined;
+  if (change.expectedVersion !== undefined) {
+    if (!options.allowExpectedVersion) {
       throw new InvalidChangeError(
-        'expectedRevision needs a DynamoDB target: a queue or bus cannot check the current revision',
-        { details: { key } },
+        'expectedVersion needs a DynamoDB target: a queue or bus cannot check the current version',
+        { details: { key: checked.key } },
       );
     }
-    expectedRevision = toRevision(change.expectedRevision);
+    expectedVersion = toRevision(change.expectedVersion);
   }
   return {
     index,
-    key,
-    op: change.op,
-    ...(change.op === 'put' ? { value: change.value! } : {}),
-    ...(correlationId === undefined ? {} : { correlationId }),
-    ...(expectedRevision === undefined ? {} : { expectedRevision }),
+    key: checked.key,
+    op: checked.op,
+    ...(checked.value === undefined ? {} : { value: checked.value }),
+    ...(checked.correlationId === undefined ? {} : { correlationId: checked.correlationId }),
+    ...(expectedVersion === undefined ? {} : { expectedVersion }),
   };
 }
 
@@ -78,7 +68,7 @@ export interface Delivered {
   readonly published: PublishedChange;
 }
 
-/** What a published change reports back. */
+/** What a change published to a queue or bus reports back. */
 export function published(change: PendingChange, revision: Revision | undefined, messageId?: string): Delivered {
   return {
     index: change.index,
@@ -88,6 +78,20 @@ export function published(change: PendingChange, revision: Revision | undefined,
       ...(revision === undefined ? {} : { revision }),
       ...(change.correlationId === undefined ? {} : { correlationId: change.correlationId }),
       ...(messageId === undefined ? {} : { messageId }),
+    },
+  };
+}
+
+/** What a change written to a table reports back. */
+export function written(change: PendingChange, result: { version?: Revision; unchanged?: boolean }): Delivered {
+  return {
+    index: change.index,
+    published: {
+      key: change.key,
+      op: change.op,
+      ...(result.version === undefined ? {} : { version: result.version }),
+      ...(result.unchanged ? { unchanged: true as const } : {}),
+      ...(change.correlationId === undefined ? {} : { correlationId: change.correlationId }),
     },
   };
 }

@@ -14,7 +14,10 @@ import { publisherOver, retryPolicy, type TargetWriter } from './writer.ts';
  * @throws DatasyncError `CONFIGURATION` for an incomplete target.
  */
 export function createPublisher(options: PublisherOptions): Publisher {
-  return publisherOver(writerFor(options));
+  const writer = writerFor(options);
+  // A bus change to a table's key ends in that table (the service's store writes it): checked as
+  // its item now, it is refused here rather than dead-lettered there.
+  return publisherOver(writer.tables || !options.tables ? writer : { ...writer, tables: options.tables });
 }
 
 function writerFor(options: PublisherOptions): TargetWriter {

@@ -62,7 +62,7 @@ export function sqsWriter(target: SqsTarget, sqs: SqsBatchClient, policy: RetryP
 
   return {
     name,
-    checksRevisions: false,
+    checksVersions: false,
     async write(changes) {
       const entries = changes.map(toEntry);
       // One call at a time, so that a FIFO group's messages keep their order.

@@ -1,6 +1,7 @@
 import type { TableConfig } from '../config.ts';
 import { DatasyncError, InvalidChangeError, PublishError, type UnpublishedChange } from '../errors.ts';
-import { keyMatchesPrefix, validateKey } from '../model/key.ts';
+import { tableOfKey } from '../model/item.ts';
+import { normalizeKey } from '../model/key.ts';
 import { dynamoDbClient } from '../aws/clients/dynamodb.ts';
 import { dynamoDbWriter } from './dynamodb.ts';
 import type { PublishChange, PublishedChange, Publisher, PublisherOptions } from './types.ts';
@@ -17,15 +18,12 @@ export function createTablesPublisher(
   options: Omit<PublisherOptions, 'target'> = {},
 ): Publisher {
   if (tables.length === 0) throw new DatasyncError('CONFIGURATION', 'publishing by key needs at least one table');
-  const byLongestPrefix = [...tables].sort((a, b) => b.prefix.length - a.prefix.length);
   const policy = retryPolicy(options.retry);
   const dynamodb = options.clients?.dynamodb ?? dynamoDbClient();
   const publishers = new Map<string, Publisher>();
-  const publisherFor = (key: string): Publisher => {
-    validateKey(key);
-    const table = byLongestPrefix.find(
-      (candidate) => keyMatchesPrefix(key, candidate.prefix) && key !== candidate.prefix,
-    );
+  const publisherFor = (given: string): Publisher => {
+    const key = normalizeKey(given);
+    const table = tableOfKey(tables, key);
     if (!table) {
       throw new InvalidChangeError(
         `no table holds ${key}: the prefixes are ${tables.map((t) => t.prefix).join(', ')}`,

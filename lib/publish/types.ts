@@ -47,11 +47,11 @@ export interface PublishOptions {
   /** Carried with the change into every plugin's feedback record. At most 128 characters. */
   readonly correlationId?: string;
   /**
-   * DynamoDB target only: write only if the item is at this revision now (`0`: only if the item
-   * does not exist or has no version). Otherwise nothing changes and a `RevisionConflictError`
-   * is thrown (in a batch, the change is listed as unpublished with code `REVISION_CONFLICT`).
+   * DynamoDB target only: write only if the item is at this version now (`0`: only if the item
+   * does not exist or has no version). Otherwise nothing changes and a `VersionConflictError`
+   * is thrown (in a batch, the change is listed as unpublished with code `VERSION_CONFLICT`).
    */
-  readonly expectedRevision?: Revision | number;
+  readonly expectedVersion?: Revision | number;
 }
 
 /** One change given to `publish()`. */
@@ -66,12 +66,18 @@ export interface PublishChange extends PublishOptions {
 export interface PublishedChange {
   readonly key: string;
   readonly op: ChangeOp;
-  /**
-   * The change's revision: the item's new version (DynamoDB), for a delete the old version plus
-   * one; the publisher's clock on SQS and EventBridge. Absent for a DynamoDB delete that found no
-   * item or was written by BatchWriteItem (which cannot report the old version).
-   */
+  /** SQS and EventBridge: the change's revision (the publisher's clock), as the plugins see it. */
   readonly revision?: Revision;
+  /**
+   * DynamoDB: the item's version after a put, or the version of the item a delete removed. The
+   * plugins see it as the change's `version`; their revision is the table's stream sequence
+   * number. Absent for a delete written by BatchWriteItem (which cannot report the old item).
+   */
+  readonly version?: Revision;
+  /**
+   * DynamoDB delete: there was no item to delete. Nothing changed, so no plugin hears of it.
+   */
+  readonly unchanged?: true;
   readonly correlationId?: string;
   /** The SQS message id or EventBridge event id. */
   readonly messageId?: string;
@@ -84,7 +90,7 @@ export interface Publisher {
   /**
    * Publishes one put.
    * @throws InvalidKeyError / InvalidValueError / InvalidChangeError for bad input (nothing sent);
-   *   RevisionConflictError when `expectedRevision` does not match; PublishError when the change
+   *   VersionConflictError when `expectedVersion` does not match; PublishError when the change
    *   could not be published after retries.
    */
   put(key: string, value: JsonValue, options?: PublishOptions): Promise<PublishedChange>;
@@ -108,6 +114,12 @@ export interface PublisherOptions {
   readonly target: PublishTarget;
   /** AWS clients to use (tests add middleware); only the target's is used; default the process-wide one. */
   readonly clients?: Partial<AwsClients>;
+  /**
+   * SQS and EventBridge targets: the tables of the service the changes go to. A change to a key
+   * under one of them is checked as that table's item (an object, no key or version attribute,
+   * numbers DynamoDB stores), as the service checks it, so it is refused before it is sent.
+   */
+  readonly tables?: readonly TableConfig[];
   /** How failed entries are retried; default {@link DEFAULT_RETRY_POLICY}. */
   readonly retry?: Partial<RetryPolicy>;
 }

@@ -1,3 +1,4 @@
+import type { TableConfig } from '../model/table-config.ts';
 import { DEFAULT_RETRY_POLICY, type RetryPolicy } from '../aws/retry.ts';
 import { DatasyncError } from '../errors.ts';
 import { checkChange, type PendingChange } from './pending.ts';
@@ -7,12 +8,14 @@ import type { PublishedChange, Publisher } from './types.ts';
 export interface TargetWriter {
   /** The target's description for messages, e.g. `sqs:<url>`. */
   readonly name: string;
-  /** Whether the target can check an expected revision. */
-  readonly checksRevisions: boolean;
+  /** Whether the target can check an expected version. */
+  readonly checksVersions: boolean;
+  /** The tables whose keys this target's changes end in, so their item rules are checked before sending. */
+  readonly tables?: readonly TableConfig[];
   /**
    * Writes the changes and returns them as published, in order.
    * @param single true for `put`/`delete`, where a revision conflict is thrown as such.
-   * @throws PublishError naming exactly the changes not written; RevisionConflictError when single.
+   * @throws PublishError naming exactly the changes not written; VersionConflictError when single.
    */
   write(changes: readonly PendingChange[], single: boolean): Promise<PublishedChange[]>;
   /** Throws, as `write` would, for changes this target refuses; sends nothing. */
@@ -26,7 +29,10 @@ export interface TargetWriter {
  */
 export function publisherOver(writer: TargetWriter): Publisher {
   const check = (change: Parameters<typeof checkChange>[0], index: number) =>
-    checkChange(change, index, { allowExpectedRevision: writer.checksRevisions });
+    checkChange(change, index, {
+      allowExpectedVersion: writer.checksVersions,
+      ...(writer.tables ? { tables: writer.tables } : {}),
+    });
   return {
     target: writer.name,
     async put(key, value, putOptions = {}) {

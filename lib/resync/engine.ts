@@ -8,7 +8,7 @@ import { DatasyncError, PluginFailedError, PluginTimeoutError, ResyncBusyError, 
 import { describeError, FEEDBACK_VERSION, type FeedbackStatus, type ResyncFeedback } from '../feedback/record.ts';
 import type { FeedbackSink } from '../feedback/sink.ts';
 import type { Plugin } from '../plugins/plugin.ts';
-import { keyRecordsAfter, planHeldChanges, revisionsOf } from '../state/held.ts';
+import { keyRecordsAfter, planHeldChanges } from '../state/held.ts';
 import { readCursor, snapshotOf, type PluginCursor } from '../state/status.ts';
 import type { SyncStateStore } from '../state/store.ts';
 import type { ProgressListener } from './progress.ts';
@@ -491,7 +491,7 @@ async function applyHeld(
     if (deliver.length > 0) {
       const limit = Math.max(1, Math.min(changeLimitOf(plugin, options), options.remaining()));
       await callPlugin(plugin.name, limit, (signal) => plugin.change(deliver, { plugin: plugin.name, signal }));
-      await options.store.writeKeys(plugin.name, keyRecordsAfter(deliver, revisionsOf(keys)), snapshot);
+      await options.store.writeKeys(plugin.name, keyRecordsAfter(deliver, keys), snapshot);
     }
     await resyncRows(options.store).releaseHeld(
       plugin.name,

@@ -4,13 +4,14 @@ import { chunk } from '../aws/batch.ts';
 import { DEFAULT_RETRY_POLICY, sendWithRetry } from '../aws/retry.ts';
 import { DatasyncError } from '../errors.ts';
 import { keyMatchesPrefix } from '../model/key.ts';
-import { itemKeyOf, keyOfItem, valueOfItem, versionOfItem } from '../model/item.ts';
+import { itemKeyOf, keyOfItem, tableOfKey, valueOfItem, versionOfItem } from '../model/item.ts';
 import { compareRevisions } from '../model/revision.ts';
 import type { Snapshot, SnapshotEntry } from '../plugins/plugin.ts';
 import { snapshotOf, type PluginCursor } from '../state/status.ts';
 import type { HeldKey, KeyRecord, SnapshotKey, SyncStateStore } from '../state/store.ts';
 import type { LeaseHold } from './lease.ts';
 import { resyncRows, type ResyncRows } from './state-rows.ts';
+import { snapshotTag } from '../state/key-rows.ts';
 import { BUCKETS, bucketOf } from '../state/table.ts';
 import { addKeys, sameKeys, type SnapshotDigest } from './digest.ts';
 import { scanPages, type ScanOptions } from './scan.ts';
@@ -118,12 +119,12 @@ export class ResyncSnapshot implements Snapshot {
           try {
             const key = keyOfItem(table.config, item);
             if (!this.prefixes.some((prefix) => keyMatchesPrefix(key, prefix))) continue;
-            const revision = versionOfItem(table.config, item);
+            const version = versionOfItem(table.config, item);
             entry = {
               op: 'put',
               key,
               value: valueOfItem(table.config, item),
-              ...(revision === undefined ? {} : { revision }),
+              ...(version === undefined ? {} : { version }),
             };
           } catch {
             // An item that cannot be read as a change is counted (reported as `invalid` in the
@@ -179,6 +180,7 @@ export class ResyncSnapshot implements Snapshot {
         op: 'delete',
         key: held.key,
         ...(held.revision === undefined ? {} : { revision: held.revision }),
+        ...(held.version === undefined ? {} : { version: held.version }),
       }));
       if (entries.length > 0) {
         yield entries;
@@ -217,7 +219,7 @@ export class ResyncSnapshot implements Snapshot {
   ): Promise<{
     gone: KeyRecord[];
     record: KeyRecord[];
-    stale: Array<{ key: string; at?: number }>;
+    stale: Array<{ key: string; stored?: string }>;
   }> {
     const { store, plugin } = this.#source;
     const previous = this.#cursor.previous;
@@ -244,9 +246,11 @@ export class ResyncSnapshot implements Snapshot {
       store.snapshotKeys(plugin, snapshotOf(this.#cursor), needed).then(flatten),
     ]);
     const watched = (key: string) => this.prefixes.some((prefix) => keyMatchesPrefix(key, prefix));
-    const stale: Array<{ key: string; at?: number }> = [];
+    const configs = this.#source.tables.map((table) => table.config);
+    const previousTag = previous === undefined ? undefined : snapshotTag(previous);
+    const stale: Array<{ key: string; stored?: string }> = [];
     const staleRow = (key: string, row: HeldKey) =>
-      stale.push({ key, ...(row.at === undefined ? {} : { at: row.at }) });
+      stale.push({ key, ...(row.stored === undefined ? {} : { stored: row.stored }) });
     const candidates: Array<KeyRecord & { fromSnapshot: boolean }> = [];
     for (const [key, row] of rows) {
       if (!watched(key)) {
@@ -254,16 +258,17 @@ export class ResyncSnapshot implements Snapshot {
         continue;
       }
       const earlier = before.get(key);
-      const superseded = earlier !== undefined && row.under !== previous && (row.at ?? 0) < earlier.at;
+      const superseded = earlier !== undefined && row.under !== previousTag && (row.at ?? 0) < earlier.at;
       if (superseded) staleRow(key, row);
       if (after.has(key)) continue;
-      const held = superseded ? { present: true, revision: earlier.revision } : row;
+      const held = superseded ? { present: true, revision: row.revision, version: earlier.version } : row;
       if (held.present)
         candidates.push({
           key,
           present: true,
           fromSnapshot: superseded,
           ...(held.revision === undefined ? {} : { revision: held.revision }),
+          ...(held.version === undefined ? {} : { version: held.version }),
         });
       else if (earlier === undefined && row.at !== undefined && Date.now() - row.at > TOMBSTONE_RETENTION_MS)
         staleRow(key, row);
@@ -274,9 +279,14 @@ export class ResyncSnapshot implements Snapshot {
         key,
         present: true,
         fromSnapshot: true,
-        ...(earlier.revision === undefined ? {} : { revision: earlier.revision }),
+        ...(earlier.version === undefined ? {} : { version: earlier.version }),
       });
     }
+    // A key no table holds (a bus key) is not the resync's to judge: it is neither handed over
+    // nor reported deleted.
+    const tableKeys = candidates.filter((held) => tableOfKey(configs, held.key) !== undefined);
+    candidates.length = 0;
+    candidates.push(...tableKeys);
     // A key the scan did not find is gone only if the table says so: a change committed while
     // the scan ran can leave a live key out of the snapshot.
     const live = await stillStored(
@@ -308,20 +318,29 @@ export class ResyncSnapshot implements Snapshot {
     return (
       await Promise.all(
         entries.map(async (entry): Promise<SnapshotEntry | undefined> => {
-          const holds = held.get(entry.key)?.revision;
-          if (holds === undefined || entry.revision === undefined || compareRevisions(holds, entry.revision) <= 0)
+          // A key no delivery touched since the scan began is as the scan read it. One that was
+          // touched is read again, unless what the plugin was given is not newer than the item
+          // read (by version, where both have one).
+          const holds = held.get(entry.key);
+          if (holds === undefined) return entry;
+          if (
+            entry.op === 'put' &&
+            holds.version !== undefined &&
+            entry.version !== undefined &&
+            compareRevisions(holds.version, entry.version) <= 0
+          )
             return entry;
           const { Item } = await this.#source.dynamodb.send(
             new GetItemCommand({ TableName: config.name, Key: itemKeyOf(config, entry.key), ConsistentRead: true }),
           );
           // Deleted since the page was read: not a current item; the deletion sweep settles the key.
           if (!Item) return undefined;
-          const revision = versionOfItem(config, Item);
+          const version = versionOfItem(config, Item);
           return {
             op: 'put',
             key: entry.key,
             value: valueOfItem(config, Item),
-            ...(revision === undefined ? {} : { revision }),
+            ...(version === undefined ? {} : { version }),
           };
         }),
       )
@@ -373,10 +392,7 @@ async function stillStored(
   const live = new Set<string>();
   const byTable = new Map<TableConfig, string[]>();
   for (const key of keys) {
-    // The longest prefix wins, as when publishing by key.
-    const table = [...tables]
-      .sort((a, b) => b.prefix.length - a.prefix.length)
-      .find((candidate) => keyMatchesPrefix(key, candidate.prefix) && key !== candidate.prefix);
+    const table = tableOfKey(tables, key);
     if (table) byTable.set(table, [...(byTable.get(table) ?? []), key]);
   }
   for (const [table, tableKeys] of byTable) {

@@ -2,6 +2,7 @@ import {
   ConditionalCheckFailedException,
   DeleteItemCommand,
   GetItemCommand,
+  UpdateItemCommand,
   PutItemCommand,
   QueryCommand,
   type AttributeValue,
@@ -14,7 +15,14 @@ import type { Change } from '../model/change.ts';
 import type { Revision } from '../model/revision.ts';
 import { snapshotOf, type PluginCursor } from '../state/status.ts';
 import type { SnapshotDigest } from './digest.ts';
-import { rowKey, stateTableOf, toHeldKey, type HeldKey, type StateTable, type SyncStateStore } from '../state/store.ts';
+import {
+  positionIn,
+  rowKey,
+  stateTableOf,
+  type HeldKey,
+  type StateTable,
+  type SyncStateStore,
+} from '../state/store.ts';
 import {
   parkClause,
   recordedLease,
@@ -26,12 +34,14 @@ import {
   type LeaseHold,
 } from './lease.ts';
 import {
+  BUCKETS,
   SORT,
   bucketOf,
-  bucketRange,
   keyOfSort,
-  keySort,
+  keyRowKey,
+  keyRowRanges,
   pluginPartition,
+  positionAttribute,
   runPartition,
   snapshotPartition,
   snapshotSort,
@@ -83,17 +93,17 @@ export class ResyncRows {
     plugin: string,
     resyncId: string,
     page: number,
-    entries: ReadonlyArray<{ key: string; revision?: Revision }>,
+    entries: ReadonlyArray<{ key: string; version?: Revision }>,
   ): Promise<void> {
     const byBucket = new Map<number, Array<[string] | [string, Revision]>>();
-    for (const { key, revision } of entries) {
+    for (const { key, version } of entries) {
       const bucket = bucketOf(key);
       let list = byBucket.get(bucket);
       if (!list) {
         list = [];
         byBucket.set(bucket, list);
       }
-      list.push(revision === undefined ? [key] : [key, revision]);
+      list.push(version === undefined ? [key] : [key, version]);
     }
     const partition = snapshotPartition(plugin, resyncId);
     const at = { N: String(Date.now()) };
@@ -108,38 +118,34 @@ export class ResyncRows {
     await this.#table.batchWrite(requests);
   }
 
-  /** The plugin's key rows in buckets `first` to `last`. */
+  /** The plugin's positions in the key rows of buckets `first` to `last`. */
   async keyRows(plugin: string, first: number, last: number): Promise<Map<string, HeldKey>> {
     const keys = new Map<string, HeldKey>();
-    await this.#table.queryRange(
-      pluginPartition(plugin),
-      bucketRange(SORT.key, first, last),
-      `read the key rows of ${plugin}`,
-      (row) => {
-        keys.set(keyOfSort(row.sk!.S!), toHeldKey(row));
-      },
-    );
+    for (const { partition, range } of keyRowRanges(first, last)) {
+      await this.#table.queryAll(
+        `read the key rows of ${plugin}`,
+        {
+          KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to',
+          FilterExpression: 'attribute_exists(#p)',
+          ExpressionAttributeNames: { '#p': positionAttribute(plugin) },
+          ExpressionAttributeValues: { ':pk': { S: partition }, ':from': { S: range[0] }, ':to': { S: range[1] } },
+        },
+        (row) => {
+          const position = positionIn(row, plugin);
+          if (position) keys.set(keyOfSort(row.sk!.S!), position);
+        },
+      );
+    }
     return keys;
   }
 
-  /** The plugin's key rows recorded at or after `since` (milliseconds since the epoch). */
+  /** The plugin's positions recorded at or after `since` (milliseconds since the epoch). */
   async keyRowsSince(plugin: string, since: number): Promise<Map<string, HeldKey>> {
-    const keys = new Map<string, HeldKey>();
-    await this.#table.queryAll(
-      `read the recent key rows of ${plugin}`,
-      {
-        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :key)',
-        FilterExpression: '#at >= :since',
-        ExpressionAttributeNames: { '#at': 'at' },
-        ExpressionAttributeValues: {
-          ':pk': { S: pluginPartition(plugin) },
-          ':key': { S: SORT.key },
-          ':since': { N: String(since) },
-        },
-      },
-      (row) => keys.set(keyOfSort(row.sk!.S!), toHeldKey(row)),
-    );
-    return keys;
+    const recent = new Map<string, HeldKey>();
+    for (const [key, position] of await this.keyRows(plugin, 0, BUCKETS - 1)) {
+      if ((position.at ?? 0) >= since) recent.set(key, position);
+    }
+    return recent;
   }
 
   /**
@@ -170,29 +176,27 @@ export class ResyncRows {
   }
 
   /**
-   * Removes key rows, each only if it is still the one read (its `at` unchanged), so a row a
-   * delivery has just rewritten is kept.
+   * Removes the plugin's positions on keys, each only if it is still the one read, so a position
+   * a delivery has just written is kept. (The key's row stays for the other plugins.)
    */
-  async deleteKeyRows(plugin: string, rows: ReadonlyArray<{ key: string; at?: number }>): Promise<void> {
-    const partition = pluginPartition(plugin);
-    await forEachConcurrently(rows, this.#table.writeConcurrency, async ({ key, at }) => {
+  async deleteKeyRows(plugin: string, rows: ReadonlyArray<{ key: string; stored?: string }>): Promise<void> {
+    await forEachConcurrently(rows, this.#table.writeConcurrency, async ({ key, stored }) => {
+      const { pk, sk } = keyRowKey(key);
       try {
         await this.#table.dynamodb.send(
-          new DeleteItemCommand({
+          new UpdateItemCommand({
             TableName: this.#table.name,
-            Key: rowKey(partition, keySort(key)),
-            ...(at === undefined
-              ? { ConditionExpression: 'attribute_not_exists(#at)', ExpressionAttributeNames: { '#at': 'at' } }
-              : {
-                  ConditionExpression: '#at = :at',
-                  ExpressionAttributeNames: { '#at': 'at' },
-                  ExpressionAttributeValues: { ':at': { N: String(at) } },
-                }),
+            Key: rowKey(pk, sk),
+            UpdateExpression: 'REMOVE #p',
+            ExpressionAttributeNames: { '#p': positionAttribute(plugin) },
+            ...(stored === undefined
+              ? { ConditionExpression: 'attribute_not_exists(#p)' }
+              : { ConditionExpression: '#p = :stored', ExpressionAttributeValues: { ':stored': { S: stored } } }),
           }),
         );
       } catch (error) {
         if (error instanceof ConditionalCheckFailedException) return;
-        throw new StateFailedError(`remove the key row of ${key}`, error, { plugin });
+        throw new StateFailedError(`remove the position of ${plugin} on ${key}`, error, { plugin });
       }
     });
   }

@@ -1,23 +1,14 @@
 import type { DatasyncCore } from '../core.ts';
 import type { PluginOutcome } from '../dispatch/dispatcher.ts';
-import { DatasyncError, InvalidChangeError, toError } from '../errors.ts';
+import { DatasyncError, toError } from '../errors.ts';
 import type { DeadLetterWriter, RejectedInput } from '../feedback/dead-letter.ts';
 import { describeError, FEEDBACK_VERSION, type FeedbackRecord, type RejectedFeedback } from '../feedback/record.ts';
 import type { FeedbackSink } from '../feedback/sink.ts';
 import type { Change, ChangeEvent, ChangeSource } from '../model/change.ts';
+import type { BatchItem, Rejection } from './batch-item.ts';
+import { routeBatch, type BusRoute } from './bus-route.ts';
 
-/** One record of a source's batch after normalizing: a change, or the reason it was refused. */
-export type BatchItem =
-  | { readonly id: string; readonly change: Change }
-  | { readonly id: string; readonly rejected: Rejection };
-
-/** Input a source refused. */
-export interface Rejection {
-  readonly error: Error;
-  readonly source: ChangeSource;
-  /** The original input as text, for the dead-letter queue. */
-  readonly raw: string;
-}
+export { normalizeItem, rejection, type BatchItem, type Rejection } from './batch-item.ts';
 
 /** What every source handler needs to deliver a batch. */
 export interface DeliveryDeps {
@@ -28,6 +19,8 @@ export interface DeliveryDeps {
   readonly remainingTimeMs?: () => number;
   /** Structured log line writer. */
   readonly log?: (entry: Record<string, unknown>) => void;
+  /** Where bus changes go before dispatch (the store, the ordered queue); default all are dispatched here. */
+  readonly route?: BusRoute;
 }
 
 /** The outcome of delivering a batch. */
@@ -38,34 +31,6 @@ export interface BatchDelivery {
   readonly outcomes: readonly PluginOutcome[];
   /** Records refused as bad input and dead-lettered in this invocation. */
   readonly rejected: number;
-}
-
-/**
- * Normalizes one record, turning a malformed one into a rejection instead of an exception, so a
- * bad record never fails the rest of the batch.
- */
-export function normalizeItem<R>(
-  id: string,
-  record: R,
-  normalize: (record: R) => Change,
-  source: ChangeSource,
-  raw: (record: R) => string,
-): BatchItem {
-  try {
-    return { id, change: normalize(record) };
-  } catch (thrown) {
-    const error =
-      thrown instanceof DatasyncError
-        ? thrown
-        : new InvalidChangeError(`record cannot be read: ${toError(thrown).message}`, { cause: thrown });
-    let text: string;
-    try {
-      text = raw(record);
-    } catch {
-      text = String(record);
-    }
-    return { id, rejected: { error, source, raw: text } };
-  }
 }
 
 /**
@@ -84,7 +49,15 @@ export async function deliverBatch(
   const started = Date.now();
   const outcomes: PluginOutcome[] = [];
   const failedIds = new Set<string>();
-  for (const [source, group] of groupBySource(items)) {
+  const routedRecords: FeedbackRecord[] = [];
+  let working = items;
+  if (deps.route) {
+    const routed = await routeBatch(items, deps.route);
+    working = routed.items;
+    for (const id of routed.failed) failedIds.add(id);
+    routedRecords.push(...routed.records);
+  }
+  for (const [source, group] of groupBySource(working)) {
     const changes = group.map((item) => item.change);
     const correlations = new Set(changes.map((change) => change.correlationId));
     const [only] = correlations;
@@ -109,11 +82,12 @@ export async function deliverBatch(
   const failed = policy(failedIds);
   const retried = new Set(failed);
   // A refused record that will be delivered again anyway is dead-lettered then, not twice.
-  const rejections = items.filter(
+  const rejections = working.filter(
     (item): item is Extract<BatchItem, { rejected: Rejection }> => 'rejected' in item && !retried.has(item.id),
   );
   const now = new Date().toISOString();
   const records: FeedbackRecord[] = [
+    ...routedRecords,
     ...outcomes.map((outcome) => outcome.feedback),
     ...rejections.map((item) => rejectedFeedback(item.rejected, now)),
   ];
@@ -123,6 +97,7 @@ export async function deliverBatch(
     raw: item.rejected.raw,
     time: now,
     ...keyOf(item.rejected.error),
+    ...(item.rejected.correlationId === undefined ? {} : { correlationId: item.rejected.correlationId }),
   }));
   const [written, deadLettered] = await Promise.allSettled([
     deps.feedback.write(records),
@@ -136,6 +111,7 @@ export async function deliverBatch(
     message: 'batch delivered',
     records: items.length,
     changes: items.length - items.filter((item) => 'rejected' in item).length,
+    ...(routedRecords.length > 0 ? { stored: routedRecords.length } : {}),
     rejected: rejections.length,
     failed: failed.length,
     pluginFailures: outcomes
@@ -158,6 +134,7 @@ export function rejectedFeedback(rejection: Rejection, time: string): RejectedFe
     error: describeError(rejection.error),
     source: rejection.source,
     ...keyOf(rejection.error),
+    ...(rejection.correlationId === undefined ? {} : { correlationId: rejection.correlationId }),
     time,
     durationMs: 0,
   };

@@ -1,25 +1,18 @@
+import { planByRevision, positionAfter, type Position } from '../dispatch/order.ts';
 import type { Change } from '../model/change.ts';
-import type { Revision } from '../model/revision.ts';
-import { planByRevision } from '../dispatch/order.ts';
-import type { HeldKey } from './store.ts';
-
-/** The revision per key of what a plugin holds, for `planByRevision`. */
-export function revisionsOf(keys: ReadonlyMap<string, HeldKey>): Map<string, Revision> {
-  const revisions = new Map<string, Revision>();
-  for (const [key, held] of keys) if (held.revision !== undefined) revisions.set(key, held.revision);
-  return revisions;
-}
+import type { HeldKey, KeyRecord } from './key-rows.ts';
 
 /**
  * Plans the changes held during a resync, once the snapshot is in: per key in revision order,
- * without those at or below the snapshot's revision, and without a delete of a key the plugin
- * already knows is deleted (the resync reported it, so reporting it again would apply it twice).
+ * without those the plugin already holds (the snapshot's item or a later change), and without a
+ * delete of a key the plugin already knows is deleted (the resync reported it, so reporting it
+ * again would apply it twice).
  */
 export function planHeldChanges(
   changes: readonly Change[],
   keys: ReadonlyMap<string, HeldKey>,
 ): { deliver: Change[]; skipped: Change[] } {
-  const plan = planByRevision(changes, revisionsOf(keys));
+  const plan = planByRevision(changes, keys);
   const present = new Map<string, boolean>();
   const deliver: Change[] = [];
   const skipped = [...plan.skipped];
@@ -35,17 +28,16 @@ export function planHeldChanges(
   return { deliver, skipped };
 }
 
-/** What a plugin holds per key after applying `applied` (the last change of each key wins). */
-export function keyRecordsAfter(
-  applied: readonly Change[],
-  known?: ReadonlyMap<string, Revision>,
-): Array<{ key: string; revision?: Revision; present: boolean }> {
-  const latest = new Map<string, { revision?: Revision; present: boolean }>();
+/** Where a plugin stands per key after applying `applied` (the last change of each key wins). */
+export function keyRecordsAfter(applied: readonly Change[], known?: ReadonlyMap<string, Position>): KeyRecord[] {
+  const latest = new Map<string, Position>();
   for (const change of applied) {
-    const before = latest.get(change.key);
-    // An unrevisioned change keeps the last revision known for its key, so revisions never go back.
-    const revision = change.revision ?? before?.revision ?? known?.get(change.key);
-    latest.set(change.key, { present: change.op === 'put', ...(revision === undefined ? {} : { revision }) });
+    latest.set(change.key, positionAfter(change, latest.get(change.key) ?? known?.get(change.key)));
   }
-  return [...latest].map(([key, record]) => ({ key, ...record }));
+  return [...latest].map(([key, position]) => ({
+    key,
+    present: position.present !== false,
+    ...(position.revision === undefined ? {} : { revision: position.revision }),
+    ...(position.version === undefined ? {} : { version: position.version }),
+  }));
 }

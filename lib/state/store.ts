@@ -22,19 +22,26 @@ import type { Change } from '../model/change.ts';
 import type { Revision } from '../model/revision.ts';
 import { toPluginState, type PluginState } from './status.ts';
 import {
+  parsePosition,
+  snapshotTag,
+  writePositions,
+  type HeldKey,
+  type KeyRecord,
+  type PositionWrite,
+} from './key-rows.ts';
+import {
+  BUCKETS,
   SORT,
   bucketOf,
   bucketOfSnapshotSort,
   bucketRange,
   bucketRuns,
   heldSort,
-  keyOfSort,
-  keySort,
-  padRevision,
+  keyRowKey,
   pluginPartition,
+  positionAttribute,
   snapshotPartition,
   stateTableName,
-  unpadRevision,
 } from './table.ts';
 
 /** A row of the state table. */
@@ -50,38 +57,19 @@ export interface SyncStateOptions {
   readonly writeConcurrency?: number;
 }
 
-/** What a plugin holds for one key: the revision (when known) and whether the key exists for it. */
-export interface HeldKey {
-  readonly revision?: Revision;
-  /** False for a tombstone: the plugin saw the key deleted. */
-  readonly present: boolean;
-  /**
-   * When it was recorded (milliseconds since the epoch). A key row and a snapshot entry of the
-   * same key are two records of it; the later one is what the plugin holds.
-   */
-  readonly at?: number;
-  /**
-   * For a key row: the snapshot that was current when it was written. Such a row is newer than
-   * anything in that snapshot, whatever the clocks of the hosts that wrote them say.
-   */
-  readonly under?: string;
-}
-
-/** One key record to write: the plugin now holds `revision` for `key`, or saw it deleted. */
-export interface KeyRecord {
-  readonly key: string;
-  readonly revision?: Revision;
-  readonly present: boolean;
-}
+export type { HeldKey, KeyRecord } from './key-rows.ts';
 
 /** A key a resync handed over, as its snapshot records it. */
 export interface SnapshotKey {
-  readonly revision?: Revision;
+  /** The item's version, when the table keeps one. */
+  readonly version?: Revision;
   /** When the page holding it was recorded. */
   readonly at: number;
 }
 
 const BATCH_GET_LIMIT = 100;
+/** Runs of missing snapshot buckets past which the whole snapshot is read in one Query. */
+const WHOLE_SNAPSHOT_RUNS = 4;
 /** Snapshot keys kept in memory per store, for lookups (whole buckets are kept or dropped). */
 const SNAPSHOT_CACHE_KEYS = 200_000;
 const BATCH_WRITE_LIMIT = 25;
@@ -174,42 +162,58 @@ export class SyncStateStore {
   }
 
   /**
-   * The plugin's status row and what it holds for each key given: the later of the key's row and
-   * its entry in the plugin's current snapshot (or in `snapshot`: a resync applying the changes
-   * held during it reads its own, before it becomes current). Key rows and the status row are
-   * read with BatchGetItem; a snapshot's buckets with one Query each, then kept in memory.
+   * Where each plugin stands: its status row, and what it holds for each of its keys. That is the
+   * later of its position in the key's row and its entry in its current snapshot (or, for one
+   * plugin, in `snapshot`: a resync applying the changes held during it reads its own, before it
+   * becomes current). The status rows and the key rows are read together with BatchGetItem, 100
+   * rows a call; snapshot buckets come from memory, or are read once and kept.
    */
+  async positions(
+    shares: ReadonlyArray<{ plugin: string; keys: Iterable<string> }>,
+    options: { snapshot?: string } = {},
+  ): Promise<Map<string, { status: StateRow | undefined; keys: Map<string, HeldKey> }>> {
+    const wanted = shares.map(({ plugin, keys }) => ({ plugin, keys: [...new Set(keys)] }));
+    const allKeys = [...new Set(wanted.flatMap((share) => share.keys))];
+    const rows = await this.#batchGet([
+      ...wanted.map(({ plugin }) => ({ pk: pluginPartition(plugin), sk: SORT.status })),
+      ...allKeys.map((key) => keyRowKey(key)),
+    ]);
+    const result = new Map<string, { status: StateRow | undefined; keys: Map<string, HeldKey> }>();
+    await Promise.all(
+      wanted.map(async ({ plugin, keys }) => {
+        const status = rows.get(rowId(pluginPartition(plugin), SORT.status));
+        const held = new Map<string, HeldKey>();
+        const attribute = positionAttribute(plugin);
+        for (const key of keys) {
+          const { pk, sk } = keyRowKey(key);
+          const position = parsePosition(rows.get(rowId(pk, sk))?.[attribute]?.S);
+          if (position) held.set(key, position);
+        }
+        const snapshot = options.snapshot ?? status?.snapshotId?.S;
+        if (snapshot !== undefined && keys.length > 0) {
+          const buckets = await this.#snapshotBuckets(plugin, snapshot, new Set(keys.map(bucketOf)));
+          const tag = snapshotTag(snapshot);
+          for (const key of keys) {
+            const entry = buckets.get(bucketOf(key))?.get(key);
+            const row = held.get(key);
+            if (entry && (row === undefined || (row.under !== tag && (row.at ?? 0) < entry.at))) {
+              held.set(key, snapshotHeld(entry, row));
+            }
+          }
+        }
+        result.set(plugin, { status, keys: held });
+      }),
+    );
+    return result;
+  }
+
+  /** {@link positions} of one plugin. */
   async heldKeys(
     plugin: string,
     keys: Iterable<string>,
     options: { snapshot?: string } = {},
-  ): Promise<{
-    status: StateRow | undefined;
-    keys: Map<string, HeldKey>;
-  }> {
-    const partition = pluginPartition(plugin);
-    const unique = [...new Set(keys)];
-    const rows = await this.#batchGet([
-      { pk: partition, sk: SORT.status },
-      ...unique.map((key) => ({ pk: partition, sk: keySort(key) })),
-    ]);
-    const status = rows.get(rowId(partition, SORT.status));
-    const held = new Map<string, HeldKey>();
-    for (const row of rows.values()) {
-      const sort = row.sk?.S ?? '';
-      if (sort.startsWith(SORT.key)) held.set(keyOfSort(sort), toHeldKey(row));
-    }
-    const snapshot = options.snapshot ?? status?.snapshotId?.S;
-    if (snapshot !== undefined && unique.length > 0) {
-      const buckets = await this.#snapshotBuckets(plugin, snapshot, new Set(unique.map(bucketOf)));
-      for (const key of unique) {
-        const entry = buckets.get(bucketOf(key))?.get(key);
-        const row = held.get(key);
-        if (entry && (row === undefined || (row.under !== snapshot && (row.at ?? 0) < entry.at)))
-          held.set(key, snapshotHeld(entry));
-      }
-    }
-    return { status, keys: held };
+  ): Promise<{ status: StateRow | undefined; keys: Map<string, HeldKey> }> {
+    return (await this.positions([{ plugin, keys }], options)).get(plugin)!;
   }
 
   /**
@@ -220,9 +224,21 @@ export class SyncStateStore {
     plugin: string,
     resyncId: string,
     buckets: Iterable<number>,
+    whole = false,
   ): Promise<Map<number, Map<string, SnapshotKey>>> {
     const found = new Map<number, Map<string, SnapshotKey>>();
     for (const bucket of buckets) found.set(bucket, new Map());
+    if (whole) {
+      await this.#queryAll(
+        `read the snapshot of ${plugin}`,
+        {
+          KeyConditionExpression: 'pk = :pk',
+          ExpressionAttributeValues: { ':pk': { S: snapshotPartition(plugin, resyncId) } },
+        },
+        (row) => addSnapshotRow(found.get(bucketOfSnapshotSort(row.sk!.S!))!, row),
+      );
+      return found;
+    }
     await forEachConcurrently(bucketRuns(found.keys()), 8, async ([first, last]) => {
       await this.#queryRange(
         snapshotPartition(plugin, resyncId),
@@ -237,26 +253,25 @@ export class SyncStateStore {
   }
 
   /**
-   * Writes key records with BatchWriteItem, 25 rows a call. `under` is the plugin's snapshot the
-   * records follow (the one current when the changes were planned), if any.
+   * Records a plugin's positions on keys, unconditionally (a resync, which alone writes the
+   * positions of the plugin it runs). `under` is the plugin's snapshot the records follow.
    */
   async writeKeys(plugin: string, records: readonly KeyRecord[], under?: string): Promise<void> {
-    const partition = pluginPartition(plugin);
-    const at = { N: String(Date.now()) };
-    const snapshot: StateRow = under === undefined ? {} : { under: { S: under } };
-    await this.#batchWrite(
-      records.map((record) => ({
-        PutRequest: {
-          Item: {
-            ...rowKey(partition, keySort(record.key)),
-            present: { BOOL: record.present },
-            ...(record.revision === undefined ? {} : { rev: { S: padRevision(record.revision) } }),
-            at,
-            ...snapshot,
-          },
-        },
-      })),
+    if (records.length === 0) return;
+    await writePositions(
+      { dynamodb: this.#dynamodb, name: this.tableName },
+      records.map((record) => ({ plugin, record, ...(under === undefined ? {} : { under }) })),
     );
+  }
+
+  /**
+   * Records positions of several plugins at once, each conditional on what was read: one update
+   * per key row.
+   * @returns the writes refused because a position changed since it was read.
+   */
+  async commitPositions(writes: readonly PositionWrite[]): Promise<PositionWrite[]> {
+    if (writes.length === 0) return [];
+    return writePositions({ dynamodb: this.#dynamodb, name: this.tableName }, writes);
   }
 
   /**
@@ -431,7 +446,19 @@ export class SyncStateStore {
       if (cached) found.set(bucket, cached);
       else missing.push(bucket);
     }
-    for (const [bucket, keys] of await this.snapshotKeys(plugin, resyncId, missing)) {
+    // Many scattered buckets (a cold container's first batch) cost one Query each; past a few,
+    // reading the whole snapshot at once is fewer calls, and every bucket is then in memory.
+    const read =
+      bucketRuns(missing).length > WHOLE_SNAPSHOT_RUNS
+        ? await this.snapshotKeys(
+            plugin,
+            resyncId,
+            Array.from({ length: BUCKETS }, (_, bucket) => bucket),
+            true,
+          )
+        : await this.snapshotKeys(plugin, resyncId, missing);
+    for (const [bucket, keys] of read) {
+      if (found.has(bucket)) continue;
       found.set(bucket, keys);
       this.#buckets.set(`${plugin}\u0000${resyncId}\u0000${bucket}`, keys);
       this.#cachedKeys += keys.size;
@@ -505,25 +532,33 @@ function rowId(pk: string, sk: string): string {
   return `${pk}\u0000${sk}`;
 }
 
-export function toHeldKey(row: StateRow): HeldKey {
+/** A plugin's position in a key row, if it has one there. */
+export function positionIn(row: StateRow, plugin: string): HeldKey | undefined {
+  return parsePosition(row[positionAttribute(plugin)]?.S);
+}
+
+/**
+ * What a plugin holds for a key from its snapshot: the item as the resync read it. The revision
+ * of the position it replaces stays, so a stream record at or below it is still known as old.
+ */
+function snapshotHeld(entry: SnapshotKey, row: HeldKey | undefined): HeldKey {
   return {
-    present: row.present?.BOOL ?? true,
-    ...(row.rev?.S ? { revision: unpadRevision(row.rev.S) } : {}),
-    ...(row.at?.N ? { at: Number(row.at.N) } : {}),
-    ...(row.under?.S ? { under: row.under.S } : {}),
+    present: true,
+    at: entry.at,
+    fromSnapshot: true,
+    ...(row?.revision === undefined ? {} : { revision: row.revision }),
+    ...(entry.version === undefined ? {} : { version: entry.version }),
+    // The key row's own text stays: a write of the position is conditional on it.
+    ...(row?.stored === undefined ? {} : { stored: row.stored }),
   };
 }
 
-function snapshotHeld(entry: SnapshotKey): HeldKey {
-  return { present: true, at: entry.at, ...(entry.revision === undefined ? {} : { revision: entry.revision }) };
-}
-
-// A snapshot row's keys are a JSON list of [key] or [key, revision]. A key written twice (a page
+// A snapshot row's keys are a JSON list of [key] or [key, version]. A key written twice (a page
 // read again after a crash) keeps its latest record.
 function addSnapshotRow(keys: Map<string, SnapshotKey>, row: StateRow): void {
   const at = Number(row.at?.N ?? 0);
-  for (const [key, revision] of JSON.parse(row.keys?.S ?? '[]') as Array<[string, Revision?]>) {
+  for (const [key, version] of JSON.parse(row.keys?.S ?? '[]') as Array<[string, Revision?]>) {
     const known = keys.get(key);
-    if (known === undefined || known.at <= at) keys.set(key, { at, ...(revision === undefined ? {} : { revision }) });
+    if (known === undefined || known.at <= at) keys.set(key, { at, ...(version === undefined ? {} : { version }) });
   }
 }

@@ -5,28 +5,28 @@ import { toRevision, type Revision } from '../model/revision.ts';
 
 /**
  * The layout of the sync-state table: one table, partition key `pk` and sort key `sk`, both
- * strings. Every row about a plugin shares the partition `plugin#<name>`, so one Query reads a
- * plugin's held keys or held changes and rows of different plugins never contend.
+ * strings.
  *
  * | pk | sk | row |
  * |---|---|---|
- * | `plugin#<name>` | `status` | status, last resync, counts, last error, failures, checkpoint, snapshots |
- * | `plugin#<name>` | `key#<bucket>#<key>` | what the plugin holds for a key since a change (or a tombstone) |
+ * | `plugin#<name>` | `status` | status, last resync, counts, last error, failures, checkpoint, snapshots, lease |
  * | `plugin#<name>` | `held#<arrival>` | a change held until the plugin's resync finishes |
+ * | `keys#<h>` | `<bucket>#<key>` | one row per key, shared by every plugin: each plugin's position on the key (`p:<name>`), and the store's tombstone |
  * | `resync#<id>` | `run` | which plugins a resync covers and how far it got |
- * | `snapshot#<resync>#<name>` | `<bucket>#<page>-<n>` | keys and revisions a resync handed over: one row per bucket per page |
+ * | `snapshot#<resync>#<name>` | `<bucket>#<page>-<n>` | keys and versions a resync handed over: one row per bucket per page |
  *
- * What a plugin holds for a key is the latest of its key row and its entry in the plugin's current
- * snapshot. Snapshot rows hold many keys each, so a resync writes a few rows per scanned page
- * rather than one per item; each snapshot has its own partition, so reading one never reads
- * another, nor the plugin's key rows. Both kinds of row are grouped by a hash bucket of the key, so the
- * deletion sweep can compare a bucket of the previous snapshot, the new one and the key rows at
- * a time, and a lookup reads only the bucket of its key.
+ * A key's row holds every plugin's position on it, so a delivery reads each key once and writes
+ * it once, however many plugins watch it. Keys are spread over 256 buckets by a hash of the key,
+ * and the buckets over 16 partitions (`h` is the bucket's first hex digit): a bucket's rows are
+ * one range of one partition, which the resync's deletion sweep reads a range of buckets at a time.
+ * What a plugin holds for a key is the later of its position in the key's row and its entry in the
+ * plugin's current snapshot. Snapshot rows hold many keys each, so a resync writes a few rows per
+ * scanned page rather than one per item; each snapshot has its own partition.
  */
 export const STATE_KEY = { partition: 'pk', sort: 'sk' } as const;
 
 /** The row kinds' sort keys and prefixes. */
-export const SORT = { status: 'status', key: 'key#', held: 'held#', run: 'run' } as const;
+export const SORT = { status: 'status', held: 'held#', run: 'run' } as const;
 
 /** How many buckets keys are spread over (a snapshot bucket holds about 1/256 of its keys). */
 export const BUCKETS = 256;
@@ -85,14 +85,54 @@ function bucketText(bucket: number): string {
   return bucket.toString(16).padStart(2, '0');
 }
 
-/** The sort key of a plugin's row for one key. */
-export function keySort(key: string): string {
-  return `${SORT.key}${bucketText(bucketOf(key))}#${key}`;
+/** How many partitions key rows are spread over (16 buckets each). */
+export const KEY_PARTITIONS = 16;
+
+/** The partition of the key rows of a bucket. */
+export function keyPartition(bucket: number): string {
+  return `keys#${(bucket >> 4).toString(16)}`;
 }
 
-/** The key a `key#` sort key names. */
+/** The sort key of a key's row: its bucket, then the key. */
+export function keySort(key: string): string {
+  return `${bucketText(bucketOf(key))}#${key}`;
+}
+
+/** The key a key row's sort key names. */
 export function keyOfSort(sort: string): string {
-  return sort.slice(SORT.key.length + 3);
+  return sort.slice(3);
+}
+
+/** The primary key of a key's row. */
+export function keyRowKey(key: string): { pk: string; sk: string } {
+  return { pk: keyPartition(bucketOf(key)), sk: keySort(key) };
+}
+
+/** The attribute of a key row that holds one plugin's position on the key. */
+export function positionAttribute(plugin: string): string {
+  return `p:${plugin}`;
+}
+
+/** The plugin a position attribute names, or undefined for another attribute. */
+export function pluginOfAttribute(name: string): string | undefined {
+  return name.startsWith('p:') ? name.slice(2) : undefined;
+}
+
+/**
+ * The key rows of buckets `first` to `last` (inclusive): per partition involved, its inclusive
+ * sort-key range.
+ */
+export function keyRowRanges(
+  first: number,
+  last: number,
+): Array<{ partition: string; range: readonly [string, string] }> {
+  const ranges: Array<{ partition: string; range: readonly [string, string] }> = [];
+  for (let part = first >> 4; part <= last >> 4; part += 1) {
+    const from = Math.max(first, part * 16);
+    const to = Math.min(last, part * 16 + 15);
+    ranges.push({ partition: keyPartition(from), range: bucketRange('', from, to) });
+  }
+  return ranges;
 }
 
 /** The bucket a snapshot row's sort key names. */
@@ -122,9 +162,8 @@ export function snapshotSort(bucket: number, page: number, part: number): string
 }
 
 /**
- * The inclusive sort-key range of buckets `first` to `last` under a prefix (`key#` for key rows,
- * none for snapshot rows): a bucket's rows all start with `<prefix><bucket>#`, and `$` sorts
- * right after `#`.
+ * The inclusive sort-key range of buckets `first` to `last` under a prefix (none for key and
+ * snapshot rows): a bucket's rows all start with `<prefix><bucket>#`, and `$` sorts right after `#`.
  */
 export function bucketRange(prefix: string, first: number, last: number): readonly [string, string] {
   return [`${prefix}${bucketText(first)}#`, `${prefix}${bucketText(last)}$`];

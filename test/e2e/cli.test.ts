@@ -59,7 +59,7 @@ describe('datasync CLI', () => {
     expect(help.stdout).toMatch(/put .*\n.*delete|delete[\s\S]*put/);
     const putHelp = await datasync(['put', '--help']);
     expect(putHelp.code).toBe(0);
-    expect(putHelp.stdout).toContain('--expected-revision');
+    expect(putHelp.stdout).toContain('--expected-version');
 
     expect((await datasync([])).code).toBe(2);
     expect((await datasync(['frobnicate'])).code).toBe(2);
@@ -79,28 +79,28 @@ describe('datasync CLI', () => {
 
     const put = await datasync(['put', 'config/a', '{"mtu":9000}', '--json'], env);
     expect(put.code).toBe(0);
-    const created = JSON.parse(put.stdout) as { ok: boolean; change: { key: string; op: string; revision: string } };
+    const created = JSON.parse(put.stdout) as { ok: boolean; change: { key: string; op: string; version: string } };
     expect(created).toMatchObject({
       ok: true,
-      change: { key: 'config/a', op: 'put', revision: expect.stringMatching(/^\d+$/) },
+      change: { key: 'config/a', op: 'put', version: expect.stringMatching(/^\d+$/) },
     });
-    const next = String(BigInt(created.change.revision) + 1n);
+    const next = String(BigInt(created.change.version) + 1n);
 
     const text = await datasync(
-      ['put', 'config/a', '{"mtu":1500}', '--table', t.table.name, '--expected-revision', created.change.revision],
+      ['put', 'config/a', '{"mtu":1500}', '--table', t.table.name, '--expected-version', created.change.version],
       env,
     );
     expect(text.code).toBe(0);
-    expect(text.stdout).toContain(`published put config/a at revision ${next}`);
+    expect(text.stdout).toContain(`published put config/a at version ${next}`);
 
     const conflict = await datasync(
-      ['delete', 'config/a', '--expected-revision', created.change.revision, '--json'],
+      ['delete', 'config/a', '--expected-version', created.change.version, '--json'],
       env,
     );
     expect(conflict.code).toBe(1);
     expect(JSON.parse(conflict.stdout).error).toMatchObject({
-      code: 'REVISION_CONFLICT',
-      details: { actualRevision: next },
+      code: 'VERSION_CONFLICT',
+      details: { actualVersion: next },
     });
     expect((await t.getItem({ pk: { S: 'a' } }))?.mtu).toEqual({ N: '1500' });
   });

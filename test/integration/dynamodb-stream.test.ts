@@ -73,10 +73,20 @@ describe('DynamoDB stream source against the emulator', () => {
 
     const response = await handler({ Records: records }, lambdaContext());
     expect(response).toEqual({ batchItemFailures: [] });
-    expect(seen.interfaces!.map(({ op, value, prevValue, revision }) => ({ op, value, prevValue, revision }))).toEqual([
-      { op: 'put', value: { mtu: 1500 }, prevValue: undefined, revision: '1' },
-      { op: 'put', value: { mtu: 9000 }, prevValue: { mtu: 1500 }, revision: '2' },
-      { op: 'delete', value: undefined, prevValue: { mtu: 9000 }, revision: '3' },
+    // Ordered by the stream's sequence numbers; the item's version travels as `version`.
+    const sequence = (index: number) => records[index]!.dynamodb!.SequenceNumber;
+    expect(
+      seen.interfaces!.map(({ op, value, prevValue, revision, version }) => ({
+        op,
+        value,
+        prevValue,
+        revision,
+        version,
+      })),
+    ).toEqual([
+      { op: 'put', value: { mtu: 1500 }, prevValue: undefined, revision: sequence(0), version: '1' },
+      { op: 'put', value: { mtu: 9000 }, prevValue: { mtu: 1500 }, revision: sequence(1), version: '2' },
+      { op: 'delete', value: undefined, prevValue: { mtu: 9000 }, revision: sequence(4), version: '2' },
     ]);
     expect(seen.routes).toEqual([
       expect.objectContaining({

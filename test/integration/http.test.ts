@@ -60,7 +60,7 @@ describe('HTTP API source against the emulator', () => {
     // Stand-in for the library's publisher: writes the envelope to a real queue.
     const publish: ChangePublisher = {
       async put(key, value, { correlationId }) {
-        if (key === 'config/interfaces/locked') throw new DatasyncError('REVISION_CONFLICT', 'locked');
+        if (key === 'config/interfaces/locked') throw new DatasyncError('VERSION_CONFLICT', 'locked');
         revision += 1;
         await sqs.send(
           new SendMessageCommand({
@@ -68,7 +68,7 @@ describe('HTTP API source against the emulator', () => {
             MessageBody: JSON.stringify(toEnvelope({ key, op: 'put', value, revision, correlationId })),
           }),
         );
-        return String(revision);
+        return { version: String(revision) };
       },
       async delete(key, { correlationId }) {
         revision += 1;
@@ -78,7 +78,7 @@ describe('HTTP API source against the emulator', () => {
             MessageBody: JSON.stringify(toEnvelope({ key, op: 'delete', revision, correlationId })),
           }),
         );
-        return { revision: String(revision) };
+        return { version: String(revision) };
       },
     };
     const requestResync = async (plugins?: readonly string[]) => {
@@ -113,7 +113,7 @@ describe('HTTP API source against the emulator', () => {
     );
     expect(put).toMatchObject({
       status: 200,
-      body: { key: 'config/interfaces/eth0', op: 'put', revision: '1', correlationId: 'c-7' },
+      body: { key: 'config/interfaces/eth0', op: 'put', version: '1', correlationId: 'c-7' },
     });
     const encoded = await call(
       request('PUT', '/keys/config/interfaces/eth%201', {
@@ -122,10 +122,10 @@ describe('HTTP API source against the emulator', () => {
         contentType: 'application/json',
       }),
     );
-    expect(encoded).toMatchObject({ status: 200, body: { key: 'config/interfaces/eth 1', revision: '2' } });
+    expect(encoded).toMatchObject({ status: 200, body: { key: 'config/interfaces/eth 1', version: '2' } });
     expect(await call(request('DELETE', '/keys/config/interfaces/eth0'))).toMatchObject({
       status: 200,
-      body: { op: 'delete', revision: '3' },
+      body: { op: 'delete', version: '3' },
     });
     expect(
       await call(request('POST', '/resync', { body: '{"plugins":["routes"]}', contentType: 'application/json' })),
@@ -179,7 +179,7 @@ describe('HTTP API source against the emulator', () => {
     });
     expect(
       await call(request('PUT', '/keys/config/interfaces/locked', { body: '1', contentType: 'application/json' })),
-    ).toMatchObject({ status: 409, body: { error: { code: 'REVISION_CONFLICT' } } });
+    ).toMatchObject({ status: 409, body: { error: { code: 'VERSION_CONFLICT' } } });
 
     // Every refused request is reported and dead-lettered with its reason.
     const rejected = await receiveBodies<FeedbackRecord>(queues.feedbackQueue.url, { count: refused.length });

@@ -1,3 +1,4 @@
+import { request as httpRequest } from 'node:http';
 import { randomUUID } from 'node:crypto';
 import { PutItemCommand, DeleteItemCommand } from '@aws-sdk/client-dynamodb';
 import { SendMessageBatchCommand } from '@aws-sdk/client-sqs';
@@ -173,7 +174,7 @@ describe('local event-source runner', () => {
       },
       mappings: [
         { kind: 'bus-rule', queue: n.busQueue, function: 'eventbridge' },
-        { kind: 'http', function: 'http', port: 0 },
+        { kind: 'http', function: 'http', port: 0, routes: ['PUT /keys/{key+}', 'DELETE /keys/{key+}'] },
       ],
     };
     const runner = new LocalRunner({
@@ -188,6 +189,8 @@ describe('local event-source runner', () => {
           body: JSON.stringify({
             method: event.requestContext.http.method,
             path: event.rawPath,
+            routeKey: event.routeKey,
+            pathParameters: event.pathParameters,
             body: event.body,
             version: event.version,
           }),
@@ -207,7 +210,25 @@ describe('local event-source runner', () => {
         headers: { 'content-type': 'application/json' },
       });
       expect(response.status).toBe(201);
-      expect(await response.json()).toEqual({ method: 'PUT', path: '/keys/config/a', body: '{"x":1}', version: '2.0' });
+      expect(await response.json()).toEqual({
+        method: 'PUT',
+        path: '/keys/config/a',
+        routeKey: 'PUT /keys/{key+}',
+        pathParameters: { key: 'config/a' },
+        body: '{"x":1}',
+        version: '2.0',
+      });
+      // As API Gateway: the path as the client sent it, `..` unresolved, the key decoded once.
+      const raw = await rawRequest(runner.httpUrl!, 'DELETE', '/keys/config/interfaces/%2E%2E/y');
+      expect(raw.status).toBe(201);
+      expect(raw.body).toMatchObject({
+        path: '/keys/config/interfaces/%2E%2E/y',
+        routeKey: 'DELETE /keys/{key+}',
+        pathParameters: { key: 'config/interfaces/../y' },
+      });
+      // A request no route takes is answered by the API, not the function.
+      const unrouted = await rawRequest(runner.httpUrl!, 'POST', '/keys/config/a');
+      expect(unrouted).toEqual({ status: 404, body: { message: 'Not Found' } });
       await runner.waitIdle({ quietMs: 600, timeoutMs: 10_000 });
     } finally {
       await runner.stop();
@@ -263,3 +284,19 @@ describe('local event-source runner', () => {
     await second.stop();
   }, 30_000);
 });
+
+/** An HTTP request whose path is sent exactly as given (fetch would resolve `..` and `%2E%2E`). */
+function rawRequest(base: string, method: string, path: string): Promise<{ status: number; body: unknown }> {
+  const url = new URL(base);
+  return new Promise((resolve, reject) => {
+    const request = httpRequest({ host: url.hostname, port: url.port, method, path }, (response) => {
+      const chunks: Buffer[] = [];
+      response.on('data', (chunk: Buffer) => chunks.push(chunk));
+      response.on('end', () =>
+        resolve({ status: response.statusCode ?? 0, body: JSON.parse(Buffer.concat(chunks).toString('utf8')) }),
+      );
+    });
+    request.once('error', reject);
+    request.end();
+  });
+}

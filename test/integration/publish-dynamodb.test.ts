@@ -3,13 +3,15 @@ import {
   CORRELATION_ATTRIBUTE,
   InvalidChangeError,
   PublishError,
-  RevisionConflictError,
+  VersionConflictError,
   createPublisher,
   itemKeyOf,
   keyOfItem,
   valueOfItem,
   correlationOfItem,
+  changeFromStreamRecord,
 } from '../../lib/index.ts';
+import { toLambdaStreamRecord } from '../../infra/local/lambda-shapes.ts';
 import type { AwsClients } from '../../lib/aws/clients.ts';
 import { createTable, readStream, Resources, testClients } from '../support/emulator.ts';
 import { interceptCalls, recordCalls, throttlingError } from '../support/sdk-calls.ts';
@@ -34,41 +36,42 @@ describe('DynamoDB publish target', () => {
     const second = await publisher.put('config/interfaces/eth0', { mtu: 1500 });
     const removed = await publisher.delete('config/interfaces/eth0');
 
-    // A new item's version starts from the publisher's clock and counts up by one per write.
-    const start = BigInt(first.revision!);
+    // A new item's version starts from the publisher's clock and counts up by one per write; a
+    // delete reports the version of the item it removed.
+    const start = BigInt(first.version!);
     expect(start).toBeGreaterThan(BigInt(Date.now() - 60_000) * 1000n);
-    expect([second.revision, removed.revision]).toEqual([String(start + 1n), String(start + 2n)]);
+    expect([second.version, removed.version]).toEqual([String(start + 1n), String(start + 1n)]);
     expect(first.correlationId).toBe('c-1');
     const records = await readStream(clients, t.streamArn, { expected: 3 });
     expect(records.map((record) => record.eventName)).toEqual(['INSERT', 'MODIFY', 'REMOVE']);
     const inserted = records[0]!.dynamodb!.NewImage!;
     const versioned = { ...t.table, versionAttribute: 'version' };
     expect(keyOfItem(versioned, inserted)).toBe('config/interfaces/eth0');
-    expect(inserted.version).toEqual({ N: first.revision });
+    expect(inserted.version).toEqual({ N: first.version });
     expect(inserted[CORRELATION_ATTRIBUTE]).toEqual({ S: 'c-1' });
     // The stream source reads the id back from the item; it is never part of the value.
     expect(correlationOfItem(inserted)).toBe('c-1');
     expect(valueOfItem(versioned, inserted)).toEqual({ mtu: 9000, tags: ['a'] });
     // A put without a correlation id replaces the item, so the old id does not linger.
     expect(records[1]!.dynamodb!.NewImage![CORRELATION_ATTRIBUTE]).toBeUndefined();
-    expect(records[1]!.dynamodb!.NewImage!.version).toEqual({ N: second.revision });
+    expect(records[1]!.dynamodb!.NewImage!.version).toEqual({ N: second.version });
   });
 
-  it('gives a re-created item a revision newer than the delete before it, so consumers do not skip it', async () => {
+  it('gives a re-created item a version newer than the item deleted before it', async () => {
     const t = await table();
     const publisher = createPublisher({ target: { type: 'dynamodb', table: t.table }, clients });
     await publisher.put('config/a', { v: 1 });
     await publisher.put('config/a', { v: 2 });
     const removed = await publisher.delete('config/a');
     const recreated = await publisher.put('config/a', { v: 3 });
-    expect(BigInt(recreated.revision!)).toBeGreaterThan(BigInt(removed.revision!));
+    expect(BigInt(recreated.version!)).toBeGreaterThan(BigInt(removed.version!));
   });
 
   it('uses the table config version attribute', async () => {
     const t = await table({ versionAttribute: 'rev' });
     const publisher = createPublisher({ target: { type: 'dynamodb', table: t.table }, clients });
-    const { revision } = await publisher.put('config/a', { x: 1 });
-    expect((await t.getItem({ pk: { S: 'a' } }))?.rev).toEqual({ N: revision });
+    const { version } = await publisher.put('config/a', { x: 1 });
+    expect((await t.getItem({ pk: { S: 'a' } }))?.rev).toEqual({ N: version });
   });
 
   it('splits a batch into BatchWriteItem calls of at most 25 items, with versions that keep increasing', async () => {
@@ -84,9 +87,9 @@ describe('DynamoDB publish target', () => {
     const mine = calls.filter((call) => call.RequestItems[t.table.name]);
     expect(mine.map((call) => call.RequestItems[t.table.name].length)).toEqual([25, 25, 10]);
     expect(results.map((result) => result.key)).toEqual(changes.map((change) => change.key));
-    expect(BigInt(results[0]!.revision!)).toBeGreaterThan(1n);
+    expect(BigInt(results[0]!.version!)).toBeGreaterThan(1n);
     const after = await publisher.put('config/k0', { n: 0 });
-    expect(BigInt(after.revision!)).toBe(BigInt(results[0]!.revision!) + 1n);
+    expect(BigInt(after.version!)).toBe(BigInt(results[0]!.version!) + 1n);
     expect(await readStream(clients, t.streamArn, { expected: 62 })).toHaveLength(62);
   });
 
@@ -163,40 +166,38 @@ describe('DynamoDB publish target', () => {
     expect(await t.getItem({ pk: { S: 'ok1' } })).toBeDefined();
   });
 
-  it('fails a write with a stale expected revision with a conflict and changes nothing', async () => {
+  it('fails a write with a stale expected version with a conflict and changes nothing', async () => {
     const t = await table();
     const publisher = createPublisher({ target: { type: 'dynamodb', table: t.table }, clients });
     const created = await publisher.put('config/a', { v: 1 });
-    const moved = await publisher.put('config/a', { v: 2 }, { expectedRevision: created.revision! });
-    expect(moved.revision).toBe(String(BigInt(created.revision!) + 1n));
+    const moved = await publisher.put('config/a', { v: 2 }, { expectedVersion: created.version! });
+    expect(moved.version).toBe(String(BigInt(created.version!) + 1n));
 
     const conflict = await publisher
-      .put('config/a', { v: 3 }, { expectedRevision: created.revision! })
+      .put('config/a', { v: 3 }, { expectedVersion: created.version! })
       .catch((thrown: unknown) => thrown);
-    expect(conflict).toBeInstanceOf(RevisionConflictError);
+    expect(conflict).toBeInstanceOf(VersionConflictError);
     expect(conflict).toMatchObject({
-      code: 'REVISION_CONFLICT',
+      code: 'VERSION_CONFLICT',
       key: 'config/a',
-      expectedRevision: created.revision,
-      actualRevision: moved.revision,
+      expectedVersion: created.version,
+      actualVersion: moved.version,
     });
-    await expect(publisher.delete('config/a', { expectedRevision: 5 })).rejects.toBeInstanceOf(RevisionConflictError);
-    await expect(publisher.put('config/a', { v: 4 }, { expectedRevision: 0 })).rejects.toMatchObject({
-      actualRevision: moved.revision,
+    await expect(publisher.delete('config/a', { expectedVersion: 5 })).rejects.toBeInstanceOf(VersionConflictError);
+    await expect(publisher.put('config/a', { v: 4 }, { expectedVersion: 0 })).rejects.toMatchObject({
+      actualVersion: moved.version,
     });
 
     expect(await t.getItem({ pk: { S: 'a' } })).toEqual({
       pk: { S: 'a' },
       v: { N: '2' },
-      version: { N: moved.revision },
+      version: { N: moved.version },
     });
     expect(await readStream(clients, t.streamArn, { expected: 3, timeoutMs: 500 })).toHaveLength(2);
 
-    // expected revision 0 means "create": it succeeds for an absent item.
-    expect((await publisher.put('config/b', { v: 1 }, { expectedRevision: 0 })).revision).toMatch(/^\d{16,}$/);
-    expect((await publisher.delete('config/a', { expectedRevision: moved.revision! })).revision).toBe(
-      String(BigInt(moved.revision!) + 1n),
-    );
+    // expected version 0 means "create": it succeeds for an absent item.
+    expect((await publisher.put('config/b', { v: 1 }, { expectedVersion: 0 })).version).toMatch(/^\d{16,}$/);
+    expect((await publisher.delete('config/a', { expectedVersion: moved.version! })).version).toBe(moved.version);
     expect(await t.getItem({ pk: { S: 'a' } })).toBeUndefined();
   });
 
@@ -206,13 +207,13 @@ describe('DynamoDB publish target', () => {
     await publisher.put('config/a', { v: 1 });
     const error = (await publisher
       .publish([
-        { key: 'config/a', op: 'put', value: { v: 2 }, expectedRevision: 7 },
+        { key: 'config/a', op: 'put', value: { v: 2 }, expectedVersion: 7 },
         { key: 'config/b', op: 'put', value: { v: 1 } },
       ])
       .catch((thrown: unknown) => thrown)) as PublishError;
     expect(error).toBeInstanceOf(PublishError);
     expect(error.unpublished).toEqual([
-      expect.objectContaining({ key: 'config/a', errorCode: 'REVISION_CONFLICT', retryable: false }),
+      expect.objectContaining({ key: 'config/a', errorCode: 'VERSION_CONFLICT', retryable: false }),
     ]);
     expect((await t.getItem({ pk: { S: 'a' } }))?.v).toEqual({ N: '1' });
     expect((await t.getItem({ pk: { S: 'b' } }))?.v).toEqual({ N: '1' });
@@ -226,7 +227,6 @@ describe('DynamoDB publish target', () => {
     await expect(publisher.put('config/a', { [CORRELATION_ATTRIBUTE]: 'x' })).rejects.toBeInstanceOf(
       InvalidChangeError,
     );
-    await expect(publisher.delete('config/a', { correlationId: 'c' })).rejects.toThrow(/cannot carry a correlation id/);
     await expect(
       publisher.publish([
         { key: 'config/ok', op: 'put', value: { x: 1 } },
@@ -235,5 +235,24 @@ describe('DynamoDB publish target', () => {
       ]),
     ).rejects.toBeInstanceOf(InvalidChangeError);
     expect(await t.getItem({ pk: { S: 'ok' } })).toBeUndefined();
+  });
+
+  it("carries a delete's correlation id to the stream's delete record, and says when there was nothing to delete", async () => {
+    const t = await table();
+    const publisher = createPublisher({ target: { type: 'dynamodb', table: t.table }, clients });
+    const created = await publisher.put('config/a', { v: 1 }, { correlationId: 'put-1' });
+    const removed = await publisher.delete('config/a', { correlationId: 'del-2' });
+    expect(removed).toMatchObject({ key: 'config/a', op: 'delete', version: created.version, correlationId: 'del-2' });
+    // The id is written into the item first (a write the stream source passes over), so the
+    // delete's record, which holds only the old item, carries it.
+    const records = await readStream(clients, t.streamArn, { expected: 3 });
+    expect(records.map((record) => record.eventName)).toEqual(['INSERT', 'MODIFY', 'REMOVE']);
+    const sources = new Map([[t.table.name, { ...t.table, versionAttribute: 'version' }]]);
+    const changes = records.map((record) => changeFromStreamRecord(toLambdaStreamRecord(record, t.streamArn), sources));
+    expect(changes[1]).toBeUndefined();
+    expect(changes[2]).toMatchObject({ op: 'delete', correlationId: 'del-2', version: created.version });
+    // Nothing left to delete: nothing changes, and the result says so.
+    expect(await publisher.delete('config/a', { correlationId: 'del-3' })).toMatchObject({ unchanged: true });
+    expect(await publisher.delete('config/a')).toMatchObject({ unchanged: true });
   });
 });

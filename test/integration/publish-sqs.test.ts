@@ -177,7 +177,7 @@ describe('SQS publish target', () => {
   it('refuses an expected revision, which a queue cannot check', async () => {
     const q = await queue();
     const publisher = createPublisher({ target: { type: 'sqs', queueUrl: q.url }, clients });
-    await expect(publisher.put('config/a', 1, { expectedRevision: 1 })).rejects.toBeInstanceOf(InvalidChangeError);
+    await expect(publisher.put('config/a', 1, { expectedVersion: 1 })).rejects.toBeInstanceOf(InvalidChangeError);
     await expect(publisher.put('config/../a', 1)).rejects.toMatchObject({ code: 'INVALID_KEY' });
     await expect(publisher.put('config/a', Number.NaN)).rejects.toMatchObject({ code: 'INVALID_VALUE' });
   });

@@ -8,7 +8,8 @@ import {
   type TableConfig,
 } from '../../lib/index.ts';
 import { createStateTable, createTable, putItems, Resources, testClients } from '../support/emulator.ts';
-import { put } from '../support/changes.ts';
+import { streamDel, streamPut } from '../support/changes.ts';
+import { commitFor, planFor } from '../support/ledger.ts';
 import type { SnapshotEntry } from '../../lib/plugins/plugin.ts';
 
 const clients = testClients({ maxAttempts: 2 });
@@ -96,17 +97,26 @@ describe('the state a resync keeps', () => {
     await resync('r-fence');
     // A fresh store and ledger, as in another Lambda container.
     const ledger = new DynamoDbLedger({ store: new SyncStateStore({ stateTable, clients }) });
-    const changes = [put('config/if/7', 1, 4), put('config/if/8', 1, 5), put('config/if/9', 1, 6)];
-    const plan = await ledger.plan('interfaces', changes);
+    // Stream records of the snapshot's items (version 5) and of writes before and after them: the
+    // snapshot read no sequence numbers, so its items' versions decide.
+    const changes = [
+      streamPut('config/if/7', 1, 104, 4),
+      streamPut('config/if/8', 1, 105, 5),
+      streamPut('config/if/9', 1, 106, 6),
+    ];
+    const plan = await planFor(ledger, 'interfaces', changes);
     expect(plan.deliver.map((change) => change.key)).toEqual(['config/if/9']);
     expect(plan.skipped.map((change) => change.key).sort()).toEqual(['config/if/7', 'config/if/8']);
     // A delivered change is newer than the snapshot: its redelivery is skipped, a newer one is not.
-    await ledger.commit('interfaces', plan.deliver);
-    const again = await ledger.plan('interfaces', [put('config/if/9', 1, 6), put('config/if/9', 1, 7)]);
-    expect(again.deliver.map((change) => change.revision)).toEqual(['7']);
+    await commitFor(ledger, 'interfaces', plan);
+    const again = await planFor(ledger, 'interfaces', [
+      streamPut('config/if/9', 1, 106, 6),
+      streamPut('config/if/9', 1, 107, 7),
+    ]);
+    expect(again.deliver.map((change) => change.revision)).toEqual(['107']);
     const { keys } = await store.heldKeys('interfaces', ['config/if/9', 'config/if/10', 'config/if/none']);
-    expect(keys.get('config/if/9')).toMatchObject({ revision: '6', present: true });
-    expect(keys.get('config/if/10')).toMatchObject({ revision: '5', present: true });
+    expect(keys.get('config/if/9')).toMatchObject({ revision: '106', version: '6', present: true });
+    expect(keys.get('config/if/10')).toMatchObject({ version: '5', present: true, fromSnapshot: true });
     expect(keys.has('config/if/none')).toBe(false);
   });
 
@@ -114,17 +124,17 @@ describe('the state a resync keeps', () => {
     const { store, resync } = await setup();
     await resync('r-clock');
     const ledger = new DynamoDbLedger({ store });
-    const plan = await ledger.plan('interfaces', [{ ...put('config/if/3', 1, 6), op: 'delete' as const }]);
+    const plan = await planFor(ledger, 'interfaces', [streamDel('config/if/3', 106, 5)]);
     expect(plan.deliver).toHaveLength(1);
     const now = Date.now();
     const clock = jest.spyOn(Date, 'now').mockReturnValue(now - 3_600_000);
     try {
-      await ledger.commit('interfaces', plan.deliver);
+      await commitFor(ledger, 'interfaces', plan);
     } finally {
       clock.mockRestore();
     }
     const { keys } = await store.heldKeys('interfaces', ['config/if/3']);
-    expect(keys.get('config/if/3')).toMatchObject({ present: false, revision: '6' });
+    expect(keys.get('config/if/3')).toMatchObject({ present: false, revision: '106' });
   });
 
   describe('deletions found by a later resync', () => {
@@ -179,7 +189,7 @@ describe('the state a resync keeps', () => {
       await deleteItem('if/b');
       expect((await resync('r-again')).plugins[0]).toMatchObject({ status: 'ok', items: 1, deleted: 1 });
       expect(entries.filter((entry) => entry.op === 'delete')).toEqual([
-        { op: 'delete', key: 'config/if/b', revision: '1' },
+        { op: 'delete', key: 'config/if/b', version: '1' },
       ]);
     });
 
@@ -190,19 +200,21 @@ describe('the state a resync keeps', () => {
       // A delivery gives the plugin revision 5, newer than its snapshot.
       await putItem('if/k', 5);
       const ledger = new DynamoDbLedger({ store });
-      const plan = await ledger.plan('interfaces', [put('config/if/k', 1, 5)]);
-      await ledger.commit('interfaces', plan.deliver);
+      const plan = await planFor(ledger, 'interfaces', [streamPut('config/if/k', 1, 105, 5)]);
+      await commitFor(ledger, 'interfaces', plan);
       // A resync reads revision 5 too, then fails: its snapshot never becomes the plugin's.
       expect((await resync('r-failed', true)).plugins[0]).toMatchObject({ status: 'error' });
       await deleteItem('if/k');
       expect((await resync('r-after')).plugins[0]).toMatchObject({ status: 'ok', deleted: 1 });
       expect(entries.filter((entry) => entry.op === 'delete')).toEqual([
-        { op: 'delete', key: 'config/if/k', revision: '5' },
+        { op: 'delete', key: 'config/if/k', revision: '105', version: '5' },
       ]);
-      // The tombstone carries revision 5: a late redelivery of revision 4 is not applied.
-      const late = await new DynamoDbLedger({
-        store: new SyncStateStore({ stateTable: store.tableName, clients }),
-      }).plan('interfaces', [put('config/if/k', 1, 4)]);
+      // The tombstone carries what the plugin held: a late redelivery of an older record is not applied.
+      const late = await planFor(
+        new DynamoDbLedger({ store: new SyncStateStore({ stateTable: store.tableName, clients }) }),
+        'interfaces',
+        [streamPut('config/if/k', 1, 104, 4)],
+      );
       expect(late.deliver).toEqual([]);
     });
   });

@@ -12,6 +12,7 @@ import {
   type TableConfig,
 } from '../../lib/index.ts';
 import { event, put } from '../support/changes.ts';
+import { streamPut } from '../support/changes.ts';
 
 const clients = createAwsClients();
 const suffix = randomBytes(4).toString('hex');
@@ -102,15 +103,16 @@ describe('deletions a resync finds stay deleted', () => {
     await resync(`r3-${suffix}`);
 
     // Now the put the plugin already had arrives again (an SQS retry, a replayed stream record).
-    const [outcome] = await datasync.dispatch(event([put('config/interfaces/eth0', { mtu: 1500 }, 5)]));
+    // The resync read no stream position, so the item's version says it is the one deleted.
+    const [outcome] = await datasync.dispatch(event([streamPut('config/interfaces/eth0', { mtu: 1500 }, 105, 5)]));
     expect(outcome?.feedback.skipped).toEqual([
-      expect.objectContaining({ key: 'config/interfaces/eth0', revision: '5' }),
+      expect.objectContaining({ key: 'config/interfaces/eth0', revision: '105', version: '5' }),
     ]);
     expect(view.has('config/interfaces/eth0')).toBe(false);
     expect(applied).toEqual([]);
 
     // A genuinely newer put is applied.
-    await datasync.dispatch(event([put('config/interfaces/eth0', { mtu: 9000 }, 6)]));
+    await datasync.dispatch(event([streamPut('config/interfaces/eth0', { mtu: 9000 }, 106, 6)]));
     expect(view.get('config/interfaces/eth0')).toEqual({ mtu: 9000 });
   });
 

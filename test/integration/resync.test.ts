@@ -21,6 +21,7 @@ import {
 } from '../support/emulator.ts';
 import { MemorySink, SqsTestSink } from '../support/sinks.ts';
 import { del, event, put } from '../support/changes.ts';
+import { streamDel, streamPut } from '../support/changes.ts';
 import { recordingPlugin } from '../support/plugins.ts';
 
 const clients = testClients({ maxAttempts: 2 });
@@ -104,7 +105,7 @@ describe('resync against the emulator', () => {
       op: 'put',
       key: 'config/interfaces/eth0',
       value: { mtu: 9000 },
-      revision: '1',
+      version: '1',
     });
     expect(result.plugins.map((plugin) => [plugin.plugin, plugin.status, plugin.items])).toEqual([
       ['interfaces', 'ok', 2],
@@ -203,10 +204,10 @@ describe('resync against the emulator', () => {
         // snapshot), and two changes of a new key c, delivered out of order.
         const outcomes = await datasync.dispatch(
           event([
-            put('config/if/a', { v: 3 }, 3),
-            put('config/if/b', { v: 0 }, 1),
-            put('config/if/c', { v: 2 }, 2),
-            put('config/if/c', { v: 1 }, 1),
+            streamPut('config/if/a', { v: 3 }, 3, 3),
+            streamPut('config/if/b', { v: 0 }, 1, 1),
+            streamPut('config/if/c', { v: 2 }, 2, 2),
+            streamPut('config/if/c', { v: 1 }, 1, 1),
           ]),
         );
         expect(outcomes[0]!.feedback.held?.length).toBe(4);
@@ -215,11 +216,11 @@ describe('resync against the emulator', () => {
     });
     datasync = createDatasync({ plugins: [plugin], ledger });
     // Before the first resync the plugin receives nothing: the change is held.
-    const before = await datasync.dispatch(event([put('config/if/a', { v: 2 }, 2)]));
+    const before = await datasync.dispatch(event([streamPut('config/if/a', { v: 2 }, 2, 2)]));
     expect(before[0]!.feedback).toMatchObject({
       status: 'ok',
       changes: [],
-      held: [{ key: 'config/if/a', revision: '2' }],
+      held: [{ key: 'config/if/a', revision: '2', version: '2' }],
     });
     expect(log).toEqual([]);
 
@@ -237,11 +238,13 @@ describe('resync against the emulator', () => {
     expect(plugin.recorded.view.get('config/if/b')).toEqual({ v: 1 });
 
     // In sync now: a change is delivered at once, a redelivery of an applied revision is skipped.
-    const after = await datasync.dispatch(event([put('config/if/b', { v: 5 }, 5), put('config/if/a', { v: 3 }, 3)]));
+    const after = await datasync.dispatch(
+      event([streamPut('config/if/b', { v: 5 }, 5, 5), streamPut('config/if/a', { v: 3 }, 3, 3)]),
+    );
     expect(after[0]!.feedback).toMatchObject({
       status: 'ok',
-      changes: [{ key: 'config/if/b', revision: '5' }],
-      skipped: [{ key: 'config/if/a', revision: '3' }],
+      changes: [{ key: 'config/if/b', revision: '5', version: '5' }],
+      skipped: [{ key: 'config/if/a', revision: '3', version: '3' }],
     });
     expect(plugin.recorded.view.get('config/if/b')).toEqual({ v: 5 });
     expect(itemTable).toBeTruthy();
@@ -262,14 +265,14 @@ describe('resync against the emulator', () => {
     await store.markOutOfSync('interfaces');
     await deleteItem(clients, itemTable, { pk: { S: 'if/b' } });
     // The stream's delete arrives while the plugin is out of sync: it is held.
-    const held = await datasync.dispatch(event([del('config/if/b', 2)]));
-    expect(held[0]!.feedback.held).toEqual([{ key: 'config/if/b', op: 'delete', revision: '2' }]);
+    const held = await datasync.dispatch(event([streamDel('config/if/b', 2, 1)]));
+    expect(held[0]!.feedback.held).toEqual([{ key: 'config/if/b', op: 'delete', revision: '2', version: '1' }]);
     plugin.recorded.entries.length = 0;
 
     const second = await runResync(datasync, request(), options);
 
     expect(plugin.recorded.entries.filter((entry) => entry.op === 'delete')).toEqual([
-      { op: 'delete', key: 'config/if/b', revision: '1' },
+      { op: 'delete', key: 'config/if/b', version: '1' },
     ]);
     expect([...plugin.recorded.view.keys()].sort()).toEqual(['config/if/a', 'config/if/c']);
     // The held delete of the same key is not applied a second time.

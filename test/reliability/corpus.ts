@@ -126,7 +126,7 @@ export const CORPUS: readonly CorpusCase[] = [
     name: 'over-long correlation id',
     source: 'sqs',
     body: envelope({ correlationId: 'c'.repeat(200) }),
-    reason: /correlationId must be a non-empty string/,
+    reason: /correlationId must be 1 to 128 characters/,
   },
   {
     name: 'time that is not a time',

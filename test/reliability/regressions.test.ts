@@ -1,3 +1,4 @@
+import { planFor } from '../support/ledger.ts';
 import { PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { createAwsClients } from '../../lib/aws/clients.ts';
 import type { SnapshotEntry } from '../../lib/plugins/plugin.ts';
@@ -60,7 +61,9 @@ describe('reliability regressions', () => {
                         Item: { id: { S: other }, n: { N: '99' }, version: { N: '10' } },
                       }),
                     );
-                    await store.writeKeys('viewer', [{ key: `cfg/${other}`, revision: '10', present: true }]);
+                    await store.writeKeys('viewer', [
+                      { key: `cfg/${other}`, revision: '1100000000017454423099', version: '10', present: true },
+                    ]);
                   }
                   seen.push(...page);
                 }
@@ -78,9 +81,9 @@ describe('reliability regressions', () => {
         },
       );
       const second = seen[1]!;
-      expect(second).toMatchObject({ op: 'put', value: { n: 99 }, revision: '10' });
+      expect(second).toMatchObject({ op: 'put', value: { n: 99 }, version: '10' });
       const { keys } = await store.heldKeys('viewer', [second.key]);
-      expect(keys.get(second.key)).toMatchObject({ revision: '10', present: true });
+      expect(keys.get(second.key)).toMatchObject({ version: '10', present: true });
     } finally {
       await resources.remove();
     }
@@ -117,7 +120,7 @@ describe('reliability regressions', () => {
       // A key outside the plugin's prefixes (it stopped watching it) is dropped.
       expect(keys.has('other/x')).toBe(false);
       const ledger = new DynamoDbLedger({ store });
-      const late = await ledger.plan('viewer', [
+      const late = await planFor(ledger, 'viewer', [
         {
           key: 'cfg/b/gone',
           op: 'put',

@@ -27,3 +27,21 @@ export function del(key: string, revision?: string | number): Change {
 export function event(changes: Change[], correlationId?: string): ChangeEvent {
   return { changes, source: { type: 'local', name: 'test' }, ...(correlationId ? { correlationId } : {}) };
 }
+
+/** A put as a table's stream delivers it: ordered by its sequence number, carrying the item's version. */
+export function streamPut(key: string, value: JsonValue, sequence: string | number, version?: string | number): Change {
+  return {
+    ...put(key, value, sequence),
+    source: { type: 'dynamodb', name: 'test' },
+    ...(version === undefined ? {} : { version: String(version) }),
+  };
+}
+
+/** A delete as a table's stream delivers it: its sequence number and the removed item's version. */
+export function streamDel(key: string, sequence: string | number, version?: string | number): Change {
+  return {
+    ...del(key, sequence),
+    source: { type: 'dynamodb', name: 'test' },
+    ...(version === undefined ? {} : { version: String(version) }),
+  };
+}

@@ -231,7 +231,7 @@ describe('dispatcher', () => {
         plan: async () => {
           throw new Error('state table unreachable');
         },
-        commit: async () => {},
+        commit: async () => new Map(),
       },
     });
     datasync.watch('p', { change: () => {}, resync: noResync }, 'k');

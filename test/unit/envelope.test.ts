@@ -30,7 +30,7 @@ describe('change envelope', () => {
       prevValue: { mtu: 1500 },
       revision: '7',
       correlationId: 'c-1',
-      time: '2026-01-01T00:00:00Z',
+      time: '2026-01-01T00:00:00.000Z',
     });
   });
 
@@ -60,7 +60,7 @@ describe('change envelope', () => {
     [{ ...base, value: 'x'.repeat(MAX_VALUE_BYTES) }, /^value: value is \d+ bytes/],
     [{ ...base, revision: -1 }, /^revision: /],
     [{ ...base, revision: '1.5' }, /^revision: /],
-    [{ ...base, correlationId: '' }, /correlationId must be a non-empty string/],
+    [{ ...base, correlationId: '' }, /correlationId must be 1 to 128 characters/],
     [{ ...base, time: 'yesterday' }, /time must be an ISO-8601 timestamp/],
   ])('rejects bad input #%# with a reason', (input, expected) => {
     expect(reason(input)).toMatch(expected);

@@ -123,24 +123,24 @@ describe('chunk', () => {
 describe('checkChange', () => {
   it('accepts a valid change and refuses each broken rule before anything is sent', () => {
     expect(
-      checkChange({ key: 'a/b', op: 'put', value: { x: 1 }, correlationId: 'c', expectedRevision: 7 }, 3, {
-        allowExpectedRevision: true,
+      checkChange({ key: 'a/b', op: 'put', value: { x: 1 }, correlationId: 'c', expectedVersion: 7 }, 3, {
+        allowExpectedVersion: true,
       }),
-    ).toEqual({ index: 3, key: 'a/b', op: 'put', value: { x: 1 }, correlationId: 'c', expectedRevision: '7' });
+    ).toEqual({ index: 3, key: 'a/b', op: 'put', value: { x: 1 }, correlationId: 'c', expectedVersion: '7' });
     const bad =
       (change: object, allow = true) =>
       () =>
-        checkChange(change as never, 0, { allowExpectedRevision: allow });
+        checkChange(change as never, 0, { allowExpectedVersion: allow });
     expect(bad({ key: 'a/__proto__', op: 'put', value: 1 })).toThrow(expect.objectContaining({ code: 'INVALID_KEY' }));
     expect(bad({ key: 'a', op: 'upsert', value: 1 })).toThrow(InvalidChangeError);
     expect(bad({ key: 'a', op: 'put' })).toThrow(InvalidChangeError);
     expect(bad({ key: 'a', op: 'delete', value: 1 })).toThrow(InvalidChangeError);
     expect(bad({ key: 'a', op: 'put', value: new Date() })).toThrow(expect.objectContaining({ code: 'INVALID_VALUE' }));
     expect(bad({ key: 'a', op: 'put', value: 1, correlationId: 'x'.repeat(129) })).toThrow(InvalidChangeError);
-    expect(bad({ key: 'a', op: 'put', value: 1, expectedRevision: -1 })).toThrow(
+    expect(bad({ key: 'a', op: 'put', value: 1, expectedVersion: -1 })).toThrow(
       expect.objectContaining({ code: 'INVALID_REVISION' }),
     );
-    expect(bad({ key: 'a', op: 'put', value: 1, expectedRevision: 1 }, false)).toThrow(/DynamoDB/);
+    expect(bad({ key: 'a', op: 'put', value: 1, expectedVersion: 1 }, false)).toThrow(/DynamoDB/);
   });
 });
 

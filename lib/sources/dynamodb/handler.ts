@@ -41,8 +41,9 @@ export function createDynamoDbStreamHandler(
     const records = event.Records ?? [];
     // A record without a sequence number cannot be reported; it is rejected under its position.
     const ids = records.map((record, index) => record.dynamodb?.SequenceNumber ?? `#${index}`);
-    const items = records.map((record, index) =>
-      normalizeItem(
+    // A record that is no change at all (a correlation tag) is passed over, and counts as done.
+    const items = records.flatMap((record, index) => {
+      const item = normalizeItem(
         ids[index]!,
         record,
         (r: DynamoDBRecord) => changeFromStreamRecord(r, tables),
@@ -52,8 +53,9 @@ export function createDynamoDbStreamHandler(
           id: ids[index]!,
         },
         (r) => JSON.stringify(r),
-      ),
-    );
+      );
+      return item ? [item] : [];
+    });
     const remaining = remainingTime(context, margin);
     const { failed } = await deliverBatch(
       items,

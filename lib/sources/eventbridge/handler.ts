@@ -1,7 +1,10 @@
 import middy from '@middy/core';
 import type { Context, EventBridgeEvent } from 'aws-lambda';
 import type { DatasyncCore } from '../../core.ts';
+import { ENV } from '../../config.ts';
 import { DatasyncError } from '../../errors.ts';
+import { revisionLimit } from '../../model/revision.ts';
+import { busRoute, type BusSourceOptions } from '../bus-options.ts';
 import { deliverBatch, normalizeItem } from '../batch.ts';
 import {
   DEFAULT_SAFETY_MARGIN_MS,
@@ -13,7 +16,7 @@ import {
 import { changeFromEventBridgeEvent, type EventBridgeSourceOptions } from './normalize.ts';
 
 /** Options of the EventBridge handler. */
-export interface EventBridgeHandlerOptions extends SourceHandlerOptions, EventBridgeSourceOptions {}
+export interface EventBridgeHandlerOptions extends SourceHandlerOptions, EventBridgeSourceOptions, BusSourceOptions {}
 
 /** The result of an EventBridge invocation that did not fail. */
 export interface EventBridgeResult {
@@ -21,11 +24,16 @@ export interface EventBridgeResult {
 }
 
 /**
- * The EventBridge handler (middy) for events whose `detail` is a change envelope. EventBridge
- * invokes Lambda asynchronously, so there is no partial batch response: when a plugin fails the
- * handler throws (after writing feedback) and Lambda retries the event, then sends it to the
- * function's on-failure destination. A malformed event or one with the wrong `source` or
- * `detail-type` is dead-lettered and reported, and the invocation succeeds.
+ * The EventBridge handler (middy) for events whose `detail` is a change envelope. The change
+ * passes the change rules; a change to a key that lives in a table is written to the table by
+ * the store (or refused when the store is off); any other change moves to the ordered FIFO queue
+ * when one is configured (EventBridge runs many invocations at once), else is delivered here.
+ *
+ * EventBridge invokes Lambda asynchronously, so there is no partial batch response: when a
+ * plugin, the store or the move fails, the handler throws (after writing feedback) and Lambda
+ * retries the event, then sends it to the function's on-failure destination. A malformed event
+ * or one with the wrong `source` or `detail-type` is dead-lettered and reported, and the
+ * invocation succeeds.
  */
 export function createEventBridgeHandler(
   datasync: Pick<DatasyncCore, 'dispatch'>,
@@ -34,16 +42,21 @@ export function createEventBridgeHandler(
   const writers = resolveWriters(options);
   const margin = options.safetyMarginMs ?? DEFAULT_SAFETY_MARGIN_MS;
   const log = options.log ?? jsonLog;
+  const route = busRoute(options, false);
+  const env = options.env ?? process.env;
+  const busName = options.busName ?? env[ENV.eventBus];
+  const sourceOptions = { ...options, ...(busName ? { busName } : {}) };
   return middy<EventBridgeEvent<string, unknown>, EventBridgeResult, Error, Context>().handler(
     async (event, context) => {
       const id = typeof event?.id === 'string' ? event.id : 'event';
+      const rules = { tables: route.tables, maxRevision: revisionLimit() };
       const item = normalizeItem(
         id,
         event,
-        (e: EventBridgeEvent<string, unknown>) => changeFromEventBridgeEvent(e, options),
+        (e: EventBridgeEvent<string, unknown>) => changeFromEventBridgeEvent(e, sourceOptions, rules),
         {
           type: 'eventbridge',
-          name: options.busName ?? (typeof event?.source === 'string' ? event.source : 'eventbridge'),
+          name: busName ?? (typeof event?.source === 'string' ? event.source : 'eventbridge'),
           id,
         },
         (e) => JSON.stringify(e),
@@ -51,11 +64,16 @@ export function createEventBridgeHandler(
       const remaining = remainingTime(context, margin);
       const { failed, outcomes } = await deliverBatch(
         [item],
-        { datasync, ...writers, log, ...(remaining ? { remainingTimeMs: remaining } : {}) },
+        { datasync, ...writers, log, route, ...(remaining ? { remainingTimeMs: remaining } : {}) },
         (direct) => [...direct],
       );
       if (failed.length > 0) {
         const errors = outcomes.flatMap((outcome) => (outcome.error ? [outcome.error] : []));
+        if (errors.length === 0) {
+          throw new DatasyncError('PUBLISH_FAILED', `event ${id} could not be stored or queued; it will be retried`, {
+            details: { eventId: id },
+          });
+        }
         throw new DatasyncError(
           errors.some((error) => (error as DatasyncError).code === 'PLUGIN_TIMEOUT') && errors.length === 1
             ? 'PLUGIN_TIMEOUT'

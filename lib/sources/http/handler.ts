@@ -2,12 +2,14 @@ import { randomUUID } from 'node:crypto';
 import middy from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import type { DatasyncCore } from '../../core.ts';
+import { tablesFromEnvironment } from '../../config.ts';
 import { DatasyncError, InvalidChangeError, toError } from '../../errors.ts';
-import { describeError } from '../../feedback/record.ts';
-import { assertJsonSafe, MAX_VALUE_BYTES, type JsonValue } from '../../model/json-value.ts';
-import { validateKey } from '../../model/key.ts';
+import { describeError, FEEDBACK_VERSION, type StoredFeedback } from '../../feedback/record.ts';
+import { checkChange, MAX_CORRELATION_ID, type CheckedChange } from '../../model/change-rules.ts';
+import { MAX_VALUE_BYTES, type JsonValue } from '../../model/json-value.ts';
 import type { Revision } from '../../model/revision.ts';
-import { deliverBatch } from '../batch.ts';
+import type { TableConfig } from '../../model/table-config.ts';
+import { deliverBatch, rejection } from '../batch.ts';
 import { jsonLog, resolveWriters, type SourceHandlerOptions } from '../../lambda/handler-options.ts';
 import { header, HttpRequestError, jsonBody, jsonResponse, routeOf } from './request.ts';
 
@@ -17,8 +19,11 @@ export interface HttpPublishOptions {
   readonly correlationId: string;
 }
 
-/** What a publish returns: the change's revision (as text, or in an object), or nothing when the target assigns none. */
-export type HttpPublishResult = Revision | { readonly revision?: Revision } | undefined | undefined;
+/**
+ * What a write returns: the item's version, and for a delete whether there was anything to
+ * delete (the library's DynamoDB publisher answers this way).
+ */
+export type HttpPublishResult = { readonly version?: Revision; readonly unchanged?: boolean } | undefined;
 
 /** The publisher the HTTP API writes through (the library's publisher fits). */
 export interface ChangePublisher {
@@ -31,40 +36,48 @@ export interface HttpHandlerOptions extends SourceHandlerOptions {
   /** Writes puts and deletes. */
   readonly publish: ChangePublisher;
   /** Asks for a resync of the named plugins, or of all; may return a resync id. */
-  readonly requestResync: (
-    plugins?: readonly string[],
-  ) => Promise<string | { readonly resyncId?: string } | undefined | undefined>;
+  readonly requestResync: (plugins?: readonly string[]) => Promise<string | { readonly resyncId?: string } | undefined>;
+  /** The tables the API writes (their item rules are checked first); default `DATASYNC_TABLES`. */
+  readonly tables?: readonly TableConfig[];
   /** Largest request body; default the largest value, 200 KiB. */
   readonly maxBodyBytes?: number;
   /** The API's name in feedback and dead letters; default `http`. */
   readonly name?: string;
 }
 
-const MAX_CORRELATION_ID = 128;
-
 /**
  * The HTTP API handler (middy, API Gateway HTTP API payload v2) for RPC clients:
  *
- * | request | answer |
+ * | route | answer |
  * |---|---|
- * | `PUT /keys/{key+}` with a JSON body (the value) | 200 `{key, op, revision?, correlationId}` |
- * | `DELETE /keys/{key+}` | 200 `{key, op, revision?, correlationId}` |
+ * | `PUT /keys/{key+}` with a JSON body (the value) | 200 `{key, op, version?, correlationId}` |
+ * | `DELETE /keys/{key+}` | 200 `{key, op, version?, unchanged?, correlationId}` |
  * | `POST /resync` with an optional body `{"plugins": [names]}` | 202 `{resync, plugins, resyncId?, correlationId}` |
  *
+ * API Gateway routes the request: the handler reads `routeKey` and `pathParameters`, as the API
+ * decoded them. (Behind a `$default` route it routes the raw path itself, without resolving `.`
+ * or `..`.) A written change passes the same rules as every source's (`checkChange`) before it is
+ * written; the table's stream then delivers it to the plugins, with the request's correlation id.
+ * A delete that found nothing to delete changes nothing, so its correlation id is settled by a
+ * `stored` feedback record that lists it as skipped.
+ *
  * Errors answer `{"error": {code, message}}`: 400 bad key, value or body, 404 unknown path, 405
- * method not allowed (with `Allow`), 409 revision conflict, 413 body too large, 415 not JSON, 500
+ * method not allowed (with `Allow`), 409 version conflict, 413 body too large, 415 not JSON, 500
  * when the publisher or resync request fails. A refused change or resync request (400, 413, 415)
- * is also reported in feedback and dead-lettered, like bad input of every other source.
+ * is also reported in feedback (under the request's correlation id) and dead-lettered, like bad
+ * input of every other source.
  */
 export function createHttpHandler(datasync: Pick<DatasyncCore, 'plugins'>, options: HttpHandlerOptions) {
   const writers = resolveWriters(options);
   const log = options.log ?? jsonLog;
   const maxBodyBytes = options.maxBodyBytes ?? MAX_VALUE_BYTES;
   const name = options.name ?? 'http';
+  const tables = options.tables ?? tablesFromEnvironment(options.env);
 
   const serve = async (
     event: APIGatewayProxyEventV2,
     correlationId: string,
+    requestId: string,
   ): Promise<APIGatewayProxyStructuredResultV2> => {
     const method = (event.requestContext?.http?.method ?? '').toUpperCase();
     const route = routeOf(event);
@@ -89,27 +102,43 @@ export function createHttpHandler(datasync: Pick<DatasyncCore, 'plugins'>, optio
       });
     }
     if (method !== 'PUT' && method !== 'DELETE') return notAllowed(method, 'PUT, DELETE', correlationId);
-    const key = checkedKey(route.key);
-    let result: HttpPublishResult;
-    if (method === 'PUT') {
-      const value = jsonBody(event, maxBodyBytes, true);
-      try {
-        assertJsonSafe(value, maxBodyBytes);
-      } catch (cause) {
-        throw new HttpRequestError(
-          400,
-          new InvalidChangeError(`value: ${(cause as Error).message}`, { cause, details: { key } }),
-        );
-      }
-      result = await publishing(() => options.publish.put(key, value as JsonValue, { correlationId }));
-    } else {
-      result = await publishing(() => options.publish.delete(key, { correlationId }));
+    const op = method === 'PUT' ? 'put' : 'delete';
+    const value = op === 'put' ? jsonBody(event, maxBodyBytes, true) : undefined;
+    let change: CheckedChange;
+    try {
+      change = checkChange(
+        { key: route.key, op, hasValue: op === 'put', value, correlationId },
+        { origin: 'client', tables },
+      );
+    } catch (cause) {
+      throw new HttpRequestError(400, toError(cause));
     }
-    const revision = typeof result === 'string' ? result : result?.revision;
+    const result = await publishing(() =>
+      change.op === 'put'
+        ? options.publish.put(change.key, change.value!, { correlationId })
+        : options.publish.delete(change.key, { correlationId }),
+    );
+    if (result?.unchanged) {
+      // Nothing was deleted, so no plugin will hear of it: say so under the request's id.
+      const ref = { key: change.key, op: change.op, correlationId };
+      const record: StoredFeedback = {
+        version: FEEDBACK_VERSION,
+        event: 'stored',
+        status: 'ok',
+        source: { type: 'http', name, id: requestId },
+        changes: [],
+        skipped: [ref],
+        correlationId,
+        time: new Date().toISOString(),
+        durationMs: 0,
+      };
+      await writers.feedback.write([record]);
+    }
     return jsonResponse(200, {
-      key,
-      op: method === 'PUT' ? 'put' : 'delete',
-      ...(revision === undefined ? {} : { revision }),
+      key: change.key,
+      op: change.op,
+      ...(result?.version === undefined ? {} : { version: result.version }),
+      ...(result?.unchanged ? { unchanged: true } : {}),
       correlationId,
     });
   };
@@ -120,7 +149,7 @@ export function createHttpHandler(datasync: Pick<DatasyncCore, 'plugins'>, optio
     const correlationId =
       given && given.length <= MAX_CORRELATION_ID && !/[\u0000-\u001f\u007f]/.test(given) ? given : requestId;
     try {
-      return await serve(event, correlationId);
+      return await serve(event, correlationId, requestId);
     } catch (thrown) {
       if (!(thrown instanceof HttpRequestError)) {
         const error = describeError(thrown);
@@ -128,22 +157,26 @@ export function createHttpHandler(datasync: Pick<DatasyncCore, 'plugins'>, optio
         return jsonResponse(500, { error: { code: error.code ?? 'INTERNAL', message: error.message }, correlationId });
       }
       if (thrown.status === 400 || thrown.status === 413 || thrown.status === 415) {
-        // Refused input is reported and kept like any source's; failing to do so fails the request.
+        // Refused input is reported (under the request's correlation id) and kept like any
+        // source's; failing to do so fails the request.
         try {
           await deliverBatch(
             [
               {
                 id: requestId,
                 rejected: {
-                  error: thrown.error,
-                  source: { type: 'http', name, id: requestId },
-                  raw: JSON.stringify({
-                    method: event.requestContext?.http?.method,
-                    path: event.rawPath,
-                    contentType: header(event, 'content-type'),
-                    body: event.body,
-                    isBase64Encoded: event.isBase64Encoded,
-                  }),
+                  ...rejection(
+                    thrown.error,
+                    { type: 'http', name, id: requestId },
+                    JSON.stringify({
+                      method: event.requestContext?.http?.method,
+                      path: event.rawPath,
+                      contentType: header(event, 'content-type'),
+                      body: event.body,
+                      isBase64Encoded: event.isBase64Encoded,
+                    }),
+                  ),
+                  correlationId,
                 },
               },
             ],
@@ -181,14 +214,6 @@ function notAllowed(method: string, allow: string, correlationId: string): APIGa
   );
 }
 
-function checkedKey(raw: string): string {
-  try {
-    return validateKey(raw);
-  } catch (cause) {
-    throw new HttpRequestError(400, toError(cause));
-  }
-}
-
 /** Runs a publish or resync request, turning its failure into the right status. */
 async function publishing<T>(work: () => Promise<T>): Promise<T> {
   try {
@@ -198,7 +223,7 @@ async function publishing<T>(work: () => Promise<T>): Promise<T> {
     const code = error instanceof DatasyncError ? error.code : undefined;
     if (code === 'INVALID_KEY' || code === 'INVALID_VALUE' || code === 'INVALID_CHANGE' || code === 'INVALID_REVISION')
       throw new HttpRequestError(400, error);
-    if (code === 'REVISION_CONFLICT') throw new HttpRequestError(409, error);
+    if (code === 'VERSION_CONFLICT') throw new HttpRequestError(409, error);
     throw new HttpRequestError(500, error);
   }
 }

@@ -1,5 +1,6 @@
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import { InvalidChangeError } from '../../errors.ts';
+import { InvalidChangeError, toError } from '../../errors.ts';
+import { parseJsonStrict } from '../../model/json-text.ts';
 
 /** The routes the HTTP API serves. */
 export type HttpRoute =
@@ -22,18 +23,36 @@ export class HttpRequestError extends Error {
   }
 }
 
+/** The routes the API declares (serverless.yml), as API Gateway names them in `routeKey`. */
+export const ROUTES = {
+  put: 'PUT /keys/{key+}',
+  delete: 'DELETE /keys/{key+}',
+  resync: 'POST /resync',
+} as const;
+
 /**
- * Finds the route of an API Gateway HTTP API (payload v2) request: `/keys/{key+}` or `/resync`,
- * with or without a stage name in front. The key is URL-decoded.
+ * Finds the route of an API Gateway HTTP API (payload v2) request. API Gateway has routed it: its
+ * `routeKey` names the route and `pathParameters.key` holds the key, decoded once. Behind a
+ * `$default` route the handler routes the raw path itself (`/keys/{key+}` or `/resync`, with or
+ * without a stage in front), decoding the key once and resolving no `.` or `..`, as API Gateway
+ * would.
  */
 export function routeOf(event: APIGatewayProxyEventV2): HttpRoute {
-  let path = event.rawPath ?? event.requestContext?.http?.path ?? '/';
+  const routeKey = event.routeKey ?? event.requestContext?.routeKey;
+  if (routeKey && routeKey !== '$default') {
+    if (routeKey === ROUTES.resync) return { route: 'resync' };
+    if (routeKey === ROUTES.put || routeKey === ROUTES.delete) {
+      const key = event.pathParameters?.key;
+      if (key === undefined) throw new HttpRequestError(400, new InvalidChangeError('the request names no key'));
+      return { route: 'keys', key };
+    }
+    return { route: 'unknown' };
+  }
+  let path = event.rawPath ?? '/';
   const stage = event.requestContext?.stage;
   if (stage && stage !== '$default' && path.startsWith(`/${stage}/`)) path = path.slice(stage.length + 1);
   if (path === '/resync' || path === '/resync/') return { route: 'resync' };
   if (path.startsWith('/keys/') && path.length > '/keys/'.length) {
-    const fromGateway = event.pathParameters?.key;
-    if (fromGateway !== undefined) return { route: 'keys', key: fromGateway };
     try {
       return { route: 'keys', key: decodeURIComponent(path.slice('/keys/'.length)) };
     } catch (cause) {
@@ -83,9 +102,12 @@ export function jsonBody(event: APIGatewayProxyEventV2, maxBytes: number, requir
     );
   }
   try {
-    return JSON.parse(bytes.toString('utf8'));
+    return parseJsonStrict(bytes.toString('utf8'));
   } catch (cause) {
-    throw new HttpRequestError(400, new InvalidChangeError(`body is not JSON: ${(cause as Error).message}`, { cause }));
+    if (cause instanceof SyntaxError) {
+      throw new HttpRequestError(400, new InvalidChangeError(`body is not JSON: ${cause.message}`, { cause }));
+    }
+    throw new HttpRequestError(400, toError(cause));
   }
 }
 

@@ -1,8 +1,6 @@
 import middy from '@middy/core';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import type { DatasyncCore } from '../../core.ts';
-import { arnResourceName } from '../envelope-change.ts';
-import { deliverBatch, normalizeItem } from '../batch.ts';
 import {
   DEFAULT_SAFETY_MARGIN_MS,
   jsonLog,
@@ -10,43 +8,63 @@ import {
   resolveWriters,
   type SourceHandlerOptions,
 } from '../../lambda/handler-options.ts';
+import { revisionLimit } from '../../model/revision.ts';
+import { deliverBatch, normalizeItem } from '../batch.ts';
+import { busRoute, type BusSourceOptions } from '../bus-options.ts';
+import { arnResourceName } from '../envelope-change.ts';
 import { batchResponse, fifoQueueFailures, standardQueueFailures } from '../partial-batch.ts';
 import { changeFromSqsMessage, isFifoQueueArn } from './normalize.ts';
 
 /** Options of the SQS handler. */
-export type SqsHandlerOptions = SourceHandlerOptions;
+export interface SqsHandlerOptions extends SourceHandlerOptions, BusSourceOptions {}
 
 /**
- * The SQS handler (middy) for standard and FIFO queues whose bodies are change envelopes. It
- * delivers the batch, writes all feedback, dead-letters malformed messages (they count as
- * handled and are deleted) and answers with a partial batch response: for a standard queue the
- * failed messages only; for a FIFO queue (ARN ending in `.fifo`) each failed message and every
- * later message of its message group. Needs `FunctionResponseTypes: [ReportBatchItemFailures]`.
+ * The SQS handler (middy) for standard and FIFO queues whose bodies are change envelopes.
+ *
+ * Each message passes the change rules (a sender's revision at most five minutes ahead of the
+ * clock, values for a table's keys that are its items). A change to a key that lives in a table
+ * is written to the table by the store (or refused when the store is off). Other changes are
+ * delivered: from a FIFO queue here, one message group (key) at a time; from a standard queue,
+ * after moving to the ordered FIFO queue when one is configured, so concurrent invocations never
+ * hand a plugin two changes of one key at once.
+ *
+ * It writes all feedback, dead-letters malformed messages (they count as handled and are deleted)
+ * and answers with a partial batch response: for a standard queue the failed messages only; for
+ * a FIFO queue (ARN ending in `.fifo`) each failed message and every later message of its message
+ * group. Needs `FunctionResponseTypes: [ReportBatchItemFailures]`.
  */
 export function createSqsHandler(datasync: Pick<DatasyncCore, 'dispatch'>, options: SqsHandlerOptions = {}) {
   const writers = resolveWriters(options);
   const margin = options.safetyMarginMs ?? DEFAULT_SAFETY_MARGIN_MS;
   const log = options.log ?? jsonLog;
+  const routes = { ordered: busRoute(options, true), unordered: busRoute(options, false) };
+  let warned = false;
   return middy<SQSEvent, SQSBatchResponse, Error, Context>().handler(async (event, context) => {
     const records = event.Records ?? [];
+    const fifo = records.some((record) => isFifoQueueArn(record.eventSourceARN));
+    const route = fifo ? routes.ordered : routes.unordered;
+    if (!fifo && !route.forward && !warned) {
+      warned = true;
+      log({
+        level: 'warn',
+        message:
+          'a standard queue delivers to plugins directly: concurrent invocations may hand a plugin two changes of one key at once (set an ordered FIFO queue)',
+      });
+    }
+    const rules = { tables: route.tables, maxRevision: revisionLimit() };
     const items = records.map((record) =>
       normalizeItem(
         record.messageId,
         record,
-        changeFromSqsMessage,
-        {
-          type: 'sqs',
-          name: arnResourceName(record.eventSourceARN) ?? 'sqs',
-          id: record.messageId,
-        },
+        (r) => changeFromSqsMessage(r, rules),
+        { type: 'sqs', name: arnResourceName(record.eventSourceARN) ?? 'sqs', id: record.messageId },
         (r) => r.body,
       ),
     );
-    const fifo = records.some((record) => isFifoQueueArn(record.eventSourceARN));
     const remaining = remainingTime(context, margin);
     const { failed } = await deliverBatch(
       items,
-      { datasync, ...writers, log, ...(remaining ? { remainingTimeMs: remaining } : {}) },
+      { datasync, ...writers, log, route, ...(remaining ? { remainingTimeMs: remaining } : {}) },
       (direct) => (fifo ? fifoQueueFailures(records, direct) : standardQueueFailures(records, direct)),
     );
     return batchResponse(failed);

@@ -55,21 +55,12 @@ const TIMEOUT_MS = 150;
 export function observedPlugin(name: string, prefixes: string[]): ObservedPlugin {
   const view = new Map<string, { value: JsonValue; revision?: string }>();
   const applications = new Map<string, number>();
-  // A snapshot is the table's state: it may hand over a key older than a change the plugin
-  // already applied (a bus change the table did not hold yet). The plugin then holds the older
-  // revision, and applying the newer change again, when it comes from the table, is no repeat.
-  const takenBack = (key: string, revision: string) => {
-    for (const id of [...applications.keys()]) {
-      const at = id.lastIndexOf('@');
-      if (id.slice(0, at) !== key) continue;
-      const applied = id.slice(at + 1);
-      if (applied !== '-' && compareRevisions(applied, revision) > 0) applications.delete(id);
-    }
-  };
   const outOfOrder: string[] = [];
   const callbacks: CallbackRecord[] = [];
-  // The highest revision applied per key since the last resync set it.
+  // Per key, the highest revision applied (the table's stream order, or a sender's revision) and
+  // the highest item version held (a resync's items carry versions, not stream positions).
   const watermark = new Map<string, string>();
+  const versionMark = new Map<string, string>();
   let armed: PluginFaultKind[] = [];
   const faultsFired = new Map<PluginFaultKind, number>();
 
@@ -127,6 +118,15 @@ export function observedPlugin(name: string, prefixes: string[]): ObservedPlugin
             outOfOrder.push(`${change.key}: ${change.revision} after ${held}`);
           else watermark.set(change.key, change.revision);
         }
+        // A put of an item version below one the plugin held is the table going back (a delete ends
+        // the item's versions: a re-created item may start lower, from another writer's clock).
+        if (change.op === 'delete') versionMark.delete(change.key);
+        const version = versionMark.get(change.key);
+        if (change.op === 'put' && change.version !== undefined) {
+          if (version !== undefined && compareRevisions(change.version, version) < 0)
+            outOfOrder.push(`${change.key}: version ${change.version} after ${version}`);
+          else versionMark.set(change.key, change.version);
+        }
         if (change.op === 'put')
           view.set(change.key, {
             value: change.value!,
@@ -142,16 +142,12 @@ export function observedPlugin(name: string, prefixes: string[]): ObservedPlugin
       for await (const page of snapshot.pages()) {
         if (context.signal.aborted) throw context.signal.reason;
         for (const entry of page) {
-          if (entry.revision !== undefined) takenBack(entry.key, entry.revision);
           if (entry.op === 'put') {
-            view.set(entry.key, {
-              value: entry.value,
-              ...(entry.revision === undefined ? {} : { revision: entry.revision }),
-            });
-            if (entry.revision !== undefined) watermark.set(entry.key, entry.revision);
+            view.set(entry.key, { value: entry.value });
+            if (entry.version !== undefined) versionMark.set(entry.key, entry.version);
           } else {
             view.delete(entry.key);
-            if (entry.revision !== undefined) watermark.set(entry.key, entry.revision);
+            versionMark.delete(entry.key);
           }
         }
       }

@@ -26,6 +26,9 @@ export interface ScheduleResources {
   readonly busName: string;
   /** The queue the bus rule delivers change events to (standing in for EventBridge's Lambda invoke). */
   readonly busQueueUrl: string;
+  /** The FIFO queue bus changes of keys no table holds move to, grouped by key. */
+  readonly orderedQueueUrl: string;
+  readonly orderedQueueArn: string;
   /** Removes everything this set created. */
   remove(): Promise<void>;
 }
@@ -53,11 +56,17 @@ export async function createScheduleResources(clients: AwsClients, prefix = 'cfg
   await waitUntilTableExists({ client: clients.dynamodb, maxWaitTime: 30 }, { TableName: tableName });
   await waitUntilTableExists({ client: clients.dynamodb, maxWaitTime: 30 }, { TableName: stateTable });
   const queue = async (name: string) => (await clients.sqs.send(new CreateQueueCommand({ QueueName: name }))).QueueUrl!;
-  const [feedbackQueueUrl, deadLetterQueueUrl, sourceQueueUrl, busQueueUrl] = await Promise.all([
+  const [feedbackQueueUrl, deadLetterQueueUrl, sourceQueueUrl, busQueueUrl, orderedQueueUrl] = await Promise.all([
     queue(`rel-feedback-${suffix}`),
     queue(`rel-dlq-${suffix}`),
     queue(`rel-source-${suffix}`),
     queue(`rel-bus-${suffix}`),
+    (async () =>
+      (
+        await clients.sqs.send(
+          new CreateQueueCommand({ QueueName: `rel-ordered-${suffix}.fifo`, Attributes: { FifoQueue: 'true' } }),
+        )
+      ).QueueUrl!)(),
   ]);
   const arnOf = async (url: string) =>
     (await clients.sqs.send(new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['QueueArn'] }))).Attributes!
@@ -90,6 +99,8 @@ export async function createScheduleResources(clients: AwsClients, prefix = 'cfg
     sourceQueueArn: await arnOf(sourceQueueUrl),
     busName,
     busQueueUrl,
+    orderedQueueUrl,
+    orderedQueueArn: await arnOf(orderedQueueUrl),
     async remove() {
       const quietly = async (work: () => Promise<unknown>) => {
         try {
@@ -107,7 +118,7 @@ export async function createScheduleResources(clients: AwsClients, prefix = 'cfg
         clients.eventbridge.send(new DeleteRuleCommand({ Name: `rel-rule-${suffix}`, EventBusName: busName })),
       );
       await quietly(() => clients.eventbridge.send(new DeleteEventBusCommand({ Name: busName })));
-      for (const url of [feedbackQueueUrl, deadLetterQueueUrl, sourceQueueUrl, busQueueUrl])
+      for (const url of [feedbackQueueUrl, deadLetterQueueUrl, sourceQueueUrl, busQueueUrl, orderedQueueUrl])
         await quietly(() => clients.sqs.send(new DeleteQueueCommand({ QueueUrl: url })));
       for (const name of [tableName, stateTable])
         await quietly(() => clients.dynamodb.send(new DeleteTableCommand({ TableName: name })));

@@ -1,12 +1,14 @@
 import fc from 'fast-check';
 
-/** The keys schedules write: two subtrees, so plugins with different prefixes overlap on some. */
+/** The table's keys schedules write: two subtrees, so plugins with different prefixes overlap on some. */
 export const KEYS = ['cfg/a/k0', 'cfg/a/k1', 'cfg/a/k2', 'cfg/b/k0', 'cfg/b/k1'] as const;
+/** Keys no table holds: only the buses carry them, through the ordered (FIFO) queue. */
+export const BUS_KEYS = ['evt/k0', 'evt/k1'] as const;
 
 /** The sources a change is published through. */
 export type PublishSource = 'dynamodb' | 'http' | 'sqs' | 'eventbridge';
-/** The event sources the harness delivers from. */
-export type DeliverySource = 'stream' | 'sqs' | 'eventbridge';
+/** The event sources the harness delivers from (`ordered`: the FIFO queue bus keys move to). */
+export type DeliverySource = 'stream' | 'sqs' | 'eventbridge' | 'ordered';
 
 /** One step of a schedule. */
 export type Step =
@@ -27,6 +29,11 @@ export type Step =
       readonly duplicate: boolean;
       /** The invocation crashes after the plugins ran (its feedback write fails), so the source retries it. */
       readonly crash: boolean;
+      /**
+       * Two invocations at once, in two containers sharing the state table: the batch split in
+       * two (for the FIFO queue, by message group, as SQS hands a group to one invocation).
+       */
+      readonly concurrent?: boolean;
       readonly seed: number;
     }
   | {
@@ -50,17 +57,18 @@ export function scheduleArbitrary(size: ScheduleSize): fc.Arbitrary<Step[]> {
   const publish = fc.record({
     kind: fc.constant('publish' as const),
     source: fc.constantFrom<PublishSource>('dynamodb', 'http', 'sqs', 'eventbridge'),
-    key: fc.nat(KEYS.length - 1),
+    key: fc.nat(KEYS.length + BUS_KEYS.length - 1),
     op: fc.constantFrom<'put' | 'delete'>('put', 'put', 'delete'),
     value: fc.nat(999),
   });
   const deliver = fc.record({
     kind: fc.constant('deliver' as const),
-    source: fc.constantFrom<DeliverySource>('stream', 'sqs', 'eventbridge'),
+    source: fc.constantFrom<DeliverySource>('stream', 'sqs', 'eventbridge', 'ordered'),
     max: fc.integer({ min: 1, max: 10 }),
     shuffle: fc.boolean(),
     duplicate: fc.boolean(),
     crash: fc.boolean().chain((crash) => (crash ? fc.boolean() : fc.constant(false))),
+    concurrent: fc.boolean(),
     seed: fc.nat(),
   });
   const pluginFault = fc.record({

@@ -31,11 +31,12 @@ import { createSqsHandler } from '../../../lib/sources/sqs/handler.ts';
 import { FailureTracker } from '../../../lib/resync/failures.ts';
 import { DynamoDbLedger } from '../../../lib/state/ledger.ts';
 import { SyncStateStore } from '../../../lib/state/store.ts';
-import { createStorePlugin } from '../../../examples/plugins/store.ts';
+import { OrderedQueueForwarder } from '../../../lib/sources/forward.ts';
+import { TableStore } from '../../../lib/sources/store.ts';
 import { AwsFaults } from './faults.ts';
 import { invocation, observedPlugin, type InvocationTag, type ObservedPlugin } from './plugins.ts';
 import { createScheduleResources, type ScheduleResources } from './resources.ts';
-import { KEYS, random, type DeliverySource, type Step } from './schedule.ts';
+import { BUS_KEYS, KEYS, random, type DeliverySource, type Step } from './schedule.ts';
 
 /** Receives of one message before the queue moves it to its dead-letter queue (redrive policy). */
 const MAX_RECEIVES = 4;
@@ -49,6 +50,19 @@ export class InjectedCrash extends Error {
     super('injected crash: the invocation ended before its feedback was written');
     this.name = 'InjectedCrash';
   }
+}
+
+/** The source handlers of one Lambda container. */
+interface Container {
+  stream: (
+    event: { Records: DynamoDBRecord[] },
+    context: unknown,
+  ) => Promise<{ batchItemFailures: Array<{ itemIdentifier: string }> }>;
+  sqs: (
+    event: { Records: SQSRecord[] },
+    context: unknown,
+  ) => Promise<{ batchItemFailures: Array<{ itemIdentifier: string }> }>;
+  eventbridge: (event: unknown, context: unknown) => Promise<unknown>;
 }
 
 /** One record a source produced, as the harness received it, and what became of it. */
@@ -142,26 +156,21 @@ export class World {
   readonly #feedback: Array<{ record: FeedbackRecord; tag?: InvocationTag }> = [];
   readonly #records: SourceRecord[] = [];
   readonly #published: Published[] = [];
-  readonly #handlers: {
-    stream: (
-      event: { Records: DynamoDBRecord[] },
-      context: unknown,
-    ) => Promise<{ batchItemFailures: Array<{ itemIdentifier: string }> }>;
-    sqs: (
-      event: { Records: SQSRecord[] },
-      context: unknown,
-    ) => Promise<{ batchItemFailures: Array<{ itemIdentifier: string }> }>;
-    eventbridge: (event: unknown, context: unknown) => Promise<unknown>;
+  readonly #handlers: Container & {
     http: (event: APIGatewayProxyEventV2, context: unknown) => Promise<{ statusCode?: number; body?: string }>;
     resync: (event: unknown, context: unknown) => Promise<unknown>;
   };
+  /** Two Lambda containers of the source functions: their own ledgers and caches on one state table. */
+  readonly #containers: [Container, Container];
   readonly #publishers: { dynamodb: Publisher; sqs: Publisher; eventbridge: Publisher };
   // Pools: what each event source mapping has received and not yet finished.
   #stream: Array<{ record: DynamoDBRecord; entry: SourceRecord }> = [];
   #lastStreamBatch: DynamoDBRecord[] = [];
   #sqs: Array<{ record: SQSRecord; entry: SourceRecord }> = [];
   #events: Array<{ event: EventBridgeEvent<string, unknown>; entry: SourceRecord }> = [];
-  readonly #iterators = new Map<string, string | null>();
+  /** The ordered FIFO queue's messages, in the order the queue holds them. */
+  #ordered: Array<{ record: SQSRecord; entry: SourceRecord }> = [];
+  readonly #lastSequence = new Map<string, string>();
   #resyncQueue: Array<{ request: ResyncRequest; attempts: number; notBefore?: number }> = [];
   /** Resyncs that run alongside the next delivery (and each other: their plugins' leases keep them apart). */
   #concurrentResyncs: ResyncRequest[] = [];
@@ -174,25 +183,39 @@ export class World {
     this.#resources = resources;
     this.#sqsArn = resources.sourceQueueArn;
     const tables = [resources.table];
-    this.observed = [observedPlugin('subtree-a', ['cfg/a']), observedPlugin('everything', ['cfg'])];
-    this.#plugins = [createStorePlugin(tables, { clients: faulty }), ...this.observed];
-    this.#store = new SyncStateStore({ stateTable: resources.stateTable, clients: faulty });
-    const ledger = new DynamoDbLedger({ store: this.#store });
-    const tracker = new FailureTracker({
-      store: this.#store,
-      ledger,
-      requestResync: async (plugin) => {
-        this.#resyncQueue.push({
-          request: { datasync: 'resync', resyncId: newResyncId(), reason: 'failing-plugin', plugins: [plugin] },
-          attempts: 0,
-        });
-      },
-    });
-    this.#datasync = createDatasync({
-      plugins: this.#plugins,
-      ledger,
-      onOutcomes: (outcomes) => tracker.record(outcomes),
-    });
+    this.observed = [
+      observedPlugin('subtree-a', ['cfg/a']),
+      observedPlugin('everything', ['cfg']),
+      observedPlugin('events', ['evt']),
+    ];
+    this.#plugins = [...this.observed];
+    // One container's datasync: its own ledger (and state cache) on the shared state table.
+    const container = () => {
+      const store = new SyncStateStore({ stateTable: resources.stateTable, clients: faulty });
+      const ledger = new DynamoDbLedger({ store });
+      const tracker = new FailureTracker({
+        store,
+        ledger,
+        requestResync: async (plugin) => {
+          this.#resyncQueue.push({
+            request: { datasync: 'resync', resyncId: newResyncId(), reason: 'failing-plugin', plugins: [plugin] },
+            attempts: 0,
+          });
+        },
+      });
+      return {
+        store,
+        datasync: createDatasync({
+          plugins: this.#plugins,
+          ledger,
+          onOutcomes: (outcomes) => tracker.record(outcomes),
+        }),
+      };
+    };
+    const first = container();
+    const second = container();
+    this.#store = first.store;
+    this.#datasync = first.datasync;
     const sink = this.#recordingSink(
       new SqsFeedbackWriter({ sqs: faulty.sqs, queueUrl: resources.feedbackQueueUrl, maxAttempts: 3, baseDelayMs: 5 }),
     );
@@ -221,13 +244,30 @@ export class World {
         retry: { maxAttempts: 3, baseDelayMs: 5 },
       }),
     };
-    this.#handlers = {
-      stream: createDynamoDbStreamHandler(this.#datasync, { ...writers, tables }) as never,
-      sqs: createSqsHandler(this.#datasync, writers) as never,
-      eventbridge: createEventBridgeHandler(this.#datasync, writers) as never,
-      http: createHttpHandler(this.#datasync, {
+    // The source functions: bus changes of the table's keys are written to the table (the store);
+    // bus keys move to the ordered FIFO queue, whose handler delivers them a group at a time.
+    const tableStore = new TableStore({ tables, stateTable: resources.stateTable, clients: faulty });
+    const forwarder = new OrderedQueueForwarder({ queueUrl: resources.orderedQueueUrl, sqs: faulty.sqs });
+    const sources = (datasync: Datasync): Container => ({
+      stream: createDynamoDbStreamHandler(datasync, { ...writers, tables }) as never,
+      sqs: createSqsHandler(datasync, { ...writers, tables, store: tableStore, orderedQueue: forwarder }) as never,
+      eventbridge: createEventBridgeHandler(datasync, {
         ...writers,
-        publish: { put: (key, value) => tablePublisher.put(key, value), delete: (key) => tablePublisher.delete(key) },
+        tables,
+        store: tableStore,
+        orderedQueue: forwarder,
+      }) as never,
+    });
+    this.#containers = [sources(first.datasync), sources(second.datasync)];
+    this.#handlers = {
+      ...this.#containers[0],
+      http: createHttpHandler(this.#datasync, {
+        tables,
+        ...writers,
+        publish: {
+          put: (key, value, options) => tablePublisher.put(key, value, options),
+          delete: (key, options) => tablePublisher.delete(key, options),
+        },
         requestResync: async () => undefined,
       }) as never,
       resync: createResyncHandler(this.#datasync, {
@@ -351,6 +391,17 @@ export class World {
           crash: false,
           seed: round,
         });
+      moved += await this.#fetchQueue('ordered');
+      while (this.#ordered.length > 0)
+        moved += await this.#deliver({
+          kind: 'deliver',
+          source: 'ordered',
+          max: 10,
+          shuffle: false,
+          duplicate: false,
+          crash: false,
+          seed: round,
+        });
       moved += await this.#runResyncQueue();
       if (moved === 0) {
         const states = await this.#store.states(this.#plugins.map((plugin) => plugin.name));
@@ -374,10 +425,24 @@ export class World {
       this.#records.filter((record) => record.deadLettered && record.change).map((record) => record.change!.key),
     );
 
-    // Every change a source produced is accounted for, for every plugin watching its key.
+    // Every change a source produced is accounted for, for every plugin watching its key. A bus
+    // change of the table's keys is accounted for by the store (its stream record then is, by the
+    // plugins); one of a bus key by the ordered queue's record of it.
     const refs = new Map<string, Set<string>>();
     const failedRefs = new Map<string, Set<string>>();
+    const stored = new Set<string>();
+    const storeFailed = new Set<string>();
+    const orderedIds = new Set(
+      this.#records
+        .filter((record) => record.source === 'ordered' && record.change)
+        .map((record) => refId(record.change!)),
+    );
     for (const { record } of this.#feedback) {
+      if (record.event === 'stored') {
+        for (const ref of [...record.changes, ...(record.skipped ?? [])])
+          (record.status === 'ok' ? stored : storeFailed).add(refId(ref));
+        continue;
+      }
       if (record.event !== 'change') continue;
       const ok = refs.get(record.plugin) ?? new Set<string>();
       const failed = failedRefs.get(record.plugin) ?? new Set<string>();
@@ -388,6 +453,18 @@ export class World {
     }
     for (const record of this.#records) {
       if (!record.change) continue;
+      if (record.source === 'sqs' || record.source === 'eventbridge') {
+        const id = refId(record.change);
+        const inTable = keyMatchesPrefix(record.change.key, this.#resources.table.prefix);
+        if (inTable ? stored.has(id) : orderedIds.has(id)) continue;
+        if (record.deadLettered && (storeFailed.has(id) || !inTable || record.failedInvocations >= record.attempts))
+          continue;
+        violations.push(
+          `lost: ${record.source} ${id} was neither ${inTable ? 'stored' : 'moved to the ordered queue'}`,
+        );
+        this.counts.lost += 1;
+        continue;
+      }
       for (const plugin of this.#plugins) {
         if (!plugin.prefixes.some((prefix) => keyMatchesPrefix(record.change!.key, prefix))) continue;
         const id = refId(record.change);
@@ -479,6 +556,31 @@ export class World {
       }
     };
     compareViews(false);
+    // A bus key's truth is its last bus change that was not dead-lettered (no table holds it).
+    const lastBus = new Map<string, Published>();
+    for (const change of this.#published) {
+      if (!(BUS_KEYS as readonly string[]).includes(change.key) || change.revision === undefined) continue;
+      if (change.messageId && deadMessages.has(change.messageId)) continue;
+      const before = lastBus.get(change.key);
+      if (!before || compareRevisions(change.revision, before.revision!) > 0) lastBus.set(change.key, change);
+    }
+    for (const plugin of this.observed) {
+      for (const key of BUS_KEYS) {
+        if (!plugin.prefixes.some((prefix) => keyMatchesPrefix(key, prefix))) continue;
+        const expected = lastBus.get(key);
+        const want = expected?.op === 'put' ? JSON.stringify({ n: expected.value }) : undefined;
+        const got = plugin.view.has(key) ? JSON.stringify(plugin.view.get(key)!.value) : undefined;
+        if (want === got) continue;
+        if (deadKeys.has(key)) {
+          this.counts.divergedUntilResync += 1;
+          continue;
+        }
+        violations.push(
+          `view: ${plugin.name} holds ${key} = ${got ?? 'absent'}, its last bus change ${want ?? 'absent'}`,
+        );
+        this.counts.viewMismatches += 1;
+      }
+    }
     await this.#resync({ datasync: 'resync', resyncId: newResyncId(), reason: 'schedule' });
     await this.settle();
     compareViews(true);
@@ -525,7 +627,12 @@ export class World {
   }
 
   async #publish(step: Extract<Step, { kind: 'publish' }>): Promise<void> {
-    const key = KEYS[step.key % KEYS.length]!;
+    // The buses carry every key; the table's writers (its publisher, the HTTP API) only its own.
+    const all = [...KEYS, ...BUS_KEYS];
+    const key =
+      step.source === 'sqs' || step.source === 'eventbridge'
+        ? all[step.key % all.length]!
+        : KEYS[step.key % KEYS.length]!;
     const value = { n: step.value };
     try {
       if (step.source === 'http') {
@@ -548,12 +655,14 @@ export class World {
           lambdaContext('http', 10_000),
         );
         if (response.statusCode !== 200) throw new Error(`HTTP ${response.statusCode}: ${response.body}`);
-        const body = JSON.parse(response.body ?? '{}') as { revision?: string };
+        const body = JSON.parse(response.body ?? '{}') as { version?: string };
+        // A delete names the version it removed; it comes after that version.
+        const after = body.version && step.op === 'delete' ? String(BigInt(body.version) + 1n) : body.version;
         this.#published.push({
           source: 'http',
           key,
           op: step.op,
-          ...(body.revision ? { revision: body.revision } : {}),
+          ...(after ? { revision: after } : {}),
           ...(step.op === 'put' ? { value: step.value } : {}),
         });
       } else {
@@ -563,7 +672,13 @@ export class World {
           source: step.source,
           key,
           op: step.op,
-          ...(result.revision ? { revision: result.revision } : {}),
+          // The table's version order: a bus change's revision becomes the item's version when the
+          // store writes it; a table delete names the version it removed, and comes after it.
+          ...(result.version !== undefined
+            ? { revision: step.op === 'delete' ? String(BigInt(result.version) + 1n) : result.version }
+            : result.revision !== undefined
+              ? { revision: result.revision }
+              : {}),
           ...(step.op === 'put' ? { value: step.value } : {}),
           ...(result.messageId ? { messageId: result.messageId } : {}),
         });
@@ -576,7 +691,12 @@ export class World {
   }
 
   async #fetchAll(): Promise<number> {
-    return (await this.#fetchStream()) + (await this.#fetchQueue('sqs')) + (await this.#fetchQueue('eventbridge'));
+    return (
+      (await this.#fetchStream()) +
+      (await this.#fetchQueue('sqs')) +
+      (await this.#fetchQueue('eventbridge')) +
+      (await this.#fetchQueue('ordered'))
+    );
   }
 
   async #fetchStream(): Promise<number> {
@@ -586,23 +706,25 @@ export class World {
     let fetched = 0;
     for (const shard of StreamDescription?.Shards ?? []) {
       const id = shard.ShardId!;
-      let iterator = this.#iterators.get(id);
-      if (iterator === undefined) {
-        iterator =
-          (
-            await this.#plain.streams.send(
-              new GetShardIteratorCommand({
-                StreamArn: this.#resources.streamArn,
-                ShardId: id,
-                ShardIteratorType: 'TRIM_HORIZON',
-              }),
-            )
-          ).ShardIterator ?? null;
-      }
-      if (iterator === null) continue;
+      // A fresh iterator after the last record read, every time: the emulator replaces a table's
+      // stream shard with a copy when a transaction on it is cancelled (see infra/local/stream-poller.ts).
+      const last = this.#lastSequence.get(id);
+      const iterator = (
+        await this.#plain.streams.send(
+          new GetShardIteratorCommand({
+            StreamArn: this.#resources.streamArn,
+            ShardId: id,
+            ...(last === undefined
+              ? { ShardIteratorType: 'TRIM_HORIZON' }
+              : { ShardIteratorType: 'AFTER_SEQUENCE_NUMBER', SequenceNumber: last }),
+          }),
+        )
+      ).ShardIterator;
+      if (!iterator) continue;
       const response = await this.#plain.streams.send(new GetRecordsCommand({ ShardIterator: iterator, Limit: 1000 }));
-      this.#iterators.set(id, response.NextShardIterator ?? null);
-      for (const raw of response.Records ?? []) {
+      const read = response.Records ?? [];
+      if (read.length > 0) this.#lastSequence.set(id, read.at(-1)!.dynamodb!.SequenceNumber!);
+      for (const raw of read) {
         const record = toLambdaStreamRecord(raw, this.#resources.streamArn);
         const entry = this.#entry('stream', record.dynamodb!.SequenceNumber!, () =>
           changeFromStreamRecord(record, new Map([[this.#resources.table.name, this.#resources.table]])),
@@ -614,8 +736,13 @@ export class World {
     return fetched;
   }
 
-  async #fetchQueue(source: 'sqs' | 'eventbridge'): Promise<number> {
-    const url = source === 'sqs' ? this.#resources.sourceQueueUrl : this.#resources.busQueueUrl;
+  async #fetchQueue(source: 'sqs' | 'eventbridge' | 'ordered'): Promise<number> {
+    const url =
+      source === 'sqs'
+        ? this.#resources.sourceQueueUrl
+        : source === 'ordered'
+          ? this.#resources.orderedQueueUrl
+          : this.#resources.busQueueUrl;
     let fetched = 0;
     for (;;) {
       const { Messages = [] } = await this.#plain.sqs.send(
@@ -633,6 +760,12 @@ export class World {
         if (source === 'sqs') {
           const record = toLambdaSqsRecord(message, this.#sqsArn, 'us-east-1');
           this.#sqs.push({ record, entry: this.#entry('sqs', record.messageId, () => changeFromSqsMessage(record)) });
+        } else if (source === 'ordered') {
+          const record = toLambdaSqsRecord(message, this.#resources.orderedQueueArn, 'us-east-1');
+          this.#ordered.push({
+            record,
+            entry: this.#entry('ordered', record.messageId, () => changeFromSqsMessage(record)),
+          });
         } else {
           const event = JSON.parse(message.Body ?? 'null') as EventBridgeEvent<string, unknown>;
           // The publisher's event id is what it returned; the bus's event id is the rule target's.
@@ -646,7 +779,7 @@ export class World {
     }
   }
 
-  #entry(source: DeliverySource, id: string, normalize: () => Change): SourceRecord {
+  #entry(source: DeliverySource, id: string, normalize: () => Change | undefined): SourceRecord {
     let change: Change | undefined;
     try {
       change = normalize();
@@ -731,56 +864,26 @@ export class World {
       }
       return batch.length;
     }
-    if (step.source === 'sqs') {
-      if (this.#sqs.length === 0) return 0;
-      const pool = [...this.#sqs];
-      if (step.shuffle) shuffle(pool, rng);
-      const batch = pool.slice(0, step.max);
-      const { result, error, resultsLost } = await this.#invoke('sqs', step.crash, () =>
-        this.#handlers.sqs({ Records: batch.map((item) => item.record) }, lambdaContext('sqs', 30_000)),
-      );
-      const failed = new Set(
-        error === undefined
-          ? (result?.batchItemFailures ?? []).map((failure) => failure.itemIdentifier)
-          : batch.map((item) => item.record.messageId),
-      );
-      for (const item of batch) {
-        if (!failed.has(item.record.messageId)) {
-          // At-least-once: a message handled once may be received again.
-          if (step.duplicate && !item.entry.duplicated && rng() < 0.5) {
-            item.entry.duplicated = true;
-            this.counts.redeliveries += 1;
-            continue;
-          }
-          this.#sqs.splice(this.#sqs.indexOf(item), 1);
-          continue;
-        }
-        item.entry.attempts += 1;
-        if (resultsLost) item.entry.failedInvocations += 1;
-        if (item.entry.attempts >= MAX_RECEIVES) {
-          item.entry.deadLettered = true;
-          this.counts.deadLettered += 1;
-          this.#sqs.splice(this.#sqs.indexOf(item), 1);
-        }
-      }
-      return batch.length;
-    }
+    if (step.source === 'sqs' || step.source === 'ordered') return this.#deliverQueue(step, rng);
     if (this.#events.length === 0) return 0;
     const pool = [...this.#events];
     if (step.shuffle) shuffle(pool, rng);
     const batch = pool.slice(0, step.max);
-    for (const item of batch) {
+    // EventBridge invokes the function once per event, many at once: with `concurrent`, every
+    // event of the batch at the same time, in alternating containers.
+    const deliverOne = async (item: (typeof batch)[number], index: number) => {
+      const container = this.#containers[step.concurrent ? index % 2 : 0]!;
       const { error, resultsLost } = await this.#invoke('eventbridge', step.crash, () =>
-        this.#handlers.eventbridge(item.event, lambdaContext('eventbridge', 30_000)),
+        container.eventbridge(item.event, lambdaContext('eventbridge', 30_000)),
       );
       if (error === undefined) {
         if (step.duplicate && !item.entry.duplicated && rng() < 0.5) {
           item.entry.duplicated = true;
           this.counts.redeliveries += 1;
-          continue;
+          return;
         }
         this.#events.splice(this.#events.indexOf(item), 1);
-        continue;
+        return;
       }
       item.entry.attempts += 1;
       if (resultsLost) item.entry.failedInvocations += 1;
@@ -789,7 +892,69 @@ export class World {
         this.counts.deadLettered += 1;
         this.#events.splice(this.#events.indexOf(item), 1);
       }
+    };
+    if (step.concurrent) await Promise.all(batch.map(deliverOne));
+    else for (const [index, item] of batch.entries()) await deliverOne(item, index);
+    return batch.length;
+  }
+
+  /**
+   * One receive of a queue's event source mapping: the standard queue (any messages, in any order
+   * when shuffled) or the ordered FIFO queue (its messages in queue order). With `concurrent` the
+   * batch is split between two invocations in two containers, run at once; a FIFO queue hands a
+   * message group to one of them only.
+   */
+  async #deliverQueue(step: Extract<Step, { kind: 'deliver' }>, rng: () => number): Promise<number> {
+    const ordered = step.source === 'ordered';
+    const pending = ordered ? this.#ordered : this.#sqs;
+    if (pending.length === 0) return 0;
+    const pool = [...pending];
+    if (step.shuffle && !ordered) shuffle(pool, rng);
+    const batch = pool.slice(0, step.max);
+    const parts: Array<typeof batch> = [[], []];
+    const groups = new Map<string, number>();
+    for (const [index, item] of batch.entries()) {
+      const group = item.record.attributes.MessageGroupId;
+      const part = !step.concurrent
+        ? 0
+        : ordered && group !== undefined
+          ? (groups.get(group) ?? groups.set(group, groups.size % 2).get(group)!)
+          : index % 2;
+      parts[part]!.push(item);
     }
+    await Promise.all(
+      parts.map(async (part, index) => {
+        if (part.length === 0) return;
+        const { result, error, resultsLost } = await this.#invoke('sqs', step.crash, () =>
+          this.#containers[index]!.sqs({ Records: part.map((item) => item.record) }, lambdaContext('sqs', 30_000)),
+        );
+        const failed = new Set(
+          error === undefined
+            ? (result?.batchItemFailures ?? []).map((failure) => failure.itemIdentifier)
+            : part.map((item) => item.record.messageId),
+        );
+        for (const item of part) {
+          if (!failed.has(item.record.messageId)) {
+            // At-least-once: a standard queue's message handled once may be received again.
+            if (!ordered && step.duplicate && !item.entry.duplicated && rng() < 0.5) {
+              item.entry.duplicated = true;
+              this.counts.redeliveries += 1;
+              continue;
+            }
+            pending.splice(pending.indexOf(item), 1);
+            continue;
+          }
+          item.entry.attempts += 1;
+          if (resultsLost) item.entry.failedInvocations += 1;
+          if (item.entry.attempts >= MAX_RECEIVES) {
+            item.entry.deadLettered = true;
+            this.counts.deadLettered += 1;
+            pending.splice(pending.indexOf(item), 1);
+            // A FIFO queue moves a message to its dead-letter queue and goes on with its group.
+          }
+        }
+      }),
+    );
     return batch.length;
   }
 

@@ -45,7 +45,7 @@ describe('DynamoDB stream normalizer', () => {
     });
   });
 
-  it('gives a MODIFY the old image as prevValue and prefers the item version as revision', () => {
+  it('gives a MODIFY the old image as prevValue, the sequence number as revision and the item version as version', () => {
     const change = changeFromStreamRecord(
       record('MODIFY', {
         OldImage: { pk: { S: 'interfaces/eth0' }, mtu: { N: '1500' }, v: { N: '6' } },
@@ -53,7 +53,13 @@ describe('DynamoDB stream normalizer', () => {
       }),
       tables(versioned),
     );
-    expect(change).toMatchObject({ op: 'put', value: { mtu: 9000 }, prevValue: { mtu: 1500 }, revision: '7' });
+    expect(change).toMatchObject({
+      op: 'put',
+      value: { mtu: 9000 },
+      prevValue: { mtu: 1500 },
+      revision: SEQ,
+      version: '7',
+    });
   });
 
   it('reads the default version attribute and lifts the correlation id out of the value', () => {
@@ -77,17 +83,18 @@ describe('DynamoDB stream normalizer', () => {
     expect(change).toMatchObject({
       value: { mtu: 9000 },
       prevValue: { mtu: 1500 },
-      revision: '4',
+      revision: SEQ,
+      version: '4',
       correlationId: 'c-9',
     });
   });
 
-  it('turns REMOVE into a delete that orders after the removed version', () => {
+  it('turns REMOVE into a delete at its sequence number, naming the removed version', () => {
     const change = changeFromStreamRecord(
       record('REMOVE', { OldImage: { pk: { S: 'interfaces/eth0' }, mtu: { N: '1500' }, v: { N: '7' } } }),
       tables(versioned),
     );
-    expect(change).toMatchObject({ op: 'delete', prevValue: { mtu: 1500 }, revision: '8' });
+    expect(change).toMatchObject({ op: 'delete', prevValue: { mtu: 1500 }, revision: SEQ, version: '7' });
     expect(change).not.toHaveProperty('value');
     expect(change).not.toHaveProperty('expired');
   });
@@ -104,6 +111,67 @@ describe('DynamoDB stream normalizer', () => {
       tables(plain),
     );
     expect(change).toMatchObject({ op: 'delete', expired: true, revision: SEQ });
+  });
+
+  it('orders a write that kept the version (a tool rewriting the item) by its sequence number alone', () => {
+    const change = changeFromStreamRecord(
+      record('MODIFY', {
+        OldImage: { pk: { S: 'interfaces/eth0' }, mtu: { N: '1500' }, v: { N: '7' } },
+        NewImage: { pk: { S: 'interfaces/eth0' }, mtu: { N: '1600' }, v: { N: '7' } },
+      }),
+      tables(versioned),
+    );
+    expect(change).toMatchObject({ op: 'put', value: { mtu: 1600 }, revision: SEQ });
+    expect(change).not.toHaveProperty('version');
+  });
+
+  it('passes over a write that only tagged the item with the delete that follows it', () => {
+    const change = changeFromStreamRecord(
+      record('MODIFY', {
+        OldImage: {
+          pk: { S: 'interfaces/eth0' },
+          mtu: { N: '1500' },
+          tags: { SS: ['a', 'b'] },
+          datasyncCorrelationId: { S: 'put-1' },
+        },
+        NewImage: {
+          pk: { S: 'interfaces/eth0' },
+          mtu: { N: '1500' },
+          tags: { SS: ['b', 'a'] },
+          datasyncCorrelationId: { S: 'put-1' },
+          datasyncDeleteCorrelationId: { S: 'del-2' },
+        },
+      }),
+      tables(plain),
+    );
+    expect(change).toBeUndefined();
+    // The delete that follows carries the tag's id; the put's id is not the delete's.
+    const removed = changeFromStreamRecord(
+      record('REMOVE', {
+        OldImage: {
+          pk: { S: 'interfaces/eth0' },
+          datasyncCorrelationId: { S: 'put-1' },
+          datasyncDeleteCorrelationId: { S: 'del-2' },
+        },
+      }),
+      tables(plain),
+    );
+    expect(removed).toMatchObject({ op: 'delete', correlationId: 'del-2', prevValue: {} });
+    const untagged = changeFromStreamRecord(
+      record('REMOVE', { OldImage: { pk: { S: 'interfaces/eth0' }, datasyncCorrelationId: { S: 'put-1' } } }),
+      tables(plain),
+    );
+    expect(untagged).not.toHaveProperty('correlationId');
+  });
+
+  it('reads a number beyond 2^53 as the $number form, never as a rounded number', () => {
+    const change = changeFromStreamRecord(
+      record('INSERT', {
+        NewImage: { pk: { S: 'interfaces/eth0' }, n: { N: '9007199254740993' }, m: { N: '9007199254740992' } },
+      }),
+      tables(plain),
+    );
+    expect(change?.value).toEqual({ n: { $number: '9007199254740993' }, m: { $number: '9007199254740992' } });
   });
 
   it.each([
@@ -143,7 +211,7 @@ describe('DynamoDB stream normalizer', () => {
     [
       'an oversized item',
       record('INSERT', { NewImage: { pk: { S: 'interfaces/eth0' }, blob: { S: 'x'.repeat(300_000) } } }),
-      /NewImage: value is \d+ bytes/,
+      /value: value is \d+ bytes/,
     ],
   ])('rejects %s with a reason', (_name, input, reason) => {
     expect(() => changeFromStreamRecord(input, tables(plain))).toThrow(InvalidChangeError);

@@ -354,7 +354,10 @@ describe('IAM: one scoped role per function', () => {
       'dynamodb:ListStreams *',
       ...sends('StreamFailureQueue'),
       ...delivery,
-    ].map((grant) => grant.replace('ConfigTable', 'ConfigTable.StreamArn')),
+    ]
+      .map((grant) => grant.replace('ConfigTable', 'ConfigTable.StreamArn'))
+      // The store example plugin writes a stream REMOVE of a versioned item again.
+      .concat(on('ConfigTable', 'DeleteItem')),
     // The store example plugin writes bus changes into the data table.
     Sqs: [...consumes('ChangesQueue', 'ChangesFifoQueue'), ...delivery, ...on('ConfigTable', 'PutItem', 'DeleteItem')],
     Eventbridge: [...delivery, ...on('ConfigTable', 'PutItem', 'DeleteItem'), ...sends('EventsDeadLetterQueue')],
@@ -366,7 +369,7 @@ describe('IAM: one scoped role per function', () => {
     // lib/resync: scan and describe the data table, the state table through the engine,
     // feedback, continuations through its own queue, and the async invoke's failure destination.
     Resync: [
-      ...on('ConfigTable', 'Scan', 'DescribeTable', 'BatchGetItem', 'PutItem', 'DeleteItem'),
+      ...on('ConfigTable', 'Scan', 'DescribeTable', 'BatchGetItem', 'GetItem', 'PutItem', 'DeleteItem'),
       ...consumes('ResyncQueue'),
       ...on('StateTable', 'GetItem', 'BatchGetItem', 'Query', 'PutItem', 'UpdateItem', 'DeleteItem', 'BatchWriteItem'),
       ...sends('FeedbackQueue', 'ResyncQueue', 'ResyncDeadLetterQueue'),

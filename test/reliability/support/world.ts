@@ -36,6 +36,7 @@ import { AwsFaults } from './faults.ts';
 import { invocation, observedPlugin, type InvocationTag, type ObservedPlugin } from './plugins.ts';
 import { createScheduleResources, type ScheduleResources } from './resources.ts';
 import { KEYS, random, type DeliverySource, type Step } from './schedule.ts';
+import { asFunction } from '../../support/iam/functions.ts';
 
 /** Receives of one message before the queue moves it to its dead-letter queue (redrive policy). */
 const MAX_RECEIVES = 4;
@@ -222,35 +223,44 @@ export class World {
       }),
     };
     this.#handlers = {
-      stream: createDynamoDbStreamHandler(this.#datasync, { ...writers, tables }) as never,
-      sqs: createSqsHandler(this.#datasync, writers) as never,
-      eventbridge: createEventBridgeHandler(this.#datasync, writers) as never,
-      http: createHttpHandler(this.#datasync, {
-        ...writers,
-        publish: { put: (key, value) => tablePublisher.put(key, value), delete: (key) => tablePublisher.delete(key) },
-        requestResync: async () => undefined,
-      }) as never,
-      resync: createResyncHandler(this.#datasync, {
-        sink,
-        tables,
-        store: this.#store,
-        clients: faulty,
-        timeoutMs: 5_000,
-        changeTimeoutMs: 1_000,
-        pageSize: 3,
-        sweepBuckets: 64,
-        // A resync that crashed holds its plugin until its lease runs out: just over the time
-        // limit here, so schedules stay short.
-        leaseMs: 6_000,
-        busyRetrySeconds: 1,
-        continueResync: async (request, { delaySeconds }) => {
-          this.#resyncQueue.push({
-            request,
-            attempts: 0,
-            ...(delaySeconds ? { notBefore: Date.now() + delaySeconds * 1000 } : {}),
-          });
-        },
-      }) as never,
+      stream: asFunction(
+        'dynamodbStream',
+        createDynamoDbStreamHandler(this.#datasync, { ...writers, tables }),
+      ) as never,
+      sqs: asFunction('sqs', createSqsHandler(this.#datasync, writers)) as never,
+      eventbridge: asFunction('eventbridge', createEventBridgeHandler(this.#datasync, writers)) as never,
+      http: asFunction(
+        'http',
+        createHttpHandler(this.#datasync, {
+          ...writers,
+          publish: { put: (key, value) => tablePublisher.put(key, value), delete: (key) => tablePublisher.delete(key) },
+          requestResync: async () => undefined,
+        }),
+      ) as never,
+      resync: asFunction(
+        'resync',
+        createResyncHandler(this.#datasync, {
+          sink,
+          tables,
+          store: this.#store,
+          clients: faulty,
+          timeoutMs: 5_000,
+          changeTimeoutMs: 1_000,
+          pageSize: 3,
+          sweepBuckets: 64,
+          // A resync that crashed holds its plugin until its lease runs out: just over the time
+          // limit here, so schedules stay short.
+          leaseMs: 6_000,
+          busyRetrySeconds: 1,
+          continueResync: async (request, { delaySeconds }) => {
+            this.#resyncQueue.push({
+              request,
+              attempts: 0,
+              ...(delaySeconds ? { notBefore: Date.now() + delaySeconds * 1000 } : {}),
+            });
+          },
+        }),
+      ) as never,
     };
   }
 

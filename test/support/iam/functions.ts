@@ -2,7 +2,9 @@
 // queue or bus stands for, so the calls logged while it runs are evaluated against the right role
 // (see evaluate.ts and call-log-setup.ts).
 import { appendFileSync } from 'node:fs';
-import { runAsFunction } from '../../../lib/aws/clients/call-log.ts';
+import { runAsFunction, runOutsideFunctions } from '../../../lib/aws/clients/call-log.ts';
+
+export { runOutsideFunctions };
 
 /** A function of serverless.yml, by its key there. */
 export type FunctionName = 'dynamodbStream' | 'sqs' | 'eventbridge' | 'http' | 'resync';

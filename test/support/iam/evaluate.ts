@@ -210,6 +210,51 @@ export async function evaluateCalls(template: Template, log: CallLog): Promise<E
   return evaluations;
 }
 
+/**
+ * How AWS answers a caller that has no grant of its own on a resource of the template beyond
+ * `identityPolicy` (an IAM principal of the account, or an AWS service): the resource's policy
+ * decides. For the controls the resource policies carry (who may send, TLS only).
+ */
+export async function resourcePolicyAnswer(
+  values: TemplateValues,
+  request: {
+    readonly principal: string;
+    readonly action: string;
+    /** Logical id of the queue, bus or topic. */
+    readonly resource: string;
+    readonly context?: Record<string, string>;
+    readonly identityPolicy?: unknown;
+  },
+): Promise<string> {
+  const { Type } = values.resource(request.resource);
+  const arn =
+    Type === 'AWS::SNS::Topic'
+      ? values.attribute(request.resource, 'TopicArn')
+      : values.attribute(request.resource, 'Arn');
+  const policy =
+    Type === 'AWS::SNS::Topic'
+      ? resourcesOfType(values.template, 'AWS::SNS::TopicPolicy')
+          .filter(([, p]) => (p.Properties!.Topics as unknown[]).some((topic) => refTarget(topic) === request.resource))
+          .map(([, p]) => values.value(p.Properties!.PolicyDocument))[0]
+      : resourcePolicyOf(request.resource, values);
+  const simulation = await runSimulation(
+    {
+      request: {
+        principal: request.principal,
+        action: request.action,
+        resource: { resource: arn, accountId: ACCOUNT },
+        contextVariables: { 'aws:SecureTransport': 'true', ...request.context },
+      },
+      identityPolicies: request.identityPolicy ? [{ name: 'caller', policy: request.identityPolicy }] : [],
+      serviceControlPolicies: [],
+      resourceControlPolicies: [],
+      ...(policy ? { resourcePolicy: policy } : {}),
+    },
+    { simulationMode: 'Strict' },
+  );
+  return simulation.resultType === 'error' ? `Error: ${simulation.errors.message}` : simulation.overallResult;
+}
+
 /** One line per evaluation that was not an allow. */
 export function describeProblems(evaluations: readonly Evaluation[]): string[] {
   return evaluations

@@ -68,7 +68,14 @@ export class TemplateValues {
       'AWS::Logs::LogGroup': { Arn: () => this.#arn('logs', `log-group:${name}:*`) },
       'AWS::SNS::Topic': { TopicArn: () => this.#arn('sns', name), TopicName: () => name },
       'AWS::KMS::Key': { Arn: () => this.#arn('kms', `key/${id}`), KeyId: () => id },
-      'AWS::Events::Rule': { Arn: () => this.#arn('events', `rule/${name}`) },
+      // A rule on a custom bus has the bus's name in its ARN.
+      'AWS::Events::Rule': {
+        Arn: () => {
+          const bus = this.resource(id).Properties?.EventBusName;
+          const busName = bus === undefined ? 'default' : String(this.value(bus));
+          return this.#arn('events', busName === 'default' ? `rule/${name}` : `rule/${busName}/${name}`);
+        },
+      },
     };
     const get = byType[Type]?.[attribute];
     if (!get) throw new Error(`no value known for Fn::GetAtt ${id}.${attribute} (${Type})`);
@@ -103,7 +110,8 @@ export class TemplateValues {
   #truth(value: unknown): boolean {
     const object = value as Record<string, unknown[]>;
     if ('Fn::Equals' in object) {
-      const [a, b] = object['Fn::Equals']!.map((item) => JSON.stringify(this.value(item)));
+      // CloudFormation compares the values as strings (true equals "true").
+      const [a, b] = object['Fn::Equals']!.map((item) => String(this.value(item)));
       return a === b;
     }
     if ('Fn::Not' in object) return !this.#truth(object['Fn::Not']![0]);

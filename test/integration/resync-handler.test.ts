@@ -241,4 +241,42 @@ describe('the resync handler', () => {
     expect(plugin.recorded.changes.map((change) => `${change.key}@${change.revision}`)).toEqual(['config/k/001@9']);
     expect(plugin.recorded.view.get('config/k/001')).toEqual({ n: 9 });
   });
+
+  test('requests made before a resync of the same plugins began merge into it; one made after runs', async () => {
+    const { options, sink, resyncQueue } = await setup(4);
+    const log: string[] = [];
+    const datasync = createDatasync({ plugins: [recordingPlugin('a', ['config/k'], log)] });
+    const handler = asFunction('resync', createResyncHandler(datasync, options));
+    // A burst of POST /resync: three requests wait on the queue while the function is busy.
+    for (let i = 0; i < 3; i += 1) await requestResync({ plugins: ['a'], queueUrl: resyncQueue, clients });
+    const burst = await drainQueue(clients, resyncQueue);
+    expect(burst).toHaveLength(3);
+    // The requests were made a while before the function takes them.
+    const waited = burst.map((message) => ({
+      ...message,
+      Body: JSON.stringify({ ...JSON.parse(message.Body!), requestedAt: new Date(Date.now() - 5_000).toISOString() }),
+    }));
+
+    await handler(sqsEvent(waited, resyncQueue), lambdaContext(60_000));
+
+    // One scan answered all three.
+    expect(log).toEqual(['a:resync:start', 'a:resync:end']);
+    const feedback = (await sink.read()).filter((record) => record.event === 'resync');
+    const [first, ...merged] = feedback as Array<{ resyncId: string; items: number; mergedInto?: string }>;
+    expect(first).toMatchObject({ items: 4 });
+    expect(first!.mergedInto).toBeUndefined();
+    expect(merged).toEqual([
+      expect.objectContaining({ status: 'ok', items: 0, mergedInto: first!.resyncId }),
+      expect.objectContaining({ status: 'ok', items: 0, mergedInto: first!.resyncId }),
+    ]);
+
+    // A request made after that resync began is not answered by it.
+    await new Promise((resolve) => setTimeout(resolve, 1_100));
+    await requestResync({ plugins: ['a'], queueUrl: resyncQueue, clients });
+    await handler(sqsEvent(await drainQueue(clients, resyncQueue), resyncQueue), lambdaContext(60_000));
+    expect(log).toEqual(['a:resync:start', 'a:resync:end', 'a:resync:start', 'a:resync:end']);
+    expect((await sink.read()).filter((record) => record.event === 'resync')).toEqual([
+      expect.objectContaining({ status: 'ok', items: 4 }),
+    ]);
+  });
 });

@@ -531,18 +531,10 @@ async function applyHeld(
 }
 
 function freshCursor(resyncId: string, previous: string | undefined): PluginCursor {
-  const startedAt = Date.now();
+  const start = emptyCursor(resyncId);
   return {
-    resyncId,
-    part: 1,
-    startedAt,
-    items: 0,
-    deleted: 0,
-    invalid: 0,
-    phase: 'items',
-    table: 0,
-    segments: [],
-    snapshot: `${resyncId}.${startedAt}`,
+    ...start,
+    snapshot: `${resyncId}.${start.startedAt}`,
     pages: 0,
     digest: {},
     ...(previous === undefined ? {} : { previous }),

@@ -200,8 +200,14 @@ describe('datasync resync', () => {
     const bodies = (await drainQueue(clients, resyncQueue)).map((message) => JSON.parse(message.Body!));
     expect(bodies).toEqual(
       expect.arrayContaining([
-        { datasync: 'resync', resyncId: id, reason: 'manual', plugins: ['alpha', 'beta'] },
-        { datasync: 'resync', resyncId: printed.resyncId, reason: 'manual' },
+        {
+          datasync: 'resync',
+          resyncId: id,
+          reason: 'manual',
+          plugins: ['alpha', 'beta'],
+          requestedAt: expect.any(String),
+        },
+        { datasync: 'resync', resyncId: printed.resyncId, reason: 'manual', requestedAt: expect.any(String) },
       ]),
     );
     expect(bodies).toHaveLength(2);

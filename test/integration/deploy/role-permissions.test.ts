@@ -12,7 +12,13 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer as createHttpServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { BatchWriteItemCommand, CreateTableCommand, DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
+import {
+  type AttributeValue,
+  BatchWriteItemCommand,
+  CreateTableCommand,
+  DynamoDBClient,
+  GetItemCommand,
+} from '@aws-sdk/client-dynamodb';
 import { CreateAccessKeyCommand, CreateUserCommand, IAMClient, PutUserPolicyCommand } from '@aws-sdk/client-iam';
 import {
   CreateQueueCommand,
@@ -296,6 +302,35 @@ async function changesEvent(bodies: string[]) {
   };
 }
 
+/** A stream event of one record on the data table, as Lambda delivers it. */
+function streamEvent(
+  eventName: 'MODIFY' | 'REMOVE',
+  sequence: string,
+  images: { NewImage?: Record<string, AttributeValue>; OldImage: Record<string, AttributeValue> },
+) {
+  const table = created.get('ConfigTable')!.ref;
+  return {
+    Records: [
+      {
+        eventID: `stream-${sequence}`,
+        eventName,
+        eventVersion: '1.1',
+        eventSource: 'aws:dynamodb',
+        awsRegion: REGION,
+        eventSourceARN: `arn:aws:dynamodb:${REGION}:123456789012:table/${table}/stream/2026-01-01T00:00:00.000`,
+        dynamodb: {
+          ApproximateCreationDateTime: Math.floor(Date.now() / 1000),
+          Keys: { pk: images.OldImage.pk! },
+          ...images,
+          SequenceNumber: sequence,
+          SizeBytes: 60,
+          StreamViewType: 'NEW_AND_OLD_IMAGES',
+        },
+      },
+    ],
+  };
+}
+
 describe('packaged roles, enforced by the emulator', () => {
   it('the resync function completes a first resync of every plugin with only its role', async () => {
     const { result, feedback } = await resyncedOnce();
@@ -372,29 +407,11 @@ describe('packaged roles, enforced by the emulator', () => {
 
   it('the stream function delivers a table change with only its role', async () => {
     await inSync();
-    const table = created.get('ConfigTable')!.ref;
     const image = { pk: { S: 'interfaces/eth0' }, mtu: { N: '1280' }, version: { N: '5' } };
-    const event = {
-      Records: [
-        {
-          eventID: 'stream-1',
-          eventName: 'MODIFY',
-          eventVersion: '1.1',
-          eventSource: 'aws:dynamodb',
-          awsRegion: REGION,
-          eventSourceARN: `arn:aws:dynamodb:${REGION}:123456789012:table/${table}/stream/2026-01-01T00:00:00.000`,
-          dynamodb: {
-            ApproximateCreationDateTime: Math.floor(Date.now() / 1000),
-            Keys: { pk: image.pk },
-            NewImage: image,
-            OldImage: { ...image, mtu: { N: '1500' }, version: { N: '4' } },
-            SequenceNumber: '100000000000000000001',
-            SizeBytes: 60,
-            StreamViewType: 'NEW_AND_OLD_IMAGES',
-          },
-        },
-      ],
-    };
+    const event = streamEvent('MODIFY', '100000000000000000001', {
+      NewImage: image,
+      OldImage: { ...image, mtu: { N: '1500' }, version: { N: '4' } },
+    });
     const result = await invoke<DynamoDBBatchResponse>(
       'dynamodbStream',
       'DynamodbStream',
@@ -465,28 +482,8 @@ describe('packaged roles, enforced by the emulator', () => {
 
   it('the stream function applies a REMOVE of a versioned item, whose store delete its role allows as AWS evaluates it', async () => {
     await inSync();
-    const table = created.get('ConfigTable')!.ref;
     const removed = { pk: { S: 'interfaces/eth9' }, mtu: { N: '1500' }, version: { N: '7' } };
-    const event = {
-      Records: [
-        {
-          eventID: 'stream-remove-1',
-          eventName: 'REMOVE',
-          eventVersion: '1.1',
-          eventSource: 'aws:dynamodb',
-          awsRegion: REGION,
-          eventSourceARN: `arn:aws:dynamodb:${REGION}:123456789012:table/${table}/stream/2026-01-01T00:00:00.000`,
-          dynamodb: {
-            ApproximateCreationDateTime: Math.floor(Date.now() / 1000),
-            Keys: { pk: removed.pk },
-            OldImage: removed,
-            SequenceNumber: '100000000000000000002',
-            SizeBytes: 40,
-            StreamViewType: 'NEW_AND_OLD_IMAGES',
-          },
-        },
-      ],
-    };
+    const event = streamEvent('REMOVE', '100000000000000000002', { OldImage: removed });
     const log = caseLog();
     const result = await invoke<DynamoDBBatchResponse>(
       'dynamodbStream',

@@ -143,7 +143,11 @@ afterAll(async () => {
         .then(() => aws.dynamodb.send(new DeleteTableCommand({ TableName: id })))
         .catch(() => {});
     } else if (resource.Type === 'AWS::SQS::Queue') {
-      await aws.sqs.send(new DeleteQueueCommand({ QueueUrl: id })).catch(() => {});
+      // The stack's URL names AWS's host; ask the emulator for its own.
+      await aws.sqs
+        .send(new GetQueueUrlCommand({ QueueName: id.split('/').pop()! }))
+        .then(({ QueueUrl }) => aws.sqs.send(new DeleteQueueCommand({ QueueUrl })))
+        .catch(() => {});
     }
   }
 }, 60_000);

@@ -18,11 +18,13 @@ const common = {
   testEnvironment: 'node',
 };
 
-// The projects that talk to AWS start the emulator when none is running, and stop what they started.
+// The projects that talk to AWS start the emulator when none is running, and stop what they started,
+// and evaluate every AWS call a function made against its role in the packaged template.
 const withEmulator = {
   ...common,
   globalSetup: '<rootDir>/test/support/emulator-setup.ts',
   globalTeardown: '<rootDir>/test/support/emulator-teardown.ts',
+  setupFilesAfterEnv: ['<rootDir>/test/support/iam/call-log-setup.ts'],
 };
 
 export default {

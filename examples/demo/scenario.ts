@@ -6,6 +6,7 @@ import { createFeedbackReader } from '../../lib/feedback/reader.ts';
 import type { DeadLetterMessage } from '../../lib/feedback/dead-letter.ts';
 import type { FeedbackRecord } from '../../lib/feedback/record.ts';
 import { keyOfItem, valueOfItem } from '../../lib/model/item.ts';
+import { DEFAULT_EVENT_SOURCE } from '../../lib/model/envelope.ts';
 import { keyMatchesPrefix } from '../../lib/model/key.ts';
 import type { JsonObject, JsonValue } from '../../lib/model/json-value.ts';
 import { createPublisher } from '../../lib/publish/publisher.ts';
@@ -383,13 +384,14 @@ async function sendBadInput(
       Entries: bad.map((entry, index) => ({ Id: String(index), MessageBody: entry.body })),
     }),
   );
-  // An event that matches the bus rule but is not a change the EventBridge source accepts.
+  // An event that matches the bus rule (the service's source, a change envelope) but is not of
+  // the detail type the EventBridge source accepts.
   await service.clients.eventbridge.send(
     new PutEventsCommand({
       Entries: [
         {
           EventBusName: service.service.topology.bus!.name,
-          Source: 'someone.else',
+          Source: DEFAULT_EVENT_SOURCE,
           DetailType: 'not.a.change',
           Detail: JSON.stringify({ datasync: 1, key: 'config/interfaces/eth0', op: 'put', value: { mtu: 1 } }),
         },
@@ -416,9 +418,7 @@ async function sendBadInput(
     return {
       input:
         described?.input ??
-        (record.source.type === 'eventbridge'
-          ? 'EventBridge event of the wrong source and type'
-          : `${record.source.type} input`),
+        (record.source.type === 'eventbridge' ? 'EventBridge event of the wrong type' : `${record.source.type} input`),
       reason: record.error.message,
       deadLettered: letter !== undefined,
     };

@@ -141,7 +141,11 @@ function decodeOnce(text: string): string {
   }
 }
 
-function toApiEvent(request: IncomingMessage, body: Buffer, routes: readonly Route[]): APIGatewayProxyEventV2 | undefined {
+function toApiEvent(
+  request: IncomingMessage,
+  body: Buffer,
+  routes: readonly Route[],
+): APIGatewayProxyEventV2 | undefined {
   // The raw request target: never resolved (`new URL` would remove `..` and `%2E%2E` segments).
   const target = request.url ?? '/';
   const queryAt = target.indexOf('?');

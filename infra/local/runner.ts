@@ -1,5 +1,6 @@
 import type { Handler } from 'aws-lambda';
 import type { AwsClients } from '../../lib/aws/clients.ts';
+import { runAsFunction } from '../../lib/aws/clients/call-log.ts';
 import { serveHttpApi } from './http-server.ts';
 import { provision, type Provisioned } from './provision.ts';
 import { QueuePoller } from './queue-poller.ts';
@@ -123,8 +124,11 @@ export class LocalRunner {
     handlers: Readonly<Record<string, Handler<never, unknown>>>,
   ): Promise<void> {
     const { clients } = this.#options;
-    const handler = handlers[mapping.function];
-    if (!handler) throw new Error(`no handler for function ${mapping.function}`);
+    const loaded = handlers[mapping.function];
+    if (!loaded) throw new Error(`no handler for function ${mapping.function}`);
+    // The handler's AWS calls are that function's (the pollers' own calls stand for Lambda's).
+    const handler: Handler<never, unknown> = (event, context, callback) =>
+      runAsFunction(mapping.function, () => loaded(event, context, callback));
     const onInvoke = (info: { records: number; failed: number; error?: unknown }) =>
       this.#count(mapping.function, info);
     const timeoutMs = this.#options.timeoutsMs?.[mapping.function] ?? this.#options.timeoutMs ?? 30_000;

@@ -69,6 +69,11 @@ export interface ResyncFeedback extends FeedbackBase {
   readonly applied?: number;
   /** Invocations the resync spanned (more than 1 when it checkpointed and continued). */
   readonly parts?: number;
+  /**
+   * The resync that already answered this request: it began after the request was made, so the
+   * plugin was not scanned again (items and deleted are 0).
+   */
+  readonly mergedInto?: string;
 }
 
 /**

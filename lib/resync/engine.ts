@@ -82,6 +82,8 @@ export interface PluginResyncResult {
   readonly deleted: number;
   readonly applied: number;
   readonly error?: Error;
+  /** The earlier resync that answered the request for this plugin (see `ResyncRequest.requestedAt`). */
+  readonly mergedInto?: string;
 }
 
 /** What one invocation of a resync did. */
@@ -150,6 +152,7 @@ export async function runResync(
       plugins: selected.map((plugin) => plugin.name),
       index: 0,
       startedAt: new Date().toISOString(),
+      ...(request.requestedAt ? { requestedAt: request.requestedAt } : {}),
     });
   }
 
@@ -169,7 +172,13 @@ export async function runResync(
     }
     const plugin = registered.find((candidate) => candidate.name === name);
     const step = plugin
-      ? await resyncPlugin(plugin, run.resyncId, index, { ...options, leaseMs, remaining, timeIsShort })
+      ? await resyncPlugin(plugin, run.resyncId, index, {
+          ...options,
+          leaseMs,
+          remaining,
+          timeIsShort,
+          ...(run.requestedAt ? { requestedAt: run.requestedAt } : {}),
+        })
       : await reportFailure(
           name,
           run.resyncId,
@@ -238,6 +247,24 @@ interface PluginRunOptions extends ResyncOptions {
   readonly leaseMs: number;
   readonly remaining: () => number;
   readonly timeIsShort: () => boolean;
+  readonly requestedAt?: string;
+}
+
+/**
+ * Clocks of the functions that make and run requests can differ a little: a resync counts as
+ * begun after a request only when it began this much later.
+ */
+const CLOCK_MARGIN_MS = 1_000;
+
+/**
+ * The completed resync that already answers a request made at `requestedAt`: the plugin is in
+ * sync from a resync that began after the request, so its snapshot is at least as new as the one
+ * the request asks for.
+ */
+function answeringResync(statusRow: Awaited<ReturnType<SyncStateStore['status']>>, requestedAt: string | undefined) {
+  if (requestedAt === undefined || statusRow?.status?.S !== 'in-sync') return undefined;
+  const began = Date.parse(statusRow.startedAt?.S ?? '');
+  return began > Date.parse(requestedAt) + CLOCK_MARGIN_MS ? statusRow.resyncId?.S : undefined;
 }
 
 /**
@@ -296,6 +323,18 @@ async function resyncPlugin(
     // Only a plugin that was in sync can have deliveries in flight when its resync begins (every
     // other status holds its changes), and only the first part can overlap them.
     const fence = !resumed && statusRow?.status?.S === 'in-sync';
+    // Requests queued behind one another (a burst of POST /resync) merge into the first: each
+    // later one finds the plugin resynced since it was made, and scans nothing.
+    const answeredBy = resumed ? undefined : answeringResync(statusRow, options.requestedAt);
+    if (answeredBy !== undefined) {
+      const at = emptyCursor(resyncId);
+      await options.sink.write([{ ...resyncFeedback(plugin.name, resyncId, 'ok', at, 0), mergedInto: answeredBy }]);
+      progress('finished', at);
+      return {
+        result: { plugin: plugin.name, status: 'ok', items: 0, deleted: 0, applied: 0, mergedInto: answeredBy },
+        held: hold,
+      };
+    }
     cursor = resumed ? { ...prior, part: prior.part + 1 } : freshCursor(resyncId, statusRow?.snapshotId?.S);
     const dynamodb = options.clients?.dynamodb ?? dynamoDbClient();
     const tables = await describeTables(dynamodb, tablesForPrefixes(options.tables, plugin.prefixes), options);
@@ -446,17 +485,7 @@ async function reportFailure(
   // Not written when another resync took the plugin over: the row, and the plugin's state, are
   // its, and so is the lease.
   const recorded = await resyncRows(options.store).failResync(plugin, resyncId, describeError(error), hold);
-  const at = cursor ?? {
-    resyncId,
-    part: 1,
-    startedAt: Date.now(),
-    items: 0,
-    deleted: 0,
-    invalid: 0,
-    phase: 'items' as const,
-    table: 0,
-    segments: [],
-  };
+  const at = cursor ?? emptyCursor(resyncId);
   await options.sink.write([resyncFeedback(plugin, resyncId, status, at, 0, error)]);
   progress?.(at);
   return {
@@ -502,18 +531,10 @@ async function applyHeld(
 }
 
 function freshCursor(resyncId: string, previous: string | undefined): PluginCursor {
-  const startedAt = Date.now();
+  const start = emptyCursor(resyncId);
   return {
-    resyncId,
-    part: 1,
-    startedAt,
-    items: 0,
-    deleted: 0,
-    invalid: 0,
-    phase: 'items',
-    table: 0,
-    segments: [],
-    snapshot: `${resyncId}.${startedAt}`,
+    ...start,
+    snapshot: `${resyncId}.${start.startedAt}`,
     pages: 0,
     digest: {},
     ...(previous === undefined ? {} : { previous }),
@@ -526,6 +547,21 @@ async function callPlugin(name: string, limit: number, work: (signal: AbortSigna
   } catch (thrown) {
     throw thrown instanceof PluginTimeoutError ? thrown : new PluginFailedError(name, thrown);
   }
+}
+
+/** The position of a resync that has read nothing yet. */
+function emptyCursor(resyncId: string): PluginCursor {
+  return {
+    resyncId,
+    part: 1,
+    startedAt: Date.now(),
+    items: 0,
+    deleted: 0,
+    invalid: 0,
+    phase: 'items',
+    table: 0,
+    segments: [],
+  };
 }
 
 function resyncFeedback(

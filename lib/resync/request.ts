@@ -24,6 +24,11 @@ export interface ResyncRequest {
   readonly resyncId: string;
   readonly plugins?: readonly string[];
   readonly reason: ResyncReason;
+  /**
+   * When the request was made (ISO 8601). A plugin whose last completed resync began after this
+   * is already answered: the request merges into that resync instead of scanning again.
+   */
+  readonly requestedAt?: string;
 }
 
 /** Reads a resync request from parsed JSON; a missing id gets a fresh one. */
@@ -56,11 +61,16 @@ export function parseResyncRequest(input: unknown): ResyncRequest {
   if (reason === 'continuation' && record.resyncId === undefined) {
     throw new InvalidResyncRequestError('a continuation must name the resync it continues');
   }
+  const requestedAt = record.requestedAt;
+  if (requestedAt !== undefined && (typeof requestedAt !== 'string' || Number.isNaN(Date.parse(requestedAt)))) {
+    throw new InvalidResyncRequestError('requestedAt must be an ISO 8601 time');
+  }
   return {
     datasync: 'resync',
     resyncId: id,
     reason: reason as ResyncReason,
     ...(plugins === undefined ? {} : { plugins: plugins as string[] }),
+    ...(requestedAt === undefined ? {} : { requestedAt: requestedAt as string }),
   };
 }
 
@@ -94,11 +104,14 @@ export async function requestResync(options: RequestResyncOptions = {}): Promise
   const queueUrl = options.queueUrl ?? process.env[ENV.resyncQueueUrl];
   if (!queueUrl)
     throw new DatasyncError('CONFIGURATION', `no resync queue: pass queueUrl or set ${ENV.resyncQueueUrl}`);
+  const reason = options.reason ?? 'manual';
   const request = parseResyncRequest({
     datasync: 'resync',
-    reason: options.reason ?? 'manual',
+    reason,
     ...(options.resyncId === undefined ? {} : { resyncId: options.resyncId }),
     ...(options.plugins === undefined ? {} : { plugins: options.plugins }),
+    // A continuation carries on its own resync; a new request can be answered by one that starts later.
+    ...(reason === 'continuation' ? {} : { requestedAt: new Date().toISOString() }),
   });
   try {
     await (options.clients?.sqs ?? sqsClient()).send(

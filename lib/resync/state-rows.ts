@@ -61,6 +61,8 @@ export interface RunRow {
   /** Index of the plugin being resynced (plugins before it are finished or failed). */
   readonly index: number;
   readonly startedAt: string;
+  /** When the request that started the run was made, if it said (see `ResyncRequest.requestedAt`). */
+  readonly requestedAt?: string;
 }
 
 /** Characters of keys and revisions per snapshot row: at most 3 bytes each in UTF-8, so rows stay under DynamoDB's 400 KB. */

@@ -24,6 +24,7 @@ import {
   Resources,
   testClients,
 } from '../support/emulator.ts';
+import { asFunction } from '../support/iam/functions.ts';
 
 // Each run starts Node and loads the SDK; the followed resyncs run for a few seconds.
 jest.setTimeout(60_000);
@@ -32,7 +33,13 @@ const resources = new Resources(clients);
 afterAll(() => resources.dispose());
 
 const stateTable = (): Promise<string> => createStateTable(resources);
-const queue = async (prefix: string): Promise<string> => (await createQueue(resources, { prefix: `ds-${prefix}` })).url;
+const queue = async (prefix: 'resync' | 'feedback'): Promise<string> =>
+  (
+    await createQueue(resources, {
+      prefix: `ds-${prefix}`,
+      standsFor: prefix === 'resync' ? 'ResyncQueue' : 'FeedbackQueue',
+    })
+  ).url;
 const itemTable = async (): Promise<string> => (await createTable(resources, { stream: false })).name;
 
 /** Waits for the request the CLI sends to the resync queue. */
@@ -82,14 +89,17 @@ async function service(options: { failing?: string } = {}) {
       },
     });
   const datasync = createDatasync({ plugins: [slowPages('alpha'), slowPages('beta')] });
-  const handler = createResyncHandler(datasync, {
-    sink: new SqsFeedbackWriter({ sqs: clients.sqs, queueUrl: feedbackQueue }),
-    store: new SyncStateStore({ stateTable: state, clients }),
-    clients,
-    tables: [table],
-    resyncQueueUrl: resyncQueue,
-    pageSize: 2,
-  });
+  const handler = asFunction(
+    'resync',
+    createResyncHandler(datasync, {
+      sink: new SqsFeedbackWriter({ sqs: clients.sqs, queueUrl: feedbackQueue }),
+      store: new SyncStateStore({ stateTable: state, clients }),
+      clients,
+      tables: [table],
+      resyncQueueUrl: resyncQueue,
+      pageSize: 2,
+    }),
+  );
   /** Takes the next request off the resync queue and runs it, as the resync function would. */
   const runNextRequest = async () => {
     const response = (await handler(
@@ -190,8 +200,14 @@ describe('datasync resync', () => {
     const bodies = (await drainQueue(clients, resyncQueue)).map((message) => JSON.parse(message.Body!));
     expect(bodies).toEqual(
       expect.arrayContaining([
-        { datasync: 'resync', resyncId: id, reason: 'manual', plugins: ['alpha', 'beta'] },
-        { datasync: 'resync', resyncId: printed.resyncId, reason: 'manual' },
+        {
+          datasync: 'resync',
+          resyncId: id,
+          reason: 'manual',
+          plugins: ['alpha', 'beta'],
+          requestedAt: expect.any(String),
+        },
+        { datasync: 'resync', resyncId: printed.resyncId, reason: 'manual', requestedAt: expect.any(String) },
       ]),
     );
     expect(bodies).toHaveLength(2);

@@ -61,7 +61,7 @@ describe('local pipeline', () => {
         expect.stringMatching(/not JSON/),
         expect.stringMatching(/__proto__/),
         expect.stringMatching(/"upsert"/),
-        expect.stringMatching(/event source/),
+        expect.stringMatching(/event detail-type/),
       ]),
     );
   });

@@ -11,6 +11,7 @@ import {
 import { createTable, receiveBodies, Resources } from '../support/emulator.ts';
 import { lambdaContext, readStreamAsLambdaRecords } from '../support/lambda-events.ts';
 import { createFeedbackQueues, quiet } from '../support/sinks.ts';
+import { asFunction } from '../support/iam/functions.ts';
 
 // The emulator is shared and the machine small: allow for slow answers under load.
 jest.setTimeout(30_000);
@@ -64,12 +65,15 @@ describe('DynamoDB stream source against the emulator', () => {
       { resync: noResync, change: (changes) => void seen.routes!.push(...changes) },
       'config/routes',
     );
-    const handler = createDynamoDbStreamHandler(datasync, {
-      tables: [table],
-      feedback: queues.feedback,
-      deadLetter: queues.deadLetter,
-      ...quiet,
-    });
+    const handler = asFunction(
+      'dynamodbStream',
+      createDynamoDbStreamHandler(datasync, {
+        tables: [table],
+        feedback: queues.feedback,
+        deadLetter: queues.deadLetter,
+        ...quiet,
+      }),
+    );
 
     const response = await handler({ Records: records }, lambdaContext());
     expect(response).toEqual({ batchItemFailures: [] });
@@ -150,12 +154,15 @@ describe('DynamoDB stream source against the emulator', () => {
       },
       'config/routes',
     );
-    const handler = createDynamoDbStreamHandler(datasync, {
-      tables: [table],
-      feedback: queues.feedback,
-      deadLetter: queues.deadLetter,
-      ...quiet,
-    });
+    const handler = asFunction(
+      'dynamodbStream',
+      createDynamoDbStreamHandler(datasync, {
+        tables: [table],
+        feedback: queues.feedback,
+        deadLetter: queues.deadLetter,
+        ...quiet,
+      }),
+    );
 
     const first = await handler({ Records: records }, lambdaContext());
     expect(first.batchItemFailures.map((failure) => failure.itemIdentifier)).toEqual(sequences.slice(1));

@@ -21,6 +21,7 @@ import {
 import { createQueue, receiveAll, receiveBodies, Resources, uniqueName } from '../support/emulator.ts';
 import { lambdaContext } from '../support/lambda-events.ts';
 import { createFeedbackQueues, quiet } from '../support/sinks.ts';
+import { asFunction } from '../support/iam/functions.ts';
 
 // The emulator is shared and the machine small: allow for slow answers under load.
 jest.setTimeout(30_000);
@@ -105,14 +106,17 @@ describe('EventBridge source against the emulator', () => {
       },
       'config/routes',
     );
-    const handler = createEventBridgeHandler(datasync, {
-      source: SOURCE,
-      detailType: DETAIL_TYPE,
-      busName: bus,
-      feedback: queues.feedback,
-      deadLetter: queues.deadLetter,
-      ...quiet,
-    });
+    const handler = asFunction(
+      'eventbridge',
+      createEventBridgeHandler(datasync, {
+        source: SOURCE,
+        detailType: DETAIL_TYPE,
+        busName: bus,
+        feedback: queues.feedback,
+        deadLetter: queues.deadLetter,
+        ...quiet,
+      }),
+    );
     const byKey = (key: string) => events.find((event) => (event.detail as { key?: string }).key === key)!;
 
     await expect(handler(byKey('config/interfaces/eth0'), lambdaContext())).resolves.toEqual({ status: 'ok' });

@@ -15,6 +15,7 @@ import {
 import { createQueue, receiveAll, receiveBodies, Resources } from '../support/emulator.ts';
 import { lambdaContext, toLambdaSqsRecords } from '../support/lambda-events.ts';
 import { createFeedbackQueues, quiet } from '../support/sinks.ts';
+import { asFunction, runOutsideFunctions } from '../support/iam/functions.ts';
 
 // The emulator is shared and the machine small: allow for slow answers under load.
 jest.setTimeout(30_000);
@@ -53,30 +54,35 @@ function request(
 describe('HTTP API source against the emulator', () => {
   it('publishes puts and deletes through the publisher, requests resyncs, and refuses bad requests with the right status', async () => {
     const changes = await createQueue(resources, { prefix: 'ds-published' });
-    const resyncs = await createQueue(resources, { prefix: 'ds-resync' });
+    const resyncs = await createQueue(resources, { prefix: 'ds-resync', standsFor: 'ResyncQueue' });
     const queues = await createFeedbackQueues(resources);
     const { sqs } = awsClients();
     let revision = 0;
-    // Stand-in for the library's publisher: writes the envelope to a real queue.
+    // Stand-in for the library's publisher: writes the envelope to a real queue. Its calls are the
+    // test's, not the function's (the deployed function publishes to the tables).
     const publish: ChangePublisher = {
       async put(key, value, { correlationId }) {
         if (key === 'config/interfaces/locked') throw new DatasyncError('VERSION_CONFLICT', 'locked');
         revision += 1;
-        await sqs.send(
-          new SendMessageCommand({
-            QueueUrl: changes.url,
-            MessageBody: JSON.stringify(toEnvelope({ key, op: 'put', value, revision, correlationId })),
-          }),
+        await runOutsideFunctions(() =>
+          sqs.send(
+            new SendMessageCommand({
+              QueueUrl: changes.url,
+              MessageBody: JSON.stringify(toEnvelope({ key, op: 'put', value, revision, correlationId })),
+            }),
+          ),
         );
         return { version: String(revision) };
       },
       async delete(key, { correlationId }) {
         revision += 1;
-        await sqs.send(
-          new SendMessageCommand({
-            QueueUrl: changes.url,
-            MessageBody: JSON.stringify(toEnvelope({ key, op: 'delete', revision, correlationId })),
-          }),
+        await runOutsideFunctions(() =>
+          sqs.send(
+            new SendMessageCommand({
+              QueueUrl: changes.url,
+              MessageBody: JSON.stringify(toEnvelope({ key, op: 'delete', revision, correlationId })),
+            }),
+          ),
         );
         return { version: String(revision) };
       },
@@ -91,14 +97,17 @@ describe('HTTP API source against the emulator', () => {
     const datasync = createDatasync();
     datasync.watch('interfaces', { resync: noResync, change: (c) => void seen.push(...c) }, 'config/interfaces');
     datasync.watch('routes', { resync: noResync, change: () => {} }, 'config/routes');
-    const handler = createHttpHandler(datasync, {
-      publish,
-      requestResync,
-      feedback: queues.feedback,
-      deadLetter: queues.deadLetter,
-      maxBodyBytes: 1024,
-      ...quiet,
-    });
+    const handler = asFunction(
+      'http',
+      createHttpHandler(datasync, {
+        publish,
+        requestResync,
+        feedback: queues.feedback,
+        deadLetter: queues.deadLetter,
+        maxBodyBytes: 1024,
+        ...quiet,
+      }),
+    );
     const call = async (event: APIGatewayProxyEventV2) => {
       const response = await handler(event, lambdaContext());
       return { status: response.statusCode, body: JSON.parse(response.body as string), headers: response.headers };
@@ -193,11 +202,14 @@ describe('HTTP API source against the emulator', () => {
 
     // What the API published reaches the plugins through the SQS source.
     const published = await receiveAll(changes.url, { count: 3 });
-    const sqsHandler = createSqsHandler(datasync, {
-      feedback: queues.feedback,
-      deadLetter: queues.deadLetter,
-      ...quiet,
-    });
+    const sqsHandler = asFunction(
+      'sqs',
+      createSqsHandler(datasync, {
+        feedback: queues.feedback,
+        deadLetter: queues.deadLetter,
+        ...quiet,
+      }),
+    );
     expect(await sqsHandler({ Records: toLambdaSqsRecords(published, changes.arn) }, lambdaContext())).toEqual({
       batchItemFailures: [],
     });

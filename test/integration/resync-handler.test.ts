@@ -29,6 +29,7 @@ import { SqsTestSink } from '../support/sinks.ts';
 import { event, put } from '../support/changes.ts';
 import { recordingPlugin } from '../support/plugins.ts';
 import type { SQSBatchResponse } from 'aws-lambda';
+import { asFunction } from '../support/iam/functions.ts';
 
 const clients = testClients({ maxAttempts: 2 });
 const resources = new Resources(clients);
@@ -63,8 +64,8 @@ async function setup(count: number) {
   const [stateTable, { name: itemTable }, { url: feedbackQueue }, { url: resyncQueue }] = await Promise.all([
     createStateTable(resources),
     createTable(resources, { stream: false }),
-    createQueue(resources, { prefix: 'ds-feedback' }),
-    createQueue(resources, { prefix: 'ds-resync' }),
+    createQueue(resources, { prefix: 'ds-feedback', standsFor: 'FeedbackQueue' }),
+    createQueue(resources, { prefix: 'ds-resync', standsFor: 'ResyncQueue' }),
   ]);
   const items: Array<Record<string, AttributeValue>> = Array.from({ length: count }, (_, index) => ({
     pk: { S: `k/${String(index).padStart(3, '0')}` },
@@ -85,14 +86,17 @@ describe('the resync handler', () => {
     const second = recordingPlugin('second', ['config/k'], []);
     const datasync = createDatasync({ plugins: [first, second] });
     // Less than the margin is always left: every invocation does one page, then checkpoints.
-    const handler = createResyncHandler(datasync, { ...options, pageSize: 8, marginMs: 8_000 });
+    const handler = asFunction('resync', createResyncHandler(datasync, { ...options, pageSize: 8, marginMs: 8_000 }));
     const progress: string[] = [];
-    const watched = createResyncHandler(datasync, {
-      ...options,
-      pageSize: 8,
-      marginMs: 8_000,
-      onProgress: (step) => progress.push(`${step.plugin}:${step.phase}:${step.items}`),
-    });
+    const watched = asFunction(
+      'resync',
+      createResyncHandler(datasync, {
+        ...options,
+        pageSize: 8,
+        marginMs: 8_000,
+        onProgress: (step) => progress.push(`${step.plugin}:${step.phase}:${step.items}`),
+      }),
+    );
 
     const started = (await handler(
       { datasync: 'resync', resyncId: 'long-1', reason: 'manual' },
@@ -140,7 +144,7 @@ describe('the resync handler', () => {
     const a = recordingPlugin('a', ['config/k'], log);
     const b = recordingPlugin('b', ['config/k'], log);
     const datasync = createDatasync({ plugins: [a, b] });
-    const handler = createResyncHandler(datasync, options);
+    const handler = asFunction('resync', createResyncHandler(datasync, options));
     await runResync(
       datasync,
       { datasync: 'resync', resyncId: 'only-a', reason: 'manual', plugins: ['a'] },
@@ -169,7 +173,7 @@ describe('the resync handler', () => {
   test('a malformed request is rejected in feedback and left for the dead-letter queue; the rest of the batch runs', async () => {
     const { options, sink, resyncQueue } = await setup(2);
     const plugin = recordingPlugin('p', ['config/k'], []);
-    const handler = createResyncHandler(createDatasync({ plugins: [plugin] }), options);
+    const handler = asFunction('resync', createResyncHandler(createDatasync({ plugins: [plugin] }), options));
     const response = (await handler(
       sqsEvent(
         [
@@ -209,7 +213,7 @@ describe('the resync handler', () => {
       requestResync: (name) =>
         requestResync({ plugins: [name], reason: 'failing-plugin', queueUrl: resyncQueue, clients }),
     });
-    const handler = createResyncHandler(datasync, options);
+    const handler = asFunction('resync', createResyncHandler(datasync, options));
     await handler({ datasync: 'resync', resyncId: 'initial' }, lambdaContext(60_000));
 
     for (let revision = 1; revision <= 3; revision += 1) {
@@ -236,5 +240,43 @@ describe('the resync handler', () => {
     expect((await readPluginStates(['p'], { store }))[0]).toMatchObject({ status: 'in-sync', failures: 0 });
     expect(plugin.recorded.changes.map((change) => `${change.key}@${change.revision}`)).toEqual(['config/k/001@9']);
     expect(plugin.recorded.view.get('config/k/001')).toEqual({ n: 9 });
+  });
+
+  test('requests made before a resync of the same plugins began merge into it; one made after runs', async () => {
+    const { options, sink, resyncQueue } = await setup(4);
+    const log: string[] = [];
+    const datasync = createDatasync({ plugins: [recordingPlugin('a', ['config/k'], log)] });
+    const handler = asFunction('resync', createResyncHandler(datasync, options));
+    // A burst of POST /resync: three requests wait on the queue while the function is busy.
+    for (let i = 0; i < 3; i += 1) await requestResync({ plugins: ['a'], queueUrl: resyncQueue, clients });
+    const burst = await drainQueue(clients, resyncQueue);
+    expect(burst).toHaveLength(3);
+    // The requests were made a while before the function takes them.
+    const waited = burst.map((message) => ({
+      ...message,
+      Body: JSON.stringify({ ...JSON.parse(message.Body!), requestedAt: new Date(Date.now() - 5_000).toISOString() }),
+    }));
+
+    await handler(sqsEvent(waited, resyncQueue), lambdaContext(60_000));
+
+    // One scan answered all three.
+    expect(log).toEqual(['a:resync:start', 'a:resync:end']);
+    const feedback = (await sink.read()).filter((record) => record.event === 'resync');
+    const [first, ...merged] = feedback as Array<{ resyncId: string; items: number; mergedInto?: string }>;
+    expect(first).toMatchObject({ items: 4 });
+    expect(first!.mergedInto).toBeUndefined();
+    expect(merged).toEqual([
+      expect.objectContaining({ status: 'ok', items: 0, mergedInto: first!.resyncId }),
+      expect.objectContaining({ status: 'ok', items: 0, mergedInto: first!.resyncId }),
+    ]);
+
+    // A request made after that resync began is not answered by it.
+    await new Promise((resolve) => setTimeout(resolve, 1_100));
+    await requestResync({ plugins: ['a'], queueUrl: resyncQueue, clients });
+    await handler(sqsEvent(await drainQueue(clients, resyncQueue), resyncQueue), lambdaContext(60_000));
+    expect(log).toEqual(['a:resync:start', 'a:resync:end', 'a:resync:start', 'a:resync:end']);
+    expect((await sink.read()).filter((record) => record.event === 'resync')).toEqual([
+      expect.objectContaining({ status: 'ok', items: 4 }),
+    ]);
   });
 });

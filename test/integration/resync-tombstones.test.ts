@@ -11,7 +11,7 @@ import {
   type FeedbackRecord,
   type TableConfig,
 } from '../../lib/index.ts';
-import { event, put } from '../support/changes.ts';
+import { event } from '../support/changes.ts';
 import { streamPut } from '../support/changes.ts';
 
 const clients = createAwsClients();

@@ -20,7 +20,7 @@ import {
   testClients,
 } from '../support/emulator.ts';
 import { MemorySink, SqsTestSink } from '../support/sinks.ts';
-import { del, event, put } from '../support/changes.ts';
+import { event } from '../support/changes.ts';
 import { streamDel, streamPut } from '../support/changes.ts';
 import { recordingPlugin } from '../support/plugins.ts';
 

@@ -11,6 +11,7 @@ import {
 import { createQueue, receiveAll, receiveBodies, Resources, settleLikeLambda } from '../support/emulator.ts';
 import { lambdaContext, toLambdaSqsRecords } from '../support/lambda-events.ts';
 import { createFeedbackQueues, quiet } from '../support/sinks.ts';
+import { asFunction } from '../support/iam/functions.ts';
 
 // The emulator is shared and the machine small: allow for slow answers under load.
 jest.setTimeout(30_000);
@@ -58,7 +59,10 @@ describe('SQS source against the emulator', () => {
       },
       'config/routes',
     );
-    const handler = createSqsHandler(datasync, { feedback: queues.feedback, deadLetter: queues.deadLetter, ...quiet });
+    const handler = asFunction(
+      'sqs',
+      createSqsHandler(datasync, { feedback: queues.feedback, deadLetter: queues.deadLetter, ...quiet }),
+    );
     const response = await handler({ Records: toLambdaSqsRecords(messages, source.arn) }, lambdaContext());
 
     const routeMessage = messages.find((message) => message.Body!.includes('config/routes/r1'))!;
@@ -128,7 +132,10 @@ describe('SQS source against the emulator', () => {
       },
       'config/routes',
     );
-    const handler = createSqsHandler(datasync, { feedback: queues.feedback, deadLetter: queues.deadLetter, ...quiet });
+    const handler = asFunction(
+      'sqs',
+      createSqsHandler(datasync, { feedback: queues.feedback, deadLetter: queues.deadLetter, ...quiet }),
+    );
 
     const delivered: string[][] = [];
     for (let round = 0; round < 3; round += 1) {

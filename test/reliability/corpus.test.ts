@@ -13,6 +13,7 @@ import { createHttpHandler } from '../../lib/sources/http/handler.ts';
 import { createSqsHandler } from '../../lib/sources/sqs/handler.ts';
 import { CORPUS, type CorpusCase } from './corpus.ts';
 import { uniqueSuffix } from './support/resources.ts';
+import { asFunction, bindTemplateResource } from '../support/iam/functions.ts';
 
 // Every bad input of the corpus, mixed into good input of its source: refused with a clear reason
 // in feedback (or an HTTP 4xx), dead-lettered where the source has a dead-letter queue, and the
@@ -43,6 +44,8 @@ let writers: { feedback: typeof sink; deadLetter: SqsDeadLetterWriter; log: () =
 beforeAll(async () => {
   deadLetterQueueUrl = (await clients.sqs.send(new CreateQueueCommand({ QueueName: `corpus-dlq-${suffix}` })))
     .QueueUrl!;
+  bindTemplateResource('RejectedQueue', deadLetterQueueUrl);
+  bindTemplateResource('ConfigTable', tableName);
   writers = {
     feedback: sink,
     deadLetter: new SqsDeadLetterWriter({ sqs: clients.sqs, queueUrl: deadLetterQueueUrl }),
@@ -106,15 +109,18 @@ const streamRecord = (overrides: Partial<DynamoDBRecord>): DynamoDBRecord => {
 const goodStream = (id: string) =>
   streamRecord({ dynamodb: { Keys: { id: { S: id } }, NewImage: { id: { S: id }, n: { N: '1' } } } });
 
-const streamHandler = () => createDynamoDbStreamHandler(datasync, { ...writers, tables });
-const sqsHandler = () => createSqsHandler(datasync, writers);
-const eventHandler = () => createEventBridgeHandler(datasync, writers);
+const streamHandler = () => asFunction('dynamodbStream', createDynamoDbStreamHandler(datasync, { ...writers, tables }));
+const sqsHandler = () => asFunction('sqs', createSqsHandler(datasync, writers));
+const eventHandler = () => asFunction('eventbridge', createEventBridgeHandler(datasync, writers));
 const httpHandler = () =>
-  createHttpHandler(datasync, {
-    ...writers,
-    publish: { put: async (key) => void published.push(key), delete: async (key) => void published.push(key) },
-    requestResync: async () => 'resync-1',
-  });
+  asFunction(
+    'http',
+    createHttpHandler(datasync, {
+      ...writers,
+      publish: { put: async (key) => void published.push(key), delete: async (key) => void published.push(key) },
+      requestResync: async () => 'resync-1',
+    }),
+  );
 
 const bySource = (source: CorpusCase['source']) =>
   CORPUS.map((entry, index) => ({ entry, index })).filter(({ entry }) => entry.source === source);

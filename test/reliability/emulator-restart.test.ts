@@ -9,6 +9,7 @@ import type { ResyncRunResult } from '../../lib/resync/engine.ts';
 import { stateTableDefinition } from '../../lib/state/table.ts';
 import { SyncStateStore } from '../../lib/state/store.ts';
 import { freePort, startPrivateEmulator, stopPrivateEmulator } from '../support/private-emulator.ts';
+import { asFunction, bindTemplateResource } from '../support/iam/functions.ts';
 
 // An emulator restart in the middle of a resync, on a private moto_server (the shared one on 4566
 // serves other tests). moto keeps its state in memory, so the restart loses the tables: the
@@ -40,6 +41,8 @@ describe('emulator restart during a resync', () => {
     );
     await clients.dynamodb.send(new CreateTableCommand(stateTableDefinition('restart-state')));
     await waitUntilTableExists({ client: clients.dynamodb, maxWaitTime: 30 }, { TableName: 'restart-state' });
+    bindTemplateResource('ConfigTable', 'restart-data');
+    bindTemplateResource('StateTable', 'restart-state');
     for (let start = 0; start < 30; start += 25) {
       await clients.dynamodb.send(
         new BatchWriteItemCommand({
@@ -76,13 +79,16 @@ describe('emulator restart during a resync', () => {
       ],
     });
     const store = new SyncStateStore({ stateTable: 'restart-state', clients });
-    const handler = createResyncHandler(datasync, {
-      tables: [table],
-      store,
-      clients,
-      pageSize: 3,
-      sink: { write: async (records) => void feedback.push(...records) },
-    });
+    const handler = asFunction(
+      'resync',
+      createResyncHandler(datasync, {
+        tables: [table],
+        store,
+        clients,
+        pageSize: 3,
+        sink: { write: async (records) => void feedback.push(...records) },
+      }),
+    );
     let result: ResyncRunResult | undefined;
     let failure: unknown;
     try {

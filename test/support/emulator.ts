@@ -39,6 +39,7 @@ import { chunk, forEachConcurrently } from '../../lib/aws/batch.ts';
 import { awsClients, createAwsClients, type AwsClients, type ClientOptions } from '../../lib/aws/clients.ts';
 import type { TableConfig } from '../../lib/config.ts';
 import { stateTableDefinition } from '../../lib/state/table.ts';
+import { bindTemplateResource } from './iam/functions.ts';
 
 /** A name no other test run uses, so runs sharing one emulator never collide. */
 export function uniqueName(prefix: string): string {
@@ -108,6 +109,8 @@ export async function createTable(
       : { StreamSpecification: { StreamEnabled: true, StreamViewType: 'NEW_AND_OLD_IMAGES' } }),
   });
   if (options.stream !== false && !streamArn) throw new Error(`table ${name} has no stream`);
+  // A data table, as the template's ConfigTable is: a function's calls on it are evaluated as calls on that.
+  bindTemplateResource('ConfigTable', name);
   return {
     name,
     table: {
@@ -127,6 +130,7 @@ export async function createTable(
 export async function createStateTable(resources: Resources): Promise<string> {
   const name = uniqueName('ds-state');
   await makeTable(resources, stateTableDefinition(name));
+  bindTemplateResource('StateTable', name);
   return name;
 }
 
@@ -202,7 +206,13 @@ export interface TestQueue {
 /** Creates a standard or FIFO queue, optionally with a redrive policy to a new dead-letter queue. */
 export async function createQueue(
   resources: Resources,
-  options: { fifo?: boolean; maxReceiveCount?: number; prefix?: string } = {},
+  options: {
+    fifo?: boolean;
+    maxReceiveCount?: number;
+    prefix?: string;
+    /** The template queue this one stands for when a function of the service uses it (see iam/functions.ts). */
+    standsFor?: string;
+  } = {},
 ): Promise<TestQueue> {
   const { sqs } = resources.clients;
   const make = async (name: string, attributes: Record<string, string>) => {
@@ -223,6 +233,7 @@ export async function createQueue(
       ? { RedrivePolicy: JSON.stringify({ deadLetterTargetArn: dlq.arn, maxReceiveCount: options.maxReceiveCount }) }
       : {}),
   });
+  if (options.standsFor) bindTemplateResource(options.standsFor, queue.url);
   return { ...queue, ...(dlq ? { dlq } : {}) };
 }
 

@@ -44,8 +44,8 @@ export class SqsTestSink extends SqsFeedbackWriter {
 
 /** A feedback queue and a dead-letter queue, with the SQS writers a handler takes. */
 export async function createFeedbackQueues(resources: Resources) {
-  const feedbackQueue = await createQueue(resources, { prefix: 'ds-feedback' });
-  const deadLetterQueue = await createQueue(resources, { prefix: 'ds-rejected' });
+  const feedbackQueue = await createQueue(resources, { prefix: 'ds-feedback', standsFor: 'FeedbackQueue' });
+  const deadLetterQueue = await createQueue(resources, { prefix: 'ds-rejected', standsFor: 'RejectedQueue' });
   return {
     feedbackQueue,
     deadLetterQueue,

@@ -1,4 +1,5 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { withCallLog } from './call-log.ts';
 import { clientConfig, sharedClient, type ClientOptions } from './config.ts';
 
 // Each service has its own module, so a function bundles only the SDK clients it imports (the
@@ -6,7 +7,7 @@ import { clientConfig, sharedClient, type ClientOptions } from './config.ts';
 
 /** Creates a new DynamoDB client (for tests or a second endpoint); prefer `dynamoDbClient()`. */
 export function createDynamoDbClient(options: ClientOptions = {}): DynamoDBClient {
-  return new DynamoDBClient(clientConfig(options));
+  return withCallLog(new DynamoDBClient(clientConfig(options)), 'dynamodb');
 }
 
 /** The process-wide DynamoDB client, created on first use. */

@@ -1,4 +1,5 @@
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import { withCallLog } from './call-log.ts';
 import { clientConfig, sharedClient, type ClientOptions } from './config.ts';
 
 // Each service has its own module, so a function bundles only the SDK clients it imports (the
@@ -6,7 +7,7 @@ import { clientConfig, sharedClient, type ClientOptions } from './config.ts';
 
 /** Creates a new EventBridge client (for tests or a second endpoint); prefer `eventBridgeClient()`. */
 export function createEventBridgeClient(options: ClientOptions = {}): EventBridgeClient {
-  return new EventBridgeClient(clientConfig(options));
+  return withCallLog(new EventBridgeClient(clientConfig(options)), 'eventbridge');
 }
 
 /** The process-wide EventBridge client, created on first use. */

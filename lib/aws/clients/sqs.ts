@@ -1,4 +1,5 @@
 import { SQSClient } from '@aws-sdk/client-sqs';
+import { withCallLog } from './call-log.ts';
 import { clientConfig, sharedClient, type ClientOptions } from './config.ts';
 
 // Each service has its own module, so a function bundles only the SDK clients it imports (the
@@ -6,7 +7,7 @@ import { clientConfig, sharedClient, type ClientOptions } from './config.ts';
 
 /** Creates a new SQS client (for tests or a second endpoint); prefer `sqsClient()`. */
 export function createSqsClient(options: ClientOptions = {}): SQSClient {
-  return new SQSClient(clientConfig(options));
+  return withCallLog(new SQSClient(clientConfig(options)), 'sqs');
 }
 
 /** The process-wide SQS client, created on first use. */

@@ -1,4 +1,5 @@
 import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
+import { withCallLog } from './call-log.ts';
 import { clientConfig, sharedClient, type ClientOptions } from './config.ts';
 
 // Each service has its own module, so a function bundles only the SDK clients it imports (the
@@ -6,7 +7,7 @@ import { clientConfig, sharedClient, type ClientOptions } from './config.ts';
 
 /** Creates a new DynamoDB Streams client (for tests or a second endpoint); prefer `streamsClient()`. */
 export function createStreamsClient(options: ClientOptions = {}): DynamoDBStreamsClient {
-  return new DynamoDBStreamsClient(clientConfig(options));
+  return withCallLog(new DynamoDBStreamsClient(clientConfig(options)), 'streams');
 }
 
 /** The process-wide DynamoDB Streams client, created on first use. */

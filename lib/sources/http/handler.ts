@@ -63,9 +63,10 @@ export interface HttpHandlerOptions extends SourceHandlerOptions {
  *
  * Errors answer `{"error": {code, message}}`: 400 bad key, value or body, 404 unknown path, 405
  * method not allowed (with `Allow`), 409 version conflict, 413 body too large, 415 not JSON, 500
- * when the publisher or resync request fails. A refused change or resync request (400, 413, 415)
- * is also reported in feedback (under the request's correlation id) and dead-lettered, like bad
- * input of every other source.
+ * when the publisher or resync request fails (a generic message and the request id: the detail is
+ * in the log line). A refused change or resync request (400, 413, 415) is also reported in
+ * feedback (under the request's correlation id) and dead-lettered, like bad input of every other
+ * source.
  */
 export function createHttpHandler(datasync: Pick<DatasyncCore, 'plugins'>, options: HttpHandlerOptions) {
   const writers = resolveWriters(options);
@@ -143,18 +144,19 @@ export function createHttpHandler(datasync: Pick<DatasyncCore, 'plugins'>, optio
     });
   };
 
-  return middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Error, Context>().handler(async (event) => {
+  const handle = async (event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> => {
     const requestId = event.requestContext?.requestId ?? randomUUID();
     const given = header(event, 'x-correlation-id');
     const correlationId =
       given && given.length <= MAX_CORRELATION_ID && !/[\u0000-\u001f\u007f]/.test(given) ? given : requestId;
+    const caller = callerOf(event);
     try {
       return await serve(event, correlationId, requestId);
     } catch (thrown) {
       if (!(thrown instanceof HttpRequestError)) {
         const error = describeError(thrown);
-        log({ level: 'error', message: 'http request failed', requestId, error });
-        return jsonResponse(500, { error: { code: error.code ?? 'INTERNAL', message: error.message }, correlationId });
+        log({ level: 'error', message: 'http request failed', requestId, caller, error });
+        return internalError(requestId, correlationId);
       }
       if (thrown.status === 400 || thrown.status === 413 || thrown.status === 415) {
         // Refused input is reported (under the request's correlation id) and kept like any
@@ -185,21 +187,56 @@ export function createHttpHandler(datasync: Pick<DatasyncCore, 'plugins'>, optio
           );
         } catch (failure) {
           const error = describeError(failure);
-          log({ level: 'error', message: 'refused http request could not be reported', requestId, error });
-          return jsonResponse(500, {
-            error: { code: error.code ?? 'INTERNAL', message: error.message },
-            correlationId,
-          });
+          log({ level: 'error', message: 'refused http request could not be reported', requestId, caller, error });
+          return internalError(requestId, correlationId);
         }
       }
       const error = describeError(thrown.error);
-      if (thrown.status >= 500) log({ level: 'error', message: 'http request failed', requestId, error });
+      if (thrown.status >= 500) {
+        log({ level: 'error', message: 'http request failed', requestId, caller, error });
+        return internalError(requestId, correlationId);
+      }
       return jsonResponse(
         thrown.status,
         { error: { code: error.code ?? error.name, message: error.message }, correlationId },
         { ...thrown.headers },
       );
     }
+  };
+
+  return middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Error, Context>().handler(async (event) => {
+    const response = await handle(event);
+    // One line per request: who called (IAM authorization), what, and the answer.
+    log({
+      level: 'info',
+      message: 'http request',
+      requestId: event.requestContext?.requestId,
+      caller: callerOf(event),
+      method: event.requestContext?.http?.method,
+      path: event.rawPath,
+      status: response.statusCode,
+    });
+    return response;
+  });
+}
+
+/** Who signed the request, from the HTTP API's IAM authorization (payload v2). */
+function callerOf(event: APIGatewayProxyEventV2): Record<string, string> | undefined {
+  const iam = (event.requestContext as { authorizer?: { iam?: Record<string, unknown> } } | undefined)?.authorizer?.iam;
+  if (!iam) return undefined;
+  const fields = ['userArn', 'accountId', 'callerId', 'principalOrgId'] as const;
+  return Object.fromEntries(fields.filter((field) => typeof iam[field] === 'string').map((f) => [f, String(iam[f])]));
+}
+
+/**
+ * A 5xx answer tells the caller nothing of the failure (its message can name roles, tables and
+ * queues); the log line under the same request id has it.
+ */
+function internalError(requestId: string, correlationId: string): APIGatewayProxyStructuredResultV2 {
+  return jsonResponse(500, {
+    error: { code: 'INTERNAL', message: `internal error; the service log has request ${requestId}` },
+    requestId,
+    correlationId,
   });
 }
 

@@ -42,6 +42,9 @@ function invoke(
       AWS_REGION: process.env.AWS_REGION ?? 'us-east-1',
       AWS_ENDPOINT_URL: process.env.AWS_ENDPOINT_URL,
       DATASYNC_SILENT: '1',
+      // Its calls are logged as the sqs function's and evaluated against that role.
+      DATASYNC_AWS_CALL_LOG: process.env.DATASYNC_AWS_CALL_LOG,
+      AWS_LAMBDA_FUNCTION_NAME: 'sqs',
       ...env,
     },
     work,
@@ -71,9 +74,9 @@ beforeAll(async () => {
   const [table, stateTable, feedback, rejected, resync] = await Promise.all([
     createTable(resources, { stream: false }),
     createStateTable(resources),
-    createQueue(resources, { prefix: 'ds-feedback' }),
-    createQueue(resources, { prefix: 'ds-rejected' }),
-    createQueue(resources, { prefix: 'ds-resync' }),
+    createQueue(resources, { prefix: 'ds-feedback', standsFor: 'FeedbackQueue' }),
+    createQueue(resources, { prefix: 'ds-rejected', standsFor: 'RejectedQueue' }),
+    createQueue(resources, { prefix: 'ds-resync', standsFor: 'ResyncQueue' }),
   ]);
   feedbackUrl = feedback.url;
   rejectedUrl = rejected.url;

@@ -5,9 +5,9 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { DescribeTableCommand } from '@aws-sdk/client-dynamodb';
+import { DeleteTableCommand, DescribeTableCommand, UpdateTableCommand } from '@aws-sdk/client-dynamodb';
 import { DescribeRuleCommand, ListTargetsByRuleCommand } from '@aws-sdk/client-eventbridge';
-import { GetQueueAttributesCommand, GetQueueUrlCommand } from '@aws-sdk/client-sqs';
+import { DeleteQueueCommand, GetQueueAttributesCommand, GetQueueUrlCommand } from '@aws-sdk/client-sqs';
 import { createAwsClients } from '../../../lib/aws/clients.ts';
 import {
   NAME_PREFIX,
@@ -26,6 +26,8 @@ const NOT_CREATED_BY_EMULATOR = [
   'AWS::CloudWatch::Alarm',
   'AWS::Lambda::EventInvokeConfig',
   'AWS::S3::BucketPolicy',
+  'AWS::SNS::Subscription',
+  'AWS::SNS::TopicPolicy',
   'AWS::SQS::QueuePolicy',
 ].sort();
 
@@ -130,6 +132,24 @@ afterAll(async () => {
   // Only what this test created: the zips it uploaded, then its own stack.
   if (bucket) for (const key of uploaded) await deleteObject(bucket, key);
   await cfn('DeleteStack', { StackName: stackName });
+  // The stack retains its tables (deletion protection on) and dead-letter queues; remove them too.
+  for (const [logicalId, resource] of Object.entries(template.Resources)) {
+    if ((resource as { DeletionPolicy?: string }).DeletionPolicy !== 'Retain') continue;
+    const id = resources.get(logicalId)?.physicalId;
+    if (!id) continue;
+    if (resource.Type === 'AWS::DynamoDB::Table') {
+      await aws.dynamodb
+        .send(new UpdateTableCommand({ TableName: id, DeletionProtectionEnabled: false }))
+        .then(() => aws.dynamodb.send(new DeleteTableCommand({ TableName: id })))
+        .catch(() => {});
+    } else if (resource.Type === 'AWS::SQS::Queue') {
+      // The stack's URL names AWS's host; ask the emulator for its own.
+      await aws.sqs
+        .send(new GetQueueUrlCommand({ QueueName: id.split('/').pop()! }))
+        .then(({ QueueUrl }) => aws.sqs.send(new DeleteQueueCommand({ QueueUrl })))
+        .catch(() => {});
+    }
+  }
 }, 60_000);
 
 describe('the packaged stack on the emulator (moto CloudFormation)', () => {
@@ -181,7 +201,7 @@ describe('the packaged stack on the emulator (moto CloudFormation)', () => {
     expect(Targets?.[0]?.Arn).toMatch(new RegExp(`:function:${prefix}-eventbridge$`));
     expect(Targets?.[0]?.RetryPolicy).toEqual({ MaximumEventAgeInSeconds: 3600, MaximumRetryAttempts: 10 });
     expect(Targets?.[0]?.DeadLetterConfig?.Arn).toMatch(new RegExp(`:${prefix}-events-dlq$`));
-    const schedule = resources.get('ResyncEventsRuleSchedule1');
+    const schedule = resources.get('ResyncSchedule');
     const described = await aws.eventbridge.send(new DescribeRuleCommand({ Name: schedule!.physicalId }));
     expect(described.ScheduleExpression).toBe('rate(1 day)');
   });

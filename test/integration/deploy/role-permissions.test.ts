@@ -12,7 +12,13 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer as createHttpServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { BatchWriteItemCommand, CreateTableCommand, DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
+import {
+  type AttributeValue,
+  BatchWriteItemCommand,
+  CreateTableCommand,
+  DynamoDBClient,
+  GetItemCommand,
+} from '@aws-sdk/client-dynamodb';
 import { CreateAccessKeyCommand, CreateUserCommand, IAMClient, PutUserPolicyCommand } from '@aws-sdk/client-iam';
 import {
   CreateQueueCommand,
@@ -31,6 +37,7 @@ import { packagedService, type Template } from '../../support/deploy/packaged-se
 import { extractBundle, invokeBundle, type InvocationResult } from '../../support/deploy/run-bundle.ts';
 import { refTarget, roleStatements, type Statement } from '../../support/deploy/template.ts';
 import { receiveAll } from '../../support/emulator.ts';
+import { describeProblems, evaluateCalls, readCallLog } from '../../support/iam/evaluate.ts';
 import { freePort, startPrivateEmulator, stopPrivateEmulator } from '../../support/private-emulator.ts';
 
 jest.setTimeout(120_000);
@@ -132,6 +139,7 @@ function invoke<T>(
   functionId: string,
   event: unknown,
   credentials: Credentials,
+  callLog = process.env.DATASYNC_AWS_CALL_LOG,
 ): Promise<InvocationResult<T>> {
   return invokeBundle<T>(
     bundles.get(name)!,
@@ -143,10 +151,23 @@ function invoke<T>(
       DATASYNC_SILENT: '1',
       AWS_ACCESS_KEY_ID: credentials.accessKeyId,
       AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey,
+      // Every call the bundle makes is logged as this function's and evaluated against its role.
+      DATASYNC_AWS_CALL_LOG: callLog,
+      AWS_LAMBDA_FUNCTION_NAME: name,
     },
     work,
   );
 }
+
+let caseLogs = 0;
+/** A call log of its own for one case, so the case can check what it made AWS evaluate. */
+function caseLog(): string {
+  caseLogs += 1;
+  return join(work, `calls-${caseLogs}.jsonl`);
+}
+
+/** The calls logged in `file`, evaluated against the packaged roles: each distinct one once. */
+const evaluated = (file: string) => evaluateCalls(template, readCallLog(file));
 
 /** Receives `count` messages from a queue (or what arrives within 10 s) and deletes them. */
 function receive(queue: string, count: number): Promise<Message[]> {
@@ -281,6 +302,35 @@ async function changesEvent(bodies: string[]) {
   };
 }
 
+/** A stream event of one record on the data table, as Lambda delivers it. */
+function streamEvent(
+  eventName: 'MODIFY' | 'REMOVE',
+  sequence: string,
+  images: { NewImage?: Record<string, AttributeValue>; OldImage: Record<string, AttributeValue> },
+) {
+  const table = created.get('ConfigTable')!.ref;
+  return {
+    Records: [
+      {
+        eventID: `stream-${sequence}`,
+        eventName,
+        eventVersion: '1.1',
+        eventSource: 'aws:dynamodb',
+        awsRegion: REGION,
+        eventSourceARN: `arn:aws:dynamodb:${REGION}:123456789012:table/${table}/stream/2026-01-01T00:00:00.000`,
+        dynamodb: {
+          ApproximateCreationDateTime: Math.floor(Date.now() / 1000),
+          Keys: { pk: images.OldImage.pk! },
+          ...images,
+          SequenceNumber: sequence,
+          SizeBytes: 60,
+          StreamViewType: 'NEW_AND_OLD_IMAGES',
+        },
+      },
+    ],
+  };
+}
+
 describe('packaged roles, enforced by the emulator', () => {
   it('the resync function completes a first resync of every plugin with only its role', async () => {
     const { result, feedback } = await resyncedOnce();
@@ -357,29 +407,11 @@ describe('packaged roles, enforced by the emulator', () => {
 
   it('the stream function delivers a table change with only its role', async () => {
     await inSync();
-    const table = created.get('ConfigTable')!.ref;
     const image = { pk: { S: 'interfaces/eth0' }, mtu: { N: '1280' }, version: { N: '5' } };
-    const event = {
-      Records: [
-        {
-          eventID: 'stream-1',
-          eventName: 'MODIFY',
-          eventVersion: '1.1',
-          eventSource: 'aws:dynamodb',
-          awsRegion: REGION,
-          eventSourceARN: `arn:aws:dynamodb:${REGION}:123456789012:table/${table}/stream/2026-01-01T00:00:00.000`,
-          dynamodb: {
-            ApproximateCreationDateTime: Math.floor(Date.now() / 1000),
-            Keys: { pk: image.pk },
-            NewImage: image,
-            OldImage: { ...image, mtu: { N: '1500' }, version: { N: '4' } },
-            SequenceNumber: '100000000000000000001',
-            SizeBytes: 60,
-            StreamViewType: 'NEW_AND_OLD_IMAGES',
-          },
-        },
-      ],
-    };
+    const event = streamEvent('MODIFY', '100000000000000000001', {
+      NewImage: image,
+      OldImage: { ...image, mtu: { N: '1500' }, version: { N: '4' } },
+    });
     const result = await invoke<DynamoDBBatchResponse>(
       'dynamodbStream',
       'DynamodbStream',
@@ -448,6 +480,56 @@ describe('packaged roles, enforced by the emulator', () => {
     expect(stored.Item?.mtu).toEqual({ N: '1300' });
   });
 
+  it('the stream function applies a REMOVE of a versioned item, whose store delete its role allows as AWS evaluates it', async () => {
+    await inSync();
+    const removed = { pk: { S: 'interfaces/eth9' }, mtu: { N: '1500' }, version: { N: '7' } };
+    const event = streamEvent('REMOVE', '100000000000000000002', { OldImage: removed });
+    const log = caseLog();
+    const result = await invoke<DynamoDBBatchResponse>(
+      'dynamodbStream',
+      'DynamodbStream',
+      event,
+      await userWith(iam, asPolicy(roleOf('DynamodbStream'))),
+      log,
+    );
+    await receive('FeedbackQueue', 2);
+
+    // The store plugin writes the delete again (a no-op unless an older bus put recreated the item).
+    const evaluations = await evaluated(log);
+    expect(evaluations).toContainEqual(
+      expect.objectContaining({ function: 'dynamodbStream', action: 'dynamodb:DeleteItem', resource: 'ConfigTable' }),
+    );
+    expect(describeProblems(evaluations)).toEqual([]);
+    expect(result).toEqual({ response: { batchItemFailures: [] } });
+  });
+
+  it('a resync reads an item again when a delivery gave a plugin a newer revision, which its role allows as AWS evaluates it', async () => {
+    await inSync();
+    // routes takes revision 2 of a key the table holds at version 1; the store refuses the value
+    // (not an object), so the table keeps version 1 and the next resync scans the older item.
+    const event = await changesEvent([change('config/routes/default', 'via-eth1' as never, 2)]);
+    await invoke<SQSBatchResponse>('sqs', 'Sqs', event, await userWith(iam, asPolicy(roleOf('Sqs'))));
+    await receive('FeedbackQueue', 2);
+
+    const log = caseLog();
+    const schedule = { datasync: 'resync', reason: 'schedule' };
+    const resynced = await invoke<ResyncRunResult>(
+      'resync',
+      'Resync',
+      schedule,
+      await userWith(iam, asPolicy(roleOf('Resync'))),
+      log,
+    );
+    await receive('FeedbackQueue', 3);
+
+    const evaluations = await evaluated(log);
+    expect(evaluations).toContainEqual(
+      expect.objectContaining({ function: 'resync', action: 'dynamodb:GetItem', resource: 'ConfigTable' }),
+    );
+    expect(describeProblems(evaluations)).toEqual([]);
+    expect(resynced.response?.plugins.map(({ status }) => status)).toEqual(['ok', 'ok', 'ok']);
+  });
+
   it('signs with the keys the container credential endpoint serves when the environment has none', async () => {
     await inSync();
     const keys = await userWith(iam, asPolicy(roleOf('Sqs')));
@@ -478,6 +560,8 @@ describe('packaged roles, enforced by the emulator', () => {
           AWS_ENDPOINT_URL: endpoint,
           DATASYNC_SILENT: '1',
           AWS_CONTAINER_CREDENTIALS_FULL_URI: `http://127.0.0.1:${port}/role`,
+          DATASYNC_AWS_CALL_LOG: process.env.DATASYNC_AWS_CALL_LOG,
+          AWS_LAMBDA_FUNCTION_NAME: 'sqs',
         },
         work,
       );

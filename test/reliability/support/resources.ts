@@ -10,6 +10,7 @@ import {
 } from '@aws-sdk/client-eventbridge';
 import { CreateQueueCommand, DeleteQueueCommand, GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import type { AwsClients } from '../../../lib/aws/clients.ts';
+import { bindTemplateResource } from '../../support/iam/functions.ts';
 import type { TableConfig } from '../../../lib/config.ts';
 import { stateTableDefinition } from '../../../lib/state/table.ts';
 
@@ -88,6 +89,16 @@ export async function createScheduleResources(clients: AwsClients, prefix = 'cfg
       Targets: [{ Id: 'queue', Arn: await arnOf(busQueueUrl) }],
     }),
   );
+  // What each stands for in the template, for the evaluation of the functions' calls.
+  for (const [logicalId, name] of [
+    ['ConfigTable', tableName],
+    ['StateTable', stateTable],
+    ['FeedbackQueue', feedbackQueueUrl],
+    ['RejectedQueue', deadLetterQueueUrl],
+    ['ChangesQueue', sourceQueueUrl],
+    ['EventBus', busName],
+  ] as const)
+    bindTemplateResource(logicalId, name);
   return {
     suffix,
     table: { name: tableName, prefix, keyAttributes: ['id'] },

@@ -37,6 +37,7 @@ import { AwsFaults } from './faults.ts';
 import { invocation, observedPlugin, type InvocationTag, type ObservedPlugin } from './plugins.ts';
 import { createScheduleResources, type ScheduleResources } from './resources.ts';
 import { BUS_KEYS, KEYS, random, type DeliverySource, type Step } from './schedule.ts';
+import { asFunction } from '../../support/iam/functions.ts';
 
 /** Receives of one message before the queue moves it to its dead-letter queue (redrive policy). */
 const MAX_RECEIVES = 4;
@@ -249,48 +250,55 @@ export class World {
     const tableStore = new TableStore({ tables, stateTable: resources.stateTable, clients: faulty });
     const forwarder = new OrderedQueueForwarder({ queueUrl: resources.orderedQueueUrl, sqs: faulty.sqs });
     const sources = (datasync: Datasync): Container => ({
-      stream: createDynamoDbStreamHandler(datasync, { ...writers, tables }) as never,
-      sqs: createSqsHandler(datasync, { ...writers, tables, store: tableStore, orderedQueue: forwarder }) as never,
-      eventbridge: createEventBridgeHandler(datasync, {
-        ...writers,
-        tables,
-        store: tableStore,
-        orderedQueue: forwarder,
-      }) as never,
+      stream: asFunction('dynamodbStream', createDynamoDbStreamHandler(datasync, { ...writers, tables })) as never,
+      sqs: asFunction(
+        'sqs',
+        createSqsHandler(datasync, { ...writers, tables, store: tableStore, orderedQueue: forwarder }),
+      ) as never,
+      eventbridge: asFunction(
+        'eventbridge',
+        createEventBridgeHandler(datasync, { ...writers, tables, store: tableStore, orderedQueue: forwarder }),
+      ) as never,
     });
     this.#containers = [sources(first.datasync), sources(second.datasync)];
     this.#handlers = {
       ...this.#containers[0],
-      http: createHttpHandler(this.#datasync, {
-        tables,
-        ...writers,
-        publish: {
-          put: (key, value, options) => tablePublisher.put(key, value, options),
-          delete: (key, options) => tablePublisher.delete(key, options),
-        },
-        requestResync: async () => undefined,
-      }) as never,
-      resync: createResyncHandler(this.#datasync, {
-        sink,
-        tables,
-        store: this.#store,
-        clients: faulty,
-        timeoutMs: 5_000,
-        changeTimeoutMs: 1_000,
-        pageSize: 3,
-        sweepBuckets: 64,
-        // A resync that crashed holds its plugin until its lease runs out: just over the time
-        // limit here, so schedules stay short.
-        leaseMs: 6_000,
-        busyRetrySeconds: 1,
-        continueResync: async (request, { delaySeconds }) => {
-          this.#resyncQueue.push({
-            request,
-            attempts: 0,
-            ...(delaySeconds ? { notBefore: Date.now() + delaySeconds * 1000 } : {}),
-          });
-        },
-      }) as never,
+      http: asFunction(
+        'http',
+        createHttpHandler(this.#datasync, {
+          tables,
+          ...writers,
+          publish: {
+            put: (key, value, options) => tablePublisher.put(key, value, options),
+            delete: (key, options) => tablePublisher.delete(key, options),
+          },
+          requestResync: async () => undefined,
+        }),
+      ) as never,
+      resync: asFunction(
+        'resync',
+        createResyncHandler(this.#datasync, {
+          sink,
+          tables,
+          store: this.#store,
+          clients: faulty,
+          timeoutMs: 5_000,
+          changeTimeoutMs: 1_000,
+          pageSize: 3,
+          sweepBuckets: 64,
+          // A resync that crashed holds its plugin until its lease runs out: just over the time
+          // limit here, so schedules stay short.
+          leaseMs: 6_000,
+          busyRetrySeconds: 1,
+          continueResync: async (request, { delaySeconds }) => {
+            this.#resyncQueue.push({
+              request,
+              attempts: 0,
+              ...(delaySeconds ? { notBefore: Date.now() + delaySeconds * 1000 } : {}),
+            });
+          },
+        }),
+      ) as never,
     };
   }
 

@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { closeSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,6 +12,22 @@ export interface Emulator {
   /** True when this process started the emulator (and `stop` will end it). */
   readonly started: boolean;
   stop(): Promise<void>;
+}
+
+const MOTO_LAUNCHER = new URL('./moto-server.py', import.meta.url).pathname;
+let launcher: { command: string; prefix: string[] } | undefined;
+
+/**
+ * The command that runs moto on `hostname:port`: moto_server with atomic DynamoDB transactions
+ * (moto-server.py, whose comment says what it corrects) when `python3` has moto, and
+ * `moto_server` as installed otherwise (e.g. installed by pipx, in a Python of its own).
+ */
+export function emulatorCommand(hostname: string, port: string | number): { command: string; args: string[] } {
+  launcher ??=
+    spawnSync('python3', ['-c', 'import moto.server'], { stdio: 'ignore' }).status === 0
+      ? { command: 'python3', prefix: [MOTO_LAUNCHER] }
+      : { command: 'moto_server', prefix: [] };
+  return { command: launcher.command, args: [...launcher.prefix, '-H', hostname, '-p', String(port)] };
 }
 
 /** Whether anything answers HTTP at `endpoint`. */
@@ -47,7 +63,8 @@ export async function ensureEmulator(
   // full moto stops answering.
   const logPath = join(tmpdir(), `moto-server-${process.pid}.log`);
   const logFd = openSync(logPath, 'w');
-  const child = spawn('moto_server', ['-H', hostname, '-p', port], { stdio: ['ignore', logFd, logFd] });
+  const { command, args } = emulatorCommand(hostname, port);
+  const child = spawn(command, args, { stdio: ['ignore', logFd, logFd] });
   closeSync(logFd);
   let spawnError: Error | undefined;
   child.once('error', (error) => (spawnError = error));

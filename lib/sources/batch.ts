@@ -121,7 +121,11 @@ export async function deliverBatch(
     ...(errors.length > 0 ? { errors: errors.map((error) => describeError(error)) } : {}),
   });
   if (errors.length === 1) throw errors[0]!;
-  if (errors.length > 1) throw new AggregateError(errors, 'neither feedback nor dead letters could be written');
+  if (errors.length > 1) {
+    // The message names both causes: it is the line a Lambda log shows first.
+    const causes = errors.map((error) => error.message).join('; ');
+    throw new AggregateError(errors, `neither feedback nor dead letters could be written: ${causes}`);
+  }
   return { failed, outcomes, rejected: rejections.length };
 }
 

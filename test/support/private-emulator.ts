@@ -2,7 +2,7 @@
 // loses every resource, or IAM enforcement that would refuse the other tests' calls.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
-import { isAnswering } from '../../infra/local/emulator.ts';
+import { emulatorCommand, isAnswering } from '../../infra/local/emulator.ts';
 
 /** A TCP port free on 127.0.0.1 right now. */
 export function freePort(): Promise<number> {
@@ -18,7 +18,8 @@ export function freePort(): Promise<number> {
 
 /** Starts moto_server on `port` and waits until it answers. */
 export async function startPrivateEmulator(port: number): Promise<ChildProcess> {
-  const child = spawn('moto_server', ['-H', '127.0.0.1', '-p', String(port)], { stdio: 'ignore' });
+  const { command, args } = emulatorCommand('127.0.0.1', port);
+  const child = spawn(command, args, { stdio: 'ignore' });
   let spawnError: Error | undefined;
   child.once('error', (error) => (spawnError = error));
   const deadline = Date.now() + 30_000;

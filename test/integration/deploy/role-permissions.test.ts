@@ -88,18 +88,25 @@ function roleOf(functionId: string): Statement[] {
 
 // moto authorizes a call by the name of its API operation. AWS authorizes batch and transaction
 // calls by the actions they contain (SendMessageBatch is sqs:SendMessage; TransactWriteItems is
-// each item's PutItem, ConditionCheckItem, ...), so a role that grants those is given moto's name too.
-const AUTHORIZED_AS: Record<string, readonly string[]> = {
-  'sqs:SendMessageBatch': ['sqs:SendMessage'],
-  'sqs:DeleteMessageBatch': ['sqs:DeleteMessage'],
-  'sqs:ChangeMessageVisibilityBatch': ['sqs:ChangeMessageVisibility'],
-  // The ledger's transaction: a condition check on the plugin's status row and the key rows' puts (lib/state).
-  'dynamodb:TransactWriteItems': ['dynamodb:ConditionCheckItem', 'dynamodb:PutItem'],
+// each item's PutItem, ConditionCheckItem, ...), so a role that grants one of the sets of actions
+// a call of ours contains is given moto's name too.
+const AUTHORIZED_AS: Record<string, readonly (readonly string[])[]> = {
+  'sqs:SendMessageBatch': [['sqs:SendMessage']],
+  'sqs:DeleteMessageBatch': [['sqs:DeleteMessage']],
+  'sqs:ChangeMessageVisibilityBatch': [['sqs:ChangeMessageVisibility']],
+  'dynamodb:TransactWriteItems': [
+    // The ledger's key rows (lib/state/key-rows.ts).
+    ['dynamodb:UpdateItem'],
+    // A resync's first snapshot: a condition on the plugin's status row and a put (lib/state/store.ts).
+    ['dynamodb:ConditionCheckItem', 'dynamodb:PutItem'],
+    // The store's put after a tombstone check and its delete with the tombstone (lib/sources/store.ts).
+    ['dynamodb:DeleteItem', 'dynamodb:UpdateItem'],
+  ],
 };
 
 function withMotoNames(actions: readonly string[]): string[] {
   const extra = Object.entries(AUTHORIZED_AS)
-    .filter(([, needs]) => needs.every((action) => actions.includes(action)))
+    .filter(([, sets]) => sets.some((needs) => needs.every((action) => actions.includes(action))))
     .map(([name]) => name);
   return [...actions, ...extra];
 }
@@ -190,7 +197,7 @@ function resyncedOnce() {
       {},
       await userWith(iam, asPolicy(roleOf('Resync'))),
     );
-    return { result, feedback: result.thrown ? [] : feedbackOf(await receive('FeedbackQueue', 3)) };
+    return { result, feedback: result.thrown ? [] : feedbackOf(await receive('FeedbackQueue', 2)) };
   })();
   return firstResync;
 }
@@ -265,6 +272,9 @@ beforeAll(async () => {
   );
   await dynamodb.send(new CreateTableCommand(stateTableDefinition(stateTable)));
   created.set('ConfigTable', { arn: '*', ref: configTable });
+  // No function calls the bus; the EventBridge function is told its name to say where an event came from.
+  const bus = String(template.Resources.EventBus!.Properties!.Name);
+  created.set('EventBus', { arn: `arn:aws:events:${REGION}:123456789012:event-bus/${bus}`, ref: bus });
   created.set('StateTable', { arn: '*', ref: stateTable });
   await dynamodb.send(
     new BatchWriteItemCommand({
@@ -337,41 +347,50 @@ describe('packaged roles, enforced by the emulator', () => {
 
     expect(result.thrown).toBeUndefined();
     expect(result.response!.plugins.map(({ plugin, status }) => ({ plugin, status }))).toEqual([
-      { plugin: 'store', status: 'ok' },
       { plugin: 'interfaces', status: 'ok' },
       { plugin: 'routes', status: 'ok' },
     ]);
-    expect(feedback.filter((record) => record.event === 'resync').map((record) => record.status)).toEqual([
-      'ok',
-      'ok',
-      'ok',
-    ]);
+    expect(feedback.filter((record) => record.event === 'resync').map((record) => record.status)).toEqual(['ok', 'ok']);
   });
 
-  it('the SQS function stores and delivers after the first resync, tracks a failing plugin and dead-letters bad input with only its role', async () => {
-    await inSync();
+  it('the SQS function writes a table key to its table, forwards any other key to the ordered queue and dead-letters bad input with only its role', async () => {
     const event = await changesEvent([
       change('config/interfaces/eth0', { mtu: 9000 }, 2),
-      change('config/routes/vpn', 42 as never, 1),
+      change('events/link-up', { port: 'eth0' }, 1),
       'not json at all',
     ]);
     const result = await invoke<SQSBatchResponse>('sqs', 'Sqs', event, await userWith(iam, asPolicy(roleOf('Sqs'))));
 
-    expect(result.thrown).toBeUndefined();
-    // The store plugin refuses a value that is not an object. It got both changes in one call, so
-    // both records are retried; the other plugins took theirs, and the bad body is not retried.
-    expect(result.response!.batchItemFailures.map(({ itemIdentifier }) => itemIdentifier).sort()).toEqual(
-      [event.Records[0]!.messageId, event.Records[1]!.messageId].sort(),
-    );
-    const feedback = feedbackOf(await receive('FeedbackQueue', 4));
-    expect(
-      feedback.map((record) => `${record.event} ${'plugin' in record ? record.plugin : '-'} ${record.status}`).sort(),
-    ).toEqual(['change interfaces ok', 'change routes ok', 'change store error', 'rejected - error']);
+    expect(result).toEqual({ response: { batchItemFailures: [] } });
+    const feedback = feedbackOf(await receive('FeedbackQueue', 2));
+    expect(feedback.map((record) => `${record.event} ${record.status}`).sort()).toEqual([
+      'rejected error',
+      'stored ok',
+    ]);
     expect(await receive('RejectedQueue', 1)).toHaveLength(1);
+    // The table's stream delivers the stored change; the item carries the change's revision as its version.
+    const stored = await dynamodb.send(
+      new GetItemCommand({
+        TableName: created.get('ConfigTable')!.ref,
+        Key: { pk: { S: 'interfaces/eth0' } },
+        ConsistentRead: true,
+      }),
+    );
+    expect({ mtu: stored.Item?.mtu, version: stored.Item?.version }).toEqual({
+      mtu: { N: '9000' },
+      version: { N: '2' },
+    });
+    // The other key waits in the FIFO queue, in a group of its own, for the ordered delivery.
+    const forwarded = await receiveAll(created.get('ChangesFifoQueue')!.ref, {
+      clients: { sqs },
+      count: 1,
+      deadlineMs: 10_000,
+      remove: true,
+    });
+    expect(forwarded.map((message) => message.Attributes?.MessageGroupId)).toEqual(['events/link-up']);
   });
 
-  it('the EventBridge function stores and delivers a bus change with only its role', async () => {
-    await inSync();
+  it('the EventBridge function writes a table key to its table with only its role', async () => {
     const event = {
       version: '0',
       id: 'event-1',
@@ -391,10 +410,8 @@ describe('packaged roles, enforced by the emulator', () => {
     );
 
     expect(result.thrown).toBeUndefined();
-    const feedback = feedbackOf(await receive('FeedbackQueue', 2));
-    expect(
-      feedback.map((record) => `${record.event} ${'plugin' in record ? record.plugin : '-'} ${record.status}`).sort(),
-    ).toEqual(['change interfaces ok', 'change store ok']);
+    const feedback = feedbackOf(await receive('FeedbackQueue', 1));
+    expect(feedback.map((record) => `${record.event} ${record.status}`)).toEqual(['stored ok']);
     const stored = await dynamodb.send(
       new GetItemCommand({
         TableName: created.get('ConfigTable')!.ref,
@@ -420,8 +437,8 @@ describe('packaged roles, enforced by the emulator', () => {
     );
 
     expect(result).toEqual({ response: { batchItemFailures: [] } });
-    const feedback = feedbackOf(await receive('FeedbackQueue', 2));
-    const delivered = [{ key: 'config/interfaces/eth0', op: 'put', revision: '5' }];
+    const feedback = feedbackOf(await receive('FeedbackQueue', 1));
+    const delivered = [{ key: 'config/interfaces/eth0', op: 'put', revision: '100000000000000000001', version: '5' }];
     expect(
       feedback
         .map((record) => ({
@@ -431,10 +448,7 @@ describe('packaged roles, enforced by the emulator', () => {
           changes: 'changes' in record ? record.changes : undefined,
         }))
         .sort((a, b) => String(a.plugin).localeCompare(String(b.plugin))),
-    ).toEqual([
-      { event: 'change', plugin: 'interfaces', status: 'ok', changes: delivered },
-      { event: 'change', plugin: 'store', status: 'ok', changes: delivered },
-    ]);
+    ).toEqual([{ event: 'change', plugin: 'interfaces', status: 'ok', changes: delivered }]);
   });
 
   it('the HTTP function writes a key to the table with only its role', async () => {
@@ -480,7 +494,7 @@ describe('packaged roles, enforced by the emulator', () => {
     expect(stored.Item?.mtu).toEqual({ N: '1300' });
   });
 
-  it('the stream function applies a REMOVE of a versioned item, whose store delete its role allows as AWS evaluates it', async () => {
+  it('the stream function applies a REMOVE with only its role, writing nothing to the data table', async () => {
     await inSync();
     const removed = { pk: { S: 'interfaces/eth9' }, mtu: { N: '1500' }, version: { N: '7' } };
     const event = streamEvent('REMOVE', '100000000000000000002', { OldImage: removed });
@@ -492,24 +506,29 @@ describe('packaged roles, enforced by the emulator', () => {
       await userWith(iam, asPolicy(roleOf('DynamodbStream'))),
       log,
     );
-    await receive('FeedbackQueue', 2);
 
-    // The store plugin writes the delete again (a no-op unless an older bus put recreated the item).
-    const evaluations = await evaluated(log);
-    expect(evaluations).toContainEqual(
-      expect.objectContaining({ function: 'dynamodbStream', action: 'dynamodb:DeleteItem', resource: 'ConfigTable' }),
-    );
-    expect(describeProblems(evaluations)).toEqual([]);
     expect(result).toEqual({ response: { batchItemFailures: [] } });
+    const feedback = feedbackOf(await receive('FeedbackQueue', 1));
+    expect(
+      feedback.map((record) => `${record.event} ${'plugin' in record ? record.plugin : '-'} ${record.status}`),
+    ).toEqual(['change interfaces ok']);
+    // The table is the authority: the function that reads its stream only reads it.
+    const evaluations = await evaluated(log);
+    expect(evaluations.filter((entry) => entry.resource === 'ConfigTable')).toEqual([]);
+    expect(describeProblems(evaluations)).toEqual([]);
   });
 
-  it('a resync reads an item again when a delivery gave a plugin a newer revision, which its role allows as AWS evaluates it', async () => {
+  it('a resync reads an item again when a delivery gave a plugin a newer version, which its role allows as AWS evaluates it', async () => {
     await inSync();
-    // routes takes revision 2 of a key the table holds at version 1; the store refuses the value
-    // (not an object), so the table keeps version 1 and the next resync scans the older item.
-    const event = await changesEvent([change('config/routes/default', 'via-eth1' as never, 2)]);
-    await invoke<SQSBatchResponse>('sqs', 'Sqs', event, await userWith(iam, asPolicy(roleOf('Sqs'))));
-    await receive('FeedbackQueue', 2);
+    // routes is given version 2 of a key the table holds at version 1 (the stream is ahead of the
+    // scan), so the next resync reads that item again rather than take the plugin back.
+    const image = { pk: { S: 'routes/default' }, via: { S: 'eth1' }, version: { N: '2' } };
+    const modified = streamEvent('MODIFY', '100000000000000000003', {
+      NewImage: image,
+      OldImage: { ...image, via: { S: 'eth0' }, version: { N: '1' } },
+    });
+    await invoke('dynamodbStream', 'DynamodbStream', modified, await userWith(iam, asPolicy(roleOf('DynamodbStream'))));
+    await receive('FeedbackQueue', 1);
 
     const log = caseLog();
     const schedule = { datasync: 'resync', reason: 'schedule' };
@@ -520,14 +539,14 @@ describe('packaged roles, enforced by the emulator', () => {
       await userWith(iam, asPolicy(roleOf('Resync'))),
       log,
     );
-    await receive('FeedbackQueue', 3);
+    await receive('FeedbackQueue', 2);
 
     const evaluations = await evaluated(log);
     expect(evaluations).toContainEqual(
       expect.objectContaining({ function: 'resync', action: 'dynamodb:GetItem', resource: 'ConfigTable' }),
     );
     expect(describeProblems(evaluations)).toEqual([]);
-    expect(resynced.response?.plugins.map(({ status }) => status)).toEqual(['ok', 'ok', 'ok']);
+    expect(resynced.response?.plugins.map(({ status }) => status)).toEqual(['ok', 'ok']);
   });
 
   it('signs with the keys the container credential endpoint serves when the environment has none', async () => {
@@ -569,35 +588,45 @@ describe('packaged roles, enforced by the emulator', () => {
       // moto refuses keys it did not issue, so success means the served keys signed the calls.
       expect(result).toEqual({ response: { batchItemFailures: [] } });
       expect(served).toBeGreaterThan(0);
-      await receive('FeedbackQueue', 2);
+      await receive('FeedbackQueue', 1);
     } finally {
       await new Promise((resolve) => server.close(resolve));
     }
   });
 
   it('fails the invocation when the role lacks one call the delivery path makes, and succeeds with it', async () => {
-    // After a resync the ledger reads what a plugin holds from its snapshot with Query.
-    const schedule = { source: 'aws.events', 'detail-type': 'Scheduled Event', detail: {} };
-    const resynced = await invoke<ResyncRunResult>(
-      'resync',
-      'Resync',
-      schedule,
-      await userWith(iam, asPolicy(roleOf('Resync'))),
-    );
-    expect(resynced.response?.plugins.map(({ status }) => status)).toEqual(['ok', 'ok', 'ok']);
-    await receive('FeedbackQueue', 3);
-    const withoutQuery = roleOf('Sqs').map((statement) => ({
+    await inSync();
+    // The ledger reads what each plugin holds of a batch's keys in one BatchGetItem.
+    const withoutRead = roleOf('DynamodbStream').map((statement) => ({
       ...statement,
-      actions: statement.actions.filter((action) => action !== 'dynamodb:Query'),
+      actions: statement.actions.filter((action) => action !== 'dynamodb:BatchGetItem'),
     }));
-    const event = await changesEvent([change('config/interfaces/eth0', { mtu: 9001 }, 3)]);
+    const image = { pk: { S: 'interfaces/eth0' }, mtu: { N: '9001' }, version: { N: '6' } };
+    const event = streamEvent('MODIFY', '100000000000000000004', {
+      NewImage: image,
+      OldImage: { ...image, mtu: { N: '1280' }, version: { N: '5' } },
+    });
 
-    const denied = await invoke<SQSBatchResponse>('sqs', 'Sqs', event, await userWith(iam, asPolicy(withoutQuery)));
+    const denied = await invoke<DynamoDBBatchResponse>(
+      'dynamodbStream',
+      'DynamodbStream',
+      event,
+      await userWith(iam, asPolicy(withoutRead)),
+    );
     // Either the invocation throws or the record is handed back for a retry: never a success.
     expect(denied.thrown !== undefined || denied.response!.batchItemFailures.length === 1).toBe(true);
+    // What failed is reported (the feedback queue is still allowed).
+    const failed = feedbackOf(await receive('FeedbackQueue', 1));
+    expect(failed.map((record) => record.status)).not.toContain('ok');
 
     // The same record delivered again, with the whole role.
-    const allowed = await invoke<SQSBatchResponse>('sqs', 'Sqs', event, await userWith(iam, asPolicy(roleOf('Sqs'))));
+    const allowed = await invoke<DynamoDBBatchResponse>(
+      'dynamodbStream',
+      'DynamodbStream',
+      event,
+      await userWith(iam, asPolicy(roleOf('DynamodbStream'))),
+    );
     expect(allowed).toEqual({ response: { batchItemFailures: [] } });
+    expect(feedbackOf(await receive('FeedbackQueue', 1)).map((record) => record.status)).toEqual(['ok']);
   });
 });

@@ -363,21 +363,31 @@ describe('IAM: one scoped role per function', () => {
       ...sends('StreamFailureQueue'),
       ...delivery,
     ]
-      .map((grant) => grant.replace('ConfigTable', 'ConfigTable.StreamArn'))
-      // The store example plugin writes a stream REMOVE of a versioned item again.
-      .concat(on('ConfigTable', 'DeleteItem')),
-    // The store example plugin writes bus changes into the data table.
-    Sqs: [...consumes('ChangesQueue', 'ChangesFifoQueue'), ...delivery, ...on('ConfigTable', 'PutItem', 'DeleteItem')],
-    Eventbridge: [...delivery, ...on('ConfigTable', 'PutItem', 'DeleteItem'), ...sends('EventsDeadLetterQueue')],
-    // lib/publish/dynamodb.ts one key at a time, POST /resync, and refused requests reported.
+      // The stream function only reads the data table: the table is the authority.
+      .map((grant) => grant.replace('ConfigTable', 'ConfigTable.StreamArn')),
+    // The store (lib/sources/store.ts) writes bus changes to the data table's keys into it,
+    // conditional on their versions (a delete tags the item first); other keys move to the FIFO queue.
+    Sqs: [
+      ...consumes('ChangesQueue', 'ChangesFifoQueue'),
+      ...delivery,
+      ...on('ConfigTable', 'PutItem', 'DeleteItem', 'UpdateItem'),
+      ...sends('ChangesFifoQueue'),
+    ],
+    Eventbridge: [
+      ...delivery,
+      ...on('ConfigTable', 'PutItem', 'DeleteItem', 'UpdateItem'),
+      ...sends('EventsDeadLetterQueue', 'ChangesFifoQueue'),
+    ],
+    // lib/publish/dynamodb.ts one key at a time (a delete with a correlation id tags the item
+    // first), POST /resync, and refused requests reported.
     Http: [
-      ...on('ConfigTable', 'GetItem', 'PutItem', 'DeleteItem'),
+      ...on('ConfigTable', 'GetItem', 'PutItem', 'DeleteItem', 'UpdateItem'),
       ...sends('FeedbackQueue', 'RejectedQueue', 'ResyncQueue'),
     ],
     // lib/resync: scan and describe the data table, the state table through the engine,
     // feedback, continuations through its own queue, and the async invoke's failure destination.
     Resync: [
-      ...on('ConfigTable', 'Scan', 'DescribeTable', 'BatchGetItem', 'GetItem', 'PutItem', 'DeleteItem'),
+      ...on('ConfigTable', 'Scan', 'DescribeTable', 'BatchGetItem', 'GetItem'),
       ...consumes('ResyncQueue'),
       ...on('StateTable', 'GetItem', 'BatchGetItem', 'Query', 'PutItem', 'UpdateItem', 'DeleteItem', 'BatchWriteItem'),
       ...sends('FeedbackQueue', 'ResyncQueue', 'ResyncDeadLetterQueue'),
@@ -486,18 +496,18 @@ describe('IAM: one scoped role per function', () => {
     expect(consumers('ChangesFifoQueue')).toEqual(['Sqs']);
     expect(consumers('ResyncQueue')).toEqual(['Resync']);
     expect(consumers('FeedbackQueue')).toEqual([]);
-    // Only resync scans the data table; only the HTTP API writes it.
+    // Only resync scans the data table.
     const table = { 'Fn::GetAtt': ['ConfigTable', 'Arn'] };
     expect(
       (Object.keys(FUNCTIONS) as FunctionId[]).filter((id) =>
         allows(roleStatements(roleOf(id)), 'dynamodb:Scan', table),
       ),
     ).toEqual(['Resync']);
-    // The HTTP API publishes; the functions that run the store example plugin write bus changes.
+    // The HTTP API publishes; the bus functions' store writes bus changes; nothing else writes.
     expect(
       (Object.keys(FUNCTIONS) as FunctionId[]).filter((id) =>
         allows(roleStatements(roleOf(id)), 'dynamodb:PutItem', table),
       ),
-    ).toEqual(['Sqs', 'Eventbridge', 'Http', 'Resync']);
+    ).toEqual(['Sqs', 'Eventbridge', 'Http']);
   });
 });

@@ -96,6 +96,7 @@ export async function createScheduleResources(clients: AwsClients, prefix = 'cfg
     ['FeedbackQueue', feedbackQueueUrl],
     ['RejectedQueue', deadLetterQueueUrl],
     ['ChangesQueue', sourceQueueUrl],
+    ['ChangesFifoQueue', orderedQueueUrl],
     ['EventBus', busName],
   ] as const)
     bindTemplateResource(logicalId, name);

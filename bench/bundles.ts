@@ -1,5 +1,5 @@
 // Bundle size and cold module-load time of every function in serverless.yml, built with esbuild
-// the way serverless-esbuild builds it (the options under custom.esbuild), compared with a minimal
+// the way serverless-esbuild builds it (infra/esbuild.config.cjs), compared with a minimal
 // middy handler that creates one SDK client (bench/baseline-handler.ts). Target: within 1.2x.
 //
 // The baseline is built with the same options except the credential alias: it is the minimal

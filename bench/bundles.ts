@@ -2,13 +2,16 @@
 // the way serverless-esbuild builds it (infra/esbuild.config.cjs), compared with a minimal
 // middy handler that creates one SDK client (bench/baseline-handler.ts). Target: within 1.2x.
 //
-// The baseline is built with the same options except the credential alias: it is the minimal
-// handler as anyone would ship it, with the SDK's default credential chain. The functions carry a
-// Lambda-only chain instead (lib/aws/clients/lambda-credentials.ts). Two references are built
-// exactly like the functions, alias included, to show where a function's bytes go: the baseline
+// The baseline is built with the same options except the aliases: it is the minimal handler as
+// anyone would ship it, with the SDK as it comes. The functions carry a Lambda-only credential chain
+// (lib/aws/clients/lambda-credentials.ts) and stand-ins for two SDK parts they never use (the event
+// stream codec, mnemonist's LRU cache) instead. Two references are built exactly like the
+// functions, aliases included ("trimmed SDK"), to show where a function's bytes go: the baseline
 // handler, and bench/two-client-handler.ts with the SQS and DynamoDB clients every function needs
-// and no library code. The "vs Lambda chain" columns compare each row with the first of them;
-// they carry no target, since the two clients alone are above 1.2x of one.
+// and no library code. The "vs trimmed SDK" columns compare each row with the first of them;
+// they carry no target, since the two clients alone are above 1.2x of one. Two more references, built
+// like the baseline, are the baseline with the Powertools Logger middleware and with Powertools
+// Metrics: what each of those libraries costs on its own.
 //
 //   npm run bench:bundles            # or: npx node bench/bundles.ts [runs]
 import { spawnSync } from 'node:child_process';
@@ -35,7 +38,7 @@ interface Measured {
   initMs: number | undefined;
 }
 
-// The functions' options without the credential alias: how the baseline handler is built.
+// The functions' options without the aliases: how the baseline handler is built.
 const { alias: _alias, ...withSdkDefaultChain } = esbuildOptions;
 
 async function bundle(name: string, entry: string, options = esbuildOptions): Promise<string> {
@@ -134,11 +137,16 @@ mkdirSync(out, { recursive: true });
 
 const bundles = [
   await built('baseline', join(root, 'bench/baseline-handler.ts'), withSdkDefaultChain),
-  await built('baseline, Lambda chain', join(root, 'bench/baseline-handler.ts')),
-  await built('two clients, Lambda chain', join(root, 'bench/two-client-handler.ts')),
+  await built('baseline, trimmed SDK', join(root, 'bench/baseline-handler.ts')),
+  await built('two clients, trimmed SDK', join(root, 'bench/two-client-handler.ts')),
+  // What each Powertools library costs: the baseline plus its middleware, built as the baseline is.
+  await built('baseline + Powertools Logger', join(root, 'bench/logger-handler.ts'), withSdkDefaultChain),
+  await built('baseline + Powertools Metrics', join(root, 'bench/metrics-handler.ts'), withSdkDefaultChain),
 ];
 for (const { name, entry } of functions) bundles.push(await built(name, entry));
-const [baseline, sameBuild, twoClients, ...rows] = measureLoads(bundles) as [
+const [baseline, sameBuild, twoClients, withLogger, withMetrics, ...rows] = measureLoads(bundles) as [
+  Measured,
+  Measured,
   Measured,
   Measured,
   Measured,
@@ -179,12 +187,12 @@ const table = [
     'import ratio',
     'import+1st call',
     `within ${TARGET_RATIO}x`,
-    'size vs Lambda chain',
-    'import vs Lambda chain',
+    'size vs trimmed SDK',
+    'import vs trimmed SDK',
   ],
   cells(baseline, '-'),
-  // Not functions: references built like the functions (Lambda credential chain).
-  ...[sameBuild, twoClients].map((row) => cells({ ...row, name: `(${row.name})` }, '-')),
+  // Not functions: references (the first two built like the functions, aliases included).
+  ...[sameBuild, twoClients, withLogger, withMetrics].map((row) => cells({ ...row, name: `(${row.name})` }, '-')),
   ...rows.map((row) => cells(row, verdict(row, baseline))),
 ];
 const widths = table[0]!.map((_, column) => Math.max(...table.map((line) => line[column]!.length)));
@@ -217,14 +225,14 @@ emitRows(
     // Context, no target: what the second client and the library add over one client.
     {
       benchmark: `bundle ${row.name}`,
-      metric: 'size vs one client, Lambda chain',
+      metric: 'size vs one client, trimmed SDK',
       value: row.bytes / 1024,
       unit: 'KiB',
       baseline: sameBuild.bytes / 1024,
     },
     {
       benchmark: `bundle ${row.name}`,
-      metric: 'cold import vs one client, Lambda chain',
+      metric: 'cold import vs one client, trimmed SDK',
       value: row.importMs,
       unit: 'ms',
       baseline: sameBuild.importMs,

@@ -5,6 +5,8 @@
 // so that what goes to esbuild directly needs no list of the plugin's option names.
 const { join } = require('node:path');
 
+const clients = (file) => join(__dirname, '..', 'lib', 'aws', 'clients', file);
+
 /** esbuild's own options. */
 const esbuild = {
   bundle: true,
@@ -21,11 +23,16 @@ const esbuild = {
   format: 'esm',
   // The ES module builds of the AWS SDK tree-shake far better (sqs function: 289 KiB against 531 KiB).
   mainFields: ['module', 'main'],
-  // On Lambda, credentials come from the environment (or a container endpoint): the SDK's default
-  // chain is swapped for that part of it, which leaves profiles, SSO and the STS clients out of
-  // every bundle (lib/aws/clients/lambda-credentials.ts).
   alias: {
-    '@aws-sdk/credential-provider-node': join(__dirname, '..', 'lib', 'aws', 'clients', 'lambda-credentials.ts'),
+    // On Lambda, credentials come from the environment (or a container endpoint): the SDK's default
+    // chain is swapped for that part of it, which leaves profiles, SSO and the STS clients out of
+    // every bundle (lib/aws/clients/lambda-credentials.ts).
+    '@aws-sdk/credential-provider-node': clients('lambda-credentials.ts'),
+    // No operation of the services the functions call has an event stream; the SDK loads the codec
+    // only for one (lib/aws/clients/no-event-streams.ts).
+    '@smithy/core/event-streams': clients('no-event-streams.ts'),
+    // The DynamoDB endpoint cache's LRU map, without mnemonist's general-purpose machinery.
+    'mnemonist/lru-cache': clients('lru-cache.ts'),
   },
   banner: {
     js: "import { createRequire as __datasyncCreateRequire } from 'node:module'; const require = __datasyncCreateRequire(import.meta.url);",

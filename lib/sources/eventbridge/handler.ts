@@ -1,13 +1,11 @@
-import middy from '@middy/core';
 import type { Context, EventBridgeEvent } from 'aws-lambda';
 import type { DatasyncCore } from '../../core.ts';
 import { DatasyncError } from '../../errors.ts';
 import { deliverBatch, normalizeItem } from '../batch.ts';
 import {
   DEFAULT_SAFETY_MARGIN_MS,
-  jsonLog,
   remainingTime,
-  resolveWriters,
+  sourceHandlerParts,
   type SourceHandlerOptions,
 } from '../../lambda/handler-options.ts';
 import { changeFromEventBridgeEvent, type EventBridgeSourceOptions } from './normalize.ts';
@@ -31,9 +29,9 @@ export function createEventBridgeHandler(
   datasync: Pick<DatasyncCore, 'dispatch'>,
   options: EventBridgeHandlerOptions = {},
 ) {
-  const writers = resolveWriters(options);
+  // A middy handler with the service's logging and metrics middleware, and the metered writers.
+  const { middy, logger, writers } = sourceHandlerParts('eventbridge', options);
   const margin = options.safetyMarginMs ?? DEFAULT_SAFETY_MARGIN_MS;
-  const log = options.log ?? jsonLog;
   return middy<EventBridgeEvent<string, unknown>, EventBridgeResult, Error, Context>().handler(
     async (event, context) => {
       const id = typeof event?.id === 'string' ? event.id : 'event';
@@ -51,7 +49,7 @@ export function createEventBridgeHandler(
       const remaining = remainingTime(context, margin);
       const { failed, outcomes } = await deliverBatch(
         [item],
-        { datasync, ...writers, log, ...(remaining ? { remainingTimeMs: remaining } : {}) },
+        { datasync, ...writers, logger, ...(remaining ? { remainingTimeMs: remaining } : {}) },
         (direct) => [...direct],
       );
       if (failed.length > 0) {

@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import middy from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import type { DatasyncCore } from '../../core.ts';
 import { DatasyncError, InvalidChangeError, toError } from '../../errors.ts';
@@ -8,7 +7,7 @@ import { assertJsonSafe, MAX_VALUE_BYTES, type JsonValue } from '../../model/jso
 import { validateKey } from '../../model/key.ts';
 import type { Revision } from '../../model/revision.ts';
 import { deliverBatch } from '../batch.ts';
-import { jsonLog, resolveWriters, type SourceHandlerOptions } from '../../lambda/handler-options.ts';
+import { sourceHandlerParts, type SourceHandlerOptions } from '../../lambda/handler-options.ts';
 import { header, HttpRequestError, jsonBody, jsonResponse, routeOf } from './request.ts';
 
 /** Options a publish call receives from the HTTP API. */
@@ -57,8 +56,8 @@ const MAX_CORRELATION_ID = 128;
  * is also reported in feedback and dead-lettered, like bad input of every other source.
  */
 export function createHttpHandler(datasync: Pick<DatasyncCore, 'plugins'>, options: HttpHandlerOptions) {
-  const writers = resolveWriters(options);
-  const log = options.log ?? jsonLog;
+  // A middy handler with the service's logging and metrics middleware, and the metered writers.
+  const { middy, logger, writers } = sourceHandlerParts('http', options);
   const maxBodyBytes = options.maxBodyBytes ?? MAX_VALUE_BYTES;
   const name = options.name ?? 'http';
 
@@ -124,7 +123,7 @@ export function createHttpHandler(datasync: Pick<DatasyncCore, 'plugins'>, optio
     } catch (thrown) {
       if (!(thrown instanceof HttpRequestError)) {
         const error = describeError(thrown);
-        log({ level: 'error', message: 'http request failed', requestId, error });
+        logger.error('http request failed', { requestId, error });
         return jsonResponse(500, { error: { code: error.code ?? 'INTERNAL', message: error.message }, correlationId });
       }
       if (thrown.status === 400 || thrown.status === 413 || thrown.status === 415) {
@@ -147,12 +146,12 @@ export function createHttpHandler(datasync: Pick<DatasyncCore, 'plugins'>, optio
                 },
               },
             ],
-            { datasync: { dispatch: async () => [] }, ...writers, log },
+            { datasync: { dispatch: async () => [] }, ...writers, logger },
             () => [],
           );
         } catch (failure) {
           const error = describeError(failure);
-          log({ level: 'error', message: 'refused http request could not be reported', requestId, error });
+          logger.error('refused http request could not be reported', { requestId, error });
           return jsonResponse(500, {
             error: { code: error.code ?? 'INTERNAL', message: error.message },
             correlationId,
@@ -160,7 +159,7 @@ export function createHttpHandler(datasync: Pick<DatasyncCore, 'plugins'>, optio
         }
       }
       const error = describeError(thrown.error);
-      if (thrown.status >= 500) log({ level: 'error', message: 'http request failed', requestId, error });
+      if (thrown.status >= 500) logger.error('http request failed', { requestId, error });
       return jsonResponse(
         thrown.status,
         { error: { code: error.code ?? error.name, message: error.message }, correlationId },

@@ -1,13 +1,11 @@
-import middy from '@middy/core';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import type { DatasyncCore } from '../../core.ts';
 import { arnResourceName } from '../envelope-change.ts';
 import { deliverBatch, normalizeItem } from '../batch.ts';
 import {
   DEFAULT_SAFETY_MARGIN_MS,
-  jsonLog,
   remainingTime,
-  resolveWriters,
+  sourceHandlerParts,
   type SourceHandlerOptions,
 } from '../../lambda/handler-options.ts';
 import { batchResponse, fifoQueueFailures, standardQueueFailures } from '../partial-batch.ts';
@@ -24,9 +22,9 @@ export type SqsHandlerOptions = SourceHandlerOptions;
  * later message of its message group. Needs `FunctionResponseTypes: [ReportBatchItemFailures]`.
  */
 export function createSqsHandler(datasync: Pick<DatasyncCore, 'dispatch'>, options: SqsHandlerOptions = {}) {
-  const writers = resolveWriters(options);
+  // A middy handler with the service's logging and metrics middleware, and the metered writers.
+  const { middy, logger, writers } = sourceHandlerParts('sqs', options);
   const margin = options.safetyMarginMs ?? DEFAULT_SAFETY_MARGIN_MS;
-  const log = options.log ?? jsonLog;
   return middy<SQSEvent, SQSBatchResponse, Error, Context>().handler(async (event, context) => {
     const records = event.Records ?? [];
     const items = records.map((record) =>
@@ -46,7 +44,7 @@ export function createSqsHandler(datasync: Pick<DatasyncCore, 'dispatch'>, optio
     const remaining = remainingTime(context, margin);
     const { failed } = await deliverBatch(
       items,
-      { datasync, ...writers, log, ...(remaining ? { remainingTimeMs: remaining } : {}) },
+      { datasync, ...writers, logger, ...(remaining ? { remainingTimeMs: remaining } : {}) },
       (direct) => (fifo ? fifoQueueFailures(records, direct) : standardQueueFailures(records, direct)),
     );
     return batchResponse(failed);

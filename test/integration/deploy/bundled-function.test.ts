@@ -20,7 +20,7 @@ import {
 } from '../../support/emulator.ts';
 import { toLambdaSqsRecords } from '../../support/lambda-events.ts';
 import { packagedService } from '../../support/deploy/packaged-service.ts';
-import { extractBundle, invokeBundle, type InvocationResult } from '../../support/deploy/run-bundle.ts';
+import { extractBundle, invokeBundleWithOutput, type InvocationResult } from '../../support/deploy/run-bundle.ts';
 
 jest.setTimeout(60_000);
 const resources = new Resources();
@@ -30,22 +30,26 @@ afterAll(async () => {
   rmSync(work, { recursive: true, force: true });
 }, 30_000);
 
-function invoke(
+async function invoke(
   bundle: string,
   event: SQSEvent,
   env: Record<string, string>,
+  output: string[] = [],
 ): Promise<InvocationResult<SQSBatchResponse>> {
-  return invokeBundle(
+  const invocation = await invokeBundleWithOutput<SQSBatchResponse>(
     bundle,
     event,
     {
       AWS_REGION: process.env.AWS_REGION ?? 'us-east-1',
       AWS_ENDPOINT_URL: process.env.AWS_ENDPOINT_URL,
-      DATASYNC_SILENT: '1',
+      // As Lambda sets it for an on-demand function (Powertools reports cold starts only then).
+      AWS_LAMBDA_INITIALIZATION_TYPE: 'on-demand',
       ...env,
     },
     work,
   );
+  output.push(...invocation.output);
+  return invocation.result;
 }
 
 let bundle: string;
@@ -92,12 +96,18 @@ const change = (key: string, revision: number) =>
 describe('the packaged SQS function, run as Lambda runs it', () => {
   it('signs with the credentials Lambda puts in the environment: feedback for every plugin watching the key, bad input dead-lettered', async () => {
     const event = await sqsEvent([change('config/interfaces/eth0', 1), 'not json at all']);
-    const result = await invoke(bundle, event, {
-      ...serviceEnv,
-      AWS_ACCESS_KEY_ID: 'lambda-role',
-      AWS_SECRET_ACCESS_KEY: 'secret',
-      AWS_SESSION_TOKEN: 'token',
-    });
+    const output: string[] = [];
+    const result = await invoke(
+      bundle,
+      event,
+      {
+        ...serviceEnv,
+        AWS_ACCESS_KEY_ID: 'lambda-role',
+        AWS_SECRET_ACCESS_KEY: 'secret',
+        AWS_SESSION_TOKEN: 'token',
+      },
+      output,
+    );
 
     expect(result).toEqual({ response: { batchItemFailures: [] } });
     // Before the first resync the change is held for each plugin watching it, and that is reported too.
@@ -107,6 +117,23 @@ describe('the packaged SQS function, run as Lambda runs it', () => {
     ).toEqual(['change interfaces ok', 'change store ok', 'rejected - error']);
     const rejected = await receiveBodies<{ reason: { code: string } }>(rejectedUrl, { count: 1, remove: true });
     expect(rejected.map((entry) => entry.reason.code)).toEqual(['INVALID_CHANGE']);
+
+    // The bundled Powertools middleware: a log line with the invocation's context, and EMF metrics.
+    const lines = output.map((line) => JSON.parse(line) as Record<string, any>);
+    expect(lines.filter((line) => !line._aws)).toEqual([
+      expect.objectContaining({
+        level: 'INFO',
+        message: 'batch delivered',
+        service: 'serverless-datasync',
+        function_name: 'probe',
+        function_request_id: 'probe',
+        cold_start: true,
+        records: 2,
+        rejected: 1,
+      }),
+    ]);
+    const metrics = Object.assign({}, ...lines.filter((line) => line._aws)) as Record<string, unknown>;
+    expect(metrics).toMatchObject({ ColdStart: 1, RecordsReceived: 2, ChangesRejected: 1, ChangesHeld: 1 });
   });
 
   it('takes credentials from the container endpoint when the environment has none', async () => {

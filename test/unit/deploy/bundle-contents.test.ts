@@ -82,6 +82,19 @@ describe('function bundles', () => {
     },
   );
 
+  it.each(['dynamodbStream', 'sqs', 'eventbridge', 'http', 'resync'])(
+    '%s carries neither the SDK event stream codec nor mnemonist, but their stand-ins',
+    (name) => {
+      const inputs = bundles.get(name)!;
+      expect(
+        inputs.filter((path) => /@smithy\/core\/dist-es\/submodules\/event-streams\/|\/mnemonist\//.test(path)),
+      ).toEqual([]);
+      expect(inputs).toEqual(
+        expect.arrayContaining(['lib/aws/clients/no-event-streams.ts', 'lib/aws/clients/lru-cache.ts']),
+      );
+    },
+  );
+
   it('the resync function carries the engine and no source handler', () => {
     const inputs = bundles.get('resync')!;
     expect(inputs).toContain('lib/resync/engine.ts');

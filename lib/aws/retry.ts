@@ -131,9 +131,13 @@ export function isTransientError(error: unknown): boolean {
   );
 }
 
-/** A short description of an SDK error: its name (the service's code) and message. */
+/**
+ * A short description of an error a call threw: its message, followed by the service's error
+ * code when AWS answered with one (the SDK names its exceptions after those codes).
+ */
 export function describeAwsError(error: unknown): string {
-  if (error instanceof Error)
-    return error.name && error.name !== 'Error' ? `${error.name}: ${error.message}` : error.message;
-  return String(error);
+  if (!(error instanceof Error)) return String(error);
+  if (error instanceof DatasyncError) return `${error.message} [${error.code}]`;
+  const fromService = '$metadata' in error && error.name && error.name !== 'Error';
+  return fromService ? `${error.message} (${error.name})` : error.message || error.name;
 }

@@ -35,6 +35,8 @@ interface Measured {
   bytes: number;
   gzipBytes: number;
   importMs: number;
+  /** CPU time (user + system) the import took: less moved by other work on the machine than wall time. */
+  importCpuMs: number;
   initMs: number | undefined;
 }
 
@@ -50,15 +52,17 @@ async function bundle(name: string, entry: string, options = esbuildOptions): Pr
 // One fresh Node process per sample: the time to import the bundle, then to run the handler once
 // on an empty batch (module-scope work such as client creation is in the import).
 const PROBE = `
+const cpu = process.cpuUsage();
 const started = performance.now();
 const module = await import(process.argv[1]);
 const imported = performance.now();
+const used = process.cpuUsage(cpu);
 let invoked = -1;
 try {
   await module.handler({ Records: [] }, { getRemainingTimeInMillis: () => 30000, functionName: 'bench', awsRequestId: 'bench' });
   invoked = performance.now();
 } catch {}
-console.log(JSON.stringify({ importMs: imported - started, initMs: invoked < 0 ? null : invoked - started }));
+console.log(JSON.stringify({ importMs: imported - started, importCpuMs: (used.user + used.system) / 1000, initMs: invoked < 0 ? null : invoked - started }));
 `;
 
 function median(values: number[]): number {
@@ -81,7 +85,7 @@ const SERVICE_ENV = {
 };
 
 /** One cold load of a bundle in a fresh process. */
-function sample(file: string): { importMs: number; initMs: number | null } {
+function sample(file: string): { importMs: number; importCpuMs: number; initMs: number | null } {
   const result = spawnSync(process.execPath, ['--input-type=module', '-e', PROBE, file], {
     encoding: 'utf8',
     // As on Lambda: a region, credentials and the service's variables in the environment, source maps enabled.
@@ -95,7 +99,11 @@ function sample(file: string): { importMs: number; initMs: number | null } {
     },
   });
   if (result.status !== 0) throw new Error(`loading ${file} failed: ${result.stderr}`);
-  return JSON.parse(result.stdout.trim().split('\n').pop()!) as { importMs: number; initMs: number | null };
+  return JSON.parse(result.stdout.trim().split('\n').pop()!) as {
+    importMs: number;
+    importCpuMs: number;
+    initMs: number | null;
+  };
 }
 
 interface Built {
@@ -115,11 +123,12 @@ async function built(name: string, entry: string, options = esbuildOptions): Pro
  * that background load on the machine affects all of them alike; medians.
  */
 function measureLoads(bundles: Built[]): Measured[] {
-  const samples = bundles.map(() => ({ imports: [] as number[], inits: [] as number[] }));
+  const samples = bundles.map(() => ({ imports: [] as number[], cpus: [] as number[], inits: [] as number[] }));
   for (let run = 0; run < runs; run += 1) {
     bundles.forEach((b, index) => {
-      const { importMs, initMs } = sample(b.file);
+      const { importMs, importCpuMs, initMs } = sample(b.file);
       samples[index]!.imports.push(importMs);
+      samples[index]!.cpus.push(importCpuMs);
       if (initMs !== null) samples[index]!.inits.push(initMs);
     });
   }
@@ -128,6 +137,7 @@ function measureLoads(bundles: Built[]): Measured[] {
     bytes: b.bytes,
     gzipBytes: b.gzipBytes,
     importMs: median(samples[index]!.imports),
+    importCpuMs: median(samples[index]!.cpus),
     initMs: samples[index]!.inits.length === runs ? median(samples[index]!.inits) : undefined,
   }));
 }
@@ -172,6 +182,8 @@ const cells = (row: Measured, judged: string) => [
   ratio(row.bytes, baseline.bytes),
   ms(row.importMs),
   ratio(row.importMs, baseline.importMs),
+  ms(row.importCpuMs),
+  ratio(row.importCpuMs, baseline.importCpuMs),
   ms(row.initMs),
   judged,
   ratio(row.bytes, sameBuild.bytes),
@@ -185,6 +197,8 @@ const table = [
     'size ratio',
     'import',
     'import ratio',
+    'import CPU',
+    'CPU ratio',
     'import+1st call',
     `within ${TARGET_RATIO}x`,
     'size vs trimmed SDK',

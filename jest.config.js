@@ -16,6 +16,7 @@ const common = {
     '^@middy/(core|util)$': '<rootDir>/node_modules/@middy/$1/index.js',
   },
   testEnvironment: 'node',
+  setupFiles: ['<rootDir>/test/support/quiet-telemetry.ts'],
 };
 
 // The projects that talk to AWS start the emulator when none is running, and stop what they started,

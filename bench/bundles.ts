@@ -1,14 +1,17 @@
 // Bundle size and cold module-load time of every function in serverless.yml, built with esbuild
-// the way serverless-esbuild builds it (the options under custom.esbuild), compared with a minimal
+// the way serverless-esbuild builds it (infra/esbuild.config.cjs), compared with a minimal
 // middy handler that creates one SDK client (bench/baseline-handler.ts). Target: within 1.2x.
 //
-// The baseline is built with the same options except the credential alias: it is the minimal
-// handler as anyone would ship it, with the SDK's default credential chain. The functions carry a
-// Lambda-only chain instead (lib/aws/clients/lambda-credentials.ts). Two references are built
-// exactly like the functions, alias included, to show where a function's bytes go: the baseline
+// The baseline is built with the same options except the aliases: it is the minimal handler as
+// anyone would ship it, with the SDK as it comes. The functions carry a Lambda-only credential chain
+// (lib/aws/clients/lambda-credentials.ts) and stand-ins for two SDK parts they never use (the event
+// stream codec, mnemonist's LRU cache) instead. Two references are built exactly like the
+// functions, aliases included ("trimmed SDK"), to show where a function's bytes go: the baseline
 // handler, and bench/two-client-handler.ts with the SQS and DynamoDB clients every function needs
-// and no library code. The "vs Lambda chain" columns compare each row with the first of them;
-// they carry no target, since the two clients alone are above 1.2x of one.
+// and no library code. The "vs trimmed SDK" columns compare each row with the first of them;
+// they carry no target, since the two clients alone are above 1.2x of one. Two more references, built
+// like the baseline, are the baseline with the Powertools Logger middleware and with Powertools
+// Metrics: what each of those libraries costs on its own.
 //
 //   npm run bench:bundles            # or: npx node bench/bundles.ts [runs]
 import { spawnSync } from 'node:child_process';
@@ -32,10 +35,12 @@ interface Measured {
   bytes: number;
   gzipBytes: number;
   importMs: number;
+  /** CPU time (user + system) the import took: less moved by other work on the machine than wall time. */
+  importCpuMs: number;
   initMs: number | undefined;
 }
 
-// The functions' options without the credential alias: how the baseline handler is built.
+// The functions' options without the aliases: how the baseline handler is built.
 const { alias: _alias, ...withSdkDefaultChain } = esbuildOptions;
 
 async function bundle(name: string, entry: string, options = esbuildOptions): Promise<string> {
@@ -47,15 +52,17 @@ async function bundle(name: string, entry: string, options = esbuildOptions): Pr
 // One fresh Node process per sample: the time to import the bundle, then to run the handler once
 // on an empty batch (module-scope work such as client creation is in the import).
 const PROBE = `
+const cpu = process.cpuUsage();
 const started = performance.now();
 const module = await import(process.argv[1]);
 const imported = performance.now();
+const used = process.cpuUsage(cpu);
 let invoked = -1;
 try {
   await module.handler({ Records: [] }, { getRemainingTimeInMillis: () => 30000, functionName: 'bench', awsRequestId: 'bench' });
   invoked = performance.now();
 } catch {}
-console.log(JSON.stringify({ importMs: imported - started, initMs: invoked < 0 ? null : invoked - started }));
+console.log(JSON.stringify({ importMs: imported - started, importCpuMs: (used.user + used.system) / 1000, initMs: invoked < 0 ? null : invoked - started }));
 `;
 
 function median(values: number[]): number {
@@ -78,7 +85,7 @@ const SERVICE_ENV = {
 };
 
 /** One cold load of a bundle in a fresh process. */
-function sample(file: string): { importMs: number; initMs: number | null } {
+function sample(file: string): { importMs: number; importCpuMs: number; initMs: number | null } {
   const result = spawnSync(process.execPath, ['--input-type=module', '-e', PROBE, file], {
     encoding: 'utf8',
     // As on Lambda: a region, credentials and the service's variables in the environment, source maps enabled.
@@ -92,7 +99,11 @@ function sample(file: string): { importMs: number; initMs: number | null } {
     },
   });
   if (result.status !== 0) throw new Error(`loading ${file} failed: ${result.stderr}`);
-  return JSON.parse(result.stdout.trim().split('\n').pop()!) as { importMs: number; initMs: number | null };
+  return JSON.parse(result.stdout.trim().split('\n').pop()!) as {
+    importMs: number;
+    importCpuMs: number;
+    initMs: number | null;
+  };
 }
 
 interface Built {
@@ -112,11 +123,12 @@ async function built(name: string, entry: string, options = esbuildOptions): Pro
  * that background load on the machine affects all of them alike; medians.
  */
 function measureLoads(bundles: Built[]): Measured[] {
-  const samples = bundles.map(() => ({ imports: [] as number[], inits: [] as number[] }));
+  const samples = bundles.map(() => ({ imports: [] as number[], cpus: [] as number[], inits: [] as number[] }));
   for (let run = 0; run < runs; run += 1) {
     bundles.forEach((b, index) => {
-      const { importMs, initMs } = sample(b.file);
+      const { importMs, importCpuMs, initMs } = sample(b.file);
       samples[index]!.imports.push(importMs);
+      samples[index]!.cpus.push(importCpuMs);
       if (initMs !== null) samples[index]!.inits.push(initMs);
     });
   }
@@ -125,6 +137,7 @@ function measureLoads(bundles: Built[]): Measured[] {
     bytes: b.bytes,
     gzipBytes: b.gzipBytes,
     importMs: median(samples[index]!.imports),
+    importCpuMs: median(samples[index]!.cpus),
     initMs: samples[index]!.inits.length === runs ? median(samples[index]!.inits) : undefined,
   }));
 }
@@ -134,11 +147,16 @@ mkdirSync(out, { recursive: true });
 
 const bundles = [
   await built('baseline', join(root, 'bench/baseline-handler.ts'), withSdkDefaultChain),
-  await built('baseline, Lambda chain', join(root, 'bench/baseline-handler.ts')),
-  await built('two clients, Lambda chain', join(root, 'bench/two-client-handler.ts')),
+  await built('baseline, trimmed SDK', join(root, 'bench/baseline-handler.ts')),
+  await built('two clients, trimmed SDK', join(root, 'bench/two-client-handler.ts')),
+  // What each Powertools library costs: the baseline plus its middleware, built as the baseline is.
+  await built('baseline + Powertools Logger', join(root, 'bench/logger-handler.ts'), withSdkDefaultChain),
+  await built('baseline + Powertools Metrics', join(root, 'bench/metrics-handler.ts'), withSdkDefaultChain),
 ];
 for (const { name, entry } of functions) bundles.push(await built(name, entry));
-const [baseline, sameBuild, twoClients, ...rows] = measureLoads(bundles) as [
+const [baseline, sameBuild, twoClients, withLogger, withMetrics, ...rows] = measureLoads(bundles) as [
+  Measured,
+  Measured,
   Measured,
   Measured,
   Measured,
@@ -164,6 +182,8 @@ const cells = (row: Measured, judged: string) => [
   ratio(row.bytes, baseline.bytes),
   ms(row.importMs),
   ratio(row.importMs, baseline.importMs),
+  ms(row.importCpuMs),
+  ratio(row.importCpuMs, baseline.importCpuMs),
   ms(row.initMs),
   judged,
   ratio(row.bytes, sameBuild.bytes),
@@ -177,14 +197,16 @@ const table = [
     'size ratio',
     'import',
     'import ratio',
+    'import CPU',
+    'CPU ratio',
     'import+1st call',
     `within ${TARGET_RATIO}x`,
-    'size vs Lambda chain',
-    'import vs Lambda chain',
+    'size vs trimmed SDK',
+    'import vs trimmed SDK',
   ],
   cells(baseline, '-'),
-  // Not functions: references built like the functions (Lambda credential chain).
-  ...[sameBuild, twoClients].map((row) => cells({ ...row, name: `(${row.name})` }, '-')),
+  // Not functions: references (the first two built like the functions, aliases included).
+  ...[sameBuild, twoClients, withLogger, withMetrics].map((row) => cells({ ...row, name: `(${row.name})` }, '-')),
   ...rows.map((row) => cells(row, verdict(row, baseline))),
 ];
 const widths = table[0]!.map((_, column) => Math.max(...table.map((line) => line[column]!.length)));
@@ -217,14 +239,14 @@ emitRows(
     // Context, no target: what the second client and the library add over one client.
     {
       benchmark: `bundle ${row.name}`,
-      metric: 'size vs one client, Lambda chain',
+      metric: 'size vs one client, trimmed SDK',
       value: row.bytes / 1024,
       unit: 'KiB',
       baseline: sameBuild.bytes / 1024,
     },
     {
       benchmark: `bundle ${row.name}`,
-      metric: 'cold import vs one client, Lambda chain',
+      metric: 'cold import vs one client, trimmed SDK',
       value: row.importMs,
       unit: 'ms',
       baseline: sameBuild.importMs,

@@ -126,7 +126,7 @@ const datasyncHandler = createDynamoDbStreamHandler(datasync, {
   tables: [{ name: 'config', prefix: 'config', keyAttributes: ['pk'] }],
   feedback: new SqsFeedbackWriter({ sqs: feedbackSqs, queueUrl: 'bench' }),
   deadLetter: new SqsDeadLetterWriter({ sqs: deadLetterSqs, queueUrl: 'bench' }),
-  log: () => {},
+  // Logs and metrics stay on, as deployed: a summary line and the EMF lines on stdout per batch.
 });
 
 // Powertools: BatchProcessor, unmarshall of both images, a trivial record handler.
@@ -178,7 +178,8 @@ function measureAlone(index: number): number {
   const child = spawnSync(
     process.execPath,
     [...process.execArgv, fileURLToPath(import.meta.url), `--contender=${index}`],
-    { encoding: 'utf8', env: process.env },
+    // The handler's log and metric lines come along on stdout; the result is the last line.
+    { encoding: 'utf8', env: process.env, maxBuffer: 1024 * 1024 * 1024 },
   );
   if (child.status !== 0) throw new Error(`contender ${contenders[index]!.name} failed: ${child.stderr}`);
   return (JSON.parse(child.stdout.trim().split('\n').pop()!) as { rate: number }).rate;

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // The `datasync` command line: publish changes and follow the feedback the plugins write.
 // Every file in ./commands is one command (its default export), so adding one is adding a file.
-import { readdirSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import type { CliCommand } from '../lib/cli/command.ts';
 import { runCli } from '../lib/cli/main.ts';
 
@@ -22,11 +22,18 @@ const controller = new AbortController();
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.once(signal, () => controller.abort());
 }
-const code = await runCli(process.argv.slice(2), commands, {
-  env: process.env,
-  out: (line) => process.stdout.write(`${line}\n`),
-  err: (line) => process.stderr.write(`${line}\n`),
-  signal: controller.signal,
-  tty: process.stdout.isTTY === true,
-});
+const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
+  version: string;
+};
+const code = await runCli(
+  process.argv.slice(2),
+  { commands, version },
+  {
+    env: process.env,
+    out: (line) => process.stdout.write(`${line}\n`),
+    err: (line) => process.stderr.write(`${line}\n`),
+    signal: controller.signal,
+    tty: process.stdout.isTTY === true,
+  },
+);
 process.exitCode = code;

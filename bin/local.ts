@@ -32,8 +32,9 @@ if (!Number.isInteger(changes) || changes < 0) {
   console.error(`--changes must be a whole number, got ${args.changes}`);
   process.exit(2);
 }
-// The handlers' own JSON logs would drown the demo; --verbose shows them.
-process.env.LOG_LEVEL ??= args.verbose ? 'info' : 'error';
+// The handlers' own JSON logs and metrics lines would drown the demo; --verbose shows them.
+process.env.POWERTOOLS_LOG_LEVEL ??= args.verbose ? 'INFO' : 'ERROR';
+process.env.POWERTOOLS_METRICS_DISABLED ??= args.verbose ? 'false' : 'true';
 
 const tty = process.stdout.isTTY === true;
 const dim = (text: string) => (tty ? `\x1b[2m${text}\x1b[0m` : text);

@@ -1,39 +1,16 @@
 // How `serverless package` builds each function: the entry file of every function in
-// serverless.yml and the esbuild options serverless-esbuild takes from `custom.esbuild`. The bundle
-// benchmark and the bundle-contents test both build from this, so they build what a deploy ships.
+// serverless.yml and the esbuild options of the config file serverless-esbuild reads
+// (infra/esbuild.config.cjs). The bundle benchmark and the bundle-contents test both build from
+// this, so they build what a deploy ships.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { BuildOptions } from 'esbuild';
 import { parse } from 'yaml';
-
-/** serverless-esbuild options that are not esbuild options (test/unit/deploy/function-builds.test.ts checks the list against serverless-esbuild). */
-export const PLUGIN_ONLY: ReadonlySet<string> = new Set([
-  'concurrency',
-  'zipConcurrency',
-  'exclude',
-  'nativeZip',
-  'packager',
-  'packagePath',
-  'watch',
-  'keepOutputDirectory',
-  'packagerOptions',
-  'installExtraArgs',
-  'outputFileExtension',
-  'outputBuildFolder',
-  'outputWorkFolder',
-  'nodeExternals',
-  'skipBuild',
-  'skipRebuild',
-  'skipBuildExcludeFns',
-  'stripEntryResolveExtensions',
-  'disposeContext',
-  'config',
-  'plugins',
-]);
+import esbuildConfig from './esbuild.config.cjs';
 
 interface ServiceFile {
   functions: Record<string, { handler: string }>;
-  custom: { esbuild: Record<string, unknown> };
+  custom: { esbuild: { config?: string } };
 }
 
 /** What a deploy builds. */
@@ -46,26 +23,22 @@ export interface FunctionBuilds {
   readonly functions: ReadonlyArray<{ readonly name: string; readonly entry: string }>;
 }
 
+/** The config file serverless.yml gives serverless-esbuild, relative to the service directory. */
+export const ESBUILD_CONFIG = './infra/esbuild.config.cjs';
+
 /** Reads serverless.yml in `serviceDir`. */
 export function functionBuilds(serviceDir: string): FunctionBuilds {
   // CloudFormation tags (!Ref, !GetAtt) are irrelevant here; the parser keeps them as plain values.
   const service = parse(readFileSync(join(serviceDir, 'serverless.yml'), 'utf8'), {
     logLevel: 'silent',
   }) as ServiceFile;
-  const pluginOptions = service.custom.esbuild;
-  const external = [
-    ...((pluginOptions.external as string[] | undefined) ?? []),
-    ...((pluginOptions.exclude as string[] | undefined) ?? []),
-  ];
+  // Anything else would mean serverless builds from options this file does not read.
+  if (service.custom.esbuild.config !== ESBUILD_CONFIG)
+    throw new Error(`serverless.yml must set custom.esbuild.config to ${ESBUILD_CONFIG}`);
   return {
-    // Relative paths in the options (the credential alias) resolve against the service directory,
-    // as they do when serverless runs there.
-    options: {
-      ...Object.fromEntries(Object.entries(pluginOptions).filter(([name]) => !PLUGIN_ONLY.has(name))),
-      external,
-      absWorkingDir: serviceDir,
-    },
-    extension: String(pluginOptions.outputFileExtension ?? '.js'),
+    // serverless-esbuild marks `exclude`d packages external, and builds in the service directory.
+    options: { ...esbuildConfig.esbuild, external: [...esbuildConfig.plugin.exclude], absWorkingDir: serviceDir },
+    extension: esbuildConfig.plugin.outputFileExtension,
     // A `path/file.export` handler's entry is the .ts source next to it.
     functions: Object.entries(service.functions).map(([name, { handler }]) => ({
       name,

@@ -1,4 +1,4 @@
-import { EXIT, stringOption, UsageError, type CliCommand } from '../../lib/cli/command.ts';
+import { EXIT, queueUrlOption, UsageError, type CliCommand } from '../../lib/cli/command.ts';
 import { feedbackHeader, feedbackRow } from '../../lib/cli/output.ts';
 import { ENV } from '../../lib/config.ts';
 import { createFeedbackReader } from '../../lib/feedback/reader.ts';
@@ -8,20 +8,12 @@ const feedback: CliCommand = {
   name: 'feedback',
   summary: 'Show the feedback the plugins write, as it arrives (deleting what it shows).',
   usage: 'feedback [--once] [options]',
-  help: `Options:
-  --once                     drain the queue and exit instead of following it
-  --queue-url <url>          the feedback queue (env ${ENV.feedbackQueueUrl})
-
-With --json, each record is printed as one JSON line. Messages that are not feedback records are
+  options: [{ title: 'Options', options: ['once', 'feedback-queue-url'] }],
+  notes: `With --json, each record is printed as one JSON line. Messages that are not feedback records are
 reported on stderr and left on the queue (its dead-letter queue gets them).`,
-  options: {
-    once: { type: 'boolean' },
-    'queue-url': { type: 'string' },
-  },
   async run(context) {
     if (context.positionals.length > 0) throw new UsageError(`unexpected argument "${context.positionals[0]}"`);
-    const queueUrl = stringOption(context, 'queue-url') ?? context.env[ENV.feedbackQueueUrl];
-    if (!queueUrl) throw new UsageError(`give --queue-url or set ${ENV.feedbackQueueUrl}`);
+    const queueUrl = queueUrlOption(context, 'feedback-queue-url', ENV.feedbackQueueUrl);
     const reader = createFeedbackReader({ queueUrl, clients: context.clients() });
     let malformed = 0;
     if (!context.json) context.out(feedbackHeader());

@@ -1,13 +1,15 @@
-import { EXIT, stringOption, UsageError, type CliCommand } from '../../lib/cli/command.ts';
+import {
+  EXIT,
+  listOption,
+  onlyWith,
+  queueUrlOption,
+  secondsOption,
+  UsageError,
+  type CliCommand,
+} from '../../lib/cli/command.ts';
 import { errorJson } from '../../lib/cli/output.ts';
 import { progressDrawer, resyncSummary } from '../../lib/cli/state-output.ts';
-import {
-  pluginsOption,
-  secondsOption,
-  STATE_HELP,
-  STATE_OPTIONS,
-  stateStoreOption,
-} from '../../lib/cli/state-options.ts';
+import { stateStoreOption } from '../../lib/cli/state-options.ts';
 import { ENV } from '../../lib/config.ts';
 import { ResyncTimeoutError } from '../../lib/resync/watch.ts';
 import { requestResync } from '../../lib/resync/request.ts';
@@ -20,37 +22,41 @@ const resync: CliCommand = {
   name: 'resync',
   summary: 'Request a resync of every plugin (or some) and optionally follow its progress.',
   usage: 'resync [--plugin <name> ...] [--wait] [options]',
-  help: `Options:
-  --plugin <name>            resync only these plugins (repeat, or a,b); default every plugin
-  --queue-url <url>          the resync queue (env ${ENV.resyncQueueUrl})
-  --wait                     follow the resync until every plugin finished or failed:
-                             a progress bar per plugin (redrawn in place on a terminal)
-    --timeout <seconds>      how long to follow it (default ${DEFAULT_TIMEOUT_SECONDS}); a timeout exits 1
-    --interval <seconds>     pause between reads of the state table (default 1)
-${STATE_HELP}
-
-Prints the resync id. With --wait, progress is read from the sync-state table (the feedback
-queue is left to its readers); exit 0 when every plugin's resync ended ok, 1 when any failed or
-the wait timed out. With --json a single object: {"ok","resyncId","request"} and, with --wait,
-"plugins" (phase, items, deleted, estimatedItems, error) and "error" on a timeout.`,
-  options: {
-    ...STATE_OPTIONS,
-    plugin: { type: 'string', multiple: true },
-    'queue-url': { type: 'string' },
-    wait: { type: 'boolean' },
-    timeout: { type: 'string' },
-    interval: { type: 'string' },
-  },
+  options: [
+    {
+      title: 'Options',
+      options: [
+        { name: 'plugin', description: 'resync only these plugins (repeat, or a,b; default every plugin)' },
+        'resync-queue-url',
+        {
+          name: 'wait',
+          description: 'follow the resync until every plugin finished or failed: a progress bar per plugin',
+        },
+      ],
+    },
+    {
+      title: 'With --wait',
+      options: [
+        {
+          name: 'timeout',
+          description: `how long to follow it (default ${DEFAULT_TIMEOUT_SECONDS}); a timeout exits 1`,
+        },
+        { name: 'interval', description: 'pause between reads of the state table (default 1)' },
+        'state-table',
+      ],
+    },
+  ],
+  notes: `Prints the resync id. With --wait, progress is read from the sync-state table (the feedback
+queue is left to its readers) and redrawn in place on a terminal; exit 0 when every plugin's
+resync ended ok, 1 when any failed or the wait timed out. With --json a single object:
+{"ok","resyncId","request"} and, with --wait, "plugins" (phase, items, deleted, estimatedItems,
+error) and "error" on a timeout.`,
   async run(context) {
     if (context.positionals.length > 0) throw new UsageError(`unexpected argument "${context.positionals[0]}"`);
-    const queueUrl = stringOption(context, 'queue-url') ?? context.env[ENV.resyncQueueUrl];
-    if (!queueUrl) throw new UsageError(`give --queue-url or set ${ENV.resyncQueueUrl}`);
+    const queueUrl = queueUrlOption(context, 'resync-queue-url', ENV.resyncQueueUrl);
     const wait = context.values.wait === true;
-    for (const name of ['timeout', 'interval']) {
-      if (!wait && stringOption(context, name) !== undefined)
-        throw new UsageError(`--${name} only applies with --wait`);
-    }
-    const plugins = pluginsOption(context);
+    onlyWith(context, 'wait', ['timeout', 'interval', 'state-table']);
+    const plugins = listOption(context, 'plugin');
     // Everything --wait needs is checked before the request is sent, so bad usage sends nothing.
     const store = wait ? stateStoreOption(context) : undefined;
     const timeoutMs = secondsOption(context, 'timeout', DEFAULT_TIMEOUT_SECONDS);

@@ -1,6 +1,6 @@
-import { EXIT, UsageError, type CliCommand } from '../../lib/cli/command.ts';
+import { EXIT, listOption, UsageError, type CliCommand } from '../../lib/cli/command.ts';
 import { statusTable } from '../../lib/cli/state-output.ts';
-import { pluginsOption, STATE_HELP, STATE_OPTIONS, stateStoreOption } from '../../lib/cli/state-options.ts';
+import { stateStoreOption } from '../../lib/cli/state-options.ts';
 import { listPluginStates, readPluginStates } from '../../lib/state/read.ts';
 
 /** `datasync status`: every plugin's sync state as a table (or JSON). */
@@ -8,22 +8,23 @@ const status: CliCommand = {
   name: 'status',
   summary: "Show each plugin's sync state: status, last resync, items, last error, failures.",
   usage: 'status [--plugin <name> ...] [options]',
-  help: `Options:
-  --plugin <name>            only these plugins (repeat, or a,b); default every plugin in the table
-${STATE_HELP}
-
-Without --plugin the whole state table is scanned (a plugin is listed once its first resync has
+  options: [
+    {
+      title: 'Options',
+      options: [
+        { name: 'plugin', description: 'only these plugins (repeat, or a,b; default every plugin in the table)' },
+        'state-table',
+      ],
+    },
+  ],
+  notes: `Without --plugin the whole state table is scanned (a plugin is listed once its first resync has
 begun); with it, only those plugins' status rows are read, and one never synced shows as such.
 STATUS is never-synced, resyncing (ITEMS then counts the running resync against DynamoDB's
 estimate), in-sync or out-of-sync. With --json: {"ok":true,"stateTable":…,"plugins":[…]}.`,
-  options: {
-    ...STATE_OPTIONS,
-    plugin: { type: 'string', multiple: true },
-  },
   async run(context) {
     if (context.positionals.length > 0) throw new UsageError(`unexpected argument "${context.positionals[0]}"`);
     const store = stateStoreOption(context);
-    const plugins = pluginsOption(context);
+    const plugins = listOption(context, 'plugin');
     const states = plugins ? await readPluginStates(plugins, { store }) : await listPluginStates({ store });
     if (context.json) {
       context.out(JSON.stringify({ ok: true, stateTable: store.tableName, plugins: states }));

@@ -1,10 +1,17 @@
+import {
+  isRetryableByTrait,
+  isServerError,
+  isThrottlingError,
+  isTransientError as isTransientNetworkError,
+} from '@smithy/core/retry';
 import { DatasyncError } from '../errors.ts';
 
 /**
- * Resending what a batch API did not take: the one retry engine of the library. Every batch call
- * (BatchWriteItem, BatchGetItem, SendMessageBatch, PutEvents) can succeed for some entries and
- * fail for others; only the failed entries are sent again, after an exponential delay with full
- * jitter so that many throttled writers do not retry in lockstep.
+ * Resending what a batch API did not take. Every batch call (BatchWriteItem, BatchGetItem,
+ * SendMessageBatch, PutEvents) can succeed for some entries and fail for others, and the SDK never
+ * resends those entries: only they are sent again, after an exponential delay with full jitter so
+ * that many throttled writers do not retry in lockstep. Whole calls that fail are retried by the
+ * SDK, not here.
  */
 
 /** How often and how patiently failed entries are resent. */
@@ -58,9 +65,11 @@ export function backoffDelay(retry: number, policy: RetryPolicy, random: () => n
 
 /**
  * Sends `entries` with `send`, then resends only the failed retryable entries until they are
- * delivered or `policy.maxAttempts` is used up. A call that throws fails all its entries, as
- * retryable when the error is transient. Returns everything delivered and everything that failed
- * for good; it never reports an entry as delivered unless `send` did.
+ * delivered or `policy.maxAttempts` is used up. A call that throws has already been retried as a
+ * whole by the SDK (`maxAttempts`, `retryMode` in lib/aws/clients/config.ts), so its entries fail
+ * for good, marked retryable when the error was transient (the SDK's own classification).
+ * Returns everything delivered and everything that failed; it never reports an entry as
+ * delivered unless `send` did.
  */
 export async function sendWithRetry<E, R>(
   entries: readonly E[],
@@ -77,19 +86,19 @@ export async function sendWithRetry<E, R>(
     try {
       outcome = await send(pending);
     } catch (cause) {
-      const retryable = isRetryableError(cause);
+      const retryable = isTransientError(cause);
       const reason = describeAwsError(cause);
       const errorCode = (cause as { name?: unknown })?.name;
-      outcome = {
-        delivered: [],
-        failed: pending.map((entry) => ({
+      failed.push(
+        ...pending.map((entry) => ({
           entry,
           reason,
           retryable,
           cause,
           ...(typeof errorCode === 'string' ? { errorCode } : {}),
         })),
-      };
+      );
+      break;
     }
     delivered.push(...outcome.delivered);
     const again = outcome.failed.filter((failure) => failure.retryable);
@@ -107,44 +116,28 @@ export async function sendWithRetry<E, R>(
   return { delivered, failed };
 }
 
-const THROTTLING = new Set([
-  'ThrottlingException',
-  'Throttling',
-  'ThrottledException',
-  'RequestThrottled',
-  'RequestThrottledException',
-  'TooManyRequestsException',
-  'ProvisionedThroughputExceededException',
-  'RequestLimitExceeded',
-  'LimitExceededException',
-  'TransactionInProgressException',
-]);
-
 /**
- * Whether an error thrown by an SDK call is worth retrying: throttling, server-side (5xx) and
- * network errors are; other client (4xx) errors and the library's own errors are not.
+ * Whether an error thrown by an SDK call was transient (throttling, a server or network error) by
+ * the rules the SDK retries on, rather than a refusal; the library's own errors never are.
  */
-export function isRetryableError(error: unknown): boolean {
-  if (error === null || typeof error !== 'object' || error instanceof DatasyncError) return false;
-  const candidate = error as {
-    name?: string;
-    $retryable?: unknown;
-    $metadata?: { httpStatusCode?: number };
-    code?: string;
-  };
-  if (candidate.$retryable) return true;
-  if (candidate.name !== undefined && THROTTLING.has(candidate.name)) return true;
-  const status = candidate.$metadata?.httpStatusCode;
-  if (status !== undefined) return status >= 500 || status === 429;
-  // No HTTP status: the request never got an answer (connection reset, DNS, time-out).
-  return /Timeout|ECONN|EPIPE|ENOTFOUND|EAI_AGAIN|socket|Network|connection reset|hang up/i.test(
-    `${candidate.name} ${candidate.code ?? ''} ${(error as Error).message}`,
+export function isTransientError(error: unknown): boolean {
+  if (!(error instanceof Error) || error instanceof DatasyncError) return false;
+  const sdkError = error as Parameters<typeof isThrottlingError>[0];
+  return (
+    isRetryableByTrait(sdkError) ||
+    isThrottlingError(sdkError) ||
+    isTransientNetworkError(sdkError) ||
+    isServerError(sdkError)
   );
 }
 
-/** A short description of an SDK error: its name (the service's code) and message. */
+/**
+ * A short description of an error a call threw: its message, followed by the service's error
+ * code when AWS answered with one (the SDK names its exceptions after those codes).
+ */
 export function describeAwsError(error: unknown): string {
-  if (error instanceof Error)
-    return error.name && error.name !== 'Error' ? `${error.name}: ${error.message}` : error.message;
-  return String(error);
+  if (!(error instanceof Error)) return String(error);
+  if (error instanceof DatasyncError) return `${error.message} [${error.code}]`;
+  const fromService = '$metadata' in error && error.name && error.name !== 'Error';
+  return fromService ? `${error.message} (${error.name})` : error.message || error.name;
 }

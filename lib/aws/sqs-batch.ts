@@ -46,8 +46,9 @@ interface Indexed<M> {
 
 /**
  * Sends messages with as few SendMessageBatch calls as the limits allow (10 entries and 256 KiB
- * of bodies a call) through the retry engine: entries that fail are sent again, and only they;
- * entries SQS refuses as the sender's fault are not, since sending them again cannot succeed.
+ * of bodies a call): entries a call reports failed are sent again, and only they; entries SQS
+ * refuses as the sender's fault are not, since sending them again cannot succeed. A call that
+ * throws was already retried by the SDK, and its entries are reported unsent.
  */
 export async function sendMessages<M extends SqsMessage>(
   sqs: SqsBatchClient,

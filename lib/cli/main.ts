@@ -1,22 +1,9 @@
-import { parseArgs, type ParseArgsOptionsConfig } from 'node:util';
+import { parseArgs } from 'node:util';
 import { awsClients, createAwsClients, type AwsClients } from '../aws/clients.ts';
 import { DatasyncError } from '../errors.ts';
 import { EXIT, UsageError, type CliCommand, type CliContext } from './command.ts';
+import { COMMON_OPTIONS, optionsHelp, parserConfig } from './options.ts';
 import { errorJson } from './output.ts';
-
-/** Options every command takes. */
-const COMMON_OPTIONS = {
-  help: { type: 'boolean', short: 'h' },
-  json: { type: 'boolean' },
-  'endpoint-url': { type: 'string' },
-  region: { type: 'string' },
-} as const satisfies ParseArgsOptionsConfig;
-
-const COMMON_HELP = `Common options:
-  --json                     machine-readable JSON on stdout
-  --endpoint-url <url>       AWS endpoint (default: AWS_ENDPOINT_URL, then AWS)
-  --region <region>          AWS region (default: AWS_REGION)
-  -h, --help                 this help`;
 
 // Library errors that mean the input was wrong rather than that the work failed.
 const INPUT_CODES = new Set([
@@ -38,15 +25,40 @@ export interface CliIo {
   readonly tty?: boolean;
 }
 
+/** The commands of the CLI and the version it reports. */
+export interface CliProgram {
+  readonly commands: readonly CliCommand[];
+  readonly version: string;
+}
+
 /**
  * Runs `datasync <command> [args]` and resolves with the exit code: 0 done, 1 the work failed
- * (not published, conflict, timeout, AWS error), 2 wrong usage or input.
+ * (not published, conflict, timeout, AWS error), 2 wrong usage or input. `datasync help
+ * [command]`, `--help` and `--version` print and exit 0.
  */
-export async function runCli(argv: readonly string[], commands: readonly CliCommand[], io: CliIo): Promise<number> {
+export async function runCli(argv: readonly string[], program: CliProgram, io: CliIo): Promise<number> {
+  const { commands } = program;
   const [name, ...rest] = argv;
-  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+  if (name === '--version' || name === '-V') {
+    io.out(`datasync ${program.version}`);
+    return EXIT.ok;
+  }
+  if (name === undefined || name === '--help' || name === '-h') {
     (name === undefined ? io.err : io.out)(overview(commands));
     return name === undefined ? EXIT.usage : EXIT.ok;
+  }
+  if (name === 'help') {
+    if (rest.length === 0) {
+      io.out(overview(commands));
+      return EXIT.ok;
+    }
+    const wanted = commands.find((candidate) => candidate.name === rest[0]);
+    if (!wanted || rest.length > 1) {
+      io.err(`datasync help: ${wanted ? 'give one command' : `unknown command "${rest[0]}"`}\n\n${overview(commands)}`);
+      return EXIT.usage;
+    }
+    io.out(commandHelp(wanted));
+    return EXIT.ok;
   }
   const command = commands.find((candidate) => candidate.name === name);
   if (!command) {
@@ -57,7 +69,7 @@ export async function runCli(argv: readonly string[], commands: readonly CliComm
   try {
     parsed = parseArgs({
       args: [...rest],
-      options: { ...COMMON_OPTIONS, ...command.options },
+      options: parserConfig([...command.options, COMMON_OPTIONS]),
       allowPositionals: true,
       strict: true,
     });
@@ -104,15 +116,18 @@ export async function runCli(argv: readonly string[], commands: readonly CliComm
   }
 }
 
-function describe(error: unknown): string {
+/**
+ * An error as the CLI prints it: its message (and the library's code), never a class name; the
+ * changes a publish left unpublished, one per line.
+ */
+export function describe(error: unknown): string {
   if (error instanceof DatasyncError) {
     const unpublished =
       (error.details.unpublished as Array<{ key: string; op: string; reason: string }> | undefined) ?? [];
     const lines = unpublished.map((change) => `\n  not published: ${change.op} ${change.key}: ${change.reason}`);
     return `${error.message} [${error.code}]${lines.join('')}`;
   }
-  if (error instanceof Error)
-    return error.name && error.name !== 'Error' ? `${error.name}: ${error.message}` : error.message;
+  if (error instanceof Error) return error.message || error.name;
   return String(error);
 }
 
@@ -125,12 +140,22 @@ export function overview(commands: readonly CliCommand[]): string {
     'Commands:',
     ...commands.map((command) => `  ${command.name.padEnd(width)}  ${command.summary}`),
     '',
-    'Run "datasync <command> --help" for a command\'s options.',
+    optionsHelp([COMMON_OPTIONS]),
+    '',
+    'Run "datasync help <command>" (or "datasync <command> --help") for its options,',
+    '"datasync --version" for the version.',
     'Exit codes: 0 ok, 1 failure, 2 usage.',
   ].join('\n');
 }
 
-/** One command's help. */
+/** One command's help, its options generated from the option table. */
 export function commandHelp(command: CliCommand): string {
-  return [`Usage: datasync ${command.usage}`, '', command.summary, '', command.help, '', COMMON_HELP].join('\n');
+  return [
+    `Usage: datasync ${command.usage}`,
+    '',
+    command.summary,
+    '',
+    optionsHelp([...command.options, COMMON_OPTIONS]),
+    ...(command.notes ? ['', command.notes] : []),
+  ].join('\n');
 }

@@ -4,31 +4,43 @@ import { createFeedbackReader } from '../feedback/reader.ts';
 import type { JsonValue } from '../model/json-value.ts';
 import { createPublisher } from '../publish/publisher.ts';
 import type { PublishOptions } from '../publish/types.ts';
-import { EXIT, stringOption, UsageError, type CliContext } from './command.ts';
+import {
+  EXIT,
+  listOption,
+  onlyWith,
+  queueUrlOption,
+  secondsOption,
+  stringOption,
+  UsageError,
+  type CliContext,
+} from './command.ts';
+import type { OptionGroup } from './options.ts';
 import { describePublished, feedbackHeader, feedbackRow } from './output.ts';
-import { resolveTarget, TARGET_HELP, TARGET_OPTIONS } from './target.ts';
+import { resolveTarget, TARGET_OPTIONS } from './target.ts';
+
+/** Seconds `put`/`delete --wait` wait for feedback by default. */
+const DEFAULT_WAIT_SECONDS = 30;
 
 /** The options of `put` and `delete`. */
-export const PUBLISH_OPTIONS = {
-  ...TARGET_OPTIONS,
-  'correlation-id': { type: 'string' },
-  'expected-version': { type: 'string' },
-  wait: { type: 'boolean' },
-  plugins: { type: 'string' },
-  timeout: { type: 'string' },
-  'feedback-queue-url': { type: 'string' },
-} as const;
-
-/** The help lines of `put` and `delete`. */
-export const PUBLISH_HELP = `Options:
-  --correlation-id <id>      carried into feedback (default: a new id when --wait is given)
-  --expected-version <n>     DynamoDB only: write only if the item is at version n (0: absent)
-  --wait                     wait for the plugins' feedback and print it (exit 1 on error or timeout)
-    --plugins <a,b>          the plugins to wait for (default: the first record)
-    --timeout <ms>           how long to wait (default 30000)
-    --feedback-queue-url <url>  the feedback queue (env ${ENV.feedbackQueueUrl})
-
-${TARGET_HELP}`;
+export const PUBLISH_OPTIONS: readonly OptionGroup[] = [
+  {
+    title: 'Options',
+    options: [
+      'correlation-id',
+      'expected-version',
+      { name: 'wait', description: "wait for the plugins' feedback and print it (exit 1 on error or timeout)" },
+    ],
+  },
+  {
+    title: 'With --wait',
+    options: [
+      { name: 'plugin', description: 'the plugins to wait for (repeat, or a,b; default the first record)' },
+      { name: 'timeout', description: `how long to wait (default ${DEFAULT_WAIT_SECONDS})` },
+      'feedback-queue-url',
+    ],
+  },
+  TARGET_OPTIONS,
+];
 
 /** Publishes the one change a `put` or `delete` command describes, and optionally waits for its feedback. */
 export async function publishFromCli(context: CliContext, op: 'put' | 'delete'): Promise<number> {
@@ -46,10 +58,11 @@ export async function publishFromCli(context: CliContext, op: 'put' | 'delete'):
     }
   }
   const wait = context.values.wait === true;
-  const feedbackQueueUrl = stringOption(context, 'feedback-queue-url') ?? context.env[ENV.feedbackQueueUrl];
-  if (wait && !feedbackQueueUrl) throw new UsageError(`--wait needs --feedback-queue-url or ${ENV.feedbackQueueUrl}`);
-  const timeoutMs = Number(stringOption(context, 'timeout') ?? 30_000);
-  if (!(timeoutMs > 0)) throw new UsageError('--timeout must be a positive number of milliseconds');
+  onlyWith(context, 'wait', ['plugin', 'timeout', 'feedback-queue-url']);
+  // Everything --wait needs is checked before publishing, so bad usage publishes nothing.
+  const feedbackQueueUrl = wait ? queueUrlOption(context, 'feedback-queue-url', ENV.feedbackQueueUrl) : undefined;
+  const timeoutMs = secondsOption(context, 'timeout', DEFAULT_WAIT_SECONDS);
+  const plugins = listOption(context, 'plugin');
   const expectedVersion = stringOption(context, 'expected-version');
   const correlationId = stringOption(context, 'correlation-id') ?? (wait ? randomUUID() : undefined);
   const options: PublishOptions = {
@@ -70,7 +83,6 @@ export async function publishFromCli(context: CliContext, op: 'put' | 'delete'):
 
   if (!context.json) context.out(describePublished(published));
   const reader = createFeedbackReader({ queueUrl: feedbackQueueUrl!, clients: context.clients(), waitTimeSeconds: 5 });
-  const plugins = stringOption(context, 'plugins')?.split(',').filter(Boolean);
   const results = await reader.waitFor([correlationId!], {
     timeoutMs,
     signal: context.signal,

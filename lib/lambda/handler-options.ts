@@ -1,3 +1,4 @@
+import type { Logger } from '@aws-lambda-powertools/logger';
 import type { Context } from 'aws-lambda';
 import { sqsClient } from '../aws/clients/sqs.ts';
 import { ENV } from '../config.ts';
@@ -5,7 +6,7 @@ import { DatasyncError } from '../errors.ts';
 import { SqsDeadLetterWriter, type DeadLetterWriter } from '../feedback/dead-letter.ts';
 import type { FeedbackSink } from '../feedback/sink.ts';
 import { SqsFeedbackWriter } from '../feedback/sqs-writer.ts';
-import { createLogger } from '../observability/logger.ts';
+import { type HandlerName, HandlerTelemetry } from './telemetry.ts';
 
 /** Default time kept back from plugins for writing feedback before Lambda's time runs out. */
 export const DEFAULT_SAFETY_MARGIN_MS = 1_000;
@@ -18,23 +19,38 @@ export interface SourceHandlerOptions {
   readonly deadLetter?: DeadLetterWriter;
   /** Milliseconds of the invocation's remaining time kept for feedback; default 1000. */
   readonly safetyMarginMs?: number;
-  /** Structured log line writer; default one JSON line on stdout (no payload values). */
-  readonly log?: (entry: Record<string, unknown>) => void;
+  /** The Powertools Logger the handler logs through; default one of its own (lib/observability/logger.ts). */
+  readonly logger?: Logger;
   /** Environment to read defaults from; default `process.env`. */
   readonly env?: NodeJS.ProcessEnv;
 }
 
-/** The feedback sink and dead-letter writer to use, from the options or the environment. */
-export function resolveWriters(options: SourceHandlerOptions): {
-  feedback: FeedbackSink;
-  deadLetter: DeadLetterWriter;
-} {
+/** What every source handler is made of (see {@link sourceHandlerParts}). */
+export interface SourceHandlerParts {
+  /** Makes the handler: `middy()` from `@middy/core` with the handler's logging and metrics middleware. */
+  readonly middy: HandlerTelemetry['middy'];
+  readonly logger: HandlerTelemetry['logger'];
+  /** The feedback sink (counted in the handler's metrics) and the dead-letter writer. */
+  readonly writers: { readonly feedback: FeedbackSink; readonly deadLetter: DeadLetterWriter };
+}
+
+/**
+ * The parts every source handler is built from: its middy instance with the Powertools logging and
+ * metrics middleware (lib/lambda/telemetry.ts), its logger, and the feedback sink and dead-letter
+ * writer from the options or the environment.
+ */
+export function sourceHandlerParts(handler: HandlerName, options: SourceHandlerOptions): SourceHandlerParts {
+  const telemetry = new HandlerTelemetry(handler, options.logger);
   const env = options.env ?? process.env;
   return {
-    feedback: options.feedback ?? feedbackSinkFromEnvironment(env),
-    deadLetter:
-      options.deadLetter ??
-      new SqsDeadLetterWriter({ sqs: sqsClient(), queueUrl: requiredVariable(env, ENV.deadLetterQueueUrl) }),
+    middy: telemetry.middy,
+    logger: telemetry.logger,
+    writers: {
+      feedback: telemetry.meter(options.feedback ?? feedbackSinkFromEnvironment(env)),
+      deadLetter:
+        options.deadLetter ??
+        new SqsDeadLetterWriter({ sqs: sqsClient(), queueUrl: requiredVariable(env, ENV.deadLetterQueueUrl) }),
+    },
   };
 }
 
@@ -54,13 +70,4 @@ export function remainingTime(context: Partial<Context> | undefined, marginMs: n
   const remaining = context?.getRemainingTimeInMillis;
   if (typeof remaining !== 'function') return undefined;
   return () => Math.max(1, remaining.call(context) - marginMs);
-}
-
-const logger = createLogger({ service: 'serverless-datasync' });
-
-/** The default log: one JSON line per entry, through the library's structured logger. */
-export function jsonLog(entry: Record<string, unknown>): void {
-  const { level, message, ...fields } = entry;
-  const method = level === 'error' || level === 'warn' || level === 'debug' ? level : 'info';
-  logger[method](typeof message === 'string' ? message : 'event', fields);
 }

@@ -1,52 +1,22 @@
-/**
- * Structured JSON logs, one object per line, as CloudWatch Logs Insights reads them. Only facts
- * about the work are logged (keys, counts, plugin names, errors), never payload values.
- */
-export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
-
-const ORDER: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
-
-/** A logger bound to fixed fields (service, function, request id). */
-export interface Logger {
-  debug(message: string, fields?: Record<string, unknown>): void;
-  info(message: string, fields?: Record<string, unknown>): void;
-  warn(message: string, fields?: Record<string, unknown>): void;
-  error(message: string, fields?: Record<string, unknown>): void;
-  /** A logger with more fixed fields. */
-  child(fields: Record<string, unknown>): Logger;
-}
+import { Logger } from '@aws-lambda-powertools/logger';
 
 /**
- * Creates a logger writing to `write` (stdout by default). The level comes from `LOG_LEVEL`
- * (default `info`); `DATASYNC_SILENT=1` turns logging off, for tests and the local demo's table view.
+ * The service's name in logs and metrics (the `service` key and dimension), unless
+ * `POWERTOOLS_SERVICE_NAME` names it otherwise.
  */
-export function createLogger(
-  fields: Record<string, unknown> = {},
-  write: (line: string) => void = (line) => process.stdout.write(`${line}\n`),
-): Logger {
-  const threshold = ORDER[(process.env.LOG_LEVEL?.toLowerCase() as LogLevel) ?? 'info'] ?? ORDER.info;
-  const silent = process.env.DATASYNC_SILENT === '1';
-  const log = (level: LogLevel, message: string, extra?: Record<string, unknown>) => {
-    if (silent || ORDER[level] < threshold) return;
-    write(JSON.stringify({ level, time: new Date().toISOString(), message, ...fields, ...extra }, errorReplacer));
-  };
-  return {
-    debug: (message, extra) => log('debug', message, extra),
-    info: (message, extra) => log('info', message, extra),
-    warn: (message, extra) => log('warn', message, extra),
-    error: (message, extra) => log('error', message, extra),
-    child: (more) => createLogger({ ...fields, ...more }, write),
-  };
-}
+export const SERVICE_NAME = 'serverless-datasync';
 
-function errorReplacer(_name: string, value: unknown): unknown {
-  if (value instanceof Error) {
-    return {
-      name: value.name,
-      message: value.message,
-      ...('code' in value ? { code: value.code } : {}),
-      ...(value.cause === undefined ? {} : { cause: value.cause }),
-    };
-  }
-  return typeof value === 'bigint' ? value.toString() : value;
+/** What the library logs through: the methods of a Powertools Logger it calls. */
+export type DatasyncLogger = Pick<Logger, 'debug' | 'info' | 'warn' | 'error'>;
+
+/**
+ * A Powertools Logger as the service's handlers use it: one JSON object per line, read by
+ * CloudWatch Logs Insights. Its level follows the Powertools conventions: `AWS_LAMBDA_LOG_LEVEL`
+ * (Lambda's advanced logging controls) first, then `POWERTOOLS_LOG_LEVEL` (or `LOG_LEVEL`), else
+ * `INFO`; `SILENT` turns it off. Only facts about the work are logged (keys, counts, plugin names,
+ * errors), never payload values.
+ */
+export function createLogger(): Logger {
+  // An explicit name would win over the variable, so it is given only when the variable is unset.
+  return new Logger(process.env.POWERTOOLS_SERVICE_NAME ? {} : { serviceName: SERVICE_NAME });
 }

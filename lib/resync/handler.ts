@@ -1,11 +1,13 @@
-import middy from '@middy/core';
+import type { Logger } from '@aws-lambda-powertools/logger';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { tablesFromEnvironment, type TableConfig } from '../config.ts';
 import { DatasyncError, InvalidResyncRequestError, toError, withCause } from '../errors.ts';
 import { describeError, FEEDBACK_VERSION, type RejectedFeedback } from '../feedback/record.ts';
 import type { FeedbackSink } from '../feedback/sink.ts';
 import type { Plugin } from '../plugins/plugin.ts';
-import { feedbackSinkFromEnvironment, jsonLog } from '../lambda/handler-options.ts';
+import { feedbackSinkFromEnvironment } from '../lambda/handler-options.ts';
+import { HandlerTelemetry } from '../lambda/telemetry.ts';
+import type { DatasyncLogger } from '../observability/logger.ts';
 import { SyncStateStore } from '../state/store.ts';
 import { runResync, type ResyncOptions, type ResyncRunResult } from './engine.ts';
 import { newResyncId, parseResyncRequest, type ResyncRequest } from './request.ts';
@@ -19,6 +21,8 @@ export interface ResyncHandlerOptions extends Omit<ResyncOptions, 'tables' | 'st
   /** The state table; default `DATASYNC_STATE_TABLE`. */
   readonly stateTable?: string;
   readonly store?: SyncStateStore;
+  /** The Powertools Logger the handler logs through; default one of its own (lib/observability/logger.ts). */
+  readonly logger?: Logger;
 }
 
 /** An EventBridge scheduled event (a schedule rule); its `detail` may name plugins. */
@@ -46,8 +50,10 @@ export type ResyncHandlerResult = SQSBatchResponse | ResyncRunResult;
 export function createResyncHandler(datasync: { plugins(): Plugin[] }, options: ResyncHandlerOptions = {}) {
   let store = options.store;
   let tables = options.tables;
-  let sink = options.sink;
-  const feedback = (): FeedbackSink => (sink ??= feedbackSinkFromEnvironment());
+  // Powertools logging and metrics (middleware), and every feedback record counted in the metrics.
+  const telemetry = new HandlerTelemetry('resync', options.logger);
+  let sink: FeedbackSink | undefined;
+  const feedback = (): FeedbackSink => (sink ??= telemetry.meter(options.sink ?? feedbackSinkFromEnvironment()));
   const run = async (request: ResyncRequest, context: Context | undefined): Promise<ResyncRunResult> => {
     feedback();
     store ??= new SyncStateStore(options.stateTable ? { stateTable: options.stateTable } : {});
@@ -63,9 +69,7 @@ export function createResyncHandler(datasync: { plugins(): Plugin[] }, options: 
     });
     for (const plugin of result.plugins) {
       if (plugin.status === 'waiting') {
-        jsonLog({
-          level: 'warn',
-          message: 'resync waits for a plugin whose lease another invocation holds',
+        telemetry.logger.warn('resync waits for a plugin whose lease another invocation holds', {
           resyncId: result.resyncId,
           plugin: plugin.plugin,
           error: describeError(plugin.error!),
@@ -75,8 +79,8 @@ export function createResyncHandler(datasync: { plugins(): Plugin[] }, options: 
     return result;
   };
 
-  return middy(async (event: unknown, context: Context): Promise<ResyncHandlerResult> => {
-    if (isSqsEvent(event)) return handleQueue(event, context, run, feedback);
+  return telemetry.middy<unknown, ResyncHandlerResult>().handler(async (event, context) => {
+    if (isSqsEvent(event)) return handleQueue(event, context, run, feedback, telemetry.logger);
     if (isScheduled(event)) {
       return run(
         {
@@ -99,6 +103,7 @@ async function handleQueue(
   context: Context,
   run: (request: ResyncRequest, context: Context) => Promise<ResyncRunResult>,
   feedback: () => FeedbackSink,
+  logger: DatasyncLogger,
 ): Promise<SQSBatchResponse> {
   // A refused request stays on the queue, whose redrive moves it to the dead-letter queue; it is
   // reported in feedback on its first receive only, so once.
@@ -131,9 +136,7 @@ async function handleQueue(
     } catch (thrown) {
       const error = toError(thrown);
       // The message is retried by the queue; the reason goes to the log (no payload values).
-      jsonLog({
-        level: 'error',
-        message: 'resync request failed',
+      logger.error('resync request failed', {
         resyncId: request.resyncId,
         messageId: record.messageId,
         error: describeError(error),

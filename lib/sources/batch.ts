@@ -5,6 +5,7 @@ import type { DeadLetterWriter, RejectedInput } from '../feedback/dead-letter.ts
 import { describeError, FEEDBACK_VERSION, type FeedbackRecord, type RejectedFeedback } from '../feedback/record.ts';
 import type { FeedbackSink } from '../feedback/sink.ts';
 import type { Change, ChangeEvent, ChangeSource } from '../model/change.ts';
+import type { DatasyncLogger } from '../observability/logger.ts';
 import type { BatchItem, Rejection } from './batch-item.ts';
 import { routeBatch, type BusRoute } from './bus-route.ts';
 
@@ -17,8 +18,8 @@ export interface DeliveryDeps {
   readonly deadLetter: DeadLetterWriter;
   /** Time left for plugins (Lambda's remaining time less a margin). */
   readonly remainingTimeMs?: () => number;
-  /** Structured log line writer. */
-  readonly log?: (entry: Record<string, unknown>) => void;
+  /** Where the batch's summary line goes (counts and errors, no payload values). */
+  readonly logger?: DatasyncLogger;
   /** Where bus changes go before dispatch (the store, the ordered queue); default all are dispatched here. */
   readonly route?: BusRoute;
 }
@@ -106,9 +107,7 @@ export async function deliverBatch(
   const errors = [written, deadLettered]
     .filter((result) => result.status === 'rejected')
     .map((result) => toError(result.reason));
-  deps.log?.({
-    level: errors.length > 0 ? 'error' : failed.length > 0 ? 'warn' : 'info',
-    message: 'batch delivered',
+  deps.logger?.[errors.length > 0 ? 'error' : failed.length > 0 ? 'warn' : 'info']('batch delivered', {
     records: items.length,
     changes: items.length - items.filter((item) => 'rejected' in item).length,
     ...(routedRecords.length > 0 ? { stored: routedRecords.length } : {}),

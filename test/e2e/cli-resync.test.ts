@@ -193,7 +193,7 @@ describe('datasync resync', () => {
     expect(text.code).toBe(0);
     const id = /^resync (\S+) requested for alpha, beta$/.exec(text.stdout.trim())?.[1];
     expect(id).toBeDefined();
-    const json = await runDatasync(['resync', '--json', '--queue-url', resyncQueue]);
+    const json = await runDatasync(['resync', '--json', '--resync-queue-url', resyncQueue]);
     const printed = JSON.parse(json.stdout) as { ok: boolean; resyncId: string };
     expect(printed.ok).toBe(true);
 
@@ -213,9 +213,9 @@ describe('datasync resync', () => {
     expect(bodies).toHaveLength(2);
 
     expect((await runDatasync(['resync'])).code).toBe(2);
-    expect((await runDatasync(['resync', '--queue-url', resyncQueue, '--timeout', '5'])).code).toBe(2);
+    expect((await runDatasync(['resync', '--resync-queue-url', resyncQueue, '--timeout', '5'])).code).toBe(2);
     // --wait without a state table is refused before anything is sent.
-    expect((await runDatasync(['resync', '--queue-url', resyncQueue, '--wait'])).code).toBe(2);
+    expect((await runDatasync(['resync', '--resync-queue-url', resyncQueue, '--wait'])).code).toBe(2);
     expect(await drainQueue(clients, resyncQueue)).toEqual([]);
   });
 
@@ -270,7 +270,7 @@ describe('datasync resync', () => {
       '0.2',
       '--state-table',
       state,
-      '--queue-url',
+      '--resync-queue-url',
       resyncQueue,
     ]);
     await runNextRequest();
@@ -310,7 +310,7 @@ describe('datasync resync', () => {
       '--json',
       '--state-table',
       state,
-      '--queue-url',
+      '--resync-queue-url',
       resyncQueue,
     ]);
     expect(json.code).toBe(1);

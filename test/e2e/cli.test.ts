@@ -25,7 +25,7 @@ function datasync(
           ...process.env,
           DATASYNC_TABLES: '',
           DATASYNC_TABLE: '',
-          DATASYNC_QUEUE_URL: '',
+          DATASYNC_CHANGES_QUEUE_URL: '',
           DATASYNC_BUS: '',
           ...env,
         },
@@ -60,17 +60,35 @@ describe('datasync CLI', () => {
     const putHelp = await datasync(['put', '--help']);
     expect(putHelp.code).toBe(0);
     expect(putHelp.stdout).toContain('--expected-version');
+    // `help <command>` is the same help, generated from the same option table.
+    expect(await datasync(['help', 'put'])).toEqual(putHelp);
+    expect(putHelp.stdout).toMatch(/--timeout <seconds> +how long to wait \(default 30\)/);
+    expect((await datasync(['help', 'frobnicate'])).code).toBe(2);
+    const version = await datasync(['--version']);
+    expect(version).toMatchObject({ code: 0, stdout: `datasync ${require('../../package.json').version}\n` });
 
     expect((await datasync([])).code).toBe(2);
     expect((await datasync(['frobnicate'])).code).toBe(2);
     const noTarget = await datasync(['put', 'config/a', '{}']);
     expect(noTarget.code).toBe(2);
     expect(noTarget.stderr).toContain('no target');
-    expect((await datasync(['put', 'config/a', '{not json', '--queue-url', 'http://x'])).code).toBe(2);
-    expect((await datasync(['put', 'config/../a', '1', '--queue-url', 'http://x', '--json'])).stdout).toContain(
+    expect((await datasync(['put', 'config/a', '{not json', '--changes-queue-url', 'http://x'])).code).toBe(2);
+    expect((await datasync(['put', 'config/../a', '1', '--changes-queue-url', 'http://x', '--json'])).stdout).toContain(
       'INVALID_KEY',
     );
     expect((await datasync(['put', '--bogus'])).code).toBe(2);
+    // Options that only mean something with --wait are refused without it, before anything is sent.
+    const stray = await datasync(['put', 'config/a', '1', '--changes-queue-url', 'http://x', '--timeout', '5']);
+    expect(stray).toMatchObject({ code: 2, stderr: expect.stringContaining('--timeout only applies with --wait') });
+  });
+
+  it('prints a failure as its message and code, without an error class name', async () => {
+    const q = await createQueue(resources);
+    const missing = `${q.url}-missing`;
+    const result = await datasync(['delete', 'config/a', '--changes-queue-url', missing]);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/^datasync delete: /);
+    expect(result.stderr).not.toMatch(/\b[A-Z][A-Za-z]*(Error|Exception):/);
   });
 
   it('puts and deletes through a table, with versions and a conflict exit code', async () => {
@@ -107,7 +125,7 @@ describe('datasync CLI', () => {
 
   it('publishes to a queue with a correlation id', async () => {
     const q = await createQueue(resources);
-    const result = await datasync(['delete', 'config/b', '--queue-url', q.url, '--correlation-id', 'cli-1']);
+    const result = await datasync(['delete', 'config/b', '--changes-queue-url', q.url, '--correlation-id', 'cli-1']);
     expect(result.code).toBe(0);
     const [message] = await receiveAll(q.url, { clients, count: 1, deadlineMs: 5_000, remove: true });
     expect(parseEnvelope(JSON.parse(message!.Body!))).toMatchObject({
@@ -131,7 +149,7 @@ describe('datasync CLI', () => {
     ]);
 
     await sendJson(clients, q.url, [feedback('routes', 'c-2', 'ok')]);
-    const json = await datasync(['feedback', '--once', '--json', '--queue-url', q.url]);
+    const json = await datasync(['feedback', '--once', '--json', '--feedback-queue-url', q.url]);
     expect(
       json.stdout
         .trim()
@@ -149,15 +167,17 @@ describe('datasync CLI', () => {
       'put',
       'config/a',
       '1',
-      '--queue-url',
+      '--changes-queue-url',
       q.url,
       '--correlation-id',
       'w-1',
       '--wait',
-      '--plugins',
-      'routes,interfaces',
+      '--plugin',
+      'routes',
+      '--plugin',
+      'interfaces',
       '--timeout',
-      '5000',
+      '5',
       '--feedback-queue-url',
       fb.url,
       '--json',
@@ -171,11 +191,11 @@ describe('datasync CLI', () => {
       'put',
       'config/a',
       '1',
-      '--queue-url',
+      '--changes-queue-url',
       q.url,
       '--wait',
       '--timeout',
-      '1000',
+      '1',
       '--feedback-queue-url',
       fb.url,
     ]);

@@ -11,7 +11,7 @@ describe('local pipeline', () => {
   const stage = `e2e${randomBytes(3).toString('hex')}`;
 
   beforeAll(async () => {
-    process.env.LOG_LEVEL = 'error';
+    process.env.POWERTOOLS_LOG_LEVEL = 'ERROR';
     service = await startLocalService({ stage, httpPort: 0 });
     const app = await import('../../functions/app.ts');
     app.setPluginLog(() => {});

@@ -94,7 +94,9 @@ it('loses no write made while other transactions are cancelled, and the stream k
   const keys = (Items ?? []).map((item) => item.pk!.S!);
   expect(keys.filter((key) => key.startsWith('cancelled-'))).toEqual([]);
   expect(keys).toHaveLength(200);
-  const { Item } = await dynamodb.send(new GetItemCommand({ TableName: 'writes', Key: { pk: { S: 'cancelled-0-0' } } }));
+  const { Item } = await dynamodb.send(
+    new GetItemCommand({ TableName: 'writes', Key: { pk: { S: 'cancelled-0-0' } } }),
+  );
   expect(Item).toBeUndefined();
 
   // The iterator opened before the writes reads all 200 inserts and nothing of the cancelled ones.

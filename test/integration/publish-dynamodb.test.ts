@@ -14,7 +14,7 @@ import {
 import { toLambdaStreamRecord } from '../../infra/local/lambda-shapes.ts';
 import type { AwsClients } from '../../lib/aws/clients.ts';
 import { createTable, readStream, Resources, testClients } from '../support/emulator.ts';
-import { interceptCalls, recordCalls, throttlingError } from '../support/sdk-calls.ts';
+import { failAttempts, interceptCalls, recordCalls, throttlingError } from '../support/sdk-calls.ts';
 
 const fastRetry = { baseDelayMs: 1, maxDelayMs: 5 };
 
@@ -124,17 +124,16 @@ describe('DynamoDB publish target', () => {
     expect(await readStream(clients, t.streamArn, { expected: 30 })).toHaveLength(30);
   });
 
-  it('retries a throttled call and, when retries run out, names exactly the unpublished items', async () => {
+  it('has the SDK retry a throttled call, resends what it leaves unprocessed and names what never made it', async () => {
     const t = await table();
     const clients = testClients();
-    let throttled = 0;
-    interceptCalls(clients.dynamodb, 'BatchWriteItemCommand', (input, call) => {
+    // AWS throttles the first attempt; the SDK's retry sends the call again.
+    const attempts = failAttempts(clients.dynamodb, 'BatchWriteItemCommand', 1, throttlingError);
+    const sent: number[] = [];
+    interceptCalls(clients.dynamodb, 'BatchWriteItemCommand', (input) => {
       const requests: any[] = input.RequestItems[t.table.name];
       if (!requests) return { input };
-      if (call === 1) {
-        throttled += 1;
-        return { input, throws: throttlingError() };
-      }
+      sent.push(requests.length);
       const stuck = (request: any) =>
         keyOfItem(t.table, request.PutRequest?.Item ?? request.DeleteRequest.Key) === 'config/stuck';
       return {
@@ -156,7 +155,9 @@ describe('DynamoDB publish target', () => {
       ])
       .catch((thrown: unknown) => thrown);
 
-    expect(throttled).toBe(1);
+    // One call for all three, then the stuck item resent twice (3 attempts); the SDK retried the first.
+    expect(sent).toEqual([3, 1, 1]);
+    expect(attempts()).toBe(4);
     expect(error).toBeInstanceOf(PublishError);
     const failure = error as PublishError;
     expect(failure.code).toBe('PUBLISH_FAILED');

@@ -39,7 +39,7 @@ const datasync = createDatasync({
   ],
 });
 const sink = { write: async (records: readonly FeedbackRecord[]) => void feedback.push(...records) };
-let writers: { feedback: typeof sink; deadLetter: SqsDeadLetterWriter; log: () => void };
+let writers: { feedback: typeof sink; deadLetter: SqsDeadLetterWriter };
 
 beforeAll(async () => {
   deadLetterQueueUrl = (await clients.sqs.send(new CreateQueueCommand({ QueueName: `corpus-dlq-${suffix}` })))
@@ -49,7 +49,6 @@ beforeAll(async () => {
   writers = {
     feedback: sink,
     deadLetter: new SqsDeadLetterWriter({ sqs: clients.sqs, queueUrl: deadLetterQueueUrl }),
-    log: () => {},
   };
 });
 

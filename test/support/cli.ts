@@ -25,7 +25,7 @@ export function runDatasync(args: readonly string[], env: Record<string, string>
           ...process.env,
           DATASYNC_TABLES: '',
           DATASYNC_TABLE: '',
-          DATASYNC_QUEUE_URL: '',
+          DATASYNC_CHANGES_QUEUE_URL: '',
           DATASYNC_BUS: '',
           DATASYNC_STATE_TABLE: '',
           DATASYNC_RESYNC_QUEUE_URL: '',

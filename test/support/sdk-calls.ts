@@ -24,8 +24,8 @@ export function recordCalls(client: AnyClient, commandName: string): Array<Recor
 /**
  * Rewrites calls of `commandName` before they reach the emulator: `intercept` gets the input
  * and the call's number (1-based) and returns the input to send plus a function that turns the
- * real output into the output the publisher sees. Added at `initialize`, before the SDK's own
- * retries, so the publisher's retry loop is what handles the failure.
+ * real output into the output the publisher sees. Added at `initialize`, outside the SDK's own
+ * retries: the partial failures it makes are the publisher's to resend, and what it throws is final.
  */
 export function interceptCalls(
   client: AnyClient,
@@ -56,4 +56,23 @@ export function throttlingError(): Error {
     name: 'ThrottlingException',
     $metadata: { httpStatusCode: 400 },
   });
+}
+
+/**
+ * Fails the next `times` calls of `commandName` with `error()` as if AWS had answered so: added
+ * inside the SDK's retry loop, so the SDK's own retries see it. Returns the number of attempts
+ * that reached the middleware (the SDK's retries included).
+ */
+export function failAttempts(client: AnyClient, commandName: string, times: number, error: () => Error): () => number {
+  let attempts = 0;
+  (client.middlewareStack as any).add(
+    (next: Handler, context: { commandName?: string }) => async (args: { input: Record<string, any> }) => {
+      if (context.commandName !== commandName) return next(args);
+      attempts += 1;
+      if (attempts <= times) throw error();
+      return next(args);
+    },
+    { step: 'deserialize', name: uniqueName('failAttempts'), priority: 'low' },
+  );
+  return () => attempts;
 }

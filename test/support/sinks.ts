@@ -1,5 +1,6 @@
 // Where handler tests send feedback and rejected input: memory for unit tests, real queues (through
 // the production SQS writers) for integration tests.
+import { Logger } from '@aws-lambda-powertools/logger';
 import type { AwsClients } from '../../lib/aws/clients.ts';
 import type { DeadLetterWriter, RejectedInput } from '../../lib/feedback/dead-letter.ts';
 import { SqsDeadLetterWriter } from '../../lib/feedback/dead-letter.ts';
@@ -55,4 +56,4 @@ export async function createFeedbackQueues(resources: Resources) {
 }
 
 /** Options that keep handler logs quiet in tests. */
-export const quiet = { log: () => {} };
+export const quiet = { logger: new Logger({ logLevel: 'SILENT' }) };

@@ -1,7 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { RevisionClock } from '../../lib/publish/clock.ts';
 import { chunk } from '../../lib/aws/batch.ts';
-import { backoffDelay, isRetryableError, sendWithRetry, type RetryPolicy } from '../../lib/aws/retry.ts';
+import { backoffDelay, isTransientError, sendWithRetry, type RetryPolicy } from '../../lib/aws/retry.ts';
 import { checkChange } from '../../lib/publish/pending.ts';
 import { defaultMessageGroupId, deduplicationId } from '../../lib/publish/sqs.ts';
 import { eventEntrySize } from '../../lib/publish/eventbridge.ts';
@@ -72,24 +72,52 @@ describe('sendWithRetry', () => {
     );
   });
 
-  it('treats throttling, server errors and lost connections as transient', () => {
+  it('leaves a call that throws to the SDK: no resend, transient errors reported as such', async () => {
+    const throttled = Object.assign(new Error('Rate exceeded'), {
+      name: 'ThrottlingException',
+      $metadata: { httpStatusCode: 400, attempts: 5 },
+    });
+    let calls = 0;
+    const outcome = await sendWithRetry(
+      [1, 2, 3],
+      async (entries) => {
+        calls += 1;
+        if (calls === 2) throw throttled;
+        return {
+          delivered: [entries[0]!],
+          failed: entries.slice(1).map((entry) => ({ entry, reason: 'busy', retryable: true })),
+        };
+      },
+      policy,
+      { sleep: noSleep },
+    );
+    expect(calls).toBe(2);
+    expect(outcome.delivered).toEqual([1]);
+    expect(outcome.failed).toEqual(
+      [2, 3].map((entry) =>
+        expect.objectContaining({ entry, retryable: true, errorCode: 'ThrottlingException', cause: throttled }),
+      ),
+    );
+  });
+
+  it('calls throttling, server errors and lost connections transient, as the SDK does', () => {
     expect(
-      isRetryableError(
+      isTransientError(
         Object.assign(new Error('x'), { name: 'ThrottlingException', $metadata: { httpStatusCode: 400 } }),
       ),
     ).toBe(true);
     expect(
-      isRetryableError(
+      isTransientError(
         Object.assign(new Error('x'), { name: 'InternalServerError', $metadata: { httpStatusCode: 500 } }),
       ),
     ).toBe(true);
-    expect(isRetryableError(Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' }))).toBe(true);
+    expect(isTransientError(Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' }))).toBe(true);
     expect(
-      isRetryableError(
+      isTransientError(
         Object.assign(new Error('x'), { name: 'ValidationException', $metadata: { httpStatusCode: 400 } }),
       ),
     ).toBe(false);
-    expect(isRetryableError(new InvalidChangeError('bad'))).toBe(false);
+    expect(isTransientError(new InvalidChangeError('bad'))).toBe(false);
   });
 });
 

@@ -1,4 +1,3 @@
-import middy from '@middy/core';
 import type { Context, DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
 import { tablesFromEnvironment, type TableConfig } from '../../config.ts';
 import type { DatasyncCore } from '../../core.ts';
@@ -6,9 +5,8 @@ import { DatasyncError } from '../../errors.ts';
 import { deliverBatch, normalizeItem } from '../batch.ts';
 import {
   DEFAULT_SAFETY_MARGIN_MS,
-  jsonLog,
   remainingTime,
-  resolveWriters,
+  sourceHandlerParts,
   type SourceHandlerOptions,
 } from '../../lambda/handler-options.ts';
 import { batchResponse, streamFailures } from '../partial-batch.ts';
@@ -34,9 +32,9 @@ export function createDynamoDbStreamHandler(
   const tables = new Map((options.tables ?? tablesFromEnvironment(options.env)).map((table) => [table.name, table]));
   if (tables.size === 0)
     throw new DatasyncError('CONFIGURATION', 'the DynamoDB stream handler needs at least one table config');
-  const writers = resolveWriters(options);
+  // A middy handler with the service's logging and metrics middleware, and the metered writers.
+  const { middy, logger, writers } = sourceHandlerParts('dynamodb-stream', options);
   const margin = options.safetyMarginMs ?? DEFAULT_SAFETY_MARGIN_MS;
-  const log = options.log ?? jsonLog;
   return middy<DynamoDBStreamEvent, DynamoDBBatchResponse, Error, Context>().handler(async (event, context) => {
     const records = event.Records ?? [];
     // A record without a sequence number cannot be reported; it is rejected under its position.
@@ -59,7 +57,7 @@ export function createDynamoDbStreamHandler(
     const remaining = remainingTime(context, margin);
     const { failed } = await deliverBatch(
       items,
-      { datasync, ...writers, log, ...(remaining ? { remainingTimeMs: remaining } : {}) },
+      { datasync, ...writers, logger, ...(remaining ? { remainingTimeMs: remaining } : {}) },
       (direct) =>
         streamFailures(
           ids.filter((id) => /^[0-9]+$/.test(id)),

@@ -1,4 +1,3 @@
-import middy from '@middy/core';
 import type { Context, EventBridgeEvent } from 'aws-lambda';
 import type { DatasyncCore } from '../../core.ts';
 import { ENV } from '../../config.ts';
@@ -8,9 +7,8 @@ import { busRoute, type BusSourceOptions } from '../bus-options.ts';
 import { deliverBatch, normalizeItem } from '../batch.ts';
 import {
   DEFAULT_SAFETY_MARGIN_MS,
-  jsonLog,
   remainingTime,
-  resolveWriters,
+  sourceHandlerParts,
   type SourceHandlerOptions,
 } from '../../lambda/handler-options.ts';
 import { changeFromEventBridgeEvent, type EventBridgeSourceOptions } from './normalize.ts';
@@ -39,9 +37,9 @@ export function createEventBridgeHandler(
   datasync: Pick<DatasyncCore, 'dispatch'>,
   options: EventBridgeHandlerOptions = {},
 ) {
-  const writers = resolveWriters(options);
+  // A middy handler with the service's logging and metrics middleware, and the metered writers.
+  const { middy, logger, writers } = sourceHandlerParts('eventbridge', options);
   const margin = options.safetyMarginMs ?? DEFAULT_SAFETY_MARGIN_MS;
-  const log = options.log ?? jsonLog;
   const route = busRoute(options, false);
   const env = options.env ?? process.env;
   const busName = options.busName ?? env[ENV.eventBus];
@@ -64,7 +62,7 @@ export function createEventBridgeHandler(
       const remaining = remainingTime(context, margin);
       const { failed, outcomes } = await deliverBatch(
         [item],
-        { datasync, ...writers, log, route, ...(remaining ? { remainingTimeMs: remaining } : {}) },
+        { datasync, ...writers, logger, route, ...(remaining ? { remainingTimeMs: remaining } : {}) },
         (direct) => [...direct],
       );
       if (failed.length > 0) {

@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import middy from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import type { DatasyncCore } from '../../core.ts';
 import { tablesFromEnvironment } from '../../config.ts';
@@ -10,7 +9,7 @@ import { MAX_VALUE_BYTES, type JsonValue } from '../../model/json-value.ts';
 import type { Revision } from '../../model/revision.ts';
 import type { TableConfig } from '../../model/table-config.ts';
 import { deliverBatch, rejection } from '../batch.ts';
-import { jsonLog, resolveWriters, type SourceHandlerOptions } from '../../lambda/handler-options.ts';
+import { sourceHandlerParts, type SourceHandlerOptions } from '../../lambda/handler-options.ts';
 import { header, HttpRequestError, jsonBody, jsonResponse, routeOf } from './request.ts';
 
 /** Options a publish call receives from the HTTP API. */
@@ -69,8 +68,8 @@ export interface HttpHandlerOptions extends SourceHandlerOptions {
  * source.
  */
 export function createHttpHandler(datasync: Pick<DatasyncCore, 'plugins'>, options: HttpHandlerOptions) {
-  const writers = resolveWriters(options);
-  const log = options.log ?? jsonLog;
+  // A middy handler with the service's logging and metrics middleware, and the metered writers.
+  const { middy, logger, writers } = sourceHandlerParts('http', options);
   const maxBodyBytes = options.maxBodyBytes ?? MAX_VALUE_BYTES;
   const name = options.name ?? 'http';
   const tables = options.tables ?? tablesFromEnvironment(options.env);
@@ -155,7 +154,7 @@ export function createHttpHandler(datasync: Pick<DatasyncCore, 'plugins'>, optio
     } catch (thrown) {
       if (!(thrown instanceof HttpRequestError)) {
         const error = describeError(thrown);
-        log({ level: 'error', message: 'http request failed', requestId, caller, error });
+        logger.error('http request failed', { requestId, caller, error });
         return internalError(requestId, correlationId);
       }
       if (thrown.status === 400 || thrown.status === 413 || thrown.status === 415) {
@@ -182,18 +181,18 @@ export function createHttpHandler(datasync: Pick<DatasyncCore, 'plugins'>, optio
                 },
               },
             ],
-            { datasync: { dispatch: async () => [] }, ...writers, log },
+            { datasync: { dispatch: async () => [] }, ...writers, logger },
             () => [],
           );
         } catch (failure) {
           const error = describeError(failure);
-          log({ level: 'error', message: 'refused http request could not be reported', requestId, caller, error });
+          logger.error('refused http request could not be reported', { requestId, caller, error });
           return internalError(requestId, correlationId);
         }
       }
       const error = describeError(thrown.error);
       if (thrown.status >= 500) {
-        log({ level: 'error', message: 'http request failed', requestId, caller, error });
+        logger.error('http request failed', { requestId, caller, error });
         return internalError(requestId, correlationId);
       }
       return jsonResponse(
@@ -207,9 +206,7 @@ export function createHttpHandler(datasync: Pick<DatasyncCore, 'plugins'>, optio
   return middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Error, Context>().handler(async (event) => {
     const response = await handle(event);
     // One line per request: who called (IAM authorization), what, and the answer.
-    log({
-      level: 'info',
-      message: 'http request',
+    logger.info('http request', {
       requestId: event.requestContext?.requestId,
       caller: callerOf(event),
       method: event.requestContext?.http?.method,

@@ -1,11 +1,9 @@
-import middy from '@middy/core';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import type { DatasyncCore } from '../../core.ts';
 import {
   DEFAULT_SAFETY_MARGIN_MS,
-  jsonLog,
   remainingTime,
-  resolveWriters,
+  sourceHandlerParts,
   type SourceHandlerOptions,
 } from '../../lambda/handler-options.ts';
 import { revisionLimit } from '../../model/revision.ts';
@@ -34,9 +32,9 @@ export interface SqsHandlerOptions extends SourceHandlerOptions, BusSourceOption
  * group. Needs `FunctionResponseTypes: [ReportBatchItemFailures]`.
  */
 export function createSqsHandler(datasync: Pick<DatasyncCore, 'dispatch'>, options: SqsHandlerOptions = {}) {
-  const writers = resolveWriters(options);
+  // A middy handler with the service's logging and metrics middleware, and the metered writers.
+  const { middy, logger, writers } = sourceHandlerParts('sqs', options);
   const margin = options.safetyMarginMs ?? DEFAULT_SAFETY_MARGIN_MS;
-  const log = options.log ?? jsonLog;
   const routes = { ordered: busRoute(options, true), unordered: busRoute(options, false) };
   let warned = false;
   return middy<SQSEvent, SQSBatchResponse, Error, Context>().handler(async (event, context) => {
@@ -45,11 +43,9 @@ export function createSqsHandler(datasync: Pick<DatasyncCore, 'dispatch'>, optio
     const route = fifo ? routes.ordered : routes.unordered;
     if (!fifo && !route.forward && !warned) {
       warned = true;
-      log({
-        level: 'warn',
-        message:
-          'a standard queue delivers to plugins directly: concurrent invocations may hand a plugin two changes of one key at once (set an ordered FIFO queue)',
-      });
+      logger.warn(
+        'a standard queue delivers to plugins directly: concurrent invocations may hand a plugin two changes of one key at once (set an ordered FIFO queue)',
+      );
     }
     const rules = { tables: route.tables, maxRevision: revisionLimit() };
     const items = records.map((record) =>
@@ -64,7 +60,7 @@ export function createSqsHandler(datasync: Pick<DatasyncCore, 'dispatch'>, optio
     const remaining = remainingTime(context, margin);
     const { failed } = await deliverBatch(
       items,
-      { datasync, ...writers, log, route, ...(remaining ? { remainingTimeMs: remaining } : {}) },
+      { datasync, ...writers, logger, route, ...(remaining ? { remainingTimeMs: remaining } : {}) },
       (direct) => (fifo ? fifoQueueFailures(records, direct) : standardQueueFailures(records, direct)),
     );
     return batchResponse(failed);

@@ -21,7 +21,7 @@ import {
 } from '../../support/emulator.ts';
 import { toLambdaSqsRecords } from '../../support/lambda-events.ts';
 import { packagedService } from '../../support/deploy/packaged-service.ts';
-import { extractBundle, invokeBundle, type InvocationResult } from '../../support/deploy/run-bundle.ts';
+import { extractBundle, invokeBundleWithOutput, type InvocationResult } from '../../support/deploy/run-bundle.ts';
 
 jest.setTimeout(60_000);
 const resources = new Resources();
@@ -31,25 +31,29 @@ afterAll(async () => {
   rmSync(work, { recursive: true, force: true });
 }, 30_000);
 
-function invoke(
+async function invoke(
   bundle: string,
   event: SQSEvent,
   env: Record<string, string>,
+  output: string[] = [],
 ): Promise<InvocationResult<SQSBatchResponse>> {
-  return invokeBundle(
+  const invocation = await invokeBundleWithOutput<SQSBatchResponse>(
     bundle,
     event,
     {
       AWS_REGION: process.env.AWS_REGION ?? 'us-east-1',
       AWS_ENDPOINT_URL: process.env.AWS_ENDPOINT_URL,
-      DATASYNC_SILENT: '1',
       // Its calls are logged as the sqs function's and evaluated against that role.
       DATASYNC_AWS_CALL_LOG: process.env.DATASYNC_AWS_CALL_LOG,
       AWS_LAMBDA_FUNCTION_NAME: 'sqs',
+      // As Lambda sets it for an on-demand function (Powertools reports cold starts only then).
+      AWS_LAMBDA_INITIALIZATION_TYPE: 'on-demand',
       ...env,
     },
     work,
   );
+  output.push(...invocation.output);
+  return invocation.result;
 }
 
 let bundle: string;
@@ -108,12 +112,18 @@ const change = (key: string, revision: number) =>
 describe('the packaged SQS function, run as Lambda runs it', () => {
   it('signs with the credentials Lambda puts in the environment: the change stored in its table, bad input dead-lettered', async () => {
     const event = await sqsEvent([change('config/interfaces/eth0', 1), 'not json at all']);
-    const result = await invoke(bundle, event, {
-      ...serviceEnv,
-      AWS_ACCESS_KEY_ID: 'lambda-role',
-      AWS_SECRET_ACCESS_KEY: 'secret',
-      AWS_SESSION_TOKEN: 'token',
-    });
+    const output: string[] = [];
+    const result = await invoke(
+      bundle,
+      event,
+      {
+        ...serviceEnv,
+        AWS_ACCESS_KEY_ID: 'lambda-role',
+        AWS_SECRET_ACCESS_KEY: 'secret',
+        AWS_SESSION_TOKEN: 'token',
+      },
+      output,
+    );
 
     expect(result).toEqual({ response: { batchItemFailures: [] } });
     // The table's stream delivers the stored change to the plugins; this function reports the write.
@@ -124,6 +134,24 @@ describe('the packaged SQS function, run as Lambda runs it', () => {
     expect(await storedMtu('interfaces/eth0')).toBe('9000');
     const rejected = await receiveBodies<{ reason: { code: string } }>(rejectedUrl, { count: 1, remove: true });
     expect(rejected.map((entry) => entry.reason.code)).toEqual(['INVALID_CHANGE']);
+
+    // The bundled Powertools middleware: a log line with the invocation's context, and EMF metrics.
+    const lines = output.map((line) => JSON.parse(line) as Record<string, any>);
+    expect(lines.filter((line) => !line._aws)).toEqual([
+      expect.objectContaining({
+        level: 'INFO',
+        message: 'batch delivered',
+        service: 'serverless-datasync',
+        function_name: 'probe',
+        function_request_id: 'probe',
+        cold_start: true,
+        records: 2,
+        stored: 1,
+        rejected: 1,
+      }),
+    ]);
+    const metrics = Object.assign({}, ...lines.filter((line) => line._aws)) as Record<string, unknown>;
+    expect(metrics).toMatchObject({ ColdStart: 1, RecordsReceived: 2, ChangesRejected: 1, ChangesStored: 1 });
   });
 
   it('takes credentials from the container endpoint when the environment has none', async () => {

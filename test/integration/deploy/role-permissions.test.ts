@@ -155,7 +155,6 @@ function invoke<T>(
       ...environmentOf(functionId),
       AWS_REGION: REGION,
       AWS_ENDPOINT_URL: endpoint,
-      DATASYNC_SILENT: '1',
       AWS_ACCESS_KEY_ID: credentials.accessKeyId,
       AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey,
       // Every call the bundle makes is logged as this function's and evaluated against its role.
@@ -577,7 +576,6 @@ describe('packaged roles, enforced by the emulator', () => {
           ...environmentOf('Sqs'),
           AWS_REGION: REGION,
           AWS_ENDPOINT_URL: endpoint,
-          DATASYNC_SILENT: '1',
           AWS_CONTAINER_CREDENTIALS_FULL_URI: `http://127.0.0.1:${port}/role`,
           DATASYNC_AWS_CALL_LOG: process.env.DATASYNC_AWS_CALL_LOG,
           AWS_LAMBDA_FUNCTION_NAME: 'sqs',

@@ -226,7 +226,7 @@ export class World {
       maxAttempts: 3,
       baseDelayMs: 5,
     });
-    const writers = { feedback: sink, deadLetter, log: () => {} };
+    const writers = { feedback: sink, deadLetter };
     const tablePublisher = createPublisher({
       target: { type: 'dynamodb', table: resources.table },
       clients: faulty,

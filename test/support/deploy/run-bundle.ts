@@ -33,12 +33,22 @@ export function extractBundle(service: PackagedService, name: string, dir: strin
 }
 
 /** Invokes the bundle's handler once with `event`; `env` is the whole environment besides PATH and HOME. */
-export function invokeBundle<T = unknown>(
+export async function invokeBundle<T = unknown>(
   bundle: string,
   event: unknown,
   env: Record<string, string | undefined>,
   home: string,
 ): Promise<InvocationResult<T>> {
+  return (await invokeBundleWithOutput<T>(bundle, event, env, home)).result;
+}
+
+/** {@link invokeBundle}, with the lines the function wrote to standard output (its logs and metrics). */
+export function invokeBundleWithOutput<T = unknown>(
+  bundle: string,
+  event: unknown,
+  env: Record<string, string | undefined>,
+  home: string,
+): Promise<{ result: InvocationResult<T>; output: string[] }> {
   return new Promise((resolve, reject) => {
     const child = spawn(
       process.execPath,
@@ -57,9 +67,10 @@ export function invokeBundle<T = unknown>(
     child.stderr.on('data', (chunk) => (stderr += chunk));
     child.on('error', reject);
     child.on('close', (status) => {
-      const last = stdout.trim().split('\n').pop();
+      const output = stdout.trim().split('\n');
+      const last = output.pop();
       if (status !== 0 || !last) reject(new Error(`the bundle exited with ${status ?? child.signalCode}: ${stderr}`));
-      else resolve(JSON.parse(last) as InvocationResult<T>);
+      else resolve({ result: JSON.parse(last) as InvocationResult<T>, output });
     });
   });
 }

@@ -1,8 +1,7 @@
 // What each deployed function's bundle carries: its own source and what every function needs,
 // not the other sources, the resync engine, SDK clients it never calls or credential sources that
-// never answer on Lambda. Built with esbuild and
-// the serverless-esbuild options from serverless.yml, as `serverless package` builds it
-// (infra/function-builds.ts).
+// never answer on Lambda. Built with esbuild and the options of infra/esbuild.config.cjs, the file
+// serverless-esbuild reads, as `serverless package` builds it (infra/function-builds.ts).
 import { join } from 'node:path';
 import { build, type Metafile } from 'esbuild';
 import { functionBuilds } from '../../../infra/function-builds.ts';
@@ -80,6 +79,19 @@ describe('function bundles', () => {
           ),
         ),
       ).toEqual([]);
+    },
+  );
+
+  it.each(['dynamodbStream', 'sqs', 'eventbridge', 'http', 'resync'])(
+    '%s carries neither the SDK event stream codec nor mnemonist, but their stand-ins',
+    (name) => {
+      const inputs = bundles.get(name)!;
+      expect(
+        inputs.filter((path) => /@smithy\/core\/dist-es\/submodules\/event-streams\/|\/mnemonist\//.test(path)),
+      ).toEqual([]);
+      expect(inputs).toEqual(
+        expect.arrayContaining(['lib/aws/clients/no-event-streams.ts', 'lib/aws/clients/lru-cache.ts']),
+      );
     },
   );
 

@@ -1,3 +1,4 @@
+import { Logger } from '@aws-lambda-powertools/logger';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { createDatasync } from '../../../lib/datasync.ts';
 import { createHttpHandler } from '../../../lib/sources/http/handler.ts';
@@ -37,6 +38,13 @@ function signedPut(key: string, requestId: string): APIGatewayProxyEventV2 {
 
 function handlerWith(publishError: Error) {
   const lines: Array<Record<string, unknown>> = [];
+  // What the handler logs, as the message and the attributes of each line.
+  const logger = new Logger({ logLevel: 'SILENT' });
+  for (const level of ['info', 'warn', 'error'] as const) {
+    jest.spyOn(logger, level).mockImplementation(((message: string, attributes: Record<string, unknown>) => {
+      lines.push({ level, message, ...attributes });
+    }) as never);
+  }
   const handler = createHttpHandler(createDatasync(), {
     publish: {
       put: async () => {
@@ -47,7 +55,7 @@ function handlerWith(publishError: Error) {
     requestResync: async () => undefined,
     feedback: new MemorySink(),
     deadLetter: new MemoryDeadLetter(),
-    log: (entry) => void lines.push(entry),
+    logger,
   });
   return { handler, lines };
 }

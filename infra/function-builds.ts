@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { BuildOptions } from 'esbuild';
 import { parse } from 'yaml';
+import { inlineIncludes } from './service-includes.ts';
 
 /** serverless-esbuild options that are not esbuild options (test/unit/deploy/function-builds.test.ts checks the list against serverless-esbuild). */
 export const PLUGIN_ONLY: ReadonlySet<string> = new Set([
@@ -49,9 +50,8 @@ export interface FunctionBuilds {
 /** Reads serverless.yml in `serviceDir`. */
 export function functionBuilds(serviceDir: string): FunctionBuilds {
   // CloudFormation tags (!Ref, !GetAtt) are irrelevant here; the parser keeps them as plain values.
-  const service = parse(readFileSync(join(serviceDir, 'serverless.yml'), 'utf8'), {
-    logLevel: 'silent',
-  }) as ServiceFile;
+  const read = (path: string) => parse(readFileSync(path, 'utf8'), { logLevel: 'silent' }) as Record<string, unknown>;
+  const service = inlineIncludes(read(join(serviceDir, 'serverless.yml')), serviceDir, read) as unknown as ServiceFile;
   const pluginOptions = service.custom.esbuild;
   const external = [
     ...((pluginOptions.external as string[] | undefined) ?? []),

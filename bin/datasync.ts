@@ -6,8 +6,9 @@ import type { CliCommand } from '../lib/cli/command.ts';
 import { runCli } from '../lib/cli/main.ts';
 
 const directory = new URL('./commands/', import.meta.url);
+// The sources here, or the compiled modules (next to their .d.ts and .map files) in the package.
 const files = readdirSync(directory)
-  .filter((file) => file.endsWith('.ts') && !file.endsWith('.d.ts'))
+  .filter((file) => /\.(ts|js)$/.test(file) && !file.endsWith('.d.ts'))
   .sort();
 const commands: CliCommand[] = [];
 for (const file of files) {

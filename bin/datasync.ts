@@ -2,8 +2,16 @@
 // The `datasync` command line: publish changes and follow the feedback the plugins write.
 // Every file in ./commands is one command (its default export), so adding one is adding a file.
 import { readdirSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import type { CliCommand } from '../lib/cli/command.ts';
 import { runCli } from '../lib/cli/main.ts';
+
+// The package's own name resolves to its package.json, from the sources and from an install alike.
+if (process.argv[2] === '--version') {
+  const { version } = createRequire(import.meta.url)('serverless-datasync/package.json') as { version: string };
+  process.stdout.write(`${version}\n`);
+  process.exit(0);
+}
 
 const directory = new URL('./commands/', import.meta.url);
 // The sources here, or the compiled modules (next to their .d.ts and .map files) in the package.

@@ -7,6 +7,13 @@ import type { FeedbackSink } from '../feedback/sink.ts';
 import { SqsFeedbackWriter } from '../feedback/sqs-writer.ts';
 import { createLogger } from '../observability/logger.ts';
 
+/**
+ * A handler as the source and resync factories return it, called the way Lambda calls it. It is a
+ * middy handler, but middy's type is not named in the package's declarations: they import an
+ * optional peer package, so a consumer type-checking with `skipLibCheck` off would fail on them.
+ */
+export type LambdaHandler<TEvent, TResult> = (event: TEvent, context: Context) => Promise<TResult>;
+
 /** Default time kept back from plugins for writing feedback before Lambda's time runs out. */
 export const DEFAULT_SAFETY_MARGIN_MS = 1_000;
 

@@ -9,6 +9,7 @@ import {
   remainingTime,
   resolveWriters,
   type SourceHandlerOptions,
+  type LambdaHandler,
 } from '../../lambda/handler-options.ts';
 import { changeFromEventBridgeEvent, type EventBridgeSourceOptions } from './normalize.ts';
 
@@ -30,7 +31,7 @@ export interface EventBridgeResult {
 export function createEventBridgeHandler(
   datasync: Pick<DatasyncCore, 'dispatch'>,
   options: EventBridgeHandlerOptions = {},
-) {
+): LambdaHandler<EventBridgeEvent<string, unknown>, EventBridgeResult> {
   const writers = resolveWriters(options);
   const margin = options.safetyMarginMs ?? DEFAULT_SAFETY_MARGIN_MS;
   const log = options.log ?? jsonLog;

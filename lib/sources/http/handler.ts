@@ -8,7 +8,12 @@ import { assertJsonSafe, MAX_VALUE_BYTES, type JsonValue } from '../../model/jso
 import { validateKey } from '../../model/key.ts';
 import type { Revision } from '../../model/revision.ts';
 import { deliverBatch } from '../batch.ts';
-import { jsonLog, resolveWriters, type SourceHandlerOptions } from '../../lambda/handler-options.ts';
+import {
+  jsonLog,
+  type LambdaHandler,
+  resolveWriters,
+  type SourceHandlerOptions,
+} from '../../lambda/handler-options.ts';
 import { header, HttpRequestError, jsonBody, jsonResponse, routeOf } from './request.ts';
 
 /** Options a publish call receives from the HTTP API. */
@@ -56,7 +61,10 @@ const MAX_CORRELATION_ID = 128;
  * when the publisher or resync request fails. A refused change or resync request (400, 413, 415)
  * is also reported in feedback and dead-lettered, like bad input of every other source.
  */
-export function createHttpHandler(datasync: Pick<DatasyncCore, 'plugins'>, options: HttpHandlerOptions) {
+export function createHttpHandler(
+  datasync: Pick<DatasyncCore, 'plugins'>,
+  options: HttpHandlerOptions,
+): LambdaHandler<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2> {
   const writers = resolveWriters(options);
   const log = options.log ?? jsonLog;
   const maxBodyBytes = options.maxBodyBytes ?? MAX_VALUE_BYTES;

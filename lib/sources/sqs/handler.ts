@@ -9,6 +9,7 @@ import {
   remainingTime,
   resolveWriters,
   type SourceHandlerOptions,
+  type LambdaHandler,
 } from '../../lambda/handler-options.ts';
 import { batchResponse, fifoQueueFailures, standardQueueFailures } from '../partial-batch.ts';
 import { changeFromSqsMessage, isFifoQueueArn } from './normalize.ts';
@@ -23,7 +24,10 @@ export type SqsHandlerOptions = SourceHandlerOptions;
  * failed messages only; for a FIFO queue (ARN ending in `.fifo`) each failed message and every
  * later message of its message group. Needs `FunctionResponseTypes: [ReportBatchItemFailures]`.
  */
-export function createSqsHandler(datasync: Pick<DatasyncCore, 'dispatch'>, options: SqsHandlerOptions = {}) {
+export function createSqsHandler(
+  datasync: Pick<DatasyncCore, 'dispatch'>,
+  options: SqsHandlerOptions = {},
+): LambdaHandler<SQSEvent, SQSBatchResponse> {
   const writers = resolveWriters(options);
   const margin = options.safetyMarginMs ?? DEFAULT_SAFETY_MARGIN_MS;
   const log = options.log ?? jsonLog;

@@ -38,5 +38,8 @@ export default {
     { ...withEmulator, displayName: 'e2e', testMatch: ['<rootDir>/test/e2e/**/*.test.ts'] },
     // Randomized schedules, the bad-input corpus and the emulator restart (see docs/reliability.md).
     { ...withEmulator, displayName: 'reliability', testMatch: ['<rootDir>/test/reliability/**/*.test.ts'] },
+    // The package as a user installs it: packed, installed from the npm cache into fresh projects,
+    // type-checked, bundled, and a service made with `datasync init` (see docs/scaffold.md).
+    { ...withEmulator, displayName: 'package', testMatch: ['<rootDir>/test/package/**/*.test.ts'] },
   ],
 };

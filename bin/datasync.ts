@@ -1,13 +1,15 @@
 #!/usr/bin/env node
 // The `datasync` command line: publish changes and follow the feedback the plugins write.
 // Every file in ./commands is one command (its default export), so adding one is adding a file.
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import type { CliCommand } from '../lib/cli/command.ts';
 import { runCli } from '../lib/cli/main.ts';
 
 const directory = new URL('./commands/', import.meta.url);
+// The sources here, or the compiled modules (next to their .d.ts and .map files) in the package.
 const files = readdirSync(directory)
-  .filter((file) => file.endsWith('.ts') && !file.endsWith('.d.ts'))
+  .filter((file) => /\.(ts|js)$/.test(file) && !file.endsWith('.d.ts'))
   .sort();
 const commands: CliCommand[] = [];
 for (const file of files) {
@@ -22,9 +24,8 @@ const controller = new AbortController();
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.once(signal, () => controller.abort());
 }
-const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
-  version: string;
-};
+// The package's own name resolves to its package.json, from the sources and from an install alike.
+const { version } = createRequire(import.meta.url)('serverless-datasync/package.json') as { version: string };
 const code = await runCli(
   process.argv.slice(2),
   { commands, version },

@@ -3,9 +3,16 @@
 // so all three build what a deploy ships. CommonJS because serverless-esbuild loads it with
 // require(). The options esbuild takes and the ones only serverless-esbuild reads are kept apart,
 // so that what goes to esbuild directly needs no list of the plugin's option names.
+const { existsSync } = require('node:fs');
 const { join } = require('node:path');
 
-const clients = (file) => join(__dirname, '..', 'lib', 'aws', 'clients', file);
+// The modules the aliases below put in place: the sources in this repository, the compiled
+// modules in the installed package (which ships no .ts files).
+const sources = existsSync(join(__dirname, '..', 'lib', 'aws', 'clients', 'lambda-credentials.ts'));
+const clients = (file) =>
+  sources
+    ? join(__dirname, '..', 'lib', 'aws', 'clients', file)
+    : join(__dirname, '..', 'dist', 'lib', 'aws', 'clients', file.replace(/\.ts$/, '.js'));
 
 /** esbuild's own options. */
 const esbuild = {

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import type { BuildOptions } from 'esbuild';
 import { parse } from 'yaml';
 import esbuildConfig from './esbuild.config.cjs';
+import { inlineIncludes } from './service-includes.ts';
 
 interface ServiceFile {
   functions: Record<string, { handler: string }>;
@@ -29,9 +30,8 @@ export const ESBUILD_CONFIG = './infra/esbuild.config.cjs';
 /** Reads serverless.yml in `serviceDir`. */
 export function functionBuilds(serviceDir: string): FunctionBuilds {
   // CloudFormation tags (!Ref, !GetAtt) are irrelevant here; the parser keeps them as plain values.
-  const service = parse(readFileSync(join(serviceDir, 'serverless.yml'), 'utf8'), {
-    logLevel: 'silent',
-  }) as ServiceFile;
+  const read = (path: string) => parse(readFileSync(path, 'utf8'), { logLevel: 'silent' }) as Record<string, unknown>;
+  const service = inlineIncludes(read(join(serviceDir, 'serverless.yml')), serviceDir, read) as unknown as ServiceFile;
   // Anything else would mean serverless builds from options this file does not read.
   if (service.custom.esbuild.config !== ESBUILD_CONFIG)
     throw new Error(`serverless.yml must set custom.esbuild.config to ${ESBUILD_CONFIG}`);

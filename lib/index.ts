@@ -169,3 +169,8 @@ export { watchResync } from './resync/watch.ts';
 export type { WatchResyncOptions, ResyncView, PluginResyncView } from './resync/watch.ts';
 export { ResyncBusyError } from './errors.ts';
 export { ResyncTimeoutError } from './resync/watch.ts';
+
+// What a service's own functions/ use besides the handler factories (`datasync init` makes one).
+export { tablesFromEnvironment, ENV } from './config.ts';
+export { ProgressHub } from './resync/progress-hub.ts';
+export { createLogger } from './observability/logger.ts';

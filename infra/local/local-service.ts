@@ -28,6 +28,8 @@ export interface RunningService {
  */
 export async function startLocalService(
   options: {
+    /** The folder of the service's serverless.yml and functions/; default this repository. */
+    serviceDir?: string;
     stage?: string;
     httpPort?: number;
     log?: (line: string) => void;
@@ -42,8 +44,9 @@ export async function startLocalService(
   process.env.AWS_SECRET_ACCESS_KEY ??= 'test';
   try {
     const clients = createAwsClients({ endpoint: emulator.endpoint });
+    const serviceDir = options.serviceDir ?? SERVICE_DIR;
     const loaded = loadLocalService({
-      serviceDir: SERVICE_DIR,
+      serviceDir,
       stage: options.stage ?? 'local',
       endpoint: emulator.endpoint,
     });
@@ -76,7 +79,7 @@ export async function startLocalService(
         Object.assign(process.env, environment);
         for (const [name, { module, exportName }] of Object.entries(service.handlers)) {
           // A plain absolute path loads under Node's ES modules and under the test runner alike.
-          const loadedModule = (await import(join(SERVICE_DIR, module))) as Record<string, unknown>;
+          const loadedModule = (await import(join(serviceDir, module))) as Record<string, unknown>;
           const handler = loadedModule[exportName];
           if (typeof handler !== 'function') throw new Error(`${module} has no ${exportName} function`);
           handlers[name] = handler as Handler<never, unknown>;

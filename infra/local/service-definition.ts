@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { parseDocument, type CollectionTag, type ScalarTag, type YAMLSeq } from 'yaml';
+import { inlineIncludes } from '../service-includes.ts';
 import type { EventSourceMapping, LocalTopology, QueueResource, TableResource } from './topology.ts';
 
 /**
@@ -88,7 +89,11 @@ export function loadLocalService(options: {
   const stage = options.stage ?? 'local';
   const region = options.region ?? 'us-east-1';
   const account = options.accountId ?? '123456789012';
-  const raw = readYaml(join(options.serviceDir, 'serverless.yml'));
+  const raw = inlineIncludes(
+    readYaml(join(options.serviceDir, 'serverless.yml')),
+    options.serviceDir,
+    readYaml,
+  ) as Yaml;
   const params: Record<string, unknown> = { ...(raw.params?.default ?? {}), ...(raw.params?.[stage] ?? {}) };
 
   // Resolves ${self:...}, ${sls:stage}, ${opt:...}, ${param:...} and ${file(...)} as the CLI would.

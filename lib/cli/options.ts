@@ -109,6 +109,14 @@ export const OPTIONS = {
     env: ENV.resyncQueueUrl,
   },
   'state-table': { type: 'string', placeholder: '<name>', description: 'the sync-state table', env: ENV.stateTable },
+
+  name: { type: 'string', placeholder: '<service>', description: "the service's name (default: the folder's name)" },
+  port: { type: 'string', placeholder: '<n>', description: 'port of the local HTTP API (default 3000)' },
+  stage: {
+    type: 'string',
+    placeholder: '<name>',
+    description: 'stage the resource names are made for (default local)',
+  },
 } as const satisfies Record<string, OptionSpec>;
 
 /** The name of an option in {@link OPTIONS}. */

@@ -6,7 +6,13 @@ import { DatasyncError } from '../errors.ts';
 import { SqsDeadLetterWriter, type DeadLetterWriter } from '../feedback/dead-letter.ts';
 import type { FeedbackSink } from '../feedback/sink.ts';
 import { SqsFeedbackWriter } from '../feedback/sqs-writer.ts';
-import { type HandlerName, HandlerTelemetry } from './telemetry.ts';
+
+/**
+ * A handler as the source and resync factories return it, called the way Lambda calls it. It is a
+ * middy handler, but middy's type is not named in the package's declarations: they import an
+ * optional peer package, so a consumer type-checking with `skipLibCheck` off would fail on them.
+ */
+export type LambdaHandler<TEvent, TResult> = (event: TEvent, context: Context) => Promise<TResult>;
 
 /** Default time kept back from plugins for writing feedback before Lambda's time runs out. */
 export const DEFAULT_SAFETY_MARGIN_MS = 1_000;
@@ -25,38 +31,14 @@ export interface SourceHandlerOptions {
   readonly env?: NodeJS.ProcessEnv;
 }
 
-/** What every source handler is made of (see {@link sourceHandlerParts}). */
-export interface SourceHandlerParts {
-  /** Makes the handler: `middy()` from `@middy/core` with the handler's logging and metrics middleware. */
-  readonly middy: HandlerTelemetry['middy'];
-  readonly logger: HandlerTelemetry['logger'];
-  /** The feedback sink (counted in the handler's metrics) and the dead-letter writer. */
-  readonly writers: { readonly feedback: FeedbackSink; readonly deadLetter: DeadLetterWriter };
-}
-
-/**
- * The parts every source handler is built from: its middy instance with the Powertools logging and
- * metrics middleware (lib/lambda/telemetry.ts), its logger, and the feedback sink and dead-letter
- * writer from the options or the environment.
- */
-export function sourceHandlerParts(handler: HandlerName, options: SourceHandlerOptions): SourceHandlerParts {
-  const telemetry = new HandlerTelemetry(handler, options.logger);
-  const env = options.env ?? process.env;
-  return {
-    middy: telemetry.middy,
-    logger: telemetry.logger,
-    writers: {
-      feedback: telemetry.meter(options.feedback ?? feedbackSinkFromEnvironment(env)),
-      deadLetter:
-        options.deadLetter ??
-        new SqsDeadLetterWriter({ sqs: sqsClient(), queueUrl: requiredVariable(env, ENV.deadLetterQueueUrl) }),
-    },
-  };
-}
-
 /** The feedback queue writer on `DATASYNC_FEEDBACK_QUEUE_URL`. */
 export function feedbackSinkFromEnvironment(env: NodeJS.ProcessEnv = process.env): FeedbackSink {
   return new SqsFeedbackWriter({ sqs: sqsClient(), queueUrl: requiredVariable(env, ENV.feedbackQueueUrl) });
+}
+
+/** The dead-letter queue writer on `DATASYNC_DEAD_LETTER_QUEUE_URL`. */
+export function deadLetterWriterFromEnvironment(env: NodeJS.ProcessEnv = process.env): DeadLetterWriter {
+  return new SqsDeadLetterWriter({ sqs: sqsClient(), queueUrl: requiredVariable(env, ENV.deadLetterQueueUrl) });
 }
 
 function requiredVariable(env: NodeJS.ProcessEnv, name: string): string {

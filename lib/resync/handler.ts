@@ -5,7 +5,7 @@ import { DatasyncError, InvalidResyncRequestError, toError, withCause } from '..
 import { describeError, FEEDBACK_VERSION, type RejectedFeedback } from '../feedback/record.ts';
 import type { FeedbackSink } from '../feedback/sink.ts';
 import type { Plugin } from '../plugins/plugin.ts';
-import { feedbackSinkFromEnvironment } from '../lambda/handler-options.ts';
+import { feedbackSinkFromEnvironment, type LambdaHandler } from '../lambda/handler-options.ts';
 import { HandlerTelemetry } from '../lambda/telemetry.ts';
 import type { DatasyncLogger } from '../observability/logger.ts';
 import { SyncStateStore } from '../state/store.ts';
@@ -47,7 +47,10 @@ export type ResyncHandlerResult = SQSBatchResponse | ResyncRunResult;
  * Long resyncs checkpoint before the Lambda limit and continue through the resync queue. A
  * plugin another resync holds (its lease) is tried again later through the same queue.
  */
-export function createResyncHandler(datasync: { plugins(): Plugin[] }, options: ResyncHandlerOptions = {}) {
+export function createResyncHandler(
+  datasync: { plugins(): Plugin[] },
+  options: ResyncHandlerOptions = {},
+): LambdaHandler<unknown, ResyncHandlerResult> {
   let store = options.store;
   let tables = options.tables;
   // Powertools logging and metrics (middleware), and every feedback record counted in the metrics.

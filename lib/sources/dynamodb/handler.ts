@@ -6,9 +6,10 @@ import { deliverBatch, normalizeItem } from '../batch.ts';
 import {
   DEFAULT_SAFETY_MARGIN_MS,
   remainingTime,
-  sourceHandlerParts,
   type SourceHandlerOptions,
+  type LambdaHandler,
 } from '../../lambda/handler-options.ts';
+import { sourceHandlerParts } from '../../lambda/handler-parts.ts';
 import { batchResponse, streamFailures } from '../partial-batch.ts';
 import { changeFromStreamRecord, tableNameOfStreamArn } from './normalize.ts';
 
@@ -28,7 +29,7 @@ export interface DynamoDbStreamHandlerOptions extends SourceHandlerOptions {
 export function createDynamoDbStreamHandler(
   datasync: Pick<DatasyncCore, 'dispatch'>,
   options: DynamoDbStreamHandlerOptions = {},
-) {
+): LambdaHandler<DynamoDBStreamEvent, DynamoDBBatchResponse> {
   const tables = new Map((options.tables ?? tablesFromEnvironment(options.env)).map((table) => [table.name, table]));
   if (tables.size === 0)
     throw new DatasyncError('CONFIGURATION', 'the DynamoDB stream handler needs at least one table config');

@@ -8,9 +8,10 @@ import { deliverBatch, normalizeItem } from '../batch.ts';
 import {
   DEFAULT_SAFETY_MARGIN_MS,
   remainingTime,
-  sourceHandlerParts,
   type SourceHandlerOptions,
+  type LambdaHandler,
 } from '../../lambda/handler-options.ts';
+import { sourceHandlerParts } from '../../lambda/handler-parts.ts';
 import { changeFromEventBridgeEvent, type EventBridgeSourceOptions } from './normalize.ts';
 
 /** Options of the EventBridge handler. */
@@ -36,7 +37,7 @@ export interface EventBridgeResult {
 export function createEventBridgeHandler(
   datasync: Pick<DatasyncCore, 'dispatch'>,
   options: EventBridgeHandlerOptions = {},
-) {
+): LambdaHandler<EventBridgeEvent<string, unknown>, EventBridgeResult> {
   // A middy handler with the service's logging and metrics middleware, and the metered writers.
   const { middy, logger, writers } = sourceHandlerParts('eventbridge', options);
   const margin = options.safetyMarginMs ?? DEFAULT_SAFETY_MARGIN_MS;

@@ -9,7 +9,8 @@ import { MAX_VALUE_BYTES, type JsonValue } from '../../model/json-value.ts';
 import type { Revision } from '../../model/revision.ts';
 import type { TableConfig } from '../../model/table-config.ts';
 import { deliverBatch, rejection } from '../batch.ts';
-import { sourceHandlerParts, type SourceHandlerOptions } from '../../lambda/handler-options.ts';
+import type { LambdaHandler, SourceHandlerOptions } from '../../lambda/handler-options.ts';
+import { sourceHandlerParts } from '../../lambda/handler-parts.ts';
 import { header, HttpRequestError, jsonBody, jsonResponse, routeOf } from './request.ts';
 
 /** Options a publish call receives from the HTTP API. */
@@ -67,7 +68,10 @@ export interface HttpHandlerOptions extends SourceHandlerOptions {
  * feedback (under the request's correlation id) and dead-lettered, like bad input of every other
  * source.
  */
-export function createHttpHandler(datasync: Pick<DatasyncCore, 'plugins'>, options: HttpHandlerOptions) {
+export function createHttpHandler(
+  datasync: Pick<DatasyncCore, 'plugins'>,
+  options: HttpHandlerOptions,
+): LambdaHandler<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2> {
   // A middy handler with the service's logging and metrics middleware, and the metered writers.
   const { middy, logger, writers } = sourceHandlerParts('http', options);
   const maxBodyBytes = options.maxBodyBytes ?? MAX_VALUE_BYTES;

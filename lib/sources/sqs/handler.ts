@@ -3,9 +3,10 @@ import type { DatasyncCore } from '../../core.ts';
 import {
   DEFAULT_SAFETY_MARGIN_MS,
   remainingTime,
-  sourceHandlerParts,
   type SourceHandlerOptions,
+  type LambdaHandler,
 } from '../../lambda/handler-options.ts';
+import { sourceHandlerParts } from '../../lambda/handler-parts.ts';
 import { revisionLimit } from '../../model/revision.ts';
 import { deliverBatch, normalizeItem } from '../batch.ts';
 import { busRoute, type BusSourceOptions } from '../bus-options.ts';
@@ -31,7 +32,10 @@ export interface SqsHandlerOptions extends SourceHandlerOptions, BusSourceOption
  * a FIFO queue (ARN ending in `.fifo`) each failed message and every later message of its message
  * group. Needs `FunctionResponseTypes: [ReportBatchItemFailures]`.
  */
-export function createSqsHandler(datasync: Pick<DatasyncCore, 'dispatch'>, options: SqsHandlerOptions = {}) {
+export function createSqsHandler(
+  datasync: Pick<DatasyncCore, 'dispatch'>,
+  options: SqsHandlerOptions = {},
+): LambdaHandler<SQSEvent, SQSBatchResponse> {
   // A middy handler with the service's logging and metrics middleware, and the metered writers.
   const { middy, logger, writers } = sourceHandlerParts('sqs', options);
   const margin = options.safetyMarginMs ?? DEFAULT_SAFETY_MARGIN_MS;

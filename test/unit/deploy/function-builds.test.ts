@@ -7,12 +7,15 @@ import { join } from 'node:path';
 import { parse } from 'yaml';
 import esbuildConfig from '../../../infra/esbuild.config.cjs';
 import { functionBuilds } from '../../../infra/function-builds.ts';
+import { inlineIncludes } from '../../../infra/service-includes.ts';
 
 const root = join(__dirname, '..', '..', '..');
 
 /** The build options serverless-esbuild settles on for this service, from its own option resolution. */
 function serverlessEsbuildOptions(): Record<string, unknown> {
-  const service = parse(readFileSync(join(root, 'serverless.yml'), 'utf8'), { logLevel: 'silent' });
+  const read = (path: string) => parse(readFileSync(path, 'utf8'), { logLevel: 'silent' });
+  // serverless.yml takes its blocks from infra/service/, as the framework resolves them.
+  const service = inlineIncludes(read(join(root, 'serverless.yml')), root, read) as Record<string, any>;
   const EsbuildServerlessPlugin = require('serverless-esbuild');
   const serverless = {
     config: { serviceDir: root },

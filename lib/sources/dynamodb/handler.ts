@@ -10,13 +10,23 @@ import {
   type LambdaHandler,
 } from '../../lambda/handler-options.ts';
 import { sourceHandlerParts } from '../../lambda/handler-parts.ts';
+import { describeError } from '../../feedback/record.ts';
+import { tableStoreOf } from '../bus-options.ts';
 import { batchResponse, streamFailures } from '../partial-batch.ts';
+import type { TableStore } from '../store.ts';
 import { changeFromStreamRecord, tableNameOfStreamArn } from './normalize.ts';
 
 /** Options of the DynamoDB stream handler. */
 export interface DynamoDbStreamHandlerOptions extends SourceHandlerOptions {
   /** The tables whose streams feed this function; default `DATASYNC_TABLES`. */
   readonly tables?: readonly TableConfig[];
+  /**
+   * The store the bus sources write with (a `TableStore`, or true for one over `tables`; default
+   * on when `DATASYNC_STORE` is `on`): the stream's deletes of versioned items are settled with it
+   * (`TableStore.settleDeletes`), so a bus put older than a delete made straight in the table never
+   * brings the key back.
+   */
+  readonly store?: boolean | TableStore;
 }
 
 /**
@@ -30,7 +40,9 @@ export function createDynamoDbStreamHandler(
   datasync: Pick<DatasyncCore, 'dispatch'>,
   options: DynamoDbStreamHandlerOptions = {},
 ): LambdaHandler<DynamoDBStreamEvent, DynamoDBBatchResponse> {
-  const tables = new Map((options.tables ?? tablesFromEnvironment(options.env)).map((table) => [table.name, table]));
+  const configured = options.tables ?? tablesFromEnvironment(options.env);
+  const tables = new Map(configured.map((table) => [table.name, table]));
+  const store = tableStoreOf(options, configured, options.env ?? process.env);
   if (tables.size === 0)
     throw new DatasyncError('CONFIGURATION', 'the DynamoDB stream handler needs at least one table config');
   // A middy handler with the service's logging and metrics middleware, and the metered writers.
@@ -55,6 +67,23 @@ export function createDynamoDbStreamHandler(
       );
       return item ? [item] : [];
     });
+    // Deletes are settled with the store first; one that could not be is retried from its record.
+    const unsettled = new Set<string>();
+    if (store) {
+      const deletes = items.flatMap((item) =>
+        'change' in item && item.change.op === 'delete' && item.change.version !== undefined
+          ? [{ id: item.id, key: item.change.key, version: item.change.version }]
+          : [],
+      );
+      const failed = deletes.length > 0 ? await store.settleDeletes(deletes) : new Map<string, Error>();
+      for (const { id, key } of deletes) if (failed.has(key)) unsettled.add(id);
+      if (failed.size > 0) {
+        logger.error('deletes not settled with the store; their records are retried', {
+          keys: [...failed.keys()],
+          error: describeError([...failed.values()][0]),
+        });
+      }
+    }
     const remaining = remainingTime(context, margin);
     const { failed } = await deliverBatch(
       items,
@@ -62,7 +91,7 @@ export function createDynamoDbStreamHandler(
       (direct) =>
         streamFailures(
           ids.filter((id) => /^[0-9]+$/.test(id)),
-          direct,
+          new Set([...direct, ...unsettled]),
         ),
     );
     return batchResponse(failed);

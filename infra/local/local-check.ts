@@ -7,7 +7,7 @@ import { createFeedbackReader } from '../../lib/feedback/reader.ts';
 import type { FeedbackRecord } from '../../lib/feedback/record.ts';
 import { tablesFromEnvironment } from '../../lib/config.ts';
 import { keyMatchesPrefix } from '../../lib/model/key.ts';
-import type { Plugin } from '../../lib/plugins/plugin.ts';
+import type { AnyPlugin } from '../../lib/plugins/plugin.ts';
 import { createPublisher } from '../../lib/publish/publisher.ts';
 import { createTablesPublisher } from '../../lib/publish/tables.ts';
 import type { Publisher } from '../../lib/publish/types.ts';
@@ -53,7 +53,7 @@ export function checkKey(prefix: string, source: CheckSource): string {
  */
 export async function runLocalCheck(
   service: RunningService,
-  options: { plugins: readonly Plugin[]; timeoutMs?: number; say?: (line: string) => void },
+  options: { plugins: readonly AnyPlugin[]; timeoutMs?: number; say?: (line: string) => void },
 ): Promise<LocalCheckReport> {
   const timeoutMs = options.timeoutMs ?? 60_000;
   const feedback = new FeedbackLog(service);
@@ -89,7 +89,7 @@ interface Published {
   readonly correlationId: string;
 }
 
-async function publishChecks(service: RunningService, plugins: readonly Plugin[]): Promise<Published[]> {
+async function publishChecks(service: RunningService, plugins: readonly AnyPlugin[]): Promise<Published[]> {
   const { topology } = service.service;
   const tables = tablesFromEnvironment(service.environment as NodeJS.ProcessEnv);
   const queueUrl = (name: string) => service.provisioned.queueUrls.get(name)!;
@@ -202,7 +202,11 @@ class FeedbackLog {
   }
 
   /** For each published change and each plugin watching its key: the plugin's feedback for it. */
-  async outcomes(published: readonly Published[], plugins: readonly Plugin[], timeoutMs: number): Promise<ChangeRow[]> {
+  async outcomes(
+    published: readonly Published[],
+    plugins: readonly AnyPlugin[],
+    timeoutMs: number,
+  ): Promise<ChangeRow[]> {
     const expected = published.flatMap((change) =>
       plugins
         .filter((plugin) => plugin.prefixes.some((prefix) => keyMatchesPrefix(change.key, prefix)))

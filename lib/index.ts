@@ -18,7 +18,7 @@ export type {
 } from './plugins/plugin.ts';
 export type { WatchRegistration } from './plugins/registry.ts';
 export { definePlugin } from './plugins/plugin.ts';
-export type { AnyPlugin } from './plugins/plugin.ts';
+export type { AnyPlugin, SampleOf } from './plugins/plugin.ts';
 export type { ValueSchema, PrefixSchema, ValueOf, InputOf } from './model/value-schema.ts';
 
 export type { Change, ChangeEvent, ChangeOp, ChangeRef, ChangeSource, SourceType } from './model/change.ts';

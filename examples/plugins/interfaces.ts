@@ -25,5 +25,11 @@ export type InterfacesPlugin = ViewPlugin<typeof interfaceSchema>;
  * configs and logs one line per change.
  */
 export function createInterfacesPlugin(log: (line: string) => void = console.log): InterfacesPlugin {
-  return createViewPlugin({ name: 'interfaces', prefix: INTERFACES_PREFIX, schema: interfaceSchema, log });
+  return createViewPlugin({
+    name: 'interfaces',
+    prefix: INTERFACES_PREFIX,
+    schema: interfaceSchema,
+    sample: { mtu: 1500, up: true },
+    log,
+  });
 }

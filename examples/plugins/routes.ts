@@ -33,6 +33,7 @@ export function createRoutesPlugin(
     name: 'routes',
     prefix: ROUTES_PREFIX,
     schema: routeSchema,
+    sample: { interface: 'eth0', via: '192.0.2.1' },
     log,
     // The schema guarantees `interface`: no shape checks here.
     describe: ({ value }) =>

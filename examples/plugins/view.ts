@@ -1,4 +1,4 @@
-import type { Plugin, SnapshotEntry, ValueOf, ValueSchema } from '../../lib/index.ts';
+import type { Plugin, SampleOf, SnapshotEntry, ValueOf, ValueSchema } from '../../lib/index.ts';
 
 /** A plugin that keeps an in-memory view of the items under one prefix, typed by its schema. */
 export interface ViewPlugin<S extends ValueSchema> extends Plugin<S> {
@@ -19,6 +19,7 @@ export function createViewPlugin<S extends ValueSchema>(options: {
   name: string;
   prefix: string;
   schema: S;
+  sample: SampleOf<S>;
   log: (line: string) => void;
   describe?: (entry: { op: 'put' | 'delete'; name: string; value?: ValueOf<S> }) => string;
 }): ViewPlugin<S> {
@@ -35,6 +36,7 @@ export function createViewPlugin<S extends ValueSchema>(options: {
     name: options.name,
     prefixes: [options.prefix],
     schema: options.schema,
+    sample: options.sample,
     async resync(snapshot, context) {
       // A resync replaces the view; a long one arrives in parts, and only the first starts afresh.
       if ((context.part ?? 1) === 1) held.clear();

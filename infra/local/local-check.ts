@@ -7,6 +7,8 @@ import { createFeedbackReader } from '../../lib/feedback/reader.ts';
 import type { FeedbackRecord } from '../../lib/feedback/record.ts';
 import { tablesFromEnvironment } from '../../lib/config.ts';
 import { keyMatchesPrefix } from '../../lib/model/key.ts';
+import type { JsonValue } from '../../lib/model/json-value.ts';
+import { fitValue } from '../../lib/model/value-schema.ts';
 import type { AnyPlugin } from '../../lib/plugins/plugin.ts';
 import { createPublisher } from '../../lib/publish/publisher.ts';
 import { createTablesPublisher } from '../../lib/publish/tables.ts';
@@ -134,7 +136,20 @@ async function publishChecks(service: RunningService, plugins: readonly AnyPlugi
     for (const source of CHECK_SOURCES) {
       const key = checkKey(prefix, source);
       const correlationId = `local-check-${run}-${published.length}`;
-      const value = { checkedAt: new Date().toISOString(), through: source };
+      // A plugin with a schema names a value that fits it (its sample); one that does not fit
+      // would be refused at every source, so it is not sent.
+      const value = (plugin.sample ?? { checkedAt: new Date().toISOString(), through: source }) as JsonValue;
+      const fit = plugin.schema ? fitValue({ prefix, schema: plugin.schema, plugin: plugin.name }, value) : undefined;
+      if (fit?.issues) {
+        const issues = fit.issues.map((issue) => issue.message).join('; ');
+        published.push({
+          source,
+          key,
+          correlationId,
+          skipped: `the plugin's schema refuses the check value (${issues}): give the plugin a sample that fits`,
+        });
+        continue;
+      }
       // The table publisher and the HTTP API write to the table whose prefix holds the key.
       const inTable = tables.some((table) => keyMatchesPrefix(key, table.prefix));
       if ((source === 'dynamodb' || source === 'http') && !inTable) {

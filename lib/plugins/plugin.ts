@@ -1,7 +1,7 @@
 import type { Change } from '../model/change.ts';
 import type { JsonValue } from '../model/json-value.ts';
 import type { Revision } from '../model/revision.ts';
-import type { ValueOf, ValueSchema } from '../model/value-schema.ts';
+import type { InputOf, ValueOf, ValueSchema } from '../model/value-schema.ts';
 
 /** What every plugin callback receives besides its data. */
 export interface CallbackContext {
@@ -82,6 +82,11 @@ export interface PluginCallbacks<S extends ValueSchema | undefined = ValueSchema
    */
   readonly schema?: S;
   /**
+   * A value that fits the schema, which `datasync local` publishes through every source to check
+   * that each one reaches the plugin (without it, it publishes a small object of its own).
+   */
+  readonly sample?: SampleOf<S>;
+  /**
    * Applies changes to keys under the plugin's prefixes, in per-key revision order. Called only
    * after the plugin's first successful resync. Throwing (or rejecting) reports an `error`.
    */
@@ -91,6 +96,13 @@ export interface PluginCallbacks<S extends ValueSchema | undefined = ValueSchema
   /** How long one callback may run before it is reported as a `timeout`; default 5000 ms. */
   readonly timeoutMs?: number;
 }
+
+/** The type of a plugin's `sample`: what its schema takes as input, or any JSON value. */
+export type SampleOf<S extends ValueSchema | undefined> = [S] extends [undefined]
+  ? JsonValue
+  : ValueSchema extends S
+    ? JsonValue
+    : InputOf<NonNullable<S>>;
 
 /**
  * A named watcher of key prefixes. The order plugins are registered in is the order of resync.
@@ -112,6 +124,7 @@ export interface AnyPlugin {
   readonly name: string;
   readonly prefixes: readonly string[];
   readonly schema?: ValueSchema | undefined;
+  readonly sample?: unknown;
   readonly timeoutMs?: number;
   change(changes: readonly Change<never>[], context: CallbackContext): void | Promise<void>;
   resync(snapshot: Snapshot<never>, context: ResyncContext): void | Promise<void>;

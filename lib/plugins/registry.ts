@@ -195,6 +195,7 @@ function toPlugin(entry: Entry): Plugin {
       change: (changes, context) => callbacks.change(changes, context),
       resync: (snapshot, context) => callbacks.resync(snapshot, context),
       ...(callbacks.timeoutMs === undefined ? {} : { timeoutMs: callbacks.timeoutMs }),
+      ...(callbacks.sample === undefined ? {} : { sample: callbacks.sample }),
     };
   }
   // The callbacks were declared for the schema's output type (see PluginCallbacks).
@@ -210,5 +211,6 @@ function toPlugin(entry: Entry): Plugin {
     change: (changes, context) => changeTyped(plugin, changes, context, (list, ctx) => typed.change(list, ctx)),
     resync: (snapshot, context) => typed.resync(snapshotTyped(plugin, snapshot), context),
     ...(callbacks.timeoutMs === undefined ? {} : { timeoutMs: callbacks.timeoutMs }),
+    ...(callbacks.sample === undefined ? {} : { sample: callbacks.sample }),
   };
 }

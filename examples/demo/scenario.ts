@@ -16,7 +16,7 @@ import { lambdaContext } from '../../infra/local/lambda-shapes.ts';
 import type { RunningService } from '../../infra/local/local-service.ts';
 import { tablesFromEnvironment } from '../../lib/config.ts';
 import type { AnyPlugin } from '../../lib/plugins/plugin.ts';
-import type { ValueSchema } from '../../lib/model/value-schema.ts';
+import { fitValue, type ValueSchema } from '../../lib/model/value-schema.ts';
 import type { ViewPlugin } from '../plugins/view.ts';
 
 /** The sources a change can be published through. */
@@ -457,10 +457,18 @@ async function compareViews(
       const keys = [...store.keys()].filter((key) => keyMatchesPrefix(key, prefix));
       const held = plugin.names().map((name) => `${prefix}/${name}`);
       const differing = [...new Set([...keys, ...held])]
-        .filter((key) => sameJson(plugin.get(key.slice(prefix.length + 1)), store.get(key)) === false)
+        .filter((key) => !sameJson(plugin.get(key.slice(prefix.length + 1)), typed(plugin, store.get(key))))
         .sort();
       return { plugin: plugin.name, keys: keys.length, matches: differing.length === 0, differing };
     });
+}
+
+/** What a plugin with a schema holds of a value it was given: the schema's output. */
+function typed(plugin: ViewPlugin<ValueSchema>, value: unknown): unknown {
+  if (value === undefined) return undefined;
+  const prefix = plugin.prefixes[0]!;
+  const fit = fitValue({ prefix, schema: plugin.schema, plugin: plugin.name }, value);
+  return fit.issues ? undefined : fit.value;
 }
 
 /**

@@ -6,9 +6,10 @@ export const INTERFACES_PREFIX = 'config/interfaces';
 
 /**
  * An interface config: an MTU in the range IPv4 allows (68 to 65535 bytes), optionally whether it
- * is up and a description. Other members are kept as they are.
+ * is up and a description. The plugin receives these members only (valibot's `object` leaves
+ * others out of its output).
  */
-export const interfaceSchema = v.looseObject({
+export const interfaceSchema = v.object({
   mtu: v.pipe(v.number(), v.integer(), v.minValue(68), v.maxValue(65_535)),
   up: v.optional(v.boolean()),
   description: v.optional(v.string()),

@@ -5,8 +5,11 @@ import { createViewPlugin, type ViewPlugin } from './view.ts';
 /** Prefix of route configs, e.g. `config/routes/default`. */
 export const ROUTES_PREFIX = 'config/routes';
 
-/** A route config: the interface it leaves through and, optionally, the next hop. Other members are kept. */
-export const routeSchema = v.looseObject({
+/**
+ * A route config: the interface it leaves through and, optionally, the next hop. The plugin
+ * receives these members only.
+ */
+export const routeSchema = v.object({
   interface: v.pipe(v.string(), v.nonEmpty()),
   via: v.optional(v.string()),
 });

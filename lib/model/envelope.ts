@@ -4,6 +4,7 @@ import { asInvalidChange, checkChange, MAX_CORRELATION_ID, type ChangeRules } fr
 import type { JsonValue } from './json-value.ts';
 import { normalizeKey } from './key.ts';
 import type { Revision } from './revision.ts';
+import type { CarriesTypedValues } from './value-schema.ts';
 
 /**
  * The message form of one change on a bus: the body of an SQS message and the `detail` of an
@@ -16,7 +17,7 @@ import type { Revision } from './revision.ts';
  * `value` is required for `put` and absent for `delete`; `revision`, `correlationId`, `time` and
  * `prevValue` are optional.
  */
-export interface ChangeEnvelope {
+export interface ChangeEnvelope extends CarriesTypedValues {
   /** The envelope's schema version. */
   readonly datasync: typeof ENVELOPE_VERSION;
   readonly key: string;

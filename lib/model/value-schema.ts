@@ -33,23 +33,13 @@ export type ValueOf<S extends ValueSchema | undefined> = [S] extends [undefined]
 /** The type a sender writes under a schema: its input type. */
 export type InputOf<S extends ValueSchema> = StandardSchemaV1.InferInput<S>;
 
-/** The result of one validation: the schema's output, or the issues it found. */
-type Fit = { readonly value: unknown; readonly issues?: undefined } | { readonly issues: readonly SchemaIssue[] };
-
-// Results are kept per value object and schema, so the value a source checked is not validated
-// again when the plugin that declared the schema receives it. Values are read-only once checked.
-const results = new WeakMap<object, Map<ValueSchema, Fit>>();
-
 /**
  * Validates a value with a schema, synchronously.
  * @throws DatasyncError `CONFIGURATION` when the validator answers with a promise (an asynchronous
  *   check) or throws: that is a fault of the deployment, not of the input, so the source fails
  *   the invocation instead of refusing the change.
  */
-export function fitValue(entry: PrefixSchema, value: unknown): Fit {
-  const cacheable = value !== null && typeof value === 'object';
-  const known = cacheable ? results.get(value)?.get(entry.schema) : undefined;
-  if (known) return known;
+export function fitValue(entry: PrefixSchema, value: unknown): StandardSchemaV1.Result<unknown> {
   let result: StandardSchemaV1.Result<unknown> | Promise<StandardSchemaV1.Result<unknown>>;
   try {
     result = entry.schema['~standard'].validate(value);
@@ -69,13 +59,7 @@ export function fitValue(entry: PrefixSchema, value: unknown): Fit {
       { details: { prefix: entry.prefix, ...(entry.plugin ? { plugin: entry.plugin } : {}) } },
     );
   }
-  const fit: Fit = result.issues ? { issues: result.issues.map(issueOf) } : { value: result.value };
-  if (cacheable) {
-    const bySchema = results.get(value);
-    if (bySchema) bySchema.set(entry.schema, fit);
-    else results.set(value, new Map([[entry.schema, fit]]));
-  }
-  return fit;
+  return result;
 }
 
 /**
@@ -84,17 +68,60 @@ export function fitValue(entry: PrefixSchema, value: unknown): Fit {
  */
 export function typedValue(entry: PrefixSchema, key: string, value: unknown): unknown {
   const fit = fitValue(entry, value);
-  if (fit.issues) throw new SchemaMismatchError(key, entry.prefix, fit.issues, { plugin: entry.plugin });
+  if (fit.issues) throw mismatch(entry, key, fit.issues);
   return fit.value;
+}
+
+/** A schema's output for a change's value, as the source that checked it computed it. */
+export interface TypedOutput {
+  readonly schema: ValueSchema;
+  readonly value: unknown;
+  /** None: only a value that fits has an output (read like a successful validation). */
+  readonly issues?: undefined;
+}
+
+/**
+ * Where a checked change carries the outputs its source computed, so the plugin that declared a
+ * schema is handed the output without a second validation. A symbol: JSON and feedback leave it
+ * out, and it lives as long as the change. (Remembering outputs apart from the changes, in a
+ * WeakMap or a bounded Map, kept values alive past the young generation and cost more CPU than
+ * validating again, in `npm run bench:stream`.)
+ */
+export const TYPED_VALUES: unique symbol = Symbol('datasync.typedValues');
+
+/** An object that may carry typed outputs (a checked change, an envelope, a change). */
+export interface CarriesTypedValues {
+  readonly [TYPED_VALUES]?: readonly TypedOutput[];
+}
+
+/** The typed outputs `from` carries, to spread into the object made from it. */
+export function carriedOutputs(from: CarriesTypedValues): CarriesTypedValues {
+  const outputs = from[TYPED_VALUES];
+  return outputs ? { [TYPED_VALUES]: outputs } : {};
 }
 
 /**
  * Checks a value against every schema whose prefix covers its key: where prefixes of plugins
  * with different schemas overlap, every one of them must accept it.
+ * @returns each covering schema's output, or undefined when none covers the key.
  * @throws SchemaMismatchError for the first schema that refuses it.
  */
-export function checkSchemas(schemas: readonly PrefixSchema[], key: string, value: unknown): void {
-  for (const entry of schemas) if (keyMatchesPrefix(key, entry.prefix)) typedValue(entry, key, value);
+export function checkSchemas(schemas: readonly PrefixSchema[], key: string, value: unknown): TypedOutput[] | undefined {
+  let outputs: TypedOutput[] | undefined;
+  for (const entry of schemas) {
+    if (!keyMatchesPrefix(key, entry.prefix)) continue;
+    (outputs ??= []).push({ schema: entry.schema, value: typedValue(entry, key, value) });
+  }
+  return outputs;
+}
+
+/** The refusal of a value of `key` that `entry`'s schema found `issues` with. */
+export function mismatch(
+  entry: PrefixSchema,
+  key: string,
+  issues: readonly StandardSchemaV1.Issue[],
+): SchemaMismatchError {
+  return new SchemaMismatchError(key, entry.prefix, issues.map(issueOf), { plugin: entry.plugin });
 }
 
 function issueOf(issue: StandardSchemaV1.Issue): SchemaIssue {
@@ -106,5 +133,6 @@ function issueOf(issue: StandardSchemaV1.Issue): SchemaIssue {
 }
 
 function describe(entry: PrefixSchema): string {
-  return entry.plugin ? `plugin "${entry.plugin}" (prefix ${entry.prefix})` : `prefix ${entry.prefix}`;
+  if (!entry.plugin) return `prefix ${entry.prefix}`;
+  return entry.prefix ? `plugin "${entry.plugin}" (prefix ${entry.prefix})` : `plugin "${entry.plugin}"`;
 }

@@ -1,13 +1,21 @@
-import { ChangeFailures, SchemaMismatchError } from '../errors.ts';
+import { ChangeFailures, type SchemaMismatchError } from '../errors.ts';
 import type { Change } from '../model/change.ts';
 import { keyMatchesPrefix } from '../model/key.ts';
-import { fitValue, typedValue, type PrefixSchema, type ValueSchema } from '../model/value-schema.ts';
+import {
+  fitValue,
+  mismatch,
+  TYPED_VALUES,
+  typedValue,
+  type CarriesTypedValues,
+  type PrefixSchema,
+  type ValueSchema,
+} from '../model/value-schema.ts';
 import type { CallbackContext, Snapshot, SnapshotEntry } from './plugin.ts';
 
 /**
  * What a plugin with a schema is handed: each value as its schema outputs it. The sources have
- * already refused values that do not fit (and the resync left them out), so each value here was
- * validated before; the results are remembered per value, so this is mostly a lookup.
+ * already refused values that do not fit (and the resync left them out); the output is computed
+ * again here.
  */
 export interface TypedPlugin {
   readonly name: string;
@@ -29,27 +37,26 @@ export async function changeTyped(
   context: CallbackContext,
   change: (changes: readonly Change<unknown>[], context: CallbackContext) => void | Promise<void>,
 ): Promise<void> {
+  // The prefix only names where a refused key lies; it is looked up for a refusal alone.
+  const checking: PrefixSchema = { prefix: '', schema: plugin.schema, plugin: plugin.name };
   const typed: Change<unknown>[] = [];
   const misfits: Array<{ change: Change; error: SchemaMismatchError }> = [];
   for (const item of changes) {
-    const entry = entryOf(plugin, item.key);
-    let value: unknown;
-    if (item.value !== undefined) {
-      try {
-        value = typedValue(entry, item.key, item.value);
-      } catch (error) {
-        if (!(error instanceof SchemaMismatchError)) throw error;
-        misfits.push({ change: item, error });
-        continue;
-      }
+    // The output the source computed when it checked the value, else a validation now.
+    const carried = (item as CarriesTypedValues)[TYPED_VALUES]?.find((output) => output.schema === plugin.schema);
+    const fit = carried ?? (item.value === undefined ? undefined : fitValue(checking, item.value));
+    if (fit?.issues) {
+      misfits.push({ change: item, error: mismatch(entryOf(plugin, item.key), item.key, fit.issues) });
+      continue;
     }
-    const prev = item.prevValue === undefined ? undefined : fitValue(entry, item.prevValue);
-    const { value: _value, prevValue: _prev, ...rest } = item;
-    typed.push({
-      ...rest,
-      ...(item.value === undefined ? {} : { value }),
-      ...(prev === undefined || prev.issues ? {} : { prevValue: prev.value }),
-    });
+    const prev = item.prevValue === undefined ? undefined : fitValue(checking, item.prevValue);
+    if (prev?.issues) {
+      const { prevValue: _unfit, ...rest } = item;
+      typed.push(fit ? { ...rest, value: fit.value } : rest);
+    } else if (fit && prev) typed.push({ ...item, value: fit.value, prevValue: prev.value });
+    else if (fit) typed.push({ ...item, value: fit.value });
+    else if (prev) typed.push({ ...item, prevValue: prev.value });
+    else typed.push(item);
   }
   try {
     if (typed.length > 0) await change(typed, context);

@@ -13,7 +13,7 @@ import {
 } from '../../model/item.ts';
 import { asInvalidChange, checkChange } from '../../model/change-rules.ts';
 import { MAX_VALUE_BYTES, type AnyAttributeValue, type JsonObject } from '../../model/json-value.ts';
-import type { PrefixSchema } from '../../model/value-schema.ts';
+import { carriedOutputs, type CarriesTypedValues, type PrefixSchema } from '../../model/value-schema.ts';
 import { toRevision, type Revision } from '../../model/revision.ts';
 
 /**
@@ -118,8 +118,9 @@ export function changeFromStreamRecord(
   // The same rules as every source. The key is only checked (another spelling would name another
   // item), and the table's own item rules hold by construction. A refusal names the write's
   // correlation id, so a writer waiting for its feedback hears of it.
+  let checked: CarriesTypedValues;
   try {
-    checkChange(
+    checked = checkChange(
       { key, op, hasValue: value !== undefined, value, hasPrevValue: prevValue !== undefined, prevValue },
       { origin: 'table', valuesKnownSafe: small, schemas },
     );
@@ -137,6 +138,7 @@ export function changeFromStreamRecord(
     time,
     ...(correlationId === undefined ? {} : { correlationId }),
     ...(op === 'delete' && isTtlDelete(record) ? { expired: true } : {}),
+    ...carriedOutputs(checked),
   };
 }
 

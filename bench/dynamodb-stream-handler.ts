@@ -192,7 +192,7 @@ if (only !== undefined) {
   if (contender.name.startsWith('datasync') && applied === 0) throw new Error('the datasync plugins received nothing');
   if (contender.name.startsWith('Powertools') && unmarshalled === 0)
     throw new Error('the Powertools handler unmarshalled nothing');
-  console.log(JSON.stringify(measured));
+  console.log(JSON.stringify({ benchResult: measured }));
   process.exit(0);
 }
 
@@ -200,11 +200,17 @@ function measureAlone(index: number): { rate: number; cpuMs: number } {
   const child = spawnSync(
     process.execPath,
     [...process.execArgv, fileURLToPath(import.meta.url), `--contender=${index}`],
-    // The handler's log and metric lines come along on stdout; the result is the last line.
+    // The handler's log and metric lines come along on stdout, around the result line.
     { encoding: 'utf8', env: process.env, maxBuffer: 1024 * 1024 * 1024 },
   );
   if (child.status !== 0) throw new Error(`contender ${contenders[index]!.name} failed: ${child.stderr}`);
-  return JSON.parse(child.stdout.trim().split('\n').pop()!) as { rate: number; cpuMs: number };
+  // The handler's log lines may come after the result: it is the line that names itself.
+  const line = child.stdout
+    .trim()
+    .split('\n')
+    .findLast((text) => text.startsWith('{"benchResult":'));
+  if (!line) throw new Error(`contender ${contenders[index]!.name} printed no result`);
+  return (JSON.parse(line) as { benchResult: { rate: number; cpuMs: number } }).benchResult;
 }
 
 // Sanity: the handler must succeed and produce one feedback call per batch before anything is timed.

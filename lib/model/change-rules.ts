@@ -82,9 +82,12 @@ export const MAX_CORRELATION_ID = 128;
 const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
 
 /**
- * Checks a change by every rule and returns it normalized.
+ * Checks a change by every rule and returns it normalized (with the outputs of the schemas that
+ * checked a put's value).
  * @throws InvalidKeyError, InvalidValueError, InvalidRevisionError or InvalidChangeError naming
- *   the rule broken, with the key in `details` once it is known.
+ *   the rule broken, with the key in `details` once it is known; SchemaMismatchError (an
+ *   InvalidChangeError) for a value a schema of `rules.schemas` refuses; DatasyncError
+ *   `CONFIGURATION` for a schema that validates asynchronously or throws.
  */
 export function checkChange(draft: ChangeDraft, rules: ChangeRules): CheckedChange {
   const key = member('key', undefined, () =>

@@ -5,7 +5,7 @@
 import { PutItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { SendMessageBatchCommand } from '@aws-sdk/client-sqs';
-import type { APIGatewayProxyEventV2, EventBridgeEvent } from 'aws-lambda';
+import type { EventBridgeEvent } from 'aws-lambda';
 import { interfaceSchema, routeSchema, type InterfaceConfig, type RouteConfig } from '../../examples/plugins/index.ts';
 import {
   CORRELATION_ATTRIBUTE,
@@ -38,7 +38,12 @@ import {
   Resources,
   testClients,
 } from '../support/emulator.ts';
-import { lambdaContext, readStreamAsLambdaRecords, toLambdaSqsRecords } from '../support/lambda-events.ts';
+import {
+  httpApiRequest,
+  lambdaContext,
+  readStreamAsLambdaRecords,
+  toLambdaSqsRecords,
+} from '../support/lambda-events.ts';
 import { createFeedbackQueues, quiet, SqsTestSink } from '../support/sinks.ts';
 import { asFunction } from '../support/iam/functions.ts';
 
@@ -301,7 +306,14 @@ describe('typed values at every edge', () => {
       }),
     );
     const put = async (key: string, body: string) => {
-      const response = await handler(httpPut(key, body), lambdaContext());
+      const response = await handler(
+        httpApiRequest('PUT', `/keys/${key}`, {
+          body,
+          contentType: 'application/json',
+          headers: { 'x-correlation-id': 'c-http' },
+        }),
+        lambdaContext(),
+      );
       return { status: response.statusCode, body: JSON.parse(response.body as string) };
     };
 
@@ -417,28 +429,3 @@ describe('typed values at every edge', () => {
     expect(keys.get('config/interfaces/eth1')).toMatchObject({ present: true });
   });
 });
-
-function httpPut(key: string, body: string): APIGatewayProxyEventV2 {
-  return {
-    version: '2.0',
-    routeKey: 'PUT /keys/{key+}',
-    rawPath: `/keys/${key}`,
-    rawQueryString: '',
-    headers: { 'content-type': 'application/json', 'x-correlation-id': 'c-http' },
-    pathParameters: { key },
-    requestContext: {
-      accountId: '123456789012',
-      apiId: 'api',
-      domainName: 'example.com',
-      domainPrefix: 'example',
-      stage: '$default',
-      requestId: `req-${Math.random().toString(36).slice(2)}`,
-      routeKey: 'PUT /keys/{key+}',
-      time: '',
-      timeEpoch: 0,
-      http: { method: 'PUT', path: `/keys/${key}`, protocol: 'HTTP/1.1', sourceIp: '127.0.0.1', userAgent: 'test' },
-    },
-    isBase64Encoded: false,
-    body,
-  };
-}

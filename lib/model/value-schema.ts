@@ -110,7 +110,9 @@ export function checkSchemas(schemas: readonly PrefixSchema[], key: string, valu
   let outputs: TypedOutput[] | undefined;
   for (const entry of schemas) {
     if (!keyMatchesPrefix(key, entry.prefix)) continue;
-    (outputs ??= []).push({ schema: entry.schema, value: typedValue(entry, key, value) });
+    const output = { schema: entry.schema, value: typedValue(entry, key, value) };
+    if (outputs) outputs.push(output);
+    else outputs = [output];
   }
   return outputs;
 }

@@ -5,6 +5,7 @@ import { DEFAULT_RETRY_POLICY, sendWithRetry } from '../aws/retry.ts';
 import { DatasyncError } from '../errors.ts';
 import { keyMatchesPrefix } from '../model/key.ts';
 import { itemKeyOf, keyOfItem, tableOfKey, valueOfItem, versionOfItem } from '../model/item.ts';
+import { fitValue, type ValueSchema } from '../model/value-schema.ts';
 import { compareRevisions } from '../model/revision.ts';
 import type { Snapshot, SnapshotEntry } from '../plugins/plugin.ts';
 import { snapshotOf, type PluginCursor } from '../state/status.ts';
@@ -23,6 +24,8 @@ export interface SnapshotSource {
   readonly store: SyncStateStore;
   readonly plugin: string;
   readonly prefixes: readonly string[];
+  /** The plugin's value schema: items that do not fit it are left out and counted. */
+  readonly schema?: ValueSchema;
   /** The tables under the plugin's prefixes, in configuration order (the cursor indexes them). */
   readonly tables: readonly ScanTable[];
   /** Where to start: a fresh cursor, or the checkpoint of an earlier part of the same resync. */
@@ -134,7 +137,7 @@ export class ResyncSnapshot implements Snapshot {
           }
           entries.push(entry);
         }
-        const handed = await this.#catchUp(table.config, entries);
+        const { fit: handed, misfits } = this.#fitting(await this.#catchUp(table.config, entries));
         if (handed.length > 0) {
           yield handed;
           if (this.#stopped) return;
@@ -146,6 +149,12 @@ export class ResyncSnapshot implements Snapshot {
           ...this.#cursor,
           items: this.#cursor.items + handed.length,
           invalid: this.#cursor.invalid + invalid,
+          ...(misfits.length > 0
+            ? {
+                mismatched: (this.#cursor.mismatched ?? 0) + misfits.length,
+                mismatchedKeys: [...(this.#cursor.mismatchedKeys ?? []), ...misfits].slice(0, MISMATCHED_KEYS),
+              }
+            : {}),
           pages: (this.#cursor.pages ?? 0) + 1,
           ...(this.#cursor.digest
             ? {
@@ -347,6 +356,25 @@ export class ResyncSnapshot implements Snapshot {
     ).filter((entry): entry is SnapshotEntry => entry !== undefined);
   }
 
+  /**
+   * The entries whose value fits the plugin's schema, and the keys of those that do not. An item
+   * that does not fit is neither handed over nor recorded in the snapshot, and since the table
+   * still holds it, the deletion sweep does not report it deleted either: the plugin keeps what
+   * it held of the key, and the resync's feedback counts it.
+   */
+  #fitting(entries: SnapshotEntry[]): { fit: SnapshotEntry[]; misfits: string[] } {
+    const { schema, plugin } = this.#source;
+    if (!schema || entries.length === 0) return { fit: entries, misfits: [] };
+    const fit: SnapshotEntry[] = [];
+    const misfits: string[] = [];
+    for (const entry of entries) {
+      const prefix = this.prefixes.find((candidate) => keyMatchesPrefix(entry.key, candidate)) ?? '';
+      if (entry.op === 'put' && fitValue({ prefix, schema, plugin }, entry.value).issues) misfits.push(entry.key);
+      else fit.push(entry);
+    }
+    return { fit, misfits };
+  }
+
   // The previous snapshot's digest, read once per part from the status row (it is the plugin's
   // current snapshot until this resync finishes).
   #earlier: Promise<SnapshotDigest | undefined> | undefined;
@@ -365,6 +393,9 @@ export class ResyncSnapshot implements Snapshot {
     this.#source.onPage?.(cursor);
   }
 }
+
+/** How many keys of items that do not fit the plugin's schema the resync's feedback names. */
+const MISMATCHED_KEYS = 10;
 
 /** Keys the deletion sweep aims to compare per step (it reads whole buckets). */
 const SWEEP_KEYS = 8_192;

@@ -1,8 +1,7 @@
 import type { Context, DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
 import { tablesFromEnvironment, type TableConfig } from '../../config.ts';
-import type { DatasyncCore } from '../../core.ts';
 import { DatasyncError } from '../../errors.ts';
-import { deliverBatch, normalizeItem } from '../batch.ts';
+import { deliverBatch, normalizeItem, type SourceCore } from '../batch.ts';
 import {
   DEFAULT_SAFETY_MARGIN_MS,
   remainingTime,
@@ -30,14 +29,15 @@ export interface DynamoDbStreamHandlerOptions extends SourceHandlerOptions {
 }
 
 /**
- * The DynamoDB Streams handler (middy). It normalizes every record, delivers the batch to the
+ * The DynamoDB Streams handler (middy). It normalizes every record (a put whose value does not
+ * fit a plugin's schema is refused: the item stays in the table, no plugin is handed it), delivers the batch to the
  * plugins, writes all feedback, dead-letters malformed records and answers with a partial batch
  * response that stops at the first failure: the lowest failed sequence number and every later
  * record are reported, so Lambda resumes there and no key's later change is taken as done
  * before an earlier failed one. Needs `FunctionResponseTypes: [ReportBatchItemFailures]`.
  */
 export function createDynamoDbStreamHandler(
-  datasync: Pick<DatasyncCore, 'dispatch'>,
+  datasync: SourceCore,
   options: DynamoDbStreamHandlerOptions = {},
 ): LambdaHandler<DynamoDBStreamEvent, DynamoDBBatchResponse> {
   const configured = options.tables ?? tablesFromEnvironment(options.env);
@@ -50,6 +50,7 @@ export function createDynamoDbStreamHandler(
   const margin = options.safetyMarginMs ?? DEFAULT_SAFETY_MARGIN_MS;
   return middy<DynamoDBStreamEvent, DynamoDBBatchResponse, Error, Context>().handler(async (event, context) => {
     const records = event.Records ?? [];
+    const schemas = datasync.schemas?.() ?? [];
     // A record without a sequence number cannot be reported; it is rejected under its position.
     const ids = records.map((record, index) => record.dynamodb?.SequenceNumber ?? `#${index}`);
     // A record that is no change at all (a correlation tag) is passed over, and counts as done.
@@ -57,7 +58,7 @@ export function createDynamoDbStreamHandler(
       const item = normalizeItem(
         ids[index]!,
         record,
-        (r: DynamoDBRecord) => changeFromStreamRecord(r, tables),
+        (r: DynamoDBRecord) => changeFromStreamRecord(r, tables, schemas),
         {
           type: 'dynamodb',
           name: tableNameOfStreamArn(record.eventSourceARN) ?? 'unknown',

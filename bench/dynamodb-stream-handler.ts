@@ -1,6 +1,7 @@
 // Throughput of the DynamoDB stream handler on 100-record batches of ~2 KB items, side by side
 // with the floor every handler pays (JSON.parse of the event) and with Powertools' BatchProcessor
-// + util-dynamodb unmarshall + a trivial record handler. Run: npm run bench:stream
+// + util-dynamodb unmarshall + a trivial record handler; and the CPU time per batch the handler
+// spends with the example plugins' value schemas against without. Run: npm run bench:stream
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
@@ -15,6 +16,8 @@ import {
   type DeliveryLedger,
   type SqsBatchClient,
 } from '../lib/index.ts';
+import { interfaceSchema, routeSchema } from '../examples/plugins/index.ts';
+import type { ValueSchema } from '../lib/index.ts';
 import { emitRows } from './rows.ts';
 
 const RECORDS = 100;
@@ -41,6 +44,8 @@ class CountingSqs implements SqsBatchClient {
 function image(pk: string, version: number): Record<string, LambdaAttributeValue> {
   return {
     pk: { S: pk },
+    // A route names the interface it leaves through (the example routes schema requires it).
+    ...(pk.startsWith('routes/') ? { interface: { S: 'eth0' } } : {}),
     name: { S: pk.split('/').pop()! },
     mtu: { N: String(1500 + version) },
     enabled: { BOOL: version % 2 === 0 },
@@ -102,32 +107,42 @@ const passThrough: DeliveryLedger = {
     new Map(shares.map(({ plugin, changes }) => [plugin, { deliver: [...changes], skipped: [], held: [] }])),
   commit: async () => new Map(),
 };
-const datasync = createDatasync({ ledger: passThrough });
 let applied = 0;
-for (const [name, prefix] of [
-  ['interfaces', 'config/interfaces'],
-  ['routes', 'config/routes'],
-  ['audit', 'config'],
-] as const) {
-  datasync.watch(
-    name,
-    {
-      resync: () => {},
-      change: (changes) => {
-        applied += changes.length;
+/**
+ * The datasync handler with three plugins; with `schemas`, `interfaces` and `routes` declare the
+ * example plugins' schemas (every record's new value is checked against one, and its plugin gets
+ * the schema's output for the value and the previous value).
+ */
+function datasyncHandlerWith(schemas: boolean) {
+  const datasync = createDatasync({ ledger: passThrough });
+  for (const [name, prefix, schema] of [
+    ['interfaces', 'config/interfaces', interfaceSchema],
+    ['routes', 'config/routes', routeSchema],
+    ['audit', 'config', undefined],
+  ] as const) {
+    datasync.watch<ValueSchema | undefined>(
+      name,
+      {
+        ...(schemas && schema ? { schema } : {}),
+        resync: () => {},
+        change: (changes) => {
+          applied += changes.length;
+        },
       },
-    },
-    prefix,
-  );
+      prefix,
+    );
+  }
+  return createDynamoDbStreamHandler(datasync, {
+    tables: [{ name: 'config', prefix: 'config', keyAttributes: ['pk'] }],
+    feedback: new SqsFeedbackWriter({ sqs: feedbackSqs, queueUrl: 'bench' }),
+    deadLetter: new SqsDeadLetterWriter({ sqs: deadLetterSqs, queueUrl: 'bench' }),
+    // Logs and metrics stay on, as deployed: a summary line and the EMF lines on stdout per batch.
+  });
 }
 const feedbackSqs = new CountingSqs();
 const deadLetterSqs = new CountingSqs();
-const datasyncHandler = createDynamoDbStreamHandler(datasync, {
-  tables: [{ name: 'config', prefix: 'config', keyAttributes: ['pk'] }],
-  feedback: new SqsFeedbackWriter({ sqs: feedbackSqs, queueUrl: 'bench' }),
-  deadLetter: new SqsDeadLetterWriter({ sqs: deadLetterSqs, queueUrl: 'bench' }),
-  // Logs and metrics stay on, as deployed: a summary line and the EMF lines on stdout per batch.
-});
+const datasyncHandler = datasyncHandlerWith(false);
+const typedHandler = datasyncHandlerWith(true);
 
 // Powertools: BatchProcessor, unmarshall of both images, a trivial record handler.
 const processor = new BatchProcessor(EventType.DynamoDBStreams);
@@ -145,16 +160,23 @@ const contenders: Array<{ name: string; run: () => unknown }> = [
     run: () => processPartialResponse(event, recordHandler, processor, { context }),
   },
   { name: 'datasync stream handler', run: () => datasyncHandler(event, context) },
+  { name: 'datasync stream handler, example schemas', run: () => typedHandler(event, context) },
 ];
 
-async function measure(run: () => unknown, ms: number): Promise<number> {
+/** Batches per second, and CPU time (user + system, all threads) per batch in milliseconds. */
+async function measure(run: () => unknown, ms: number): Promise<{ rate: number; cpuMs: number }> {
   let batches = 0;
   const started = performance.now();
+  const cpu = process.cpuUsage();
   while (performance.now() - started < ms) {
     await run();
     batches += 1;
   }
-  return batches / ((performance.now() - started) / 1000);
+  const used = process.cpuUsage(cpu);
+  return {
+    rate: batches / ((performance.now() - started) / 1000),
+    cpuMs: (used.user + used.system) / 1000 / batches,
+  };
 }
 
 // Each round of each contender runs in a fresh process of this file, so no contender's work
@@ -170,24 +192,33 @@ if (only !== undefined) {
   if (contender.name.startsWith('datasync') && applied === 0) throw new Error('the datasync plugins received nothing');
   if (contender.name.startsWith('Powertools') && unmarshalled === 0)
     throw new Error('the Powertools handler unmarshalled nothing');
-  console.log(JSON.stringify({ rate: measured }));
+  console.log(JSON.stringify({ benchResult: measured }));
   process.exit(0);
 }
 
-function measureAlone(index: number): number {
+function measureAlone(index: number): { rate: number; cpuMs: number } {
   const child = spawnSync(
     process.execPath,
     [...process.execArgv, fileURLToPath(import.meta.url), `--contender=${index}`],
-    // The handler's log and metric lines come along on stdout; the result is the last line.
+    // The handler's log and metric lines come along on stdout, around the result line.
     { encoding: 'utf8', env: process.env, maxBuffer: 1024 * 1024 * 1024 },
   );
   if (child.status !== 0) throw new Error(`contender ${contenders[index]!.name} failed: ${child.stderr}`);
-  return (JSON.parse(child.stdout.trim().split('\n').pop()!) as { rate: number }).rate;
+  // The handler's log lines may come after the result: it is the line that names itself.
+  const line = child.stdout
+    .trim()
+    .split('\n')
+    .findLast((text) => text.startsWith('{"benchResult":'));
+  if (!line) throw new Error(`contender ${contenders[index]!.name} printed no result`);
+  return (JSON.parse(line) as { benchResult: { rate: number; cpuMs: number } }).benchResult;
 }
 
 // Sanity: the handler must succeed and produce one feedback call per batch before anything is timed.
 const check = await datasyncHandler(event, context);
 if (check.batchItemFailures.length > 0) throw new Error('the benchmark batch failed');
+// With the schemas every record fits, so the typed handler does the same work plus the checks.
+if ((await typedHandler(event, context)).batchItemFailures.length > 0 || deadLetterSqs.entries > 0)
+  throw new Error('the typed benchmark batch refused a record');
 feedbackSqs.calls = 0;
 feedbackSqs.entries = 0;
 await datasyncHandler(event, context);
@@ -196,13 +227,14 @@ const feedbackPerBatch = feedbackSqs.entries;
 await processPartialResponse(event, recordHandler, processor, { context });
 
 // Rounds interleave the contenders (A, B, C, A, B, C, …) so that the machine's load falls on all alike.
-const results = new Map<string, number[]>(contenders.map((c) => [c.name, []]));
+const results = new Map<string, Array<{ rate: number; cpuMs: number }>>(contenders.map((c) => [c.name, []]));
 for (let round = 0; round < ROUNDS; round += 1) {
   for (const [index, contender] of contenders.entries()) results.get(contender.name)!.push(measureAlone(index));
   process.stderr.write(`round ${round + 1}/${ROUNDS} done\n`);
 }
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
-const rate = new Map([...results].map(([name, values]) => [name, median(values)]));
+const rate = new Map([...results].map(([name, values]) => [name, median(values.map((value) => value.rate))]));
+const cpuMs = new Map([...results].map(([name, values]) => [name, median(values.map((value) => value.cpuMs))]));
 const floor = rate.get(contenders[0]!.name)!;
 const powertools = rate.get(contenders[1]!.name)!;
 
@@ -210,16 +242,25 @@ console.log(
   `DynamoDB stream batches: ${RECORDS} records, NEW_AND_OLD_IMAGES, item ~${(itemBytes / 1024).toFixed(1)} KB per image, event ${(text.length / 1024).toFixed(0)} KB; ${ROUNDS} rounds x ${ROUND_MS} ms, each in a fresh process, median; Node ${process.version}`,
 );
 console.log('');
-console.log('| contender | batches/s | records/s | ms/batch | vs Powertools | vs JSON.parse |');
-console.log('|---|---:|---:|---:|---:|---:|');
+console.log('| contender | batches/s | records/s | ms/batch | CPU ms/batch | vs Powertools | vs JSON.parse |');
+console.log('|---|---:|---:|---:|---:|---:|---:|');
 for (const contender of contenders) {
   const r = rate.get(contender.name)!;
   console.log(
-    `| ${contender.name} | ${r.toFixed(0)} | ${(r * RECORDS).toFixed(0)} | ${(1000 / r).toFixed(3)} | ${(r / powertools).toFixed(2)}x | ${(r / floor).toFixed(2)}x |`,
+    `| ${contender.name} | ${r.toFixed(0)} | ${(r * RECORDS).toFixed(0)} | ${(1000 / r).toFixed(3)} | ${cpuMs.get(contender.name)!.toFixed(3)} | ${(r / powertools).toFixed(2)}x | ${(r / floor).toFixed(2)}x |`,
   );
 }
 console.log('');
-const datasyncRate = rate.get(contenders.at(-1)!.name)!;
+const datasyncRate = rate.get(contenders[2]!.name)!;
+const plainCpu = cpuMs.get(contenders[2]!.name)!;
+const typedCpu = cpuMs.get(contenders[3]!.name)!;
+// The same rounds, paired: each round ran both handlers back to back, so their ratio sees the same load.
+const pairedRatios = results
+  .get(contenders[3]!.name)!
+  .map((typed, round) => typed.cpuMs / results.get(contenders[2]!.name)![round]!.cpuMs);
+console.log(
+  `CPU per batch with the example schemas: ${typedCpu.toFixed(3)} ms against ${plainCpu.toFixed(3)} ms without (${((typedCpu / plainCpu - 1) * 100).toFixed(1)}%; per round ${pairedRatios.map((ratio) => ratio.toFixed(3)).join(', ')})`,
+);
 emitRows([
   {
     benchmark: 'stream handler',
@@ -236,6 +277,14 @@ emitRows([
     unit: 'batches/s',
     baseline: floor,
     target: { op: '>=', ratio: 0.7 },
+  },
+  {
+    benchmark: 'stream handler',
+    metric: 'CPU per batch, schemas vs none',
+    value: typedCpu,
+    unit: 'ms',
+    baseline: plainCpu,
+    target: { op: '<=', ratio: 1.1 },
   },
 ]);
 console.log(

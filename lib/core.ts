@@ -3,13 +3,14 @@ import { dispatchChanges, type PluginOutcome } from './dispatch/dispatcher.ts';
 import { KeyLocks } from './dispatch/key-locks.ts';
 import { MemoryLedger, type DeliveryLedger } from './dispatch/ledger.ts';
 import type { ChangeEvent } from './model/change.ts';
-import type { Plugin, PluginCallbacks } from './plugins/plugin.ts';
+import type { PrefixSchema, ValueSchema } from './model/value-schema.ts';
+import type { AnyPlugin, Plugin, PluginCallbacks } from './plugins/plugin.ts';
 import { PluginRegistry, type WatchRegistration } from './plugins/registry.ts';
 
 /** Configuration of a datasync instance. */
 export interface DatasyncOptions {
   /** Plugins to register now, in order; registration order is resync order. */
-  readonly plugins?: readonly Plugin[];
+  readonly plugins?: readonly AnyPlugin[];
   /**
    * Where per-plugin revisions (and, with the sync-state table, resync status) are kept.
    * Defaults to memory, which lasts as long as the process and knows nothing of resyncs: it
@@ -36,9 +37,18 @@ export interface DatasyncCore {
    * Subscribes callbacks to key prefixes under a unique name and returns the live registration.
    * @throws DatasyncError `DUPLICATE_PLUGIN` when the name is taken; `InvalidKeyError` for a bad prefix.
    */
-  watch(name: string, callbacks: PluginCallbacks, ...prefixes: string[]): WatchRegistration;
+  watch<S extends ValueSchema | undefined = undefined>(
+    name: string,
+    callbacks: PluginCallbacks<S>,
+    ...prefixes: string[]
+  ): WatchRegistration;
   /** The registered plugins in registration (= resync) order. */
   plugins(): Plugin[];
+  /**
+   * The value schemas by prefix (every prefix of every plugin that declared a `schema`), current
+   * at the call: the sources check each put's value against those that cover its key.
+   */
+  schemas(): readonly PrefixSchema[];
   /**
    * Delivers a change event to the plugins whose prefixes match and returns one outcome per
    * plugin involved, each carrying its feedback record.
@@ -64,6 +74,7 @@ export function createDatasyncCore(options: DatasyncOptions = {}): DatasyncCore 
     ledger,
     watch: (name, callbacks, ...prefixes) => registry.watch(name, callbacks, ...prefixes),
     plugins: () => registry.plugins(),
+    schemas: () => registry.schemas(),
     async dispatch(event, dispatchOptions = {}) {
       const outcomes = await dispatchChanges(event, {
         registry,

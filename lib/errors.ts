@@ -11,6 +11,7 @@ export type DatasyncErrorCode =
   | 'INVALID_REVISION'
   | 'INVALID_VALUE'
   | 'INVALID_CHANGE'
+  | 'SCHEMA_MISMATCH'
   | 'DUPLICATE_PLUGIN'
   | 'PLUGIN_CLOSED'
   | 'PLUGIN_FAILED'
@@ -77,8 +78,57 @@ export class InvalidValueError extends DatasyncError {
 
 /** An incoming change (message, record, request) is malformed; it is rejected, never retried. */
 export class InvalidChangeError extends DatasyncError {
-  constructor(message: string, options: { cause?: unknown; details?: Record<string, unknown> } = {}) {
-    super('INVALID_CHANGE', message, options);
+  constructor(
+    message: string,
+    options: { cause?: unknown; details?: Record<string, unknown> } = {},
+    code: 'INVALID_CHANGE' | 'SCHEMA_MISMATCH' = 'INVALID_CHANGE',
+  ) {
+    super(code, message, options);
+  }
+}
+
+/** One problem a schema found with a value, as its validator described it. */
+export interface SchemaIssue {
+  /** The validator's message. */
+  readonly message: string;
+  /** Where in the value, member by member (`["addresses", "0"]`); absent for the value itself. */
+  readonly path?: readonly string[];
+}
+
+/**
+ * A value does not fit the schema declared for its key's prefix. It is refused like any bad input
+ * (an `InvalidChangeError` with its own code): the message names the key, the prefix and the
+ * validator's issues, which `issues` also lists.
+ */
+export class SchemaMismatchError extends InvalidChangeError {
+  readonly key: string;
+  readonly prefix: string;
+  /** The plugin that declared the schema, when known. */
+  readonly plugin: string | undefined;
+  readonly issues: readonly SchemaIssue[];
+
+  constructor(
+    key: string,
+    prefix: string,
+    issues: readonly SchemaIssue[],
+    options: { plugin?: string | undefined; details?: Record<string, unknown> } = {},
+  ) {
+    const { plugin } = options;
+    const listed = issues
+      .slice(0, 5)
+      .map((issue) => (issue.path ? `${issue.path.join('.')}: ${issue.message}` : issue.message))
+      .join('; ');
+    super(
+      `value of ${key} does not fit the schema of ${plugin ? `plugin "${plugin}" (${prefix})` : prefix}: ${listed}${
+        issues.length > 5 ? `; and ${issues.length - 5} more issue(s)` : ''
+      }`,
+      { details: { ...options.details, key, prefix, ...(plugin ? { plugin } : {}), issues } },
+      'SCHEMA_MISMATCH',
+    );
+    this.key = key;
+    this.prefix = prefix;
+    this.plugin = plugin;
+    this.issues = Object.freeze([...issues]);
   }
 }
 

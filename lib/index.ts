@@ -17,6 +17,9 @@ export type {
   SnapshotEntry,
 } from './plugins/plugin.ts';
 export type { WatchRegistration } from './plugins/registry.ts';
+export { definePlugin } from './plugins/plugin.ts';
+export type { AnyPlugin, SampleOf } from './plugins/plugin.ts';
+export type { ValueSchema, PrefixSchema, ValueOf, InputOf } from './model/value-schema.ts';
 
 export type { Change, ChangeEvent, ChangeOp, ChangeRef, ChangeSource, SourceType } from './model/change.ts';
 export { validateKey, validatePrefix, keyMatchesPrefix, prefixesOverlap, MAX_KEY_BYTES } from './model/key.ts';
@@ -54,10 +57,11 @@ export {
   InvalidRevisionError,
   InvalidValueError,
   InvalidChangeError,
+  SchemaMismatchError,
   PluginFailedError,
   PluginTimeoutError,
 } from './errors.ts';
-export type { DatasyncErrorCode } from './errors.ts';
+export type { DatasyncErrorCode, SchemaIssue } from './errors.ts';
 
 export {
   ENVELOPE_VERSION,

@@ -15,7 +15,8 @@ import type { ResyncProgress } from '../../lib/resync/progress.ts';
 import { lambdaContext } from '../../infra/local/lambda-shapes.ts';
 import type { RunningService } from '../../infra/local/local-service.ts';
 import { tablesFromEnvironment } from '../../lib/config.ts';
-import type { Plugin } from '../../lib/plugins/plugin.ts';
+import type { AnyPlugin } from '../../lib/plugins/plugin.ts';
+import { fitValue, type ValueSchema } from '../../lib/model/value-schema.ts';
 import type { ViewPlugin } from '../plugins/view.ts';
 
 /** The sources a change can be published through. */
@@ -74,7 +75,7 @@ export interface ScenarioOptions {
   /** Subscribes to resync progress of the resync function; returns the unsubscribe. */
   readonly watchProgress: (listener: (progress: ResyncProgress) => void) => () => void;
   /** The plugins in registration order. */
-  readonly plugins: readonly Plugin[];
+  readonly plugins: readonly AnyPlugin[];
   /** How long to wait for feedback before calling a change lost. */
   readonly timeoutMs?: number;
   /** Publishes at once. */
@@ -305,7 +306,7 @@ class FeedbackCollector {
   /** Waits until every plugin watching each published change reported it ok (applied or skipped). */
   async account(
     published: readonly PublishedRecord[],
-    plugins: readonly Plugin[],
+    plugins: readonly AnyPlugin[],
     timeoutMs: number,
   ): Promise<{ missing: Set<string>; lags: number[] }> {
     const expected = published.flatMap((change) =>
@@ -339,7 +340,7 @@ class FeedbackCollector {
     return found();
   }
 
-  pluginCounts(plugins: readonly Plugin[]) {
+  pluginCounts(plugins: readonly AnyPlugin[]) {
     return plugins.map((plugin) => {
       const mine = this.records.filter((record) => record.event === 'change' && record.plugin === plugin.name) as Array<
         Extract<FeedbackRecord, { event: 'change' }>
@@ -429,7 +430,7 @@ async function sendBadInput(
 async function compareViews(
   service: RunningService,
   tables: ReturnType<typeof tablesFromEnvironment>,
-  plugins: readonly Plugin[],
+  plugins: readonly AnyPlugin[],
 ) {
   const store = new Map<string, JsonValue>();
   for (const table of tables) {
@@ -447,16 +448,45 @@ async function compareViews(
     } while (start);
   }
   return plugins
-    .filter((plugin): plugin is ViewPlugin => typeof (plugin as Partial<ViewPlugin>).names === 'function')
+    .filter(
+      (plugin): plugin is ViewPlugin<ValueSchema> =>
+        typeof (plugin as Partial<ViewPlugin<ValueSchema>>).names === 'function',
+    )
     .map((plugin) => {
       const prefix = plugin.prefixes[0]!;
       const keys = [...store.keys()].filter((key) => keyMatchesPrefix(key, prefix));
       const held = plugin.names().map((name) => `${prefix}/${name}`);
       const differing = [...new Set([...keys, ...held])]
-        .filter((key) => JSON.stringify(plugin.get(key.slice(prefix.length + 1))) !== JSON.stringify(store.get(key)))
+        .filter((key) => !sameJson(plugin.get(key.slice(prefix.length + 1)), typed(plugin, store.get(key))))
         .sort();
       return { plugin: plugin.name, keys: keys.length, matches: differing.length === 0, differing };
     });
+}
+
+/** What a plugin with a schema holds of a value it was given: the schema's output. */
+function typed(plugin: ViewPlugin<ValueSchema>, value: unknown): unknown {
+  if (value === undefined) return undefined;
+  const prefix = plugin.prefixes[0]!;
+  const fit = fitValue({ prefix, schema: plugin.schema, plugin: plugin.name }, value);
+  return fit.issues ? undefined : fit.value;
+}
+
+/**
+ * Whether two values are the same JSON, members in any order: a plugin's schema may give it the
+ * members of a value in another order than the table's item has them.
+ */
+function sameJson(a: unknown, b: unknown): boolean {
+  const sorted = (value: unknown): unknown =>
+    Array.isArray(value)
+      ? value.map(sorted)
+      : value !== null && typeof value === 'object'
+        ? Object.fromEntries(
+            Object.keys(value)
+              .sort()
+              .map((name) => [name, sorted((value as Record<string, unknown>)[name])]),
+          )
+        : value;
+  return JSON.stringify(sorted(a)) === JSON.stringify(sorted(b));
 }
 
 function percentiles(values: number[]): { p50: number; p95: number; max: number } {

@@ -1,9 +1,10 @@
 import { createInterfacesPlugin, type InterfacesPlugin } from './interfaces.ts';
 import { createRoutesPlugin, type RoutesPlugin } from './routes.ts';
 
-export { createInterfacesPlugin, INTERFACES_PREFIX } from './interfaces.ts';
-export type { InterfacesPlugin } from './interfaces.ts';
-export { createRoutesPlugin, ROUTES_PREFIX } from './routes.ts';
+export { createInterfacesPlugin, INTERFACES_PREFIX, interfaceSchema } from './interfaces.ts';
+export type { InterfaceConfig, InterfacesPlugin } from './interfaces.ts';
+export { createRoutesPlugin, ROUTES_PREFIX, routeSchema } from './routes.ts';
+export type { RouteConfig } from './routes.ts';
 export { createViewPlugin } from './view.ts';
 export type { ViewPlugin } from './view.ts';
 export type { RoutesPlugin } from './routes.ts';

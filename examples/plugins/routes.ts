@@ -1,21 +1,26 @@
-import type { JsonValue } from '../../lib/index.ts';
+import * as v from 'valibot';
 import type { InterfacesPlugin } from './interfaces.ts';
 import { createViewPlugin, type ViewPlugin } from './view.ts';
 
 /** Prefix of route configs, e.g. `config/routes/default`. */
 export const ROUTES_PREFIX = 'config/routes';
 
+/**
+ * A route config: the interface it leaves through and, optionally, the next hop. The plugin
+ * receives these members only.
+ */
+export const routeSchema = v.object({
+  interface: v.pipe(v.string(), v.nonEmpty()),
+  via: v.optional(v.string()),
+});
+
+/** A route config as the plugin receives it. */
+export type RouteConfig = v.InferOutput<typeof routeSchema>;
+
 /** The routes example plugin: its view, plus the routes through interfaces it does not know. */
-export interface RoutesPlugin extends ViewPlugin {
+export interface RoutesPlugin extends ViewPlugin<typeof routeSchema> {
   /** Routes whose `interface` is not (yet) a known interface. */
   unresolved(): string[];
-}
-
-/** The interface a route leaves through (`{"interface": "eth0", ...}`). */
-function interfaceOf(value: JsonValue | undefined): string | undefined {
-  return value !== null && typeof value === 'object' && !Array.isArray(value) && typeof value.interface === 'string'
-    ? value.interface
-    : undefined;
 }
 
 /**
@@ -30,18 +35,21 @@ export function createRoutesPlugin(
   const view = createViewPlugin({
     name: 'routes',
     prefix: ROUTES_PREFIX,
+    schema: routeSchema,
+    sample: { interface: 'eth0', via: '192.0.2.1' },
     log,
-    describe: ({ value }) => {
-      const via = interfaceOf(value);
-      return via === undefined || interfaces.get(via) !== undefined ? '' : ` (interface ${via} unknown)`;
-    },
+    // The schema guarantees `interface`: no shape checks here.
+    describe: ({ value }) =>
+      value === undefined || interfaces.get(value.interface) !== undefined
+        ? ''
+        : ` (interface ${value.interface} unknown)`,
   });
   return {
     ...view,
     unresolved: () =>
       view.names().filter((name) => {
-        const via = interfaceOf(view.get(name));
-        return via !== undefined && interfaces.get(via) === undefined;
+        const route = view.get(name);
+        return route !== undefined && interfaces.get(route.interface) === undefined;
       }),
   };
 }

@@ -7,7 +7,9 @@ import { createFeedbackReader } from '../../lib/feedback/reader.ts';
 import type { FeedbackRecord } from '../../lib/feedback/record.ts';
 import { tablesFromEnvironment } from '../../lib/config.ts';
 import { keyMatchesPrefix } from '../../lib/model/key.ts';
-import type { Plugin } from '../../lib/plugins/plugin.ts';
+import type { JsonValue } from '../../lib/model/json-value.ts';
+import { fitValue } from '../../lib/model/value-schema.ts';
+import type { AnyPlugin } from '../../lib/plugins/plugin.ts';
 import { createPublisher } from '../../lib/publish/publisher.ts';
 import { createTablesPublisher } from '../../lib/publish/tables.ts';
 import type { Publisher } from '../../lib/publish/types.ts';
@@ -53,7 +55,7 @@ export function checkKey(prefix: string, source: CheckSource): string {
  */
 export async function runLocalCheck(
   service: RunningService,
-  options: { plugins: readonly Plugin[]; timeoutMs?: number; say?: (line: string) => void },
+  options: { plugins: readonly AnyPlugin[]; timeoutMs?: number; say?: (line: string) => void },
 ): Promise<LocalCheckReport> {
   const timeoutMs = options.timeoutMs ?? 60_000;
   const feedback = new FeedbackLog(service);
@@ -89,7 +91,7 @@ interface Published {
   readonly correlationId: string;
 }
 
-async function publishChecks(service: RunningService, plugins: readonly Plugin[]): Promise<Published[]> {
+async function publishChecks(service: RunningService, plugins: readonly AnyPlugin[]): Promise<Published[]> {
   const { topology } = service.service;
   const tables = tablesFromEnvironment(service.environment as NodeJS.ProcessEnv);
   const queueUrl = (name: string) => service.provisioned.queueUrls.get(name)!;
@@ -134,7 +136,20 @@ async function publishChecks(service: RunningService, plugins: readonly Plugin[]
     for (const source of CHECK_SOURCES) {
       const key = checkKey(prefix, source);
       const correlationId = `local-check-${run}-${published.length}`;
-      const value = { checkedAt: new Date().toISOString(), through: source };
+      // A plugin with a schema names a value that fits it (its sample); one that does not fit
+      // would be refused at every source, so it is not sent.
+      const value = (plugin.sample ?? { checkedAt: new Date().toISOString(), through: source }) as JsonValue;
+      const fit = plugin.schema ? fitValue({ prefix, schema: plugin.schema, plugin: plugin.name }, value) : undefined;
+      if (fit?.issues) {
+        const issues = fit.issues.map((issue) => issue.message).join('; ');
+        published.push({
+          source,
+          key,
+          correlationId,
+          skipped: `the plugin's schema refuses the check value (${issues}): give the plugin a sample that fits`,
+        });
+        continue;
+      }
       // The table publisher and the HTTP API write to the table whose prefix holds the key.
       const inTable = tables.some((table) => keyMatchesPrefix(key, table.prefix));
       if ((source === 'dynamodb' || source === 'http') && !inTable) {
@@ -202,7 +217,11 @@ class FeedbackLog {
   }
 
   /** For each published change and each plugin watching its key: the plugin's feedback for it. */
-  async outcomes(published: readonly Published[], plugins: readonly Plugin[], timeoutMs: number): Promise<ChangeRow[]> {
+  async outcomes(
+    published: readonly Published[],
+    plugins: readonly AnyPlugin[],
+    timeoutMs: number,
+  ): Promise<ChangeRow[]> {
     const expected = published.flatMap((change) =>
       plugins
         .filter((plugin) => plugin.prefixes.some((prefix) => keyMatchesPrefix(change.key, prefix)))

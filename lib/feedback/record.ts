@@ -65,6 +65,12 @@ export interface ResyncFeedback extends FeedbackBase {
   readonly deleted: number;
   /** Items skipped because they could not be read as a change (bad key, unsupported value). */
   readonly invalid?: number;
+  /**
+   * Items whose value does not fit the plugin's schema: neither handed over nor reported deleted
+   * (the plugin keeps what it held of them). `mismatchedKeys` lists the first ten.
+   */
+  readonly mismatched?: number;
+  readonly mismatchedKeys?: readonly string[];
   /** Changes held during the resync and applied after it. */
   readonly applied?: number;
   /** Invocations the resync spanned (more than 1 when it checkpointed and continued). */

@@ -4,6 +4,7 @@ import {
   InvalidKeyError,
   InvalidRevisionError,
   InvalidValueError,
+  SchemaMismatchError,
 } from '../errors.ts';
 import type { ChangeOp } from './change.ts';
 import { itemKeyOf, itemOf, tableOfKey } from './item.ts';
@@ -11,6 +12,7 @@ import { assertJsonSafe, type JsonObject, type JsonValue } from './json-value.ts
 import { normalizeKey, validateKey } from './key.ts';
 import { compareRevisions, toRevision, type Revision } from './revision.ts';
 import type { TableConfig } from './table-config.ts';
+import { checkSchemas, TYPED_VALUES, type CarriesTypedValues, type PrefixSchema } from './value-schema.ts';
 
 /**
  * The one validation of a change. Every edge runs a change through it before any plugin sees the
@@ -32,8 +34,8 @@ export interface ChangeDraft {
   readonly time?: unknown;
 }
 
-/** A change that passed every rule. */
-export interface CheckedChange {
+/** A change that passed every rule (with the outputs of the schemas that checked its value). */
+export interface CheckedChange extends CarriesTypedValues {
   readonly key: string;
   readonly op: ChangeOp;
   readonly value?: JsonValue;
@@ -65,6 +67,12 @@ export interface ChangeRules {
    * converted from a small DynamoDB record, whose size bounds its JSON).
    */
   readonly valuesKnownSafe?: boolean;
+  /**
+   * The schemas of the plugins' values, by prefix: a put's value must fit every schema whose
+   * prefix covers its key. (A previous value is not checked: a change that mends a value that
+   * does not fit must get through.)
+   */
+  readonly schemas?: readonly PrefixSchema[];
 }
 
 /** Longest correlation id accepted. */
@@ -74,9 +82,12 @@ export const MAX_CORRELATION_ID = 128;
 const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
 
 /**
- * Checks a change by every rule and returns it normalized.
+ * Checks a change by every rule and returns it normalized (with the outputs of the schemas that
+ * checked a put's value).
  * @throws InvalidKeyError, InvalidValueError, InvalidRevisionError or InvalidChangeError naming
- *   the rule broken, with the key in `details` once it is known.
+ *   the rule broken, with the key in `details` once it is known; SchemaMismatchError (an
+ *   InvalidChangeError) for a value a schema of `rules.schemas` refuses; DatasyncError
+ *   `CONFIGURATION` for a schema that validates asynchronously or throws.
  */
 export function checkChange(draft: ChangeDraft, rules: ChangeRules): CheckedChange {
   const key = member('key', undefined, () =>
@@ -99,6 +110,13 @@ export function checkChange(draft: ChangeDraft, rules: ChangeRules): CheckedChan
   }
   const table = rules.tables ? tableOfKey(rules.tables, key) : undefined;
   if (table) member('value', key, () => checkItem(table, key, op, draft.value));
+  // Last of the value's rules, so a validator only ever sees JSON-safe values. Its refusal keeps
+  // its type (SchemaMismatchError, with the issues); a validator that answers asynchronously or
+  // throws is a configuration fault (DatasyncError CONFIGURATION), not bad input.
+  const typed =
+    op === 'put' && rules.schemas && rules.schemas.length > 0
+      ? checkSchemas(rules.schemas, key, draft.value)
+      : undefined;
   const revision = draft.revision === undefined ? undefined : member('revision', key, () => toRevision(draft.revision));
   if (revision !== undefined && rules.maxRevision !== undefined && compareRevisions(revision, rules.maxRevision) > 0) {
     throw new InvalidChangeError(
@@ -138,6 +156,7 @@ export function checkChange(draft: ChangeDraft, rules: ChangeRules): CheckedChan
     ...(revision === undefined ? {} : { revision }),
     ...(correlationId === undefined ? {} : { correlationId: correlationId as string }),
     ...(time === undefined ? {} : { time }),
+    ...(typed === undefined ? {} : { [TYPED_VALUES]: typed }),
   };
 }
 
@@ -187,6 +206,12 @@ function member<T>(name: string, key: string | undefined, check: () => T): T {
 export function asInvalidChange(error: unknown, extra: Record<string, unknown> = {}): unknown {
   if (!(error instanceof DatasyncError)) return error;
   if (error instanceof InvalidChangeError && Object.keys(extra).length === 0) return error;
+  if (error instanceof SchemaMismatchError) {
+    return new SchemaMismatchError(error.key, error.prefix, error.issues, {
+      plugin: error.plugin,
+      details: { ...error.details, ...extra },
+    });
+  }
   return new InvalidChangeError(error.message, {
     cause: error instanceof InvalidChangeError ? (error.cause ?? error) : error,
     details: { ...error.details, ...extra },

@@ -18,7 +18,7 @@ export interface ChangeSource {
 }
 
 /** One normalized change of one key. Every source produces this shape. */
-export interface Change<V extends JsonValue = JsonValue> {
+export interface Change<V = JsonValue> {
   /** The key changed, e.g. `config/interfaces/eth0`. */
   readonly key: string;
   /** `put` (create or update) or `delete`. */
@@ -70,7 +70,7 @@ export interface ChangeRef {
 }
 
 /** The identity of a change, for feedback. */
-export function changeRef(change: Change): ChangeRef {
+export function changeRef(change: Change<unknown>): ChangeRef {
   const ref: { -readonly [K in keyof ChangeRef]: ChangeRef[K] } = { key: change.key, op: change.op };
   if (change.revision !== undefined) ref.revision = change.revision;
   if (change.version !== undefined) ref.version = change.version;

@@ -1,6 +1,12 @@
 import { DatasyncError, InvalidChangeError } from '../errors.ts';
 import type { ChangeOp } from './change.ts';
-import { asInvalidChange, checkChange, MAX_CORRELATION_ID, type ChangeRules } from './change-rules.ts';
+import {
+  asInvalidChange,
+  type CheckedChange,
+  checkChange,
+  MAX_CORRELATION_ID,
+  type ChangeRules,
+} from './change-rules.ts';
 import type { JsonValue } from './json-value.ts';
 import { normalizeKey } from './key.ts';
 import type { Revision } from './revision.ts';
@@ -16,16 +22,9 @@ import type { Revision } from './revision.ts';
  * `value` is required for `put` and absent for `delete`; `revision`, `correlationId`, `time` and
  * `prevValue` are optional.
  */
-export interface ChangeEnvelope {
+export interface ChangeEnvelope extends CheckedChange {
   /** The envelope's schema version. */
   readonly datasync: typeof ENVELOPE_VERSION;
-  readonly key: string;
-  readonly op: ChangeOp;
-  readonly value?: JsonValue;
-  readonly prevValue?: JsonValue;
-  readonly revision?: Revision;
-  readonly correlationId?: string;
-  readonly time?: string;
 }
 
 /** The envelope schema version. */

@@ -1,7 +1,9 @@
 import { DatasyncError } from '../errors.ts';
 import type { Change } from '../model/change.ts';
 import { keyMatchesPrefix, validatePrefix } from '../model/key.ts';
-import type { Plugin, PluginCallbacks } from './plugin.ts';
+import type { PrefixSchema, ValueSchema } from '../model/value-schema.ts';
+import type { AnyPlugin, CallbackContext, Plugin, PluginCallbacks, ResyncContext, Snapshot } from './plugin.ts';
+import { changeTyped, snapshotTyped } from './typed-values.ts';
 
 /** A live subscription returned by `watch`: its prefixes can change until it is closed. */
 export interface WatchRegistration {
@@ -27,15 +29,32 @@ interface Entry {
   closed: boolean;
 }
 
+/** Every prefix of the plugins with a schema, with that schema, in registration order. */
+function schemasOf(entries: readonly Entry[]): PrefixSchema[] {
+  return entries.flatMap((entry) => {
+    const { schema } = entry.callbacks;
+    return schema ? entry.prefixes.map((prefix) => ({ prefix, schema, plugin: entry.name })) : [];
+  });
+}
+
 /**
  * The plugins in registration order. Routing is done here: a change goes to every plugin with a
  * matching prefix, once per plugin however many of its prefixes match.
  */
 export class PluginRegistry {
   readonly #entries: Entry[] = [];
+  // Built when first asked for after a change of plugins or prefixes: every source reads it per batch.
+  #schemas: readonly PrefixSchema[] | undefined;
 
-  /** Subscribes `callbacks` under a unique `name` to the given prefixes. */
-  watch(name: string, callbacks: PluginCallbacks, ...prefixes: string[]): WatchRegistration {
+  /**
+   * Subscribes `callbacks` under a unique `name` to the given prefixes.
+   * @throws DatasyncError `CONFIGURATION` for a `schema` that is not a Standard Schema (version 1).
+   */
+  watch<S extends ValueSchema | undefined = undefined>(
+    name: string,
+    callbacks: PluginCallbacks<S>,
+    ...prefixes: string[]
+  ): WatchRegistration {
     if (typeof name !== 'string' || name.length === 0) {
       throw new DatasyncError('CONFIGURATION', 'a plugin needs a non-empty name');
     }
@@ -49,15 +68,35 @@ export class PluginRegistry {
         details: { plugin: name },
       });
     }
-    const entry: Entry = { name, callbacks, prefixes: [], closed: false };
+    const schema = callbacks.schema as unknown;
+    if (schema !== undefined && !isStandardSchema(schema)) {
+      throw new DatasyncError(
+        'CONFIGURATION',
+        `the schema of plugin "${name}" is not a Standard Schema (a validator with a "~standard" member of version 1)`,
+        { details: { plugin: name } },
+      );
+    }
+    // Inside, values are handled as JSON; the callbacks see them typed (see toPlugin).
+    const entry: Entry = { name, callbacks: callbacks as unknown as PluginCallbacks, prefixes: [], closed: false };
     for (const prefix of prefixes) addPrefix(entry, prefix);
     this.#entries.push(entry);
+    this.#schemas = undefined;
     return this.#registration(entry);
   }
 
+  /**
+   * The schemas of the values, by prefix: every prefix of every open plugin with a schema. Every
+   * source checks a put's value against those whose prefix covers its key.
+   */
+  schemas(): readonly PrefixSchema[] {
+    this.#schemas ??= Object.freeze(schemasOf(this.#entries));
+    return this.#schemas;
+  }
+
   /** Registers a plugin object (a shorthand for `watch(plugin.name, plugin, ...plugin.prefixes)`). */
-  add(plugin: Plugin): WatchRegistration {
-    return this.watch(plugin.name, plugin, ...plugin.prefixes);
+  add(plugin: AnyPlugin): WatchRegistration {
+    // Each plugin's callbacks take its own value type; the registry hands them values that way.
+    return this.watch(plugin.name, plugin as unknown as PluginCallbacks, ...plugin.prefixes);
   }
 
   /** The open plugins in registration order, which is the resync order. */
@@ -86,6 +125,9 @@ export class PluginRegistry {
 
   #registration(entry: Entry): WatchRegistration {
     const entries = this.#entries;
+    const changed = () => {
+      this.#schemas = undefined;
+    };
     const open = (action: string) => {
       if (entry.closed) {
         throw new DatasyncError('PLUGIN_CLOSED', `cannot ${action}: plugin "${entry.name}" is closed`, {
@@ -104,17 +146,20 @@ export class PluginRegistry {
       register(prefix: string) {
         open('register a prefix');
         addPrefix(entry, prefix);
+        changed();
       },
       unregister(prefix: string) {
         open('unregister a prefix');
         const index = entry.prefixes.indexOf(validatePrefix(prefix));
         if (index >= 0) entry.prefixes.splice(index, 1);
+        changed();
       },
       close() {
         if (entry.closed) return;
         entry.closed = true;
         const index = entries.indexOf(entry);
         if (index >= 0) entries.splice(index, 1);
+        changed();
       },
     };
   }
@@ -125,13 +170,47 @@ function addPrefix(entry: Entry, prefix: string): void {
   if (!entry.prefixes.includes(valid)) entry.prefixes.push(valid);
 }
 
+/** Whether a value is a Standard Schema validator (version 1). */
+function isStandardSchema(value: unknown): value is ValueSchema {
+  const props = (value as { '~standard'?: { version?: unknown; validate?: unknown } } | null)?.['~standard'];
+  return (
+    (typeof value === 'object' || typeof value === 'function') &&
+    props?.version === 1 &&
+    typeof props.validate === 'function'
+  );
+}
+
+/**
+ * The plugin as the dispatcher and the resync call it: values as JSON in. A plugin with a schema
+ * receives them as its schema outputs them, and carries the schema, so that its resync leaves out
+ * the items that do not fit.
+ */
 function toPlugin(entry: Entry): Plugin {
   const { callbacks } = entry;
+  const { schema } = callbacks;
+  if (!schema) {
+    return {
+      name: entry.name,
+      prefixes: [...entry.prefixes],
+      change: (changes, context) => callbacks.change(changes, context),
+      resync: (snapshot, context) => callbacks.resync(snapshot, context),
+      ...(callbacks.timeoutMs === undefined ? {} : { timeoutMs: callbacks.timeoutMs }),
+      ...(callbacks.sample === undefined ? {} : { sample: callbacks.sample }),
+    };
+  }
+  // The callbacks were declared for the schema's output type (see PluginCallbacks).
+  const typed = callbacks as unknown as {
+    change(changes: readonly Change<unknown>[], context: CallbackContext): void | Promise<void>;
+    resync(snapshot: Snapshot<unknown>, context: ResyncContext): void | Promise<void>;
+  };
+  const plugin = { name: entry.name, schema, prefixes: () => entry.prefixes };
   return {
     name: entry.name,
     prefixes: [...entry.prefixes],
-    change: (changes, context) => callbacks.change(changes, context),
-    resync: (snapshot, context) => callbacks.resync(snapshot, context),
+    schema,
+    change: (changes, context) => changeTyped(plugin, changes, context, (list, ctx) => typed.change(list, ctx)),
+    resync: (snapshot, context) => typed.resync(snapshotTyped(plugin, snapshot), context),
     ...(callbacks.timeoutMs === undefined ? {} : { timeoutMs: callbacks.timeoutMs }),
+    ...(callbacks.sample === undefined ? {} : { sample: callbacks.sample }),
   };
 }

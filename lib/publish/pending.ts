@@ -3,6 +3,7 @@ import type { ChangeOp } from '../model/change.ts';
 import { checkChange as checkChangeRules } from '../model/change-rules.ts';
 import type { JsonValue } from '../model/json-value.ts';
 import type { TableConfig } from '../model/table-config.ts';
+import type { PrefixSchema } from '../model/value-schema.ts';
 import { toRevision, type Revision } from '../model/revision.ts';
 import type { EntryFailure } from '../aws/retry.ts';
 import type { PublishChange, PublishedChange } from './types.ts';
@@ -22,14 +23,19 @@ export interface PendingChange {
  * Checks one change by the rules every source applies (`checkChange`): valid key (brought into
  * NFC), known op, value exactly for a put and fit for where it goes (JSON-safe, at most 32 levels,
  * numbers a JSON reader keeps exactly, the item's attributes for a key under one of `tables`), a
- * sensible correlation id and expected version. Nothing is sent for a call with any bad change.
+ * sensible correlation id and expected version, a value that fits every schema of `schemas` whose
+ * prefix covers the key. Nothing is sent for a call with any bad change.
  * @throws InvalidChangeError (its cause the InvalidKeyError, InvalidValueError or
- *   InvalidRevisionError behind it).
+ *   InvalidRevisionError behind it); SchemaMismatchError naming the key and the validator's issues.
  */
 export function checkChange(
   change: PublishChange,
   index: number,
-  options: { allowExpectedVersion: boolean; tables?: readonly TableConfig[] },
+  options: {
+    allowExpectedVersion: boolean;
+    tables?: readonly TableConfig[] | undefined;
+    schemas?: readonly PrefixSchema[] | undefined;
+  },
 ): PendingChange {
   if (change === null || typeof change !== 'object') throw new InvalidChangeError(`change ${index} is not an object`);
   const checked = checkChangeRules(
@@ -40,7 +46,11 @@ export function checkChange(
       value: change.value,
       correlationId: change.correlationId,
     },
-    { origin: 'client', ...(options.tables ? { tables: options.tables } : {}) },
+    {
+      origin: 'client',
+      ...(options.tables ? { tables: options.tables } : {}),
+      ...(options.schemas ? { schemas: options.schemas } : {}),
+    },
   );
   let expectedVersion: Revision | undefined;
   if (change.expectedVersion !== undefined) {

@@ -5,22 +5,30 @@ import { DatasyncError } from '../errors.ts';
 import { dynamoDbWriter } from './dynamodb.ts';
 import { eventBridgeWriter } from './eventbridge.ts';
 import { sqsWriter } from './sqs.ts';
+import type { PrefixSchema } from '../model/value-schema.ts';
 import type { Publisher, PublisherOptions } from './types.ts';
 import { publisherOver, retryPolicy, type TargetWriter } from './writer.ts';
 
 /**
  * Creates a publisher that writes changes to a DynamoDB table, an SQS queue or an EventBridge
- * bus, so an application need not care which one carries them to the plugins.
+ * bus, so an application need not care which one carries them to the plugins. With `schemas` (the
+ * plugins' value schemas by prefix, written `as const` or inline), `put` checks a value before
+ * sending it and, for a key whose prefix is a literal, its type at compile time.
  * @throws DatasyncError `CONFIGURATION` for an incomplete target.
  */
-export function createPublisher(options: PublisherOptions): Publisher {
+export function createPublisher<const L extends readonly PrefixSchema[] = readonly PrefixSchema[]>(
+  options: PublisherOptions<L>,
+): Publisher<L> {
   const writer = writerFor(options);
   // A bus change to a table's key ends in that table (the service's store writes it): checked as
   // its item now, it is refused here rather than dead-lettered there.
-  return publisherOver(writer.tables || !options.tables ? writer : { ...writer, tables: options.tables });
+  return publisherOver(
+    writer.tables || !options.tables ? writer : { ...writer, tables: options.tables },
+    options.schemas,
+  ) as Publisher<L>;
 }
 
-function writerFor(options: PublisherOptions): TargetWriter {
+function writerFor(options: PublisherOptions<readonly PrefixSchema[]>): TargetWriter {
   const policy = retryPolicy(options.retry);
   const target = options.target as PublisherOptions['target'] | undefined;
   switch (target?.type) {

@@ -2,6 +2,7 @@ import type { TableConfig } from '../config.ts';
 import { DatasyncError, InvalidChangeError, PublishError, type UnpublishedChange } from '../errors.ts';
 import { tableOfKey } from '../model/item.ts';
 import { normalizeKey } from '../model/key.ts';
+import type { PrefixSchema } from '../model/value-schema.ts';
 import { dynamoDbClient } from '../aws/clients/dynamodb.ts';
 import { dynamoDbWriter } from './dynamodb.ts';
 import type { PublishChange, PublishedChange, Publisher, PublisherOptions } from './types.ts';
@@ -10,13 +11,13 @@ import { publisherOver, retryPolicy } from './writer.ts';
 /**
  * A publisher over several tables: each key goes to the table whose prefix holds it (the longest
  * prefix when several do). This is what the HTTP API writes through: a client names a key, not
- * a table.
+ * a table. With `schemas`, puts are checked as `createPublisher` checks them.
  * @throws DatasyncError `CONFIGURATION` when no tables are given.
  */
-export function createTablesPublisher(
+export function createTablesPublisher<const L extends readonly PrefixSchema[] = readonly PrefixSchema[]>(
   tables: readonly TableConfig[],
-  options: Omit<PublisherOptions, 'target'> = {},
-): Publisher {
+  options: Omit<PublisherOptions<L>, 'target'> = {},
+): Publisher<L> {
   if (tables.length === 0) throw new DatasyncError('CONFIGURATION', 'publishing by key needs at least one table');
   const policy = retryPolicy(options.retry);
   const dynamodb = options.clients?.dynamodb ?? dynamoDbClient();
@@ -32,13 +33,13 @@ export function createTablesPublisher(
     }
     let publisher = publishers.get(table.name);
     if (!publisher) {
-      publisher = publisherOver(dynamoDbWriter({ type: 'dynamodb', table }, dynamodb, policy));
+      publisher = publisherOver(dynamoDbWriter({ type: 'dynamodb', table }, dynamodb, policy), options.schemas);
       publishers.set(table.name, publisher);
     }
     return publisher;
   };
 
-  return {
+  const publisher: Publisher = {
     target: `dynamodb:${tables.map((t) => t.name).join(',')}`,
     put: async (key, value, putOptions) => publisherFor(key).put(key, value, putOptions),
     delete: async (key, deleteOptions) => publisherFor(key).delete(key, deleteOptions),
@@ -74,4 +75,6 @@ export function createTablesPublisher(
       return published.sort((a, b) => order.get(a.key)! - order.get(b.key)!);
     },
   };
+  // The schemas type `put` for callers; every key is checked by them at run time all the same.
+  return publisher as Publisher<L>;
 }

@@ -4,6 +4,7 @@ import type { ChangeOp } from '../model/change.ts';
 import type { JsonValue } from '../model/json-value.ts';
 import type { Revision } from '../model/revision.ts';
 import type { RetryPolicy } from '../aws/retry.ts';
+import type { InputOf, PrefixSchema, ValueSchema } from '../model/value-schema.ts';
 
 /** Publish to a DynamoDB table: the table's stream carries the change to the stream source. */
 export interface DynamoDbTarget {
@@ -83,17 +84,43 @@ export interface PublishedChange {
   readonly messageId?: string;
 }
 
+/** Whether key `K` lies under prefix `P` (whole segments, as at run time). */
+type Covers<P extends string, K extends string> = K extends P | `${P}/${string}` ? true : false;
+
+/** The input types of the schemas of `L` whose prefixes cover key `K`, as a tuple. */
+type InputsFor<L, K extends string> = L extends readonly [infer Head, ...infer Rest]
+  ? Head extends { readonly prefix: infer P extends string; readonly schema: infer S extends ValueSchema }
+    ? Covers<P, K> extends true
+      ? [InputOf<S>, ...InputsFor<Rest, K>]
+      : InputsFor<Rest, K>
+    : InputsFor<Rest, K>
+  : [];
+
+type Intersection<T extends readonly unknown[]> = T extends readonly [infer Head, ...infer Rest]
+  ? Head & Intersection<Rest>
+  : unknown;
+
+/**
+ * The value `put` takes for key `K` with schemas `L`: what every schema covering the key accepts
+ * as input, when `L` is a literal list and the key's prefix a literal; otherwise any JSON value
+ * (the schemas still check it at run time).
+ */
+export type PublishValue<L extends readonly PrefixSchema[], K extends string> =
+  InputsFor<L, K> extends [] ? JsonValue : Intersection<InputsFor<L, K>>;
+
 /** Writes changes to one table, queue or bus. */
-export interface Publisher {
+export interface Publisher<L extends readonly PrefixSchema[] = readonly PrefixSchema[]> {
   /** The target's description, e.g. `sqs:https://…/orders`. */
   readonly target: string;
   /**
    * Publishes one put.
    * @throws InvalidKeyError / InvalidValueError / InvalidChangeError for bad input (nothing sent);
-   *   VersionConflictError when `expectedVersion` does not match; PublishError when the change
-   *   could not be published after retries.
+   *   SchemaMismatchError, naming the key and the validator's issues, for a value that does not fit
+   *   a schema of the publisher's `schemas` (nothing sent); VersionConflictError when
+   *   `expectedVersion` does not match; PublishError when the change could not be published after
+   *   retries.
    */
-  put(key: string, value: JsonValue, options?: PublishOptions): Promise<PublishedChange>;
+  put<K extends string>(key: K, value: PublishValue<L, K>, options?: PublishOptions): Promise<PublishedChange>;
   /** Publishes one delete; throws as `put` does. */
   delete(key: string, options?: PublishOptions): Promise<PublishedChange>;
   /**
@@ -110,7 +137,7 @@ export interface Publisher {
 }
 
 /** How to make a publisher. */
-export interface PublisherOptions {
+export interface PublisherOptions<L extends readonly PrefixSchema[] = readonly PrefixSchema[]> {
   readonly target: PublishTarget;
   /** AWS clients to use (tests add middleware); only the target's is used; default the process-wide one. */
   readonly clients?: Partial<AwsClients>;
@@ -122,4 +149,11 @@ export interface PublisherOptions {
   readonly tables?: readonly TableConfig[];
   /** How failed entries are retried; default {@link DEFAULT_RETRY_POLICY}. */
   readonly retry?: Partial<RetryPolicy>;
+  /**
+   * The value schemas by prefix that the service's plugins declare (`[{ prefix, schema }]`): a put
+   * whose value does not fit every schema covering its key is refused before anything is sent
+   * (SchemaMismatchError), as the service would refuse it. Given as a literal list, `put` also
+   * checks the value's type at compile time for keys whose prefix is a literal.
+   */
+  readonly schemas?: L;
 }

@@ -1,4 +1,5 @@
 import type { TableConfig } from '../model/table-config.ts';
+import type { PrefixSchema } from '../model/value-schema.ts';
 import { DEFAULT_RETRY_POLICY, type RetryPolicy } from '../aws/retry.ts';
 import { DatasyncError } from '../errors.ts';
 import { checkChange, type PendingChange } from './pending.ts';
@@ -23,16 +24,13 @@ export interface TargetWriter {
 }
 
 /**
- * The publisher over one target writer: every change is checked by the core rules before the
- * writer sees it. Kept apart from the choice of target so that code publishing to one kind of
- * target bundles only that target's SDK client.
+ * The publisher over one target writer: every change is checked by the core rules (and a put's
+ * value by `schemas`) before the writer sees it. Kept apart from the choice of target so that code
+ * publishing to one kind of target bundles only that target's SDK client.
  */
-export function publisherOver(writer: TargetWriter): Publisher {
+export function publisherOver(writer: TargetWriter, schemas?: readonly PrefixSchema[]): Publisher {
   const check = (change: Parameters<typeof checkChange>[0], index: number) =>
-    checkChange(change, index, {
-      allowExpectedVersion: writer.checksVersions,
-      ...(writer.tables ? { tables: writer.tables } : {}),
-    });
+    checkChange(change, index, { allowExpectedVersion: writer.checksVersions, tables: writer.tables, schemas });
   return {
     target: writer.name,
     async put(key, value, putOptions = {}) {

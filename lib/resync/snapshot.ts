@@ -5,6 +5,7 @@ import { DEFAULT_RETRY_POLICY, sendWithRetry } from '../aws/retry.ts';
 import { DatasyncError } from '../errors.ts';
 import { keyMatchesPrefix } from '../model/key.ts';
 import { itemKeyOf, keyOfItem, tableOfKey, valueOfItem, versionOfItem } from '../model/item.ts';
+import { fitValue, type ValueSchema } from '../model/value-schema.ts';
 import { compareRevisions } from '../model/revision.ts';
 import type { Snapshot, SnapshotEntry } from '../plugins/plugin.ts';
 import { snapshotOf, type PluginCursor } from '../state/status.ts';
@@ -27,6 +28,8 @@ export interface SnapshotSource {
   readonly store: SyncStateStore;
   readonly plugin: string;
   readonly prefixes: readonly string[];
+  /** The plugin's value schema: items that do not fit it are left out and counted. */
+  readonly schema?: ValueSchema;
   /** The tables under the plugin's prefixes, in configuration order (the cursor indexes them). */
   readonly tables: readonly ScanTable[];
   /** Where to start: a fresh cursor, or the checkpoint of an earlier part of the same resync. */
@@ -224,8 +227,10 @@ export class ResyncSnapshot implements Snapshot {
           recorded.push(entry);
         }
         const mine = recorded.filter((entry) => this.#watched(entry.key));
-        const handed = await this.#catchUp(configs, mine, () =>
-          this.#rows.keyRowsSince(source.plugin, this.#cursor.startedAt - FENCE_LOOKBACK_MS),
+        const { fit: handed, misfits } = this.#fitting(
+          await this.#catchUp(configs, mine, () =>
+            this.#rows.keyRowsSince(source.plugin, this.#cursor.startedAt - FENCE_LOOKBACK_MS),
+          ),
         );
         if (handed.length > 0) {
           yield handed;
@@ -244,6 +249,7 @@ export class ResyncSnapshot implements Snapshot {
           ...this.#cursor,
           items: this.#cursor.items + handed.length,
           invalid: this.#cursor.invalid + invalid,
+          ...this.#mismatched(misfits),
           pages: pageNumber + 1,
           ...(done ? { table: this.#cursor.table + 1, segments: [] } : { segments }),
         });
@@ -271,15 +277,22 @@ export class ResyncSnapshot implements Snapshot {
       const mine = group.entries.filter((entry) => this.#watched(entry.key));
       if (mine.length === 0) continue;
       if (mustStop()) return 'paused';
-      const handed = await this.#catchUp(configs, mine, () =>
-        this.#rows.keyRowsSince(source.plugin, group.at - FENCE_LOOKBACK_MS, groupOfSnapshotSort(group.after)),
+      const { fit: handed, misfits } = this.#fitting(
+        await this.#catchUp(configs, mine, () =>
+          this.#rows.keyRowsSince(source.plugin, group.at - FENCE_LOOKBACK_MS, groupOfSnapshotSort(group.after)),
+        ),
       );
       if (handed.length > 0) {
         yield handed;
         if (this.#stopped) return 'stopped';
       }
       this.#addToDigest(handed);
-      await this.#save({ ...this.#cursor, items: this.#cursor.items + handed.length, after: group.after });
+      await this.#save({
+        ...this.#cursor,
+        items: this.#cursor.items + handed.length,
+        ...this.#mismatched(misfits),
+        after: group.after,
+      });
       part.pages += 1;
     }
     return 'done';
@@ -323,14 +336,18 @@ export class ResyncSnapshot implements Snapshot {
           positions.push({ key, present: true, ...(found.version === undefined ? {} : { version: found.version }) });
       }
       await source.store.writeKeys(source.plugin, positions, snapshot);
-      yield entries;
-      if (this.#stopped) return 'stopped';
-      const puts = entries.filter((entry) => entry.op === 'put');
+      const { fit, misfits } = this.#fitting(entries);
+      if (fit.length > 0) {
+        yield fit;
+        if (this.#stopped) return 'stopped';
+      }
+      const puts = fit.filter((entry) => entry.op === 'put');
       this.#addToDigest(puts);
       await this.#save({
         ...this.#cursor,
         items: this.#cursor.items + puts.length,
-        deleted: this.#cursor.deleted + entries.length - puts.length,
+        deleted: this.#cursor.deleted + fit.length - puts.length,
+        ...this.#mismatched(misfits),
         after: chunkEnd(chunk.name),
       });
       part.pages += 1;
@@ -536,6 +553,34 @@ export class ResyncSnapshot implements Snapshot {
     return handed.filter((entry): entry is SnapshotEntry => entry !== undefined);
   }
 
+  /**
+   * The entries whose value fits the plugin's schema, and the keys of those that do not. An item
+   * that does not fit is not handed over, but the snapshot records it (the table holds it), so the
+   * deletion sweep does not report it deleted either: the plugin keeps what it held of the key,
+   * and the resync's feedback counts it.
+   */
+  #fitting(entries: SnapshotEntry[]): { fit: SnapshotEntry[]; misfits: string[] } {
+    const { schema, plugin } = this.#source;
+    if (!schema || entries.length === 0) return { fit: entries, misfits: [] };
+    const fit: SnapshotEntry[] = [];
+    const misfits: string[] = [];
+    for (const entry of entries) {
+      const prefix = this.prefixes.find((candidate) => keyMatchesPrefix(entry.key, candidate)) ?? '';
+      if (entry.op === 'put' && fitValue({ prefix, schema, plugin }, entry.value).issues) misfits.push(entry.key);
+      else fit.push(entry);
+    }
+    return { fit, misfits };
+  }
+
+  /** The cursor's count and first keys of items that did not fit, with `misfits` added. */
+  #mismatched(misfits: readonly string[]): Pick<PluginCursor, 'mismatched' | 'mismatchedKeys'> {
+    if (misfits.length === 0) return {};
+    return {
+      mismatched: (this.#cursor.mismatched ?? 0) + misfits.length,
+      mismatchedKeys: [...(this.#cursor.mismatchedKeys ?? []), ...misfits].slice(0, MISMATCHED_KEYS),
+    };
+  }
+
   // The previous snapshot's digest, read once per part (it is the plugin's current snapshot until
   // this resync finishes).
   #earlier: Promise<SnapshotDigest | undefined> | undefined;
@@ -554,6 +599,9 @@ export class ResyncSnapshot implements Snapshot {
     this.#source.onPage?.(cursor);
   }
 }
+
+/** How many keys of items that do not fit the plugin's schema the resync's feedback names. */
+const MISMATCHED_KEYS = 10;
 
 /** Keys the deletion sweep aims to compare per step (it reads whole buckets). */
 const SWEEP_KEYS = 8_192;

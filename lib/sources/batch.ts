@@ -11,6 +11,12 @@ import { routeBatch, type BusRoute } from './bus-route.ts';
 
 export { normalizeItem, rejection, type BatchItem, type Rejection } from './batch-item.ts';
 
+/**
+ * What a source handler takes of the core: delivery, and the value schemas by prefix (a core made
+ * by `createDatasyncCore` has both) that every put is checked against before any plugin runs.
+ */
+export type SourceCore = Pick<DatasyncCore, 'dispatch'> & Partial<Pick<DatasyncCore, 'schemas'>>;
+
 /** What every source handler needs to deliver a batch. */
 export interface DeliveryDeps {
   readonly datasync: Pick<DatasyncCore, 'dispatch'>;

@@ -33,7 +33,7 @@ export interface BusSourceOptions {
 export function busRoute(options: BusSourceOptions, ordered: boolean): BusRoute {
   const env = options.env ?? process.env;
   const tables = options.tables ?? tablesFromEnvironment(env);
-  const store = storeOf(options, tables, env);
+  const store = tableStoreOf(options, tables, env);
   const queue = options.orderedQueue ?? env[ENV.orderedQueueUrl];
   const forward =
     ordered || queue === undefined
@@ -44,8 +44,9 @@ export function busRoute(options: BusSourceOptions, ordered: boolean): BusRoute 
   return { tables, ...(store ? { store } : {}), ...(forward ? { forward } : {}) };
 }
 
-function storeOf(
-  options: BusSourceOptions,
+/** The store the options or `DATASYNC_STORE` ask for, over `tables`; none when it is off. */
+export function tableStoreOf(
+  options: { readonly store?: boolean | TableStore },
   tables: readonly TableConfig[],
   env: NodeJS.ProcessEnv,
 ): TableStore | undefined {

@@ -21,7 +21,7 @@ import {
   versionAttributeOf,
 } from '../model/item.ts';
 import type { JsonObject } from '../model/json-value.ts';
-import { compareRevisions } from '../model/revision.ts';
+import { compareRevisions, type Revision } from '../model/revision.ts';
 import type { TableConfig } from '../model/table-config.ts';
 import { RevisionClock } from '../publish/clock.ts';
 import { keyRowKey } from '../state/table.ts';
@@ -98,6 +98,46 @@ export class TableStore {
     return changes.map((change) => outcomes.get(change)!);
   }
 
+  /**
+   * Settles deletes the table's stream reports, whoever made them (a tool, the publisher, the HTTP
+   * API, this store): each is remembered as a tombstone of the removed version, so a bus put of
+   * that version or an older one that arrives later is not written; and an item of that version
+   * or an older one that such a put wrote before the tombstone was there (a redelivered message
+   * racing a delete made straight in the table) is deleted again. Versions must increase, across
+   * deletes too (see docs/state.md): an item at or below a deleted version is taken for such a put.
+   * @param removals the stream's deletes of versioned items.
+   * @returns the error of each removal that could not be settled (its record is retried).
+   */
+  async settleDeletes(removals: ReadonlyArray<{ key: string; version: Revision }>): Promise<Map<string, Error>> {
+    const failed = new Map<string, Error>();
+    const stateTable = this.#options.stateTable;
+    await forEachConcurrently([...removals], this.#options.concurrency ?? 8, async ({ key, version }) => {
+      const table = this.tableOf(key);
+      if (!table) return;
+      try {
+        if (stateTable) {
+          await conditional(() =>
+            this.#dynamodb.send(new UpdateItemCommand(tombstoneUpdate(stateTable, key, version, Date.now()))),
+          );
+        }
+        await conditional(() =>
+          this.#dynamodb.send(
+            new DeleteItemCommand({
+              TableName: table.name,
+              Key: itemKeyOf(table, key),
+              ConditionExpression: 'attribute_exists(#v) AND #v <= :v',
+              ExpressionAttributeNames: { '#v': versionAttributeOf(table) },
+              ExpressionAttributeValues: { ':v': { N: version } },
+            }),
+          ),
+        );
+      } catch (error) {
+        failed.set(key, error as Error);
+      }
+    });
+    return failed;
+  }
+
   /** @returns false when the table already holds a newer version (or deletion) of the key. */
   async #writeOne(change: Change): Promise<boolean> {
     const table = this.tableOf(change.key);
@@ -171,14 +211,7 @@ export class TableStore {
       }
     }
     if (!stateTable) return conditional(() => this.#dynamodb.send(new DeleteItemCommand(remove)));
-    const tombstone = {
-      TableName: stateTable,
-      Key: stateKey(change.key),
-      UpdateExpression: 'SET #t = :r, #until = :until',
-      ConditionExpression: 'attribute_not_exists(#t) OR #t < :r',
-      ExpressionAttributeNames: { '#t': 'tomb', '#until': 'tombUntil' },
-      ExpressionAttributeValues: { ':r': { N: revision }, ':until': { N: String(now + TOMBSTONE_MS) } },
-    };
+    const tombstone = tombstoneUpdate(stateTable, change.key, revision, now);
     const deleted = await transaction(() =>
       this.#dynamodb.send(
         new TransactWriteItemsCommand({ TransactItems: [{ Delete: remove }, { Update: tombstone }] }),
@@ -189,6 +222,18 @@ export class TableStore {
     if (!deleted) await conditional(() => this.#dynamodb.send(new UpdateItemCommand(tombstone)));
     return deleted;
   }
+}
+
+/** Remembers a deletion of `key` at `revision` in its state row, unless a later one is remembered. */
+function tombstoneUpdate(stateTable: string, key: string, revision: Revision, now: number) {
+  return {
+    TableName: stateTable,
+    Key: stateKey(key),
+    UpdateExpression: 'SET #t = :r, #until = :until',
+    ConditionExpression: 'attribute_not_exists(#t) OR #t < :r',
+    ExpressionAttributeNames: { '#t': 'tomb', '#until': 'tombUntil' },
+    ExpressionAttributeValues: { ':r': { N: revision }, ':until': { N: String(now + TOMBSTONE_MS) } },
+  };
 }
 
 function stateKey(key: string): Record<string, AttributeValue> {

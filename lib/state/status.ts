@@ -20,6 +20,9 @@ export interface PluginCursor {
   readonly deleted: number;
   /** Items skipped because they could not be read as a change (bad key, unsupported value). */
   readonly invalid: number;
+  /** Items left out because their value does not fit the plugin's schema, and the first of their keys. */
+  readonly mismatched?: number;
+  readonly mismatchedKeys?: readonly string[];
   /** `items`: scanning the tables; `deletes`: reporting keys the plugin held that are gone. */
   readonly phase: 'items' | 'deletes';
   /** Index into the plugin's tables (in configuration order) of the table being scanned. */

@@ -1,41 +1,15 @@
-import { execFile } from 'node:child_process';
-import { resolve } from 'node:path';
 import { afterAll, describe, expect, it, jest } from '@jest/globals';
 import { parseEnvelope, type FeedbackRecord } from '../../lib/index.ts';
+import { runDatasync } from '../support/cli.ts';
 import { createQueue, createTable, receiveAll, Resources, sendJson, testClients } from '../support/emulator.ts';
 
 // Each run starts Node and loads the SDK, about a second on a small machine.
 jest.setTimeout(30_000);
-const root = resolve(__dirname, '../..');
 const clients = testClients();
 const resources = new Resources(clients);
 afterAll(() => resources.dispose());
 
-function datasync(
-  args: string[],
-  env: Record<string, string> = {},
-): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((done) => {
-    execFile(
-      resolve(root, 'node_modules/.bin/node'),
-      [resolve(root, 'bin/datasync.ts'), ...args],
-      {
-        cwd: root,
-        env: {
-          ...process.env,
-          DATASYNC_TABLES: '',
-          DATASYNC_TABLE: '',
-          DATASYNC_CHANGES_QUEUE_URL: '',
-          DATASYNC_BUS: '',
-          ...env,
-        },
-      },
-      (error, stdout, stderr) => {
-        done({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr });
-      },
-    );
-  });
-}
+const datasync = runDatasync;
 
 function feedback(plugin: string, correlationId: string, status: 'ok' | 'error'): FeedbackRecord {
   return {

@@ -13,7 +13,7 @@ import {
   type FeedbackRecord,
 } from '../../lib/index.ts';
 import { createQueue, receiveAll, receiveBodies, Resources } from '../support/emulator.ts';
-import { lambdaContext, toLambdaSqsRecords } from '../support/lambda-events.ts';
+import { httpApiRequest as request, lambdaContext, toLambdaSqsRecords } from '../support/lambda-events.ts';
 import { createFeedbackQueues, quiet } from '../support/sinks.ts';
 import { asFunction, runOutsideFunctions } from '../support/iam/functions.ts';
 
@@ -22,34 +22,6 @@ jest.setTimeout(30_000);
 const resources = new Resources();
 afterAll(() => resources.dispose(), 30_000);
 const noResync = () => {};
-
-function request(
-  method: string,
-  path: string,
-  options: { body?: string; contentType?: string; headers?: Record<string, string>; base64?: boolean } = {},
-): APIGatewayProxyEventV2 {
-  return {
-    version: '2.0',
-    routeKey: '$default',
-    rawPath: path,
-    rawQueryString: '',
-    headers: { ...(options.contentType ? { 'content-type': options.contentType } : {}), ...options.headers },
-    requestContext: {
-      accountId: '123456789012',
-      apiId: 'api',
-      domainName: 'example.com',
-      domainPrefix: 'example',
-      stage: '$default',
-      requestId: `req-${Math.random().toString(36).slice(2)}`,
-      routeKey: '$default',
-      time: '',
-      timeEpoch: 0,
-      http: { method, path, protocol: 'HTTP/1.1', sourceIp: '127.0.0.1', userAgent: 'test' },
-    },
-    isBase64Encoded: options.base64 ?? false,
-    ...(options.body === undefined ? {} : { body: options.body }),
-  };
-}
 
 describe('HTTP API source against the emulator', () => {
   it('publishes puts and deletes through the publisher, requests resyncs, and refuses bad requests with the right status', async () => {

@@ -66,6 +66,28 @@ describe('the store: bus changes written to the table that holds their keys', ()
     expect((await item())?.mtu).toEqual({ N: '3' });
   });
 
+  it('settles a delete made straight in the table: a redelivered older put is deleted again, then refused', async () => {
+    const { data, item, results, store } = await setup();
+    const key = { pk: { S: 'interfaces/eth0' } };
+    expect(await results(busChange('put', '40', { mtu: 4 }))).toEqual(['stored']);
+    // Someone deletes the item in the table; the put's message comes back before the stream tells.
+    await clients.dynamodb.send(new DeleteItemCommand({ TableName: data.name, Key: key }));
+    expect(await results(busChange('put', '40', { mtu: 4 }))).toEqual(['stored']);
+    expect((await item())?.version).toEqual({ N: '40' });
+
+    // The stream's REMOVE of version 40 is settled: the copy goes, and the put is refused from now on.
+    expect(await store.settleDeletes([{ key: 'config/interfaces/eth0', version: '40' }])).toEqual(new Map());
+    expect(await item()).toBeUndefined();
+    expect(await results(busChange('put', '40', { mtu: 4 }), busChange('put', '39', { mtu: 3 }))).toEqual([
+      'superseded',
+      'superseded',
+    ]);
+    // A newer write is never touched by settling an older delete again.
+    expect(await results(busChange('put', '41', { mtu: 5 }))).toEqual(['stored']);
+    expect(await store.settleDeletes([{ key: 'config/interfaces/eth0', version: '40' }])).toEqual(new Map());
+    expect((await item())?.mtu).toEqual({ N: '5' });
+  });
+
   it('remembers a deletion, so an older put that arrives late does not bring the key back', async () => {
     const { item, results, stateTable } = await setup();
     await results(busChange('put', '20', { mtu: 1500 }));

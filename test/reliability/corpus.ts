@@ -48,6 +48,12 @@ const event = (members: Record<string, unknown>): Record<string, unknown> => ({
   detail: { datasync: 1, key: 'cfg/bad/item', op: 'put', value: { n: 1 } },
   ...members,
 });
+/** A value nested `levels` objects deep. */
+const nested = (levels: number): Record<string, unknown> => {
+  let value: Record<string, unknown> = { leaf: 1 };
+  for (let level = 1; level < levels; level += 1) value = { next: value };
+  return value;
+};
 const image = (id: string, extra: Record<string, unknown> = {}) => ({ id: { S: id }, n: { N: '1' }, ...extra });
 
 export const CORPUS: readonly CorpusCase[] = [
@@ -123,6 +129,60 @@ export const CORPUS: readonly CorpusCase[] = [
   { name: 'oversized value', source: 'sqs', body: envelope({ value: bigValue }), reason: /value: .*bytes/ },
   { name: 'unknown member', source: 'sqs', body: envelope({ extra: true }), reason: /unknown member\(s\): extra/ },
   {
+    name: 'number a double would round (38 digits)',
+    source: 'sqs',
+    body: envelope({}).replace('"value":{"n":1}', '"value":{"n":12345678901234567890123456789012345678}'),
+    reason: /cannot be read exactly as a JSON number.*\$number/,
+  },
+  {
+    name: 'integer past 2^53',
+    source: 'sqs',
+    body: envelope({}).replace('"value":{"n":1}', '"value":{"n":9007199254740993}'),
+    reason: /the number 9007199254740993 cannot be read exactly/,
+  },
+  {
+    name: 'value nested 40 deep',
+    source: 'sqs',
+    body: envelope({ value: nested(40) }),
+    reason: /nested more than 32 levels/,
+  },
+  {
+    name: '$number of 39 digits',
+    source: 'sqs',
+    body: envelope({ value: { n: { $number: '1'.repeat(39) } } }),
+    reason: /39 significant digits; DynamoDB keeps at most 38/,
+  },
+  {
+    name: 'empty string set',
+    source: 'sqs',
+    body: envelope({ value: { tags: { $stringSet: [] } } }),
+    reason: /must be a non-empty list/,
+  },
+  {
+    name: 'bidirectional override in key',
+    source: 'sqs',
+    body: envelope({ key: 'cfg/a\u202Eb' }),
+    reason: /invisible formatting character U\+202E/,
+  },
+  {
+    name: 'zero-width space in key',
+    source: 'sqs',
+    body: envelope({ key: 'cfg/a\u200Bb' }),
+    reason: /invisible formatting character U\+200B/,
+  },
+  {
+    name: 'revision far ahead of the clock',
+    source: 'sqs',
+    body: envelope({ revision: '9'.repeat(30) }),
+    reason: /beyond the limit .* may not run ahead/,
+  },
+  {
+    name: 'control character in correlation id',
+    source: 'sqs',
+    body: envelope({ correlationId: 'deploy\u0007' }),
+    reason: /correlationId must be 1 to 128 characters without control characters/,
+  },
+  {
     name: 'over-long correlation id',
     source: 'sqs',
     body: envelope({ correlationId: 'c'.repeat(200) }),
@@ -171,6 +231,13 @@ export const CORPUS: readonly CorpusCase[] = [
     source: 'eventbridge',
     event: event({ detail: { datasync: 1, key: 'cfg/a', op: 'merge', value: {} } }),
     reason: /op must be/,
+  },
+  {
+    name: 'detail with an integer past 2^53',
+    source: 'eventbridge',
+    // Lambda hands over the event as parsed JSON: the number arrives already rounded.
+    event: event({ detail: { datasync: 1, key: 'cfg/bad/item', op: 'put', value: { n: 2 ** 53 + 2 } } }),
+    reason: /beyond the integers a JSON number holds exactly/,
   },
 
   // DynamoDB stream records.
@@ -254,6 +321,15 @@ export const CORPUS: readonly CorpusCase[] = [
     source: 'dynamodb',
     record: { eventName: 'MODIFY', dynamodb: { Keys: { id: { S: '__proto__' } }, NewImage: image('__proto__') } },
     reason: /reserved segment "__proto__"/,
+  },
+  {
+    name: 'item key not in NFC',
+    source: 'dynamodb',
+    record: {
+      eventName: 'INSERT',
+      dynamodb: { Keys: { id: { S: 'bad/cafe\u0301' } }, NewImage: image('bad/cafe\u0301') },
+    },
+    reason: /not in Unicode normalization form C/,
   },
   {
     name: 'version that is not a number',
@@ -373,6 +449,26 @@ export const CORPUS: readonly CorpusCase[] = [
     contentType: 'application/json',
     status: 400,
     reason: /empty segment/,
+  },
+  {
+    name: 'PUT a number a double would round',
+    source: 'http',
+    method: 'PUT',
+    path: '/keys/cfg/a',
+    body: '{"n":9007199254740993}',
+    contentType: 'application/json',
+    status: 400,
+    reason: /the number 9007199254740993 cannot be read exactly/,
+  },
+  {
+    name: 'PUT a key with a zero-width space',
+    source: 'http',
+    method: 'PUT',
+    path: '/keys/cfg/a%E2%80%8Bb',
+    body: '{}',
+    contentType: 'application/json',
+    status: 400,
+    reason: /invisible formatting character U\+200B/,
   },
   {
     name: 'bad URL encoding',

@@ -1,7 +1,7 @@
 // Lambda-shaped events and contexts for handler tests, built with the local runner's conversions
 // (infra/local/lambda-shapes.ts) so tests and the runner shape records one way.
 import type { Message } from '@aws-sdk/client-sqs';
-import type { Context, DynamoDBRecord, SQSRecord } from 'aws-lambda';
+import type { APIGatewayProxyEventV2, Context, DynamoDBRecord, SQSRecord } from 'aws-lambda';
 import {
   lambdaContext as runnerContext,
   toLambdaSqsRecord,
@@ -24,4 +24,33 @@ export async function readStreamAsLambdaRecords(streamArn: string, after?: strin
 /** Shapes received messages as the Lambda SQS event source delivers them. */
 export function toLambdaSqsRecords(messages: readonly Message[], queueArn: string): SQSRecord[] {
   return messages.map((message) => toLambdaSqsRecord(message, queueArn, 'us-east-1'));
+}
+
+/** An API Gateway HTTP API (payload v2) request behind a `$default` route, as the HTTP handler receives it. */
+export function httpApiRequest(
+  method: string,
+  path: string,
+  options: { body?: string; contentType?: string; headers?: Record<string, string>; base64?: boolean } = {},
+): APIGatewayProxyEventV2 {
+  return {
+    version: '2.0',
+    routeKey: '$default',
+    rawPath: path,
+    rawQueryString: '',
+    headers: { ...(options.contentType ? { 'content-type': options.contentType } : {}), ...options.headers },
+    requestContext: {
+      accountId: '123456789012',
+      apiId: 'api',
+      domainName: 'example.com',
+      domainPrefix: 'example',
+      stage: '$default',
+      requestId: `req-${Math.random().toString(36).slice(2)}`,
+      routeKey: '$default',
+      time: '',
+      timeEpoch: 0,
+      http: { method, path, protocol: 'HTTP/1.1', sourceIp: '127.0.0.1', userAgent: 'test' },
+    },
+    isBase64Encoded: options.base64 ?? false,
+    ...(options.body === undefined ? {} : { body: options.body }),
+  };
 }

@@ -2,7 +2,7 @@ import { createExamplePlugins } from '../../examples/plugins/index.ts';
 import { createDatasync, type Snapshot, type SnapshotEntry } from '../../lib/index.ts';
 import { del, event, put } from '../support/changes.ts';
 
-function snapshot(prefix: string, entries: SnapshotEntry[]): Snapshot {
+function snapshot<V>(prefix: string, entries: SnapshotEntry<V>[]): Snapshot<V> {
   return {
     resyncId: 'r-1',
     prefixes: [prefix],

@@ -80,6 +80,17 @@ describe('JSON-safe values', () => {
     expect(Object.keys(value)).toEqual(['__proto__']);
   });
 
+  it('writes a value member named __proto__ as an attribute, and reads it back the same', () => {
+    const value = JSON.parse('{"__proto__":{"polluted":true},"mtu":1500}');
+    const attributes = toAttributeMap(value);
+    expect(Object.keys(attributes)).toEqual(['__proto__', 'mtu']);
+    expect(Object.getOwnPropertyDescriptor(attributes, '__proto__')?.value).toEqual({
+      M: { polluted: { BOOL: true } },
+    });
+    expect(Object.getPrototypeOf(attributes)).toBe(Object.prototype);
+    expect(fromAttributeMap(attributes)).toEqual(value);
+  });
+
   it('rejects a tagged member of the wrong type', () => {
     expect(() => toAttributeValue({ $number: 5 })).toThrow(InvalidValueError);
   });

@@ -13,6 +13,7 @@ import {
 } from '../../model/item.ts';
 import { asInvalidChange, checkChange } from '../../model/change-rules.ts';
 import { MAX_VALUE_BYTES, type AnyAttributeValue, type JsonObject } from '../../model/json-value.ts';
+import { carriedOutputs, type CarriesTypedValues, type PrefixSchema } from '../../model/value-schema.ts';
 import { toRevision, type Revision } from '../../model/revision.ts';
 
 /**
@@ -47,7 +48,8 @@ export function isTtlDelete(record: DynamoDBRecord): boolean {
  *   write that version stands for.
  * - A TTL deletion has `expired: true`; a put's correlation id is read from the item's
  *   correlation attribute and is not part of the value.
- * - The change passes the same rules as every source's (`checkChange`).
+ * - The change passes the same rules as every source's (`checkChange`), a put's value fitting
+ *   `schemas` (the plugins' value schemas by prefix).
  * - A MODIFY that changed nothing but the delete correlation attribute is the publisher tagging an
  *   item it is about to delete (so the delete's record names its correlation id): no change, undefined.
  * @throws InvalidChangeError naming what is wrong with the record.
@@ -55,6 +57,7 @@ export function isTtlDelete(record: DynamoDBRecord): boolean {
 export function changeFromStreamRecord(
   record: DynamoDBRecord,
   tables: ReadonlyMap<string, TableConfig>,
+  schemas: readonly PrefixSchema[] = [],
 ): Change | undefined {
   const tableName = tableNameOfStreamArn(record.eventSourceARN);
   if (tableName === undefined)
@@ -109,19 +112,21 @@ export function changeFromStreamRecord(
   } else {
     throw new InvalidChangeError(`unknown stream eventName ${JSON.stringify(record.eventName)}`, { details: { key } });
   }
-  // The same rules as every source. The key is only checked (another spelling would name another
-  // item), and the table's own item rules hold by construction.
-  try {
-    checkChange(
-      { key, op, hasValue: value !== undefined, value, hasPrevValue: prevValue !== undefined, prevValue },
-      { origin: 'table', valuesKnownSafe: small },
-    );
-  } catch (error) {
-    throw asInvalidChange(error);
-  }
   // The publisher stores a write's correlation id in the item; it belongs to that write only.
   // A delete's id is the one the publisher tagged the item with just before deleting it.
   const correlationId = op === 'put' ? correlationOfItem(newImage) : deleteCorrelationOfItem(oldImage);
+  // The same rules as every source. The key is only checked (another spelling would name another
+  // item), and the table's own item rules hold by construction. A refusal names the write's
+  // correlation id, so a writer waiting for its feedback hears of it.
+  let checked: CarriesTypedValues;
+  try {
+    checked = checkChange(
+      { key, op, hasValue: value !== undefined, value, hasPrevValue: prevValue !== undefined, prevValue },
+      { origin: 'table', valuesKnownSafe: small, schemas },
+    );
+  } catch (error) {
+    throw asInvalidChange(error, correlationId === undefined ? {} : { correlationId });
+  }
   return {
     key,
     op,
@@ -133,6 +138,7 @@ export function changeFromStreamRecord(
     time,
     ...(correlationId === undefined ? {} : { correlationId }),
     ...(op === 'delete' && isTtlDelete(record) ? { expired: true } : {}),
+    ...carriedOutputs(checked),
   };
 }
 

@@ -1,10 +1,9 @@
 import type { Context, EventBridgeEvent } from 'aws-lambda';
-import type { DatasyncCore } from '../../core.ts';
 import { ENV } from '../../config.ts';
 import { DatasyncError } from '../../errors.ts';
 import { revisionLimit } from '../../model/revision.ts';
 import { busRoute, type BusSourceOptions } from '../bus-options.ts';
-import { deliverBatch, normalizeItem } from '../batch.ts';
+import { deliverBatch, normalizeItem, type SourceCore } from '../batch.ts';
 import {
   DEFAULT_SAFETY_MARGIN_MS,
   remainingTime,
@@ -24,7 +23,7 @@ export interface EventBridgeResult {
 
 /**
  * The EventBridge handler (middy) for events whose `detail` is a change envelope. The change
- * passes the change rules; a change to a key that lives in a table is written to the table by
+ * passes the change rules (the plugins' value schemas included); a change to a key that lives in a table is written to the table by
  * the store (or refused when the store is off); any other change moves to the ordered FIFO queue
  * when one is configured (EventBridge runs many invocations at once), else is delivered here.
  *
@@ -35,7 +34,7 @@ export interface EventBridgeResult {
  * invocation succeeds.
  */
 export function createEventBridgeHandler(
-  datasync: Pick<DatasyncCore, 'dispatch'>,
+  datasync: SourceCore,
   options: EventBridgeHandlerOptions = {},
 ): LambdaHandler<EventBridgeEvent<string, unknown>, EventBridgeResult> {
   // A middy handler with the service's logging and metrics middleware, and the metered writers.
@@ -48,7 +47,7 @@ export function createEventBridgeHandler(
   return middy<EventBridgeEvent<string, unknown>, EventBridgeResult, Error, Context>().handler(
     async (event, context) => {
       const id = typeof event?.id === 'string' ? event.id : 'event';
-      const rules = { tables: route.tables, maxRevision: revisionLimit() };
+      const rules = { tables: route.tables, maxRevision: revisionLimit(), schemas: datasync.schemas?.() ?? [] };
       const item = normalizeItem(
         id,
         event,

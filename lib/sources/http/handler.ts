@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import type { DatasyncCore } from '../../core.ts';
 import { tablesFromEnvironment } from '../../config.ts';
-import { DatasyncError, InvalidChangeError, toError } from '../../errors.ts';
+import { DatasyncError, InvalidChangeError, SchemaMismatchError, toError } from '../../errors.ts';
 import { describeError, FEEDBACK_VERSION, type StoredFeedback } from '../../feedback/record.ts';
 import { checkChange, MAX_CORRELATION_ID, type CheckedChange } from '../../model/change-rules.ts';
 import { MAX_VALUE_BYTES, type JsonValue } from '../../model/json-value.ts';
@@ -61,7 +61,9 @@ export interface HttpHandlerOptions extends SourceHandlerOptions {
  * A delete that found nothing to delete changes nothing, so its correlation id is settled by a
  * `stored` feedback record that lists it as skipped.
  *
- * Errors answer `{"error": {code, message}}`: 400 bad key, value or body, 404 unknown path, 405
+ * Errors answer `{"error": {code, message}}`: 400 bad key, value or body (a value that does not
+ * fit the schema of a plugin watching the key: code `SCHEMA_MISMATCH`, with the validator's
+ * `issues`), 404 unknown path, 405
  * method not allowed (with `Allow`), 409 version conflict, 413 body too large, 415 not JSON, 500
  * when the publisher or resync request fails (a generic message and the request id: the detail is
  * in the log line). A refused change or resync request (400, 413, 415) is also reported in
@@ -69,7 +71,7 @@ export interface HttpHandlerOptions extends SourceHandlerOptions {
  * source.
  */
 export function createHttpHandler(
-  datasync: Pick<DatasyncCore, 'plugins'>,
+  datasync: Pick<DatasyncCore, 'plugins'> & Partial<Pick<DatasyncCore, 'schemas'>>,
   options: HttpHandlerOptions,
 ): LambdaHandler<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2> {
   // A middy handler with the service's logging and metrics middleware, and the metered writers.
@@ -112,9 +114,11 @@ export function createHttpHandler(
     try {
       change = checkChange(
         { key: route.key, op, hasValue: op === 'put', value, correlationId },
-        { origin: 'client', tables },
+        { origin: 'client', tables, schemas: datasync.schemas?.() ?? [] },
       );
     } catch (cause) {
+      // A schema that cannot be used is the service's fault (500), not the request's.
+      if (cause instanceof DatasyncError && cause.code === 'CONFIGURATION') throw cause;
       throw new HttpRequestError(400, toError(cause));
     }
     const result = await publishing(() =>
@@ -201,7 +205,15 @@ export function createHttpHandler(
       }
       return jsonResponse(
         thrown.status,
-        { error: { code: error.code ?? error.name, message: error.message }, correlationId },
+        {
+          error: {
+            code: error.code ?? error.name,
+            message: error.message,
+            // A value that does not fit a plugin's schema: the validator's issues, one by one.
+            ...(thrown.error instanceof SchemaMismatchError ? { issues: thrown.error.issues } : {}),
+          },
+          correlationId,
+        },
         { ...thrown.headers },
       );
     }
@@ -259,7 +271,13 @@ async function publishing<T>(work: () => Promise<T>): Promise<T> {
   } catch (thrown) {
     const error = toError(thrown);
     const code = error instanceof DatasyncError ? error.code : undefined;
-    if (code === 'INVALID_KEY' || code === 'INVALID_VALUE' || code === 'INVALID_CHANGE' || code === 'INVALID_REVISION')
+    if (
+      code === 'INVALID_KEY' ||
+      code === 'INVALID_VALUE' ||
+      code === 'INVALID_CHANGE' ||
+      code === 'SCHEMA_MISMATCH' ||
+      code === 'INVALID_REVISION'
+    )
       throw new HttpRequestError(400, error);
     if (code === 'VERSION_CONFLICT') throw new HttpRequestError(409, error);
     throw new HttpRequestError(500, error);

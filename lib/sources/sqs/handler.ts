@@ -1,5 +1,4 @@
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
-import type { DatasyncCore } from '../../core.ts';
 import {
   DEFAULT_SAFETY_MARGIN_MS,
   remainingTime,
@@ -8,7 +7,7 @@ import {
 } from '../../lambda/handler-options.ts';
 import { sourceHandlerParts } from '../../lambda/handler-parts.ts';
 import { revisionLimit } from '../../model/revision.ts';
-import { deliverBatch, normalizeItem } from '../batch.ts';
+import { deliverBatch, normalizeItem, type SourceCore } from '../batch.ts';
 import { busRoute, type BusSourceOptions } from '../bus-options.ts';
 import { arnResourceName } from '../envelope-change.ts';
 import { batchResponse, fifoQueueFailures, standardQueueFailures } from '../partial-batch.ts';
@@ -21,7 +20,8 @@ export interface SqsHandlerOptions extends SourceHandlerOptions, BusSourceOption
  * The SQS handler (middy) for standard and FIFO queues whose bodies are change envelopes.
  *
  * Each message passes the change rules (a sender's revision at most five minutes ahead of the
- * clock, values for a table's keys that are its items). A change to a key that lives in a table
+ * clock, values for a table's keys that are its items, a put's value fitting the schemas of the
+ * plugins whose prefixes cover its key). A change to a key that lives in a table
  * is written to the table by the store (or refused when the store is off). Other changes are
  * delivered: from a FIFO queue here, one message group (key) at a time; from a standard queue,
  * after moving to the ordered FIFO queue when one is configured, so concurrent invocations never
@@ -33,7 +33,7 @@ export interface SqsHandlerOptions extends SourceHandlerOptions, BusSourceOption
  * group. Needs `FunctionResponseTypes: [ReportBatchItemFailures]`.
  */
 export function createSqsHandler(
-  datasync: Pick<DatasyncCore, 'dispatch'>,
+  datasync: SourceCore,
   options: SqsHandlerOptions = {},
 ): LambdaHandler<SQSEvent, SQSBatchResponse> {
   // A middy handler with the service's logging and metrics middleware, and the metered writers.
@@ -51,7 +51,7 @@ export function createSqsHandler(
         'a standard queue delivers to plugins directly: concurrent invocations may hand a plugin two changes of one key at once (set an ordered FIFO queue)',
       );
     }
-    const rules = { tables: route.tables, maxRevision: revisionLimit() };
+    const rules = { tables: route.tables, maxRevision: revisionLimit(), schemas: datasync.schemas?.() ?? [] };
     const items = records.map((record) =>
       normalizeItem(
         record.messageId,

@@ -363,8 +363,9 @@ describe('IAM: one scoped role per function', () => {
       ...sends('StreamFailureQueue'),
       ...delivery,
     ]
-      // The stream function only reads the data table: the table is the authority.
-      .map((grant) => grant.replace('ConfigTable', 'ConfigTable.StreamArn')),
+      .map((grant) => grant.replace('ConfigTable', 'ConfigTable.StreamArn'))
+      // The store settles the stream's deletes: an item a late bus put wrote again is deleted again.
+      .concat(on('ConfigTable', 'DeleteItem')),
     // The store (lib/sources/store.ts) writes bus changes to the data table's keys into it,
     // conditional on their versions (a delete tags the item first); other keys move to the FIFO queue.
     Sqs: [

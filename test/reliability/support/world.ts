@@ -250,7 +250,10 @@ export class World {
     const tableStore = new TableStore({ tables, stateTable: resources.stateTable, clients: faulty });
     const forwarder = new OrderedQueueForwarder({ queueUrl: resources.orderedQueueUrl, sqs: faulty.sqs });
     const sources = (datasync: Datasync): Container => ({
-      stream: asFunction('dynamodbStream', createDynamoDbStreamHandler(datasync, { ...writers, tables })) as never,
+      stream: asFunction(
+        'dynamodbStream',
+        createDynamoDbStreamHandler(datasync, { ...writers, tables, store: tableStore }),
+      ) as never,
       sqs: asFunction(
         'sqs',
         createSqsHandler(datasync, { ...writers, tables, store: tableStore, orderedQueue: forwarder }),

@@ -1,6 +1,6 @@
 // Runs every benchmark of the project and prints one table of ratios against their baselines.
-//   npm run bench                  stream handler, bundles, resync at 10k items
-//   npm run bench -- --full        resync at 10k and 100k items (slow on the emulator)
+//   npm run bench                  stream handler, bundles, resync at 10k items, AWS calls and units
+//   npm run bench -- --full        resync at 10k and 100k items, cost of a 100k-item resync (slow)
 //   npm run bench -- --resync=N    resync at N items
 //   npm run bench -- --only=stream,bundles
 import { spawnSync } from 'node:child_process';
@@ -18,6 +18,7 @@ const benchmarks = [
   { name: 'stream', args: ['bench/dynamodb-stream-handler.ts'] },
   { name: 'bundles', args: ['bench/bundles.ts'] },
   { name: 'resync', args: ['--expose-gc', 'bench/resync.ts', ...sizes] },
+  { name: 'cost', args: ['bench/cost.ts', ...(args.includes('--full') ? [] : ['--quick'])] },
 ].filter((bench) => !only || only.includes(bench.name));
 
 const dir = mkdtempSync(join(tmpdir(), 'datasync-bench-'));

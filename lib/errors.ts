@@ -344,6 +344,21 @@ export class StateFailedError extends DatasyncError {
 }
 
 /**
+ * The state table holds a plugin's state in a layout this version cannot read (written by an
+ * earlier or later version of serverless-datasync). Nothing is read or written for the plugin.
+ */
+export class StateLayoutError extends DatasyncError {
+  constructor(table: string, plugin: string, layout: number, expected: number) {
+    super(
+      'CONFIGURATION',
+      `the state table ${table} holds the state of plugin "${plugin}" in ${layout === 0 ? 'an earlier layout' : `layout ${layout}`}, which this version (layout ${expected}) cannot read: ` +
+        'point DATASYNC_STATE_TABLE at a new, empty table and resync every plugin (see docs/state.md, "Earlier layouts")',
+      { details: { table, plugin, layout, expected } },
+    );
+  }
+}
+
+/**
  * Another resync holds a plugin's resync lease: two resyncs of one plugin would hand it
  * interleaved pages and sweep deletions against each other's snapshot. `holder` is the resync
  * holding it and `until` when the lease runs out unless renewed (epoch ms); both are absent when

@@ -4,19 +4,28 @@ import { dynamoDbClient } from '../aws/clients/dynamodb.ts';
 import type { TableConfig } from '../config.ts';
 import { DEFAULT_PLUGIN_TIMEOUT_MS } from '../dispatch/dispatcher.ts';
 import { runWithTimeout } from '../dispatch/timeout.ts';
-import { DatasyncError, PluginFailedError, PluginTimeoutError, ResyncBusyError, toError } from '../errors.ts';
+import {
+  DatasyncError,
+  PluginFailedError,
+  PluginTimeoutError,
+  ResyncBusyError,
+  StateLayoutError,
+  toError,
+} from '../errors.ts';
 import { describeError, FEEDBACK_VERSION, type FeedbackStatus, type ResyncFeedback } from '../feedback/record.ts';
 import type { FeedbackSink } from '../feedback/sink.ts';
 import type { Plugin } from '../plugins/plugin.ts';
 import { keyRecordsAfter, planHeldChanges } from '../state/held.ts';
-import { readCursor, snapshotOf, type PluginCursor } from '../state/status.ts';
-import type { SyncStateStore } from '../state/store.ts';
+import { checkLayout, readCursor, snapshotOf, viewPrefixes, type PluginCursor } from '../state/status.ts';
+import type { StateRow, SyncStateStore } from '../state/store.ts';
 import type { ProgressListener } from './progress.ts';
 import { requestResync, type ResyncRequest } from './request.ts';
 import type { ScanOptions } from './scan.ts';
+import type { SnapshotDigest } from './digest.ts';
 import type { LeaseHold } from './lease.ts';
 import { ResyncSnapshot } from './snapshot.ts';
-import { resyncRows } from './state-rows.ts';
+import { RunSpools, type SnapshotSpool } from './spool.ts';
+import { resyncRows, type RunRow } from './state-rows.ts';
 import { describeTables, tablesForPrefixes, type SegmentOptions } from './tables.ts';
 
 /** Default time limit of one plugin's resync callback in one invocation. */
@@ -56,6 +65,12 @@ export interface ResyncOptions extends SegmentOptions, ScanOptions {
    * plugin at most this long.
    */
   readonly leaseMs?: number;
+  /**
+   * Memory for the pages one scan shares with the run's later plugins that read the same tables
+   * (bytes of JSON, about); default 64 MiB. A table whose snapshot is larger is scanned again by
+   * each of those plugins; 0 scans each plugin's tables for it alone.
+   */
+  readonly spoolBytes?: number;
   /** Seconds a resync waits before it tries again a plugin another resync holds (1 to 900); default 60. */
   readonly busyRetrySeconds?: number;
   /** The resync queue continuations are sent to; default `DATASYNC_RESYNC_QUEUE_URL`. */
@@ -66,6 +81,9 @@ export interface ResyncOptions extends SegmentOptions, ScanOptions {
    */
   readonly continueResync?: (request: ResyncRequest, options: { delaySeconds?: number }) => Promise<unknown>;
 }
+
+/** Default memory for the pages a scan shares with later plugins of its run. */
+export const DEFAULT_SPOOL_BYTES = 64 * 1024 * 1024;
 
 /** Default seconds before a resync tries again a plugin another resync holds. */
 export const DEFAULT_BUSY_RETRY_SECONDS = 60;
@@ -156,76 +174,152 @@ export async function runResync(
     });
   }
 
+  let current: RunRow = run;
   const results: PluginResyncResult[] = [];
   const outcome = (continued: boolean): ResyncRunResult => ({
-    resyncId: run.resyncId,
-    reason: run.reason as ResyncRequest['reason'],
+    resyncId: current.resyncId,
+    reason: current.reason as ResyncRequest['reason'],
     plugins: results,
     continued,
   });
-  for (let index = run.index; index < run.plugins.length; index += 1) {
-    const name = run.plugins[index]!;
-    if (results.length > 0 && timeIsShort()) {
-      await rows.saveRun({ ...run, index });
-      await continuation(run.resyncId, options);
-      return outcome(true);
-    }
-    const plugin = registered.find((candidate) => candidate.name === name);
-    const step = plugin
-      ? await resyncPlugin(plugin, run.resyncId, index, {
-          ...options,
-          leaseMs,
-          remaining,
-          timeIsShort,
-          ...(run.requestedAt ? { requestedAt: run.requestedAt } : {}),
-        })
-      : await reportFailure(
-          name,
-          run.resyncId,
-          new DatasyncError('UNKNOWN_PLUGIN', `plugin "${name}" was closed before its resync`),
-          undefined,
-          options,
-        );
-    // Another invocation of this resync (a repeated delivery) has already done this plugin and
-    // carries the run on.
-    if (step.result === undefined) return outcome(false);
-    const { result } = step;
-    results.push(result);
-    if (
-      result.status === 'waiting' &&
-      result.error instanceof ResyncBusyError &&
-      result.error.holder === run.resyncId
-    ) {
-      // Another invocation of this same resync holds the plugin, and goes on with the run while
-      // it lives. This copy looks again once that lease has run out, so a run whose invocation
-      // crashed still resumes; the run row is that invocation's to move, so it is left alone.
-      await continuation(
-        run.resyncId,
-        options,
-        Math.max(1, Math.ceil(((result.error.until ?? Date.now()) - Date.now()) / 1000) + 1),
-      );
-      return outcome(true);
-    }
-    if (result.status === 'continued' || result.status === 'waiting') {
-      await rows.saveRun({ ...run, index });
-      // A plugin another resync holds is tried again later; the plugins after it wait with it,
-      // so the run keeps registration order.
-      await continuation(
-        run.resyncId,
-        options,
-        result.status === 'waiting' ? Math.max(1, options.busyRetrySeconds ?? DEFAULT_BUSY_RETRY_SECONDS) : 0,
-      );
-      return outcome(true);
-    }
-    // The run moves past the plugin before its lease is released: a copy of this resync that
-    // takes the lease next sees the plugin done (see resyncPlugin) instead of resyncing it again.
-    if (index + 1 < run.plugins.length) await rows.saveRun({ ...run, index: index + 1 });
-    else await rows.deleteRun(run.resyncId);
-    if (step.held) await rows.releaseLease(name, step.held);
+  const spools = new RunSpools(Math.max(0, options.spoolBytes ?? DEFAULT_SPOOL_BYTES));
+  // The spool each scanning plugin of this invocation filled, by plugin.
+  const spoolOf = new Map<string, SnapshotSpool>();
+  try {
+    return await runPlugins();
+  } finally {
+    spools.clear();
   }
-  if (run.index >= run.plugins.length) await rows.deleteRun(run.resyncId);
-  return outcome(false);
+
+  async function runPlugins(): Promise<ResyncRunResult> {
+    for (let index = current.index; index < current.plugins.length; index += 1) {
+      const name = current.plugins[index]!;
+      if (results.length > 0 && timeIsShort()) {
+        await rows.saveRun({ ...current, index });
+        await continuation(current.resyncId, options);
+        return outcome(true);
+      }
+      const plugin = registered.find((candidate) => candidate.name === name);
+      const step = plugin
+        ? await resyncPlugin(plugin, current.resyncId, index, {
+            ...options,
+            leaseMs,
+            remaining,
+            timeIsShort,
+            ...(current.requestedAt ? { requestedAt: current.requestedAt } : {}),
+            spools,
+            share: shareOf(plugin, index),
+          })
+        : await reportFailure(
+            name,
+            current.resyncId,
+            new DatasyncError('UNKNOWN_PLUGIN', `plugin "${name}" was closed before its resync`),
+            undefined,
+            options,
+          );
+      // Another invocation of this resync (a repeated delivery) has already done this plugin and
+      // carries the run on.
+      if (step.result === undefined) return outcome(false);
+      const { result } = step;
+      results.push(result);
+      if (
+        result.status === 'waiting' &&
+        result.error instanceof ResyncBusyError &&
+        result.error.holder === current.resyncId
+      ) {
+        // Another invocation of this same resync holds the plugin, and goes on with the run while
+        // it lives. This copy looks again once that lease has run out, so a run whose invocation
+        // crashed still resumes; the run row is that invocation's to move, so it is left alone.
+        await continuation(
+          current.resyncId,
+          options,
+          Math.max(1, Math.ceil(((result.error.until ?? Date.now()) - Date.now()) / 1000) + 1),
+        );
+        return outcome(true);
+      }
+      if (result.status === 'continued' || result.status === 'waiting') {
+        await rows.saveRun({ ...current, index });
+        // A plugin another resync holds is tried again later; the plugins after it wait with it,
+        // so the run keeps registration order.
+        await continuation(
+          current.resyncId,
+          options,
+          result.status === 'waiting' ? Math.max(1, options.busyRetrySeconds ?? DEFAULT_BUSY_RETRY_SECONDS) : 0,
+        );
+        return outcome(true);
+      }
+      // The run moves past the plugin before its lease is released: a copy of this resync that
+      // takes the lease next sees the plugin done (see resyncPlugin) instead of resyncing it again.
+      if (index + 1 < current.plugins.length) await rows.saveRun({ ...current, index: index + 1 });
+      else await endRun();
+      if (step.held) await rows.releaseLease(name, step.held);
+    }
+    if (current.index >= current.plugins.length) await endRun();
+    return outcome(false);
+  }
+
+  async function endRun(): Promise<void> {
+    await rows.deleteRun(current.resyncId);
+    // The snapshots the run shared go once no plugin holds them (see `releaseShared`).
+    for (const snapshot of current.shared ?? []) await rows.releaseShared(snapshot);
+  }
+
+  /**
+   * How a plugin's resync can share a scan with the run's other plugins that read the same tables:
+   * the first of them in the run scans for the later ones (when there are any), and a later one
+   * takes the pages this invocation's scan kept for it. Only a resync that begins here can share.
+   */
+  function shareOf(plugin: Plugin, index: number): Share | undefined {
+    const tablesOf = (candidate: Plugin) =>
+      tablesForPrefixes(options.tables, candidate.prefixes)
+        .map((table) => table.name)
+        .join('\u0000');
+    const group = tablesOf(plugin);
+    if (group === '' || spools.limitBytes === 0) return undefined;
+    const sameTables = (names: readonly string[]) =>
+      names
+        .map((candidate) => registered.find((known) => known.name === candidate))
+        .filter((candidate): candidate is Plugin => candidate !== undefined && tablesOf(candidate) === group);
+    const earlier = sameTables(current.plugins.slice(0, index));
+    const later = sameTables(current.plugins.slice(index + 1));
+    if (earlier.length > 0) {
+      const spool = [...earlier]
+        .reverse()
+        .map((candidate) => spoolOf.get(candidate.name))
+        .find((candidate) => candidate?.complete);
+      return spool ? { role: 'reader', spool } : undefined;
+    }
+    if (later.length === 0) return undefined;
+    return {
+      role: 'scanner',
+      prefixes: [...new Set([plugin, ...later].flatMap((candidate) => candidate.prefixes))],
+      open: async (snapshot) => {
+        await rows.createShared(snapshot, {
+          resyncId: current.resyncId,
+          plugins: [plugin.name, ...later.map((candidate) => candidate.name)],
+        });
+        current = { ...current, index, shared: [...(current.shared ?? []), snapshot] };
+        await rows.saveRun(current);
+        const spool = spools.open(snapshot);
+        spoolOf.set(plugin.name, spool);
+        return spool;
+      },
+    };
+  }
 }
+
+/**
+ * A plugin's part in a snapshot shared by a run: `scanner`, it scans its tables for itself and the
+ * later plugins (recording their prefixes too, into the spool `open` makes); `reader`, it takes
+ * the pages an earlier plugin's scan spooled.
+ */
+type Share =
+  | {
+      readonly role: 'scanner';
+      readonly prefixes: readonly string[];
+      readonly open: (snapshot: string) => Promise<SnapshotSpool>;
+    }
+  | { readonly role: 'reader'; readonly spool: SnapshotSpool };
 
 async function continuation(resyncId: string, options: ResyncOptions, delaySeconds = 0): Promise<void> {
   const request: ResyncRequest = { datasync: 'resync', resyncId, reason: 'continuation' };
@@ -248,6 +342,8 @@ interface PluginRunOptions extends ResyncOptions {
   readonly remaining: () => number;
   readonly timeIsShort: () => boolean;
   readonly requestedAt?: string;
+  readonly spools: RunSpools;
+  readonly share?: Share;
 }
 
 /**
@@ -316,6 +412,7 @@ async function resyncPlugin(
   let snapshot: ResyncSnapshot | undefined;
   try {
     const statusRow = await store.status(plugin.name);
+    checkLayout(store.tableName, plugin.name, statusRow);
     const prior = readCursor(statusRow);
     // The same resync id resumes where the last part (or a failed attempt) stopped; any other
     // id starts over.
@@ -335,7 +432,31 @@ async function resyncPlugin(
         held: hold,
       };
     }
-    cursor = resumed ? { ...prior, part: prior.part + 1 } : freshCursor(resyncId, statusRow?.snapshotId?.S);
+    let spool: SnapshotSpool | undefined;
+    if (resumed) {
+      cursor = { ...prior, part: prior.part + 1 };
+      if (cursor.source === 'spool') {
+        // The pages an earlier plugin's scan kept are gone with the invocation that kept them:
+        // the rest of the shared snapshot is read again from its rows.
+        spool = options.spools.complete(snapshotOf(cursor));
+        if (!spool) cursor = { ...cursor, source: 'rows' };
+      }
+    } else {
+      const fresh = freshCursor(resyncId, statusRow);
+      const { share } = options;
+      if (share?.role === 'reader') {
+        spool = share.spool;
+        cursor = { ...fresh, snapshot: spool.snapshot, source: 'spool' };
+      } else if (share?.role === 'scanner') {
+        const snapshot = `${fresh.snapshot}*${index}`;
+        spool = await share.open(snapshot);
+        cursor = { ...fresh, snapshot, record: share.prefixes };
+      } else cursor = { ...fresh, snapshot: `${fresh.snapshot}@${plugin.name}` };
+    }
+    // The keys handed over so far, as a digest: none yet, or, resumed, as the last checkpoint kept it.
+    const digest = resumed
+      ? await rows.snapshotDigest(plugin.name, snapshotOf(cursor), cursor.items)
+      : ({} as SnapshotDigest);
     const dynamodb = options.clients?.dynamodb ?? dynamoDbClient();
     const tables = await describeTables(dynamodb, tablesForPrefixes(options.tables, plugin.prefixes), options);
     cursor = { ...cursor, estimatedItems: tables.reduce((sum, table) => sum + table.estimatedItems, 0) };
@@ -377,6 +498,8 @@ async function resyncPlugin(
         ...(options.consistentRead ? { consistentRead: true } : {}),
       },
       ...(options.sweepBuckets ? { sweepBuckets: options.sweepBuckets } : {}),
+      ...(spool ? { spool } : {}),
+      ...(digest ? { digest } : {}),
       timeIsShort,
       onPage: (at) => progress('page', at),
     });
@@ -407,12 +530,13 @@ async function resyncPlugin(
     // The lease is kept through both, so no other resync applies them at the same time.
     const recorded = snapshotOf(cursor);
     let applied = await applyHeld(plugin, recorded, options, hold);
+    // (The digest of what the plugin was handed was kept as the items ended: see ResyncSnapshot.)
     await rows.finishResync(
       plugin.name,
       {
         resyncId,
         snapshot: recorded,
-        ...(cursor.digest ? { digest: cursor.digest } : {}),
+        prefixes: plugin.prefixes,
         startedAt: cursor.startedAt,
         items: cursor.items,
         deleted: cursor.deleted,
@@ -429,8 +553,16 @@ async function resyncPlugin(
     };
   } catch (thrown) {
     snapshot?.stop();
-    return reportFailure(plugin.name, resyncId, toError(thrown), snapshot?.cursor ?? cursor, options, held, (at) =>
-      progress('failed', at),
+    return reportFailure(
+      plugin.name,
+      resyncId,
+      toError(thrown),
+      snapshot?.cursor ?? cursor,
+      options,
+      held,
+      (at) => progress('failed', at),
+      // A row of another layout is left as it is: recording the failure would mark it as this one's.
+      thrown instanceof StateLayoutError,
     );
   }
 }
@@ -481,17 +613,20 @@ async function reportFailure(
   options: ResyncOptions,
   hold?: LeaseHold,
   progress?: (cursor: PluginCursor) => void,
+  feedbackOnly = false,
 ): Promise<PluginStep> {
   const status: FeedbackStatus = error instanceof PluginTimeoutError ? 'timeout' : 'error';
   // Not written when another resync took the plugin over: the row, and the plugin's state, are
   // its, and so is the lease.
-  const recorded = await resyncRows(options.store).failResync(plugin, resyncId, describeError(error), hold);
+  const recorded =
+    !feedbackOnly && (await resyncRows(options.store).failResync(plugin, resyncId, describeError(error), hold));
   const at = cursor ?? emptyCursor(resyncId);
   await options.sink.write([resyncFeedback(plugin, resyncId, status, at, 0, error)]);
   progress?.(at);
   return {
     result: { plugin, status, items: at.items, deleted: at.deleted, applied: 0, error },
-    ...(recorded && hold ? { held: hold } : {}),
+    // The run releases a lease this invocation still holds once it has recorded the step.
+    ...((recorded || feedbackOnly) && hold ? { held: hold } : {}),
   };
 }
 
@@ -515,7 +650,7 @@ async function applyHeld(
     const { keys } = await options.store.heldKeys(
       plugin.name,
       changes.map((change) => change.key),
-      { snapshot },
+      { snapshot, prefixes: plugin.prefixes },
     );
     const { deliver } = planHeldChanges(changes, keys);
     if (deliver.length > 0) {
@@ -531,14 +666,20 @@ async function applyHeld(
   }
 }
 
-function freshCursor(resyncId: string, previous: string | undefined): PluginCursor {
+/**
+ * The cursor of a resync that begins: its snapshot id is the resync id and its start, to which
+ * the caller adds whose it is (`@<plugin>`, or `*<index>` for one the run shares).
+ */
+function freshCursor(resyncId: string, statusRow: StateRow | undefined): PluginCursor {
   const start = emptyCursor(resyncId);
+  const previous = statusRow?.snapshotId?.S;
+  const previousPrefixes = viewPrefixes(statusRow);
   return {
     ...start,
     snapshot: `${resyncId}.${start.startedAt}`,
     pages: 0,
-    digest: {},
     ...(previous === undefined ? {} : { previous }),
+    ...(previousPrefixes === undefined ? {} : { previousPrefixes }),
   };
 }
 

@@ -13,10 +13,14 @@ import type { HeldKey, KeyRecord, SnapshotKey, SyncStateStore } from '../state/s
 import type { LeaseHold } from './lease.ts';
 import { resyncRows, type ResyncRows } from './state-rows.ts';
 import { snapshotTag } from '../state/key-rows.ts';
-import { BUCKETS, bucketOf } from '../state/table.ts';
+import { BUCKETS, bucketOf, chunkEnd, groupOfSnapshotSort } from '../state/table.ts';
+import type { SnapshotSpool } from './spool.ts';
 import { addKeys, sameKeys, type SnapshotDigest } from './digest.ts';
 import { scanPages, type ScanOptions } from './scan.ts';
 import type { ScanTable } from './tables.ts';
+
+/** How the items phase of a part ended: all items handed over, paused for a checkpoint, or stopped (the plugin failed). */
+type ItemsEnd = 'done' | 'paused' | 'stopped';
 
 /** What a snapshot needs to stream a plugin's state. */
 export interface SnapshotSource {
@@ -30,6 +34,8 @@ export interface SnapshotSource {
   readonly tables: readonly ScanTable[];
   /** Where to start: a fresh cursor, or the checkpoint of an earlier part of the same resync. */
   readonly cursor: PluginCursor;
+  /** The digest of the keys handed over before `cursor` (empty for a fresh one), when known. */
+  readonly digest?: SnapshotDigest;
   readonly scan?: ScanOptions;
   /** Key buckets compared per step of the deletion sweep; default about 8,000 keys' worth. */
   readonly sweepBuckets?: number;
@@ -44,6 +50,11 @@ export interface SnapshotSource {
   readonly hold?: LeaseHold;
   /** Called after each page is done and checkpointed (for progress reports). */
   readonly onPage?: (cursor: PluginCursor) => void;
+  /**
+   * A snapshot shared with the run's later plugins: with the `scan` source, where its pages go for
+   * them; with `spool`, where they come from.
+   */
+  readonly spool?: SnapshotSpool;
 }
 
 /**
@@ -62,6 +73,9 @@ export class ResyncSnapshot implements Snapshot {
   readonly #source: SnapshotSource;
   readonly #rows: ResyncRows;
   #cursor: PluginCursor;
+  // Per key bucket, a count and a hash sum of the keys handed over so far; undefined when not
+  // known (a part resumed after a crash).
+  #digest: SnapshotDigest | undefined;
   #started = false;
   #complete = false;
   #continues = false;
@@ -71,6 +85,7 @@ export class ResyncSnapshot implements Snapshot {
     this.#source = source;
     this.#rows = resyncRows(source.store);
     this.#cursor = source.cursor;
+    this.#digest = source.digest;
     this.resyncId = source.cursor.resyncId;
     this.prefixes = [...source.prefixes];
   }
@@ -89,6 +104,11 @@ export class ResyncSnapshot implements Snapshot {
     return this.#cursor;
   }
 
+  /** The digest of the keys handed over so far, when known. */
+  get digest(): SnapshotDigest | undefined {
+    return this.#digest;
+  }
+
   /** Stops handing over pages (the plugin failed or timed out). */
   stop(): void {
     this.#stopped = true;
@@ -103,76 +123,23 @@ export class ResyncSnapshot implements Snapshot {
 
   async *#generate(): AsyncGenerator<readonly SnapshotEntry[]> {
     const source = this.#source;
-    let pagesThisPart = 0;
     // Every invocation makes progress of at least one page, so a tiny time budget still ends.
-    const mustStop = (): boolean => pagesThisPart > 0 && source.timeIsShort();
+    const part = { pages: 0 };
+    const mustStop = (): boolean => part.pages > 0 && source.timeIsShort();
 
-    while (this.#cursor.phase === 'items' && this.#cursor.table < source.tables.length) {
-      const table = source.tables[this.#cursor.table]!;
-      const segments =
-        this.#cursor.segments.length > 0
-          ? [...this.#cursor.segments]
-          : Array.from({ length: table.segments }, () => ({ done: false }));
-      if (mustStop()) return this.#checkpointed();
-      for await (const page of scanPages(source.dynamodb, table.config.name, segments, source.scan)) {
-        let invalid = 0;
-        const entries: SnapshotEntry[] = [];
-        for (const item of page.items) {
-          let entry: SnapshotEntry;
-          try {
-            const key = keyOfItem(table.config, item);
-            if (!this.prefixes.some((prefix) => keyMatchesPrefix(key, prefix))) continue;
-            const version = versionOfItem(table.config, item);
-            entry = {
-              op: 'put',
-              key,
-              value: valueOfItem(table.config, item),
-              ...(version === undefined ? {} : { version }),
-            };
-          } catch {
-            // An item that cannot be read as a change is counted (reported as `invalid` in the
-            // resync's feedback) rather than failing every resync of the table.
-            invalid += 1;
-            continue;
-          }
-          entries.push(entry);
-        }
-        const { fit: handed, misfits } = this.#fitting(await this.#catchUp(table.config, entries));
-        if (handed.length > 0) {
-          yield handed;
-          if (this.#stopped) return;
-        }
-        await this.#rows.writeSnapshotPage(source.plugin, snapshotOf(this.#cursor), this.#cursor.pages ?? 0, handed);
-        segments[page.segment] = page.next ? { lastKey: page.next, done: false } : { done: true };
-        const done = segments.every((segment) => segment.done);
-        await this.#save({
-          ...this.#cursor,
-          items: this.#cursor.items + handed.length,
-          invalid: this.#cursor.invalid + invalid,
-          ...(misfits.length > 0
-            ? {
-                mismatched: (this.#cursor.mismatched ?? 0) + misfits.length,
-                mismatchedKeys: [...(this.#cursor.mismatchedKeys ?? []), ...misfits].slice(0, MISMATCHED_KEYS),
-              }
-            : {}),
-          pages: (this.#cursor.pages ?? 0) + 1,
-          ...(this.#cursor.digest
-            ? {
-                digest: addKeys(
-                  this.#cursor.digest,
-                  handed.map((entry) => entry.key),
-                ),
-              }
-            : {}),
-          ...(done ? { table: this.#cursor.table + 1, segments: [] } : { segments }),
-        });
-        pagesThisPart += 1;
-        if (!done && mustStop()) return this.#checkpointed();
-      }
-    }
-
-    if (this.#cursor.phase === 'items')
+    if (this.#cursor.phase === 'items') {
+      const from = this.#cursor.source ?? 'scan';
+      const end =
+        from === 'scan'
+          ? yield* this.#scanned(part, mustStop)
+          : from === 'spool'
+            ? yield* this.#spooled(part, mustStop)
+            : yield* this.#reread(part, mustStop);
+      if (end === 'stopped') return;
+      await this.#keepDigest();
+      if (end === 'paused') return this.#checkpointed();
       await this.#save({ ...this.#cursor, phase: 'deletes', segments: [], bucket: 0 });
+    }
     const step = Math.max(
       1,
       Math.min(
@@ -181,6 +148,7 @@ export class ResyncSnapshot implements Snapshot {
       ),
     );
     while ((this.#cursor.bucket ?? 0) < BUCKETS) {
+      // (The digest is kept since the items ended: it no longer changes.)
       if (mustStop()) return this.#checkpointed();
       const first = this.#cursor.bucket ?? 0;
       const last = Math.min(BUCKETS, first + step) - 1;
@@ -205,9 +173,209 @@ export class ResyncSnapshot implements Snapshot {
       );
       await this.#rows.deleteKeyRows(source.plugin, stale);
       await this.#save({ ...this.#cursor, deleted: this.#cursor.deleted + entries.length, bucket: last + 1 });
-      pagesThisPart += 1;
+      part.pages += 1;
     }
     this.#complete = true;
+  }
+
+  /**
+   * The items, scanned from the plugin's tables. Each page's rows record the items under the
+   * snapshot's prefixes (the plugin's, or for a snapshot shared with later plugins, theirs too,
+   * which the spool keeps for them); the plugin is handed those under its own prefixes.
+   */
+  async *#scanned(
+    part: { pages: number },
+    mustStop: () => boolean,
+  ): AsyncGenerator<readonly SnapshotEntry[], ItemsEnd> {
+    const source = this.#source;
+    const recordPrefixes = this.#cursor.record ?? this.prefixes;
+    const configs = source.tables.map((table) => table.config);
+    // A scan that does not end in this invocation keeps no pages for later plugins.
+    const pause = (): ItemsEnd => {
+      source.spool?.drop();
+      return 'paused';
+    };
+    while (this.#cursor.table < source.tables.length) {
+      const table = source.tables[this.#cursor.table]!;
+      const segments =
+        this.#cursor.segments.length > 0
+          ? [...this.#cursor.segments]
+          : Array.from({ length: table.segments }, () => ({ done: false }));
+      if (mustStop()) return pause();
+      for await (const page of scanPages(source.dynamodb, table.config.name, segments, source.scan)) {
+        const scannedAt = Date.now();
+        let invalid = 0;
+        const recorded: SnapshotEntry[] = [];
+        for (const item of page.items) {
+          let entry: SnapshotEntry;
+          try {
+            const key = keyOfItem(table.config, item);
+            if (!recordPrefixes.some((prefix) => keyMatchesPrefix(key, prefix))) continue;
+            const version = versionOfItem(table.config, item);
+            entry = {
+              op: 'put',
+              key,
+              value: valueOfItem(table.config, item),
+              ...(version === undefined ? {} : { version }),
+            };
+          } catch {
+            // An item that cannot be read as a change is counted (reported as `invalid` in the
+            // resync's feedback) rather than failing every resync of the table.
+            invalid += 1;
+            continue;
+          }
+          recorded.push(entry);
+        }
+        const mine = recorded.filter((entry) => this.#watched(entry.key));
+        const { fit: handed, misfits } = this.#fitting(
+          await this.#catchUp(configs, mine, () =>
+            this.#rows.keyRowsSince(source.plugin, this.#cursor.startedAt - FENCE_LOOKBACK_MS),
+          ),
+        );
+        if (handed.length > 0) {
+          yield handed;
+          if (this.#stopped) {
+            source.spool?.drop();
+            return 'stopped';
+          }
+        }
+        const pageNumber = this.#cursor.pages ?? 0;
+        await this.#rows.writeSnapshotPage(snapshotOf(this.#cursor), pageNumber, recorded);
+        source.spool?.add(pageNumber, scannedAt, recorded);
+        segments[page.segment] = page.next ? { lastKey: page.next, done: false } : { done: true };
+        const done = segments.every((segment) => segment.done);
+        this.#addToDigest(handed);
+        await this.#save({
+          ...this.#cursor,
+          items: this.#cursor.items + handed.length,
+          invalid: this.#cursor.invalid + invalid,
+          ...this.#mismatched(misfits),
+          pages: pageNumber + 1,
+          ...(done ? { table: this.#cursor.table + 1, segments: [] } : { segments }),
+        });
+        part.pages += 1;
+        if (!done && mustStop()) return pause();
+      }
+    }
+    source.spool?.finish();
+    return 'done';
+  }
+
+  /**
+   * The items of a snapshot a run's earlier plugin scanned, from the spool: a page per key group
+   * (the order of the snapshot's rows), each checked against the plugin's key rows of that group
+   * written since the group's first page was scanned (the plugin was in sync meanwhile). The
+   * checkpoint follows each group.
+   */
+  async *#spooled(
+    part: { pages: number },
+    mustStop: () => boolean,
+  ): AsyncGenerator<readonly SnapshotEntry[], ItemsEnd> {
+    const source = this.#source;
+    const configs = source.tables.map((table) => table.config);
+    for (const group of source.spool!.groups(this.#cursor.after)) {
+      const mine = group.entries.filter((entry) => this.#watched(entry.key));
+      if (mine.length === 0) continue;
+      if (mustStop()) return 'paused';
+      const { fit: handed, misfits } = this.#fitting(
+        await this.#catchUp(configs, mine, () =>
+          this.#rows.keyRowsSince(source.plugin, group.at - FENCE_LOOKBACK_MS, groupOfSnapshotSort(group.after)),
+        ),
+      );
+      if (handed.length > 0) {
+        yield handed;
+        if (this.#stopped) return 'stopped';
+      }
+      this.#addToDigest(handed);
+      await this.#save({
+        ...this.#cursor,
+        items: this.#cursor.items + handed.length,
+        ...this.#mismatched(misfits),
+        after: group.after,
+      });
+      part.pages += 1;
+    }
+    return 'done';
+  }
+
+  /**
+   * The rest of a shared snapshot whose spool is gone (the resync continues in a new invocation):
+   * its recorded keys under the plugin's prefixes, chunk by chunk, read again from the tables.
+   * An item that changed since the scan is handed over as it is now and its position recorded; a
+   * key whose item is gone is handed over as a deletion (the plugin may hold it from before) and
+   * recorded as a tombstone.
+   */
+  async *#reread(part: { pages: number }, mustStop: () => boolean): AsyncGenerator<readonly SnapshotEntry[], ItemsEnd> {
+    const source = this.#source;
+    const snapshot = snapshotOf(this.#cursor);
+    const configs = source.tables.map((table) => table.config);
+    for await (const chunk of this.#rows.snapshotChunks(snapshot, this.#cursor.after)) {
+      const mine = chunk.records.filter(([key]) => this.#watched(key));
+      if (mine.length === 0) continue;
+      if (mustStop()) return 'paused';
+      const items = await readItems(
+        source.dynamodb,
+        configs,
+        mine.map(([key]) => key),
+      );
+      const entries: SnapshotEntry[] = [];
+      const positions: KeyRecord[] = [];
+      for (const [key, recordedVersion] of mine) {
+        const found = items.get(key);
+        if (found === undefined) {
+          entries.push({ op: 'delete', key, ...(recordedVersion === undefined ? {} : { version: recordedVersion }) });
+          positions.push({
+            key,
+            present: false,
+            ...(recordedVersion === undefined ? {} : { version: recordedVersion }),
+          });
+          continue;
+        }
+        entries.push(found);
+        if (found.op === 'put' && found.version !== recordedVersion)
+          positions.push({ key, present: true, ...(found.version === undefined ? {} : { version: found.version }) });
+      }
+      await source.store.writeKeys(source.plugin, positions, snapshot);
+      const { fit, misfits } = this.#fitting(entries);
+      if (fit.length > 0) {
+        yield fit;
+        if (this.#stopped) return 'stopped';
+      }
+      const puts = fit.filter((entry) => entry.op === 'put');
+      this.#addToDigest(puts);
+      await this.#save({
+        ...this.#cursor,
+        items: this.#cursor.items + puts.length,
+        deleted: this.#cursor.deleted + fit.length - puts.length,
+        ...this.#mismatched(misfits),
+        after: chunkEnd(chunk.name),
+      });
+      part.pages += 1;
+    }
+    return 'done';
+  }
+
+  #watched(key: string): boolean {
+    return this.prefixes.some((prefix) => keyMatchesPrefix(key, prefix));
+  }
+
+  /** Adds keys handed over to the digest (when it is known). */
+  #addToDigest(handed: readonly SnapshotEntry[]): void {
+    if (this.#digest)
+      this.#digest = addKeys(
+        this.#digest,
+        handed.map((entry) => entry.key),
+      );
+  }
+
+  /**
+   * Keeps the digest for a later part: written at the end of the items and at each checkpoint
+   * before a continuation, not with every page (a digest is ~6 KB, a write unit 1 KB). A part that
+   * crashes leaves a digest that does not match its cursor, and the sweep then reads every bucket.
+   */
+  async #keepDigest(): Promise<void> {
+    if (this.#digest)
+      await this.#rows.writeDigest(this.#source.plugin, snapshotOf(this.#cursor), this.#digest, this.#cursor.items);
   }
 
   /**
@@ -237,7 +405,7 @@ export class ResyncSnapshot implements Snapshot {
     // their digests disagree, or one is missing (a resync that kept none, a first resync).
     const withRows = new Set([...rows.keys()].map(bucketOf));
     const earlier = previous === undefined ? undefined : await this.#previousDigest(previous);
-    const current = this.#cursor.digest;
+    const current = this.#digest;
     const needed: number[] = [];
     for (let bucket = first; bucket <= last; bucket += 1) {
       const differ =
@@ -246,13 +414,23 @@ export class ResyncSnapshot implements Snapshot {
       if (withRows.has(bucket) || differ) needed.push(bucket);
     }
     if (needed.length === 0) return { gone: [], record: [], stale: [] };
-    const flatten = (byBucket: Map<number, Map<string, SnapshotKey>>) =>
-      new Map([...byBucket.values()].flatMap((keys) => [...keys]));
+    // Snapshots are read a group at a time and may hold other plugins' keys: each is seen through
+    // the prefixes the plugin held it under, in the buckets of this step.
+    const inStep = new Set(needed);
+    const previousView = this.#cursor.previousPrefixes;
+    const flatten = (byBucket: Map<number, Map<string, SnapshotKey>>, view: readonly string[] | undefined) =>
+      new Map(
+        [...byBucket]
+          .filter(([bucket]) => inStep.has(bucket))
+          .flatMap(([, keys]) =>
+            [...keys].filter(([key]) => view === undefined || view.some((prefix) => keyMatchesPrefix(key, prefix))),
+          ),
+      );
     const [before, after] = await Promise.all([
       previous === undefined
         ? new Map<string, SnapshotKey>()
-        : store.snapshotKeys(plugin, previous, needed).then(flatten),
-      store.snapshotKeys(plugin, snapshotOf(this.#cursor), needed).then(flatten),
+        : store.snapshotKeys(previous, needed).then((keys) => flatten(keys, previousView)),
+      store.snapshotKeys(snapshotOf(this.#cursor), needed).then((keys) => flatten(keys, this.prefixes)),
     ]);
     const watched = (key: string) => this.prefixes.some((prefix) => keyMatchesPrefix(key, prefix));
     const configs = this.#source.tables.map((table) => table.config);
@@ -298,7 +476,7 @@ export class ResyncSnapshot implements Snapshot {
     candidates.push(...tableKeys);
     // A key the scan did not find is gone only if the table says so: a change committed while
     // the scan ran can leave a live key out of the snapshot.
-    const live = await stillStored(
+    const live = await readItems(
       this.#source.dynamodb,
       this.#source.tables.map((table) => table.config),
       candidates.map((held) => held.key),
@@ -312,55 +490,74 @@ export class ResyncSnapshot implements Snapshot {
   }
 
   /**
-   * A change delivered while a page was being read (planned just before the resync began) may
-   * already have given the plugin a newer revision of a key than the scanned item. Handing the
-   * older item over would take the plugin back, and recording its revision would let that
-   * change's redelivery apply again after it. Such items are read again (strongly consistent):
-   * the current item is handed over, or, when the key has been deleted since, nothing is (it is
-   * not a current item; its key record is left for the deletion sweep). An item the table still holds
-   * only in its older form (the newer change came over a bus and is not stored yet) is handed
-   * over as scanned, so the table stays the authority.
+   * A change delivered while a page was being read (planned just before the resync began), or,
+   * for a page a run's earlier plugin scanned, since it was scanned, may already have given the
+   * plugin a newer revision of a key than the page's item. Handing the older item over would take
+   * the plugin back, and recording its revision would let that change's redelivery apply again
+   * after it. Such items are read again (strongly consistent): the current item is handed over
+   * and its position recorded (it is newer than the snapshot's record); when the key has been
+   * deleted since, nothing is handed over (it is not a current item) and a tombstone the plugin
+   * was given is recorded again, under this snapshot. An item the table still holds only in its
+   * older form (the newer change came over a bus and is not stored yet) is handed over as
+   * scanned, so the table stays the authority.
+   * @param fence the plugin's key rows written lately (read only when the entries need them).
    */
-  async #catchUp(config: ScanTable['config'], entries: SnapshotEntry[]): Promise<SnapshotEntry[]> {
+  async #catchUp(
+    configs: readonly TableConfig[],
+    entries: SnapshotEntry[],
+    fence: () => Promise<Map<string, HeldKey>>,
+  ): Promise<SnapshotEntry[]> {
     if (entries.length === 0 || !this.#source.fence) return entries;
-    const held = await this.#rows.keyRowsSince(this.#source.plugin, this.#cursor.startedAt - FENCE_LOOKBACK_MS);
-    return (
-      await Promise.all(
-        entries.map(async (entry): Promise<SnapshotEntry | undefined> => {
-          // A key no delivery touched since the scan began is as the scan read it. One that was
-          // touched is read again, unless what the plugin was given is not newer than the item
-          // read (by version, where both have one).
-          const holds = held.get(entry.key);
-          if (holds === undefined) return entry;
-          if (
-            entry.op === 'put' &&
-            holds.version !== undefined &&
-            entry.version !== undefined &&
-            compareRevisions(holds.version, entry.version) <= 0
-          )
-            return entry;
-          const { Item } = await this.#source.dynamodb.send(
-            new GetItemCommand({ TableName: config.name, Key: itemKeyOf(config, entry.key), ConsistentRead: true }),
-          );
-          // Deleted since the page was read: not a current item; the deletion sweep settles the key.
-          if (!Item) return undefined;
-          const version = versionOfItem(config, Item);
-          return {
-            op: 'put',
-            key: entry.key,
-            value: valueOfItem(config, Item),
-            ...(version === undefined ? {} : { version }),
-          };
-        }),
-      )
-    ).filter((entry): entry is SnapshotEntry => entry !== undefined);
+    const held = await fence();
+    const positions: KeyRecord[] = [];
+    const handed = await Promise.all(
+      entries.map(async (entry): Promise<SnapshotEntry | undefined> => {
+        // A key no delivery touched lately is as the scan read it. One that was touched is read
+        // again, unless what the plugin was given is not newer than the item read (by version,
+        // where both have one).
+        const holds = held.get(entry.key);
+        if (holds === undefined) return entry;
+        if (
+          entry.op === 'put' &&
+          holds.version !== undefined &&
+          entry.version !== undefined &&
+          compareRevisions(holds.version, entry.version) <= 0
+        )
+          return entry;
+        const config = tableOfKey(configs, entry.key)!;
+        const { Item } = await this.#source.dynamodb.send(
+          new GetItemCommand({ TableName: config.name, Key: itemKeyOf(config, entry.key), ConsistentRead: true }),
+        );
+        const revision = holds.revision === undefined ? {} : { revision: holds.revision };
+        if (!Item) {
+          if (!holds.present)
+            positions.push({
+              key: entry.key,
+              present: false,
+              ...revision,
+              ...(holds.version === undefined ? {} : { version: holds.version }),
+            });
+          return undefined;
+        }
+        const version = versionOfItem(config, Item);
+        positions.push({ key: entry.key, present: true, ...revision, ...(version === undefined ? {} : { version }) });
+        return {
+          op: 'put',
+          key: entry.key,
+          value: valueOfItem(config, Item),
+          ...(version === undefined ? {} : { version }),
+        };
+      }),
+    );
+    await this.#source.store.writeKeys(this.#source.plugin, positions, snapshotOf(this.#cursor));
+    return handed.filter((entry): entry is SnapshotEntry => entry !== undefined);
   }
 
   /**
    * The entries whose value fits the plugin's schema, and the keys of those that do not. An item
-   * that does not fit is neither handed over nor recorded in the snapshot, and since the table
-   * still holds it, the deletion sweep does not report it deleted either: the plugin keeps what
-   * it held of the key, and the resync's feedback counts it.
+   * that does not fit is not handed over, but the snapshot records it (the table holds it), so the
+   * deletion sweep does not report it deleted either: the plugin keeps what it held of the key,
+   * and the resync's feedback counts it.
    */
   #fitting(entries: SnapshotEntry[]): { fit: SnapshotEntry[]; misfits: string[] } {
     const { schema, plugin } = this.#source;
@@ -375,8 +572,17 @@ export class ResyncSnapshot implements Snapshot {
     return { fit, misfits };
   }
 
-  // The previous snapshot's digest, read once per part from the status row (it is the plugin's
-  // current snapshot until this resync finishes).
+  /** The cursor's count and first keys of items that did not fit, with `misfits` added. */
+  #mismatched(misfits: readonly string[]): Pick<PluginCursor, 'mismatched' | 'mismatchedKeys'> {
+    if (misfits.length === 0) return {};
+    return {
+      mismatched: (this.#cursor.mismatched ?? 0) + misfits.length,
+      mismatchedKeys: [...(this.#cursor.mismatchedKeys ?? []), ...misfits].slice(0, MISMATCHED_KEYS),
+    };
+  }
+
+  // The previous snapshot's digest, read once per part (it is the plugin's current snapshot until
+  // this resync finishes).
   #earlier: Promise<SnapshotDigest | undefined> | undefined;
   #previousDigest(previous: string): Promise<SnapshotDigest | undefined> {
     this.#earlier ??= this.#rows.snapshotDigest(this.#source.plugin, previous);
@@ -413,14 +619,17 @@ const FENCE_LOOKBACK_MS = 15 * 60_000;
  */
 export const TOMBSTONE_RETENTION_MS = 14 * 24 * 60 * 60 * 1000;
 
-/** The keys that still have an item in their table (strongly consistent reads, 100 keys a call). */
-async function stillStored(
+/**
+ * The current items of keys, by key, as snapshot entries (strongly consistent reads, 100 keys a
+ * call); a key whose item is gone is absent.
+ */
+async function readItems(
   dynamodb: DynamoDBClient,
   tables: readonly TableConfig[],
   keys: readonly string[],
-): Promise<Set<string>> {
-  if (keys.length === 0) return new Set();
-  const live = new Set<string>();
+): Promise<Map<string, SnapshotEntry>> {
+  const found = new Map<string, SnapshotEntry>();
+  if (keys.length === 0) return found;
   const byTable = new Map<TableConfig, string[]>();
   for (const key of keys) {
     const table = tableOfKey(tables, key);
@@ -439,7 +648,16 @@ async function stillStored(
               },
             }),
           );
-          for (const item of result.Responses?.[table.name] ?? []) live.add(keyOfItem(table, item));
+          for (const item of result.Responses?.[table.name] ?? []) {
+            const key = keyOfItem(table, item);
+            const version = versionOfItem(table, item);
+            found.set(key, {
+              op: 'put',
+              key,
+              value: valueOfItem(table, item),
+              ...(version === undefined ? {} : { version }),
+            });
+          }
           const unread = new Set(
             (result.UnprocessedKeys?.[table.name]?.Keys ?? []).map((item) => keyOfItem(table, item)),
           );
@@ -455,7 +673,7 @@ async function stillStored(
       if (outcome.failed.length > 0) {
         throw new DatasyncError(
           'SCAN_FAILED',
-          `could not check ${outcome.failed.length} key(s) of table ${table.name} before reporting them deleted: ${outcome.failed[0]!.reason}`,
+          `could not read ${outcome.failed.length} key(s) of table ${table.name} again: ${outcome.failed[0]!.reason}`,
           {
             details: { table: table.name },
           },
@@ -463,5 +681,5 @@ async function stillStored(
       }
     }
   }
-  return live;
+  return found;
 }

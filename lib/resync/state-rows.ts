@@ -20,6 +20,7 @@ import {
   rowKey,
   stateTableOf,
   type HeldKey,
+  type StateRow,
   type StateTable,
   type SyncStateStore,
 } from '../state/store.ts';
@@ -33,10 +34,13 @@ import {
   withLease,
   type LeaseHold,
 } from './lease.ts';
+import { decodeSnapshotRow, encodeSnapshotRows, type SnapshotRecord } from '../state/snapshot-rows.ts';
 import {
   BUCKETS,
+  LAYOUT_VERSION,
   SORT,
-  bucketOf,
+  chunkOfSnapshotSort,
+  digestSort,
   keyOfSort,
   keyRowKey,
   keyRowRanges,
@@ -53,6 +57,14 @@ export interface HeldChange {
   readonly change: Change;
 }
 
+/** A snapshot a run shares among its plugins that read the same tables. */
+export interface SharedSnapshot {
+  /** The run that scanned it. */
+  readonly resyncId: string;
+  /** The plugins that may hold it. */
+  readonly plugins: readonly string[];
+}
+
 /** A resync run: the plugins it covers, in order, and how many of them are finished. */
 export interface RunRow {
   readonly resyncId: string;
@@ -63,10 +75,10 @@ export interface RunRow {
   readonly startedAt: string;
   /** When the request that started the run was made, if it said (see `ResyncRequest.requestedAt`). */
   readonly requestedAt?: string;
+  /** The snapshots the run shares among its plugins, released when it ends. */
+  readonly shared?: readonly string[];
 }
 
-/** Characters of keys and revisions per snapshot row: at most 3 bytes each in UTF-8, so rows stay under DynamoDB's 400 KB. */
-const SNAPSHOT_ROW_CHARS = 100_000;
 /** Takes of a lease tried when each refusal turns out to have been a lease freed meanwhile. */
 const TAKE_ATTEMPTS = 3;
 
@@ -86,38 +98,25 @@ export class ResyncRows {
   }
 
   /**
-   * Records the keys a resync handed over on one page of its snapshot: one row per bucket the
-   * page's keys fall in. Writing the same page again (after a crash before the checkpoint)
-   * overwrites the rows of the buckets it writes; a bucket only the crashed write had stays, so
-   * a key deleted in between looks present until the next resync (its held delete still follows).
+   * Records the keys a resync scanned on one page: one row per key group the page's keys fall in.
+   * Writing the same page again (after a crash before the checkpoint) overwrites the rows of the
+   * groups it writes; a group only the crashed write had stays, so a key deleted in between looks
+   * present until the next resync (its held delete still follows).
    */
   async writeSnapshotPage(
-    plugin: string,
-    resyncId: string,
+    snapshot: string,
     page: number,
     entries: ReadonlyArray<{ key: string; version?: Revision }>,
   ): Promise<void> {
-    const byBucket = new Map<number, Array<[string] | [string, Revision]>>();
-    for (const { key, version } of entries) {
-      const bucket = bucketOf(key);
-      let list = byBucket.get(bucket);
-      if (!list) {
-        list = [];
-        byBucket.set(bucket, list);
-      }
-      list.push(version === undefined ? [key] : [key, version]);
-    }
-    const partition = snapshotPartition(plugin, resyncId);
+    const partition = snapshotPartition(snapshot);
     const at = { N: String(Date.now()) };
-    const requests: WriteRequest[] = [];
-    for (const [bucket, list] of byBucket) {
-      for (const [part, text] of splitJson(list, SNAPSHOT_ROW_CHARS).entries()) {
-        requests.push({
-          PutRequest: { Item: { ...rowKey(partition, snapshotSort(bucket, page, part)), keys: { S: text }, at } },
-        });
-      }
-    }
-    await this.#table.batchWrite(requests);
+    await this.#table.batchWrite(
+      encodeSnapshotRows(
+        entries.map(({ key, version }): SnapshotRecord => (version === undefined ? [key] : [key, version])),
+      ).map(({ group, part, attributes }) => ({
+        PutRequest: { Item: { ...rowKey(partition, snapshotSort(group, page, part)), ...attributes, at } },
+      })),
+    );
   }
 
   /** The plugin's positions in the key rows of buckets `first` to `last`. */
@@ -141,40 +140,145 @@ export class ResyncRows {
     return keys;
   }
 
-  /** The plugin's positions recorded at or after `since` (milliseconds since the epoch). */
-  async keyRowsSince(plugin: string, since: number): Promise<Map<string, HeldKey>> {
+  /**
+   * The plugin's positions recorded at or after `since` (milliseconds since the epoch), in the key
+   * rows of one group of buckets or of all of them.
+   */
+  async keyRowsSince(plugin: string, since: number, group?: number): Promise<Map<string, HeldKey>> {
     const recent = new Map<string, HeldKey>();
-    for (const [key, position] of await this.keyRows(plugin, 0, BUCKETS - 1)) {
+    const [first, last] = group === undefined ? [0, BUCKETS - 1] : [group * 16, group * 16 + 15];
+    for (const [key, position] of await this.keyRows(plugin, first, last)) {
       if ((position.at ?? 0) >= since) recent.set(key, position);
     }
     return recent;
   }
 
   /**
+   * The keys a snapshot records, chunk by chunk in the order of its rows (a chunk is one group's
+   * rows from one page), from the position `after` on (see `chunkEnd`, `groupEnd`).
+   */
+  async *snapshotChunks(snapshot: string, after?: string): AsyncGenerator<{ name: string; records: SnapshotRecord[] }> {
+    const partition = snapshotPartition(snapshot);
+    // Rows sort by chunk then part; `$` sorts after every group's rows (and before `~meta`).
+    const from = after ?? '0#';
+    let startKey: StateRow | undefined;
+    let current: { name: string; records: SnapshotRecord[] } | undefined;
+    do {
+      const page = await this.#table.call(`read snapshot ${snapshot}`, () =>
+        this.#table.dynamodb.send(
+          new QueryCommand({
+            TableName: this.#table.name,
+            KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to',
+            ExpressionAttributeValues: { ':pk': { S: partition }, ':from': { S: from }, ':to': { S: 'f$' } },
+            ConsistentRead: true,
+            ...(startKey ? { ExclusiveStartKey: startKey } : {}),
+          }),
+        ),
+      );
+      for (const row of page.Items ?? []) {
+        const name = chunkOfSnapshotSort(row.sk!.S!);
+        if (current && current.name !== name) {
+          yield current;
+          current = undefined;
+        }
+        current ??= { name, records: [] };
+        current.records.push(...decodeSnapshotRow(row));
+      }
+      startKey = page.LastEvaluatedKey;
+    } while (startKey);
+    if (current) yield current;
+  }
+
+  /**
    * Removes the plugin's snapshots other than those named (the current one and the running
-   * one): older ones and those of resyncs that never finished. The status row lists them.
+   * one): older ones and those of resyncs that never finished. The status row lists them. A
+   * snapshot shared with other plugins is only forgotten by this one; its rows go with the last
+   * plugin that forgets it (see `releaseShared`).
    */
   async removeSnapshots(plugin: string, keep: readonly string[]): Promise<void> {
     const listed = (await this.#store.status(plugin))?.snapshots?.SS ?? [];
-    for (const resyncId of listed.filter((id) => !keep.includes(id))) {
-      const partition = snapshotPartition(plugin, resyncId);
-      const rows: WriteRequest[] = [];
-      await this.#table.queryAll(
-        `list the snapshot rows of ${plugin}`,
-        {
-          KeyConditionExpression: 'pk = :pk',
-          ProjectionExpression: 'sk',
-          ExpressionAttributeValues: { ':pk': { S: partition } },
-        },
-        (row) => rows.push({ DeleteRequest: { Key: rowKey(partition, row.sk!.S!) } }),
+    for (const snapshot of listed.filter((id) => !keep.includes(id))) {
+      const shared = await this.#sharedMeta(snapshot);
+      if (!shared) await this.#deleteSnapshot(snapshot);
+      await this.#table.call(`forget a digest of ${plugin}`, () =>
+        this.#table.dynamodb.send(
+          new DeleteItemCommand({
+            TableName: this.#table.name,
+            Key: rowKey(pluginPartition(plugin), digestSort(snapshot)),
+          }),
+        ),
       );
-      await this.#table.batchWrite(rows);
       await this.#table.update(plugin, `forget a snapshot of ${plugin}`, {
         UpdateExpression: 'DELETE #snapshots :id',
         ExpressionAttributeNames: { '#snapshots': 'snapshots' },
-        ExpressionAttributeValues: { ':id': { SS: [resyncId] } },
+        ExpressionAttributeValues: { ':id': { SS: [snapshot] } },
       });
+      if (shared) await this.releaseShared(snapshot, shared);
     }
+  }
+
+  /**
+   * Records a snapshot that a run shares among its plugins: the run, and the plugins that may
+   * come to hold it. Written before any of its pages.
+   */
+  async createShared(snapshot: string, meta: SharedSnapshot): Promise<void> {
+    await this.#table.call(`record shared snapshot ${snapshot}`, () =>
+      this.#table.dynamodb.send(
+        new PutItemCommand({
+          TableName: this.#table.name,
+          Item: {
+            ...rowKey(snapshotPartition(snapshot), SORT.meta),
+            resyncId: { S: meta.resyncId },
+            plugins: { SS: [...meta.plugins] },
+          },
+        }),
+      ),
+    );
+  }
+
+  /**
+   * Removes a shared snapshot's rows once nothing can hold it any more: its run has ended and none
+   * of its plugins lists it (as its current snapshot or the one a resync of it is recording). Each
+   * plugin forgets it before this looks, so of two plugins forgetting it at once, at least one
+   * sees the other's done.
+   */
+  async releaseShared(snapshot: string, meta?: SharedSnapshot): Promise<void> {
+    const shared = meta ?? (await this.#sharedMeta(snapshot));
+    if (!shared) return;
+    if (await this.run(shared.resyncId)) return;
+    const states = await this.#table.call(`read the holders of snapshot ${snapshot}`, () =>
+      this.#store.statusRows(shared.plugins),
+    );
+    if (states.some((row) => row?.snapshots?.SS?.includes(snapshot))) return;
+    await this.#deleteSnapshot(snapshot);
+  }
+
+  async #deleteSnapshot(snapshot: string): Promise<void> {
+    const partition = snapshotPartition(snapshot);
+    const rows: WriteRequest[] = [];
+    await this.#table.queryAll(
+      `list the rows of snapshot ${snapshot}`,
+      {
+        KeyConditionExpression: 'pk = :pk',
+        ProjectionExpression: 'sk',
+        ExpressionAttributeValues: { ':pk': { S: partition } },
+      },
+      (row) => rows.push({ DeleteRequest: { Key: rowKey(partition, row.sk!.S!) } }),
+    );
+    await this.#table.batchWrite(rows);
+  }
+
+  async #sharedMeta(snapshot: string): Promise<SharedSnapshot | undefined> {
+    const { Item } = await this.#table.call(`read snapshot ${snapshot}`, () =>
+      this.#table.dynamodb.send(
+        new GetItemCommand({
+          TableName: this.#table.name,
+          Key: rowKey(snapshotPartition(snapshot), SORT.meta),
+          ConsistentRead: true,
+        }),
+      ),
+    );
+    return Item?.resyncId?.S ? { resyncId: Item.resyncId.S, plugins: Item.plugins?.SS ?? [] } : undefined;
   }
 
   /**
@@ -296,11 +400,12 @@ export class ResyncRows {
       `save the resync checkpoint of ${plugin}`,
       withLease(
         {
-          set: '#status = :status, resyncId = :id, startedAt = :started, checkpoint = :cursor, updatedAt = :now',
+          set: '#status = :status, resyncId = :id, startedAt = :started, checkpoint = :cursor, #layout = :layout, updatedAt = :now',
           add: '#snapshots :snapshot',
-          names: { '#status': 'status', '#snapshots': 'snapshots' },
+          names: { '#status': 'status', '#snapshots': 'snapshots', '#layout': 'layout' },
           values: {
             ':status': { S: 'resyncing' },
+            ':layout': { N: String(LAYOUT_VERSION) },
             ':id': { S: cursor.resyncId },
             ':snapshot': { SS: [snapshotOf(cursor)] },
             ':started': { S: new Date(cursor.startedAt).toISOString() },
@@ -314,9 +419,10 @@ export class ResyncRows {
   }
 
   /**
-   * Records a finished resync: the plugin is `in-sync`, its snapshot is the current one, its
-   * failures and checkpoint are cleared. With `hold`, only while this invocation holds the lease,
-   * which it keeps (held changes are applied once more before it is released).
+   * Records a finished resync: the plugin is `in-sync`, its snapshot (seen through `prefixes`) is
+   * the current one, its failures and checkpoint are cleared. With `hold`, only while this
+   * invocation holds the lease, which it keeps (held changes are applied once more before it is
+   * released).
    * @throws ResyncBusyError when the lease was taken over.
    */
   async finishResync(
@@ -324,7 +430,7 @@ export class ResyncRows {
     result: {
       resyncId: string;
       snapshot?: string;
-      digest?: SnapshotDigest;
+      prefixes?: readonly string[];
       startedAt: number;
       items: number;
       deleted: number;
@@ -338,24 +444,43 @@ export class ResyncRows {
       `record the resync of ${plugin}`,
       withLease(
         {
-          set: '#status = :status, resyncId = :id, snapshotId = :snapshot, snapshotDigest = :digest, startedAt = :started, finishedAt = :now, itemCount = :items, deletedCount = :deleted, failures = :zero, updatedAt = :now',
-          remove: 'checkpoint, lastError',
-          names: { '#status': 'status' },
+          set: `#status = :status, resyncId = :id, snapshotId = :snapshot, ${result.prefixes ? 'snapshotPrefixes = :prefixes, ' : ''}startedAt = :started, finishedAt = :now, itemCount = :items, deletedCount = :deleted, failures = :zero, #layout = :layout, updatedAt = :now`,
+          remove: `checkpoint, lastError${result.prefixes ? '' : ', snapshotPrefixes'}`,
+          names: { '#status': 'status', '#layout': 'layout' },
           values: {
             ':status': { S: 'in-sync' },
             ':id': { S: result.resyncId },
             ':snapshot': { S: result.snapshot ?? result.resyncId },
-            ':digest': {
-              S: JSON.stringify({ snapshot: result.snapshot ?? result.resyncId, buckets: result.digest ?? null }),
-            },
+            ...(result.prefixes ? { ':prefixes': { S: JSON.stringify(result.prefixes) } } : {}),
             ':started': { S: new Date(result.startedAt).toISOString() },
             ':now': { S: new Date(now).toISOString() },
             ':items': { N: String(result.items) },
             ':deleted': { N: String(result.deleted) },
             ':zero': { N: '0' },
+            ':layout': { N: String(LAYOUT_VERSION) },
           },
         },
         hold ? renewClause(hold, now) : undefined,
+      ),
+    );
+  }
+
+  /**
+   * Records the digest of the keys a resync has handed over to the plugin for a snapshot, and how
+   * many items that is (a digest stands for the cursor with that count). Kept apart from the
+   * status row, which every delivery reads and every page rewrites: a digest is ~6 KB.
+   */
+  async writeDigest(plugin: string, snapshot: string, digest: SnapshotDigest, items: number): Promise<void> {
+    await this.#table.call(`record the digest of ${plugin}`, () =>
+      this.#table.dynamodb.send(
+        new PutItemCommand({
+          TableName: this.#table.name,
+          Item: {
+            ...rowKey(pluginPartition(plugin), digestSort(snapshot)),
+            items: { N: String(items) },
+            buckets: { S: JSON.stringify(digest) },
+          },
+        }),
       ),
     );
   }
@@ -375,10 +500,11 @@ export class ResyncRows {
       `record the failed resync of ${plugin}`,
       withLease(
         {
-          set: '#status = :status, resyncId = :id, finishedAt = :now, lastError = :error, updatedAt = :now',
-          names: { '#status': 'status' },
+          set: '#status = :status, resyncId = :id, finishedAt = :now, lastError = :error, #layout = :layout, updatedAt = :now',
+          names: { '#status': 'status', '#layout': 'layout' },
           values: {
             ':status': { S: 'out-of-sync' },
+            ':layout': { N: String(LAYOUT_VERSION) },
             ':id': { S: resyncId },
             ':now': { S: new Date(now).toISOString() },
             ':error': { S: JSON.stringify(error) },
@@ -407,11 +533,22 @@ export class ResyncRows {
       throw new ResyncBusyError(plugin, hold!.resyncId, recordedLease(await this.#store.status(plugin)), true);
   }
 
-  /** The digest of the plugin's current snapshot, if it is the one named and has one. */
-  async snapshotDigest(plugin: string, snapshot: string): Promise<SnapshotDigest | undefined> {
-    const text = (await this.#store.status(plugin))?.snapshotDigest?.S;
-    const recorded = text ? (JSON.parse(text) as { snapshot: string; buckets: SnapshotDigest | null }) : undefined;
-    return recorded?.snapshot === snapshot && recorded.buckets ? recorded.buckets : undefined;
+  /**
+   * The digest of what the plugin was handed for a snapshot, if one was recorded (and, with
+   * `items`, only if it stands for that many items).
+   */
+  async snapshotDigest(plugin: string, snapshot: string, items?: number): Promise<SnapshotDigest | undefined> {
+    const { Item } = await this.#table.call(`read the digest of ${plugin}`, () =>
+      this.#table.dynamodb.send(
+        new GetItemCommand({
+          TableName: this.#table.name,
+          Key: rowKey(pluginPartition(plugin), digestSort(snapshot)),
+          ConsistentRead: true,
+        }),
+      ),
+    );
+    if (!Item?.buckets?.S || (items !== undefined && Number(Item.items?.N) !== items)) return undefined;
+    return JSON.parse(Item.buckets.S) as SnapshotDigest;
   }
 
   /** The run row of a resync, if it exists. */
@@ -485,23 +622,4 @@ export function resyncRows(store: SyncStateStore): ResyncRows {
 /** A run row as stored. */
 function runItem(run: RunRow): Record<string, AttributeValue> {
   return { ...rowKey(runPartition(run.resyncId), SORT.run), run: { S: JSON.stringify(run) } };
-}
-
-/** JSON texts of consecutive slices of `list`, each at most about `limit` characters. */
-function splitJson(list: readonly unknown[], limit: number): string[] {
-  const texts: string[] = [];
-  let slice: string[] = [];
-  let length = 2;
-  for (const element of list) {
-    const text = JSON.stringify(element);
-    if (slice.length > 0 && length + text.length + 1 > limit) {
-      texts.push(`[${slice.join(',')}]`);
-      slice = [];
-      length = 2;
-    }
-    slice.push(text);
-    length += text.length + 1;
-  }
-  if (slice.length > 0) texts.push(`[${slice.join(',')}]`);
-  return texts;
 }

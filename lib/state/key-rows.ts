@@ -79,7 +79,10 @@ export function formatPosition(record: KeyRecord, at: number, under: string | un
     record.present ? '1' : '0',
     at.toString(36),
     under === undefined ? '' : snapshotTag(under),
-    randomInt(2 ** 40).toString(36),
+    // Fixed width, so a position's size (and what a write of it costs) does not vary.
+    randomInt(2 ** 40)
+      .toString(36)
+      .padStart(8, '0'),
   ].join('|');
 }
 

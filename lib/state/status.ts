@@ -1,5 +1,7 @@
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
+import { StateLayoutError } from '../errors.ts';
 import type { FeedbackError } from '../feedback/record.ts';
+import { LAYOUT_VERSION } from './table.ts';
 
 /**
  * Where a plugin stands. Only an `in-sync` plugin receives changes; for the others they are held
@@ -32,8 +34,6 @@ export interface PluginCursor {
    * run again after it finished records a new snapshot instead of mixing with the one in use.
    */
   readonly snapshot?: string;
-  /** Per key bucket, a count and a hash sum of the keys handed over so far (`resync/digest.ts`). */
-  readonly digest?: Readonly<Record<string, readonly [number, number]>>;
   /** Snapshot pages recorded so far (numbers the next one). */
   readonly pages?: number;
   /** The snapshot the plugin held when the resync began (what the deletion sweep compares with). */
@@ -42,6 +42,21 @@ export interface PluginCursor {
   readonly bucket?: number;
   /** Items in the plugin's tables as DynamoDB last estimated them (for progress bars). */
   readonly estimatedItems?: number;
+  /**
+   * Where the snapshot's items come from: `scan` (the default), the plugin scans its tables and
+   * records what it read; `spool`, the pages a run's earlier plugin scanned into a snapshot shared
+   * with this one, from this invocation's memory; `rows`, the rest of such a snapshot after a
+   * checkpoint, its recorded keys read again from the tables.
+   */
+  readonly source?: 'scan' | 'spool' | 'rows';
+  /** With `scan`: the prefixes whose items the snapshot records, when it is shared with later plugins. */
+  readonly record?: readonly string[];
+  /** With `spool` or `rows`: the position in the shared snapshot's rows past those handed over. */
+  readonly after?: string;
+  /** With `rows`: keys the shared snapshot records that the tables no longer held. */
+  readonly absent?: readonly string[];
+  /** The prefixes the plugin saw its previous snapshot through (absent: all its keys). */
+  readonly previousPrefixes?: readonly string[];
 }
 
 /** One plugin's sync state, as `readPluginStates` reports it (e.g. for a CLI `status` command). */
@@ -116,4 +131,23 @@ export function readCursor(row: Record<string, AttributeValue> | undefined): Plu
 
 function optional<K extends string, V>(name: K, value: V | undefined): { [P in K]?: V } {
   return (value === undefined ? {} : { [name]: value }) as { [P in K]?: V };
+}
+
+/**
+ * Checks that a plugin's status row was written by this layout of the state table. A row that
+ * records a resync (it has a `status`) carries the layout's version; one without it, or with
+ * another, was written by another version of serverless-datasync, whose snapshots and positions
+ * this one would misread (and so apply changes twice or miss deletions).
+ * @throws StateLayoutError naming the table, the plugin and what to do.
+ */
+export function checkLayout(table: string, plugin: string, row: Record<string, AttributeValue> | undefined): void {
+  if (row?.status === undefined) return;
+  const layout = Number(row.layout?.N ?? 0);
+  if (layout !== LAYOUT_VERSION) throw new StateLayoutError(table, plugin, layout, LAYOUT_VERSION);
+}
+
+/** The prefixes under which a plugin holds its current snapshot's keys (absent: all of them). */
+export function viewPrefixes(row: Record<string, AttributeValue> | undefined): string[] | undefined {
+  const text = row?.snapshotPrefixes?.S;
+  return text === undefined ? undefined : (JSON.parse(text) as string[]);
 }

@@ -29,13 +29,18 @@ import {
   type KeyRecord,
   type PositionWrite,
 } from './key-rows.ts';
+import { keyMatchesPrefix } from '../model/key.ts';
+import { decodeSnapshotRow } from './snapshot-rows.ts';
+import { checkLayout, viewPrefixes } from './status.ts';
 import {
   BUCKETS,
+  SNAPSHOT_GROUPS,
   SORT,
   bucketOf,
-  bucketOfSnapshotSort,
-  bucketRange,
   bucketRuns,
+  groupOf,
+  groupOfSnapshotSort,
+  groupRange,
   heldSort,
   keyRowKey,
   pluginPartition,
@@ -68,7 +73,7 @@ export interface SnapshotKey {
 }
 
 const BATCH_GET_LIMIT = 100;
-/** Runs of missing snapshot buckets past which the whole snapshot is read in one Query. */
+/** Runs of missing snapshot groups past which the whole snapshot is read in one Query. */
 const WHOLE_SNAPSHOT_RUNS = 4;
 /** Snapshot keys kept in memory per store, for lookups (whole buckets are kept or dropped). */
 const SNAPSHOT_CACHE_KEYS = 200_000;
@@ -120,10 +125,15 @@ export class SyncStateStore {
   readonly tableName: string;
   readonly #dynamodb: DynamoDBClient;
   readonly #writeConcurrency: number;
-  // Buckets of finished snapshots by plugin, snapshot and bucket. A snapshot never changes once
-  // it is a plugin's current one, so its buckets can be kept as long as memory allows.
+  // Buckets of finished snapshots by snapshot and bucket. A snapshot never changes once it is a
+  // plugin's current one, so its buckets can be kept as long as memory allows.
   readonly #buckets = new Map<string, Map<string, SnapshotKey>>();
   #cachedKeys = 0;
+  // Snapshot reads in flight, so plugins that share a snapshot wait for one read.
+  readonly #reading = new Map<
+    string,
+    { buckets: ReadonlySet<number>; done: Promise<Map<number, Map<string, SnapshotKey>>> }
+  >();
 
   constructor(options: SyncStateOptions = {}) {
     this.tableName = stateTableName(options.stateTable);
@@ -157,20 +167,28 @@ export class SyncStateStore {
 
   /** The state of each named plugin, in the order given. */
   async states(plugins: readonly string[]): Promise<PluginState[]> {
+    const rows = await this.statusRows(plugins);
+    return plugins.map((plugin, index) => toPluginState(plugin, rows[index]));
+  }
+
+  /** The status rows of the named plugins (strongly consistent), in the order given. */
+  async statusRows(plugins: readonly string[]): Promise<Array<StateRow | undefined>> {
     const rows = await this.#batchGet(plugins.map((plugin) => ({ pk: pluginPartition(plugin), sk: SORT.status })));
-    return plugins.map((plugin) => toPluginState(plugin, rows.get(rowId(pluginPartition(plugin), SORT.status))));
+    return plugins.map((plugin) => rows.get(rowId(pluginPartition(plugin), SORT.status)));
   }
 
   /**
    * Where each plugin stands: its status row, and what it holds for each of its keys. That is the
    * later of its position in the key's row and its entry in its current snapshot (or, for one
-   * plugin, in `snapshot`: a resync applying the changes held during it reads its own, before it
-   * becomes current). The status rows and the key rows are read together with BatchGetItem, 100
-   * rows a call; snapshot buckets come from memory, or are read once and kept.
+   * plugin, in `snapshot`, seen through `prefixes`: a resync applying the changes held during it
+   * reads its own, before it becomes current). The status rows and the key rows are read together
+   * with BatchGetItem, 100 rows a call; snapshot buckets come from memory, or are read once and
+   * kept, once for every plugin that holds the same snapshot.
+   * @throws DatasyncError `CONFIGURATION` when a status row was written by another layout.
    */
   async positions(
     shares: ReadonlyArray<{ plugin: string; keys: Iterable<string> }>,
-    options: { snapshot?: string } = {},
+    options: { snapshot?: string; prefixes?: readonly string[] } = {},
   ): Promise<Map<string, { status: StateRow | undefined; keys: Map<string, HeldKey> }>> {
     const wanted = shares.map(({ plugin, keys }) => ({ plugin, keys: [...new Set(keys)] }));
     const allKeys = [...new Set(wanted.flatMap((share) => share.keys))];
@@ -182,6 +200,7 @@ export class SyncStateStore {
     await Promise.all(
       wanted.map(async ({ plugin, keys }) => {
         const status = rows.get(rowId(pluginPartition(plugin), SORT.status));
+        checkLayout(this.tableName, plugin, status);
         const held = new Map<string, HeldKey>();
         const attribute = positionAttribute(plugin);
         for (const key of keys) {
@@ -191,10 +210,14 @@ export class SyncStateStore {
         }
         const snapshot = options.snapshot ?? status?.snapshotId?.S;
         if (snapshot !== undefined && keys.length > 0) {
-          const buckets = await this.#snapshotBuckets(plugin, snapshot, new Set(keys.map(bucketOf)));
+          // A snapshot can hold other plugins' keys too: the plugin holds those under the
+          // prefixes it had when the snapshot was handed over.
+          const view = options.snapshot === undefined ? viewPrefixes(status) : options.prefixes;
+          const inView = (key: string) => view === undefined || view.some((prefix) => keyMatchesPrefix(key, prefix));
+          const buckets = await this.#snapshotBuckets(snapshot, new Set(keys.filter(inView).map(bucketOf)));
           const tag = snapshotTag(snapshot);
           for (const key of keys) {
-            const entry = buckets.get(bucketOf(key))?.get(key);
+            const entry = inView(key) ? buckets.get(bucketOf(key))?.get(key) : undefined;
             const row = held.get(key);
             if (entry && (row === undefined || (row.under !== tag && (row.at ?? 0) < entry.at))) {
               held.set(key, snapshotHeld(entry, row));
@@ -211,43 +234,50 @@ export class SyncStateStore {
   async heldKeys(
     plugin: string,
     keys: Iterable<string>,
-    options: { snapshot?: string } = {},
+    options: { snapshot?: string; prefixes?: readonly string[] } = {},
   ): Promise<{ status: StateRow | undefined; keys: Map<string, HeldKey> }> {
     return (await this.positions([{ plugin, keys }], options)).get(plugin)!;
   }
 
   /**
    * The keys a snapshot holds in the given buckets (the latest record of each), by bucket: one
-   * Query per run of consecutive buckets, a few at once.
+   * Query per run of consecutive groups (16 buckets each), a few at once, or with `whole` one
+   * for the whole snapshot. Every bucket of the groups read is in the answer.
    */
   async snapshotKeys(
-    plugin: string,
-    resyncId: string,
+    snapshot: string,
     buckets: Iterable<number>,
     whole = false,
   ): Promise<Map<number, Map<string, SnapshotKey>>> {
     const found = new Map<number, Map<string, SnapshotKey>>();
-    for (const bucket of buckets) found.set(bucket, new Map());
+    const groups = new Set<number>();
+    for (const bucket of buckets) groups.add(groupOf(bucket));
+    for (const group of whole ? Array.from({ length: SNAPSHOT_GROUPS }, (_, group) => group) : groups)
+      for (let bucket = group * 16; bucket < group * 16 + 16; bucket += 1) found.set(bucket, new Map());
+    const add = (row: StateRow) => {
+      if (groupOfSnapshotSort(row.sk!.S!) === undefined) return;
+      const at = Number(row.at?.N ?? 0);
+      for (const [key, version] of decodeSnapshotRow(row)) {
+        // A key recorded twice (a page read again after a crash) keeps its latest record.
+        const keys = found.get(bucketOf(key))!;
+        const known = keys.get(key);
+        if (known === undefined || known.at <= at) keys.set(key, { at, ...(version === undefined ? {} : { version }) });
+      }
+    };
+    const action = `read snapshot ${snapshot}`;
     if (whole) {
       await this.#queryAll(
-        `read the snapshot of ${plugin}`,
+        action,
         {
           KeyConditionExpression: 'pk = :pk',
-          ExpressionAttributeValues: { ':pk': { S: snapshotPartition(plugin, resyncId) } },
+          ExpressionAttributeValues: { ':pk': { S: snapshotPartition(snapshot) } },
         },
-        (row) => addSnapshotRow(found.get(bucketOfSnapshotSort(row.sk!.S!))!, row),
+        add,
       );
       return found;
     }
-    await forEachConcurrently(bucketRuns(found.keys()), 8, async ([first, last]) => {
-      await this.#queryRange(
-        snapshotPartition(plugin, resyncId),
-        bucketRange('', first, last),
-        `read the snapshot of ${plugin}`,
-        (row) => {
-          addSnapshotRow(found.get(bucketOfSnapshotSort(row.sk!.S!))!, row);
-        },
-      );
+    await forEachConcurrently(bucketRuns(groups), 8, async ([first, last]) => {
+      await this.#queryRange(snapshotPartition(snapshot), groupRange(first, last), action, add);
     });
     return found;
   }
@@ -435,32 +465,44 @@ export class SyncStateStore {
   }
 
   async #snapshotBuckets(
-    plugin: string,
-    resyncId: string,
+    snapshot: string,
     buckets: ReadonlySet<number>,
   ): Promise<Map<number, Map<string, SnapshotKey>>> {
     const found = new Map<number, Map<string, SnapshotKey>>();
     const missing: number[] = [];
     for (const bucket of buckets) {
-      const cached = this.#buckets.get(`${plugin}\u0000${resyncId}\u0000${bucket}`);
+      const cached = this.#buckets.get(`${snapshot}\u0000${bucket}`);
       if (cached) found.set(bucket, cached);
       else missing.push(bucket);
     }
-    // Many scattered buckets (a cold container's first batch) cost one Query each; past a few,
+    if (missing.length === 0) return found;
+    // Plugins sharing a snapshot look it up at once: one read serves them all.
+    const reading = this.#reading.get(snapshot);
+    if (reading && missing.every((bucket) => reading.buckets.has(bucket))) {
+      const read = await reading.done;
+      for (const bucket of missing) found.set(bucket, read.get(bucket)!);
+      return found;
+    }
+    // Many scattered groups (a cold container's first batch) cost one Query each; past a few,
     // reading the whole snapshot at once is fewer calls, and every bucket is then in memory.
-    const read =
-      bucketRuns(missing).length > WHOLE_SNAPSHOT_RUNS
-        ? await this.snapshotKeys(
-            plugin,
-            resyncId,
-            Array.from({ length: BUCKETS }, (_, bucket) => bucket),
-            true,
-          )
-        : await this.snapshotKeys(plugin, resyncId, missing);
+    const whole = bucketRuns(new Set(missing.map(groupOf))).length > WHOLE_SNAPSHOT_RUNS;
+    const done = this.snapshotKeys(snapshot, missing, whole);
+    const entry = {
+      buckets: whole ? new Set(Array.from({ length: BUCKETS }, (_, bucket) => bucket)) : new Set(missing),
+      done,
+    };
+    this.#reading.set(snapshot, entry);
+    let read: Map<number, Map<string, SnapshotKey>>;
+    try {
+      read = await done;
+    } finally {
+      if (this.#reading.get(snapshot) === entry) this.#reading.delete(snapshot);
+    }
     for (const [bucket, keys] of read) {
-      if (found.has(bucket)) continue;
-      found.set(bucket, keys);
-      this.#buckets.set(`${plugin}\u0000${resyncId}\u0000${bucket}`, keys);
+      if (!found.has(bucket) && buckets.has(bucket)) found.set(bucket, keys);
+      const name = `${snapshot}\u0000${bucket}`;
+      if (this.#buckets.has(name)) continue;
+      this.#buckets.set(name, keys);
       this.#cachedKeys += keys.size;
     }
     // Map order is insertion order: the oldest buckets go first.
@@ -551,14 +593,4 @@ function snapshotHeld(entry: SnapshotKey, row: HeldKey | undefined): HeldKey {
     // The key row's own text stays: a write of the position is conditional on it.
     ...(row?.stored === undefined ? {} : { stored: row.stored }),
   };
-}
-
-// A snapshot row's keys are a JSON list of [key] or [key, version]. A key written twice (a page
-// read again after a crash) keeps its latest record.
-function addSnapshotRow(keys: Map<string, SnapshotKey>, row: StateRow): void {
-  const at = Number(row.at?.N ?? 0);
-  for (const [key, version] of JSON.parse(row.keys?.S ?? '[]') as Array<[string, Revision?]>) {
-    const known = keys.get(key);
-    if (known === undefined || known.at <= at) keys.set(key, { at, ...(version === undefined ? {} : { version }) });
-  }
 }

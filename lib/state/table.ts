@@ -9,24 +9,39 @@ import { toRevision, type Revision } from '../model/revision.ts';
  *
  * | pk | sk | row |
  * |---|---|---|
- * | `plugin#<name>` | `status` | status, last resync, counts, last error, failures, checkpoint, snapshots, lease |
+ * | `plugin#<name>` | `status` | status, last resync, counts, last error, failures, checkpoint, snapshots, lease, layout |
+ * | `plugin#<name>` | `digest#<snapshot>` | the per-bucket digest of the keys a resync handed over for a snapshot |
  * | `plugin#<name>` | `held#<arrival>` | a change held until the plugin's resync finishes |
  * | `keys#<h>` | `<bucket>#<key>` | one row per key, shared by every plugin: each plugin's position on the key (`p:<name>`), and the store's tombstone |
  * | `resync#<id>` | `run` | which plugins a resync covers and how far it got |
- * | `snapshot#<resync>#<name>` | `<bucket>#<page>-<n>` | keys and versions a resync handed over: one row per bucket per page |
+ * | `snapshot#<id>` | `<group>#<page>-<n>` | keys and versions a resync scanned: one row per key group per page |
+ * | `snapshot#<id>` | `~meta` | for a snapshot shared by a run's plugins: the run and the plugins that may hold it |
  *
  * A key's row holds every plugin's position on it, so a delivery reads each key once and writes
  * it once, however many plugins watch it. Keys are spread over 256 buckets by a hash of the key,
  * and the buckets over 16 partitions (`h` is the bucket's first hex digit): a bucket's rows are
  * one range of one partition, which the resync's deletion sweep reads a range of buckets at a time.
  * What a plugin holds for a key is the later of its position in the key's row and its entry in the
- * plugin's current snapshot. Snapshot rows hold many keys each, so a resync writes a few rows per
- * scanned page rather than one per item; each snapshot has its own partition.
+ * plugin's current snapshot (the keys under the plugin's prefixes). Snapshot rows hold many keys
+ * each, in 16 groups of 16 buckets (the same as the key-row partitions), so a resync writes at most
+ * 16 rows per scanned page; each snapshot has its own partition, and one scan's snapshot can serve
+ * every plugin of a run that reads the same tables.
  */
 export const STATE_KEY = { partition: 'pk', sort: 'sk' } as const;
 
 /** The row kinds' sort keys and prefixes. */
-export const SORT = { status: 'status', held: 'held#', run: 'run' } as const;
+export const SORT = { status: 'status', digest: 'digest#', held: 'held#', run: 'run', meta: '~meta' } as const;
+
+/** The sort key of the row holding the digest of what a plugin was handed for a snapshot. */
+export function digestSort(snapshot: string): string {
+  return `${SORT.digest}${snapshot}`;
+}
+
+/**
+ * The version of this layout, stored in every status row a resync writes (`layout`). A status row
+ * without it was written by an earlier layout, which this one cannot read (see `checkLayout`).
+ */
+export const LAYOUT_VERSION = 3;
 
 /** How many buckets keys are spread over (a snapshot bucket holds about 1/256 of its keys). */
 export const BUCKETS = 256;
@@ -135,9 +150,22 @@ export function keyRowRanges(
   return ranges;
 }
 
-/** The bucket a snapshot row's sort key names. */
-export function bucketOfSnapshotSort(sort: string): number {
-  return Number.parseInt(sort.slice(0, 2), 16);
+/** How many groups of buckets snapshot rows are split into (16 buckets each, as key-row partitions). */
+export const SNAPSHOT_GROUPS = 16;
+
+/** The group of a bucket (its first hex digit). */
+export function groupOf(bucket: number): number {
+  return bucket >> 4;
+}
+
+/** The group a snapshot row's sort key names, or undefined for a row that holds no keys (`~meta`). */
+export function groupOfSnapshotSort(sort: string): number | undefined {
+  return sort[1] === '#' ? Number.parseInt(sort[0]!, 16) : undefined;
+}
+
+/** The inclusive sort-key range of the snapshot rows of groups `first` to `last`. */
+export function groupRange(first: number, last: number): readonly [string, string] {
+  return [`${first.toString(16)}#`, `${last.toString(16)}$`];
 }
 
 /** Consecutive runs of the given buckets (ascending), as inclusive [first, last] pairs. */
@@ -151,14 +179,34 @@ export function bucketRuns(buckets: Iterable<number>): Array<readonly [number, n
   return runs;
 }
 
-/** The partition of a plugin's snapshot taken by one resync (resync ids never contain `#`). */
-export function snapshotPartition(plugin: string, resyncId: string): string {
-  return `snapshot#${resyncId}#${plugin}`;
+/** The partition of a snapshot's rows. */
+export function snapshotPartition(snapshot: string): string {
+  return `snapshot#${snapshot}`;
 }
 
-/** The sort key of one row of a snapshot: a bucket's keys from one page (`part` splits large ones). */
-export function snapshotSort(bucket: number, page: number, part: number): string {
-  return `${bucketText(bucket)}#${String(page).padStart(8, '0')}-${part}`;
+/** The sort key of one row of a snapshot: a group's keys from one page (`part` splits large ones). */
+export function snapshotSort(group: number, page: number, part: number): string {
+  return `${snapshotChunk(group, page)}-${part}`;
+}
+
+/** What the sort keys of a group's rows from one page begin with: they make one chunk. */
+export function snapshotChunk(group: number, page: number): string {
+  return `${group.toString(16)}#${String(page).padStart(8, '0')}`;
+}
+
+/** The chunk a snapshot row belongs to (its sort key without the part). */
+export function chunkOfSnapshotSort(sort: string): string {
+  return sort.slice(0, sort.lastIndexOf('-'));
+}
+
+/** A position in a snapshot's rows just past those of a chunk (`~` sorts after every part number). */
+export function chunkEnd(chunk: string): string {
+  return `${chunk}-~`;
+}
+
+/** A position in a snapshot's rows just past those of a group (`~` sorts after every page number). */
+export function groupEnd(group: number): string {
+  return `${group.toString(16)}#~`;
 }
 
 /**

@@ -10,6 +10,11 @@ import {
   keyRowRanges,
   keySort,
   padRevision,
+  SNAPSHOT_GROUPS,
+  SORT,
+  groupOf,
+  groupOfSnapshotSort,
+  groupRange,
   snapshotSort,
   stateTableDefinition,
   unpadRevision,
@@ -124,9 +129,14 @@ describe('state table layout', () => {
       expect(
         covering.filter(({ partition, range }) => partition === keyRowKey(key).pk && inRange(keySort(key), range)),
       ).toHaveLength(1);
-      expect(inRange(snapshotSort(bucket, 12, 1), bucketRange('', bucket, bucket))).toBe(true);
-      if (bucket < BUCKETS - 1)
-        expect(inRange(snapshotSort(bucket, 12, 1), bucketRange('', bucket + 1, BUCKETS - 1))).toBe(false);
+      // A snapshot row of the key's group lies in the range of that group, and of no other.
+      const group = groupOf(bucket);
+      expect(inRange(snapshotSort(group, 12, 1), groupRange(group, group))).toBe(true);
+      if (group > 0) expect(inRange(snapshotSort(group, 12, 1), groupRange(0, group - 1))).toBe(false);
+      if (group < SNAPSHOT_GROUPS - 1)
+        expect(inRange(snapshotSort(group, 12, 1), groupRange(group + 1, SNAPSHOT_GROUPS - 1))).toBe(false);
+      expect(groupOfSnapshotSort(snapshotSort(group, 12, 1))).toBe(group);
+      expect(inRange(SORT.meta, groupRange(0, SNAPSHOT_GROUPS - 1))).toBe(false);
     }
   });
 

@@ -1,5 +1,6 @@
 import {
   DeleteItemCommand,
+  GetItemCommand,
   PutItemCommand,
   UpdateItemCommand,
   TransactionCanceledException,
@@ -10,7 +11,7 @@ import {
 import { forEachConcurrently } from '../aws/batch.ts';
 import type { AwsClients } from '../aws/clients.ts';
 import { dynamoDbClient } from '../aws/clients/dynamodb.ts';
-import { InvalidChangeError } from '../errors.ts';
+import { DatasyncError, InvalidChangeError } from '../errors.ts';
 import type { Change } from '../model/change.ts';
 import {
   CORRELATION_ATTRIBUTE,
@@ -19,6 +20,7 @@ import {
   itemOf,
   tableOfKey,
   versionAttributeOf,
+  versionOfItem,
 } from '../model/item.ts';
 import type { JsonObject } from '../model/json-value.ts';
 import { compareRevisions, type Revision } from '../model/revision.ts';
@@ -143,86 +145,157 @@ export class TableStore {
     const table = this.tableOf(change.key);
     if (!table) throw new InvalidChangeError(`no table holds ${change.key}`, { details: { key: change.key } });
     const revision = change.revision ?? this.#clock.next();
-    const version = versionAttributeOf(table);
-    const newer = {
-      ConditionExpression: 'attribute_not_exists(#v) OR #v < :r',
-      ExpressionAttributeNames: { '#v': version },
-      ExpressionAttributeValues: { ':r': { N: revision } } as Record<string, AttributeValue>,
-    };
-    const stateTable = this.#options.stateTable;
     const now = Date.now();
-    if (change.op === 'put') {
-      const item = itemOf(table, change.key, change.value as JsonObject, revision);
-      if (change.correlationId !== undefined) item[CORRELATION_ATTRIBUTE] = { S: change.correlationId };
-      const put = { TableName: table.name, Item: item, ...newer };
-      if (!stateTable) return conditional(() => this.#dynamodb.send(new PutItemCommand(put)));
-      return transaction(() =>
-        this.#dynamodb.send(
-          new TransactWriteItemsCommand({
-            TransactItems: [
-              { Put: put },
-              {
-                ConditionCheck: {
-                  TableName: stateTable,
-                  Key: stateKey(change.key),
-                  ConditionExpression: 'attribute_not_exists(#t) OR #t < :r OR #until < :now',
-                  ExpressionAttributeNames: { '#t': 'tomb', '#until': 'tombUntil' },
-                  ExpressionAttributeValues: { ':r': { N: revision }, ':now': { N: String(now) } },
-                },
-              },
-            ],
-          }),
-        ),
-      );
-    }
-    // A delete happens only to an item that is there and older; one that finds nothing to delete
-    // changes nothing, so no stream record will tell the plugins: it counts as superseded.
-    const key = itemKeyOf(table, change.key);
-    const remove: {
-      TableName: string;
-      Key: Record<string, AttributeValue>;
-      ConditionExpression: string;
-      ExpressionAttributeNames: Record<string, string>;
-      ExpressionAttributeValues: Record<string, AttributeValue>;
-    } = {
+    if (change.op === 'delete') return this.#delete(change, table, revision, now);
+    const stateTable = this.#options.stateTable;
+    const item = itemOf(table, change.key, change.value as JsonObject, revision);
+    if (change.correlationId !== undefined) item[CORRELATION_ATTRIBUTE] = { S: change.correlationId };
+    const put = {
       TableName: table.name,
-      Key: key,
-      ConditionExpression: `attribute_exists(#k) AND (${newer.ConditionExpression})`,
-      ExpressionAttributeNames: { ...newer.ExpressionAttributeNames, '#k': table.keyAttributes[0]! },
-      ExpressionAttributeValues: newer.ExpressionAttributeValues,
+      Item: item,
+      ConditionExpression: 'attribute_not_exists(#v) OR #v < :r',
+      ExpressionAttributeNames: { '#v': versionAttributeOf(table) },
+      ExpressionAttributeValues: { ':r': { N: revision } },
     };
-    if (change.correlationId !== undefined) {
-      // The stream record of a delete holds only the old item: the id goes into the item first
-      // (a write the stream source passes over), and the delete then requires it to be there.
-      const tagged = await conditional(() =>
-        this.#dynamodb.send(
-          new UpdateItemCommand({
-            ...remove,
-            UpdateExpression: 'SET #c = :c',
-            ExpressionAttributeNames: { ...remove.ExpressionAttributeNames, '#c': DELETE_CORRELATION_ATTRIBUTE },
-            ExpressionAttributeValues: { ...remove.ExpressionAttributeValues, ':c': { S: change.correlationId! } },
-          }),
-        ),
-      );
-      if (tagged) {
-        remove.ConditionExpression = `${remove.ConditionExpression} AND #c = :c`;
-        remove.ExpressionAttributeNames = { ...remove.ExpressionAttributeNames, '#c': DELETE_CORRELATION_ATTRIBUTE };
-        remove.ExpressionAttributeValues = { ...remove.ExpressionAttributeValues, ':c': { S: change.correlationId } };
-      }
-    }
-    if (!stateTable) return conditional(() => this.#dynamodb.send(new DeleteItemCommand(remove)));
-    const tombstone = tombstoneUpdate(stateTable, change.key, revision, now);
-    const deleted = await transaction(() =>
+    if (!stateTable) return conditional(() => this.#dynamodb.send(new PutItemCommand(put)));
+    return transaction(() =>
       this.#dynamodb.send(
-        new TransactWriteItemsCommand({ TransactItems: [{ Delete: remove }, { Update: tombstone }] }),
+        new TransactWriteItemsCommand({
+          TransactItems: [
+            { Put: put },
+            {
+              ConditionCheck: {
+                TableName: stateTable,
+                Key: stateKey(change.key),
+                ConditionExpression: 'attribute_not_exists(#t) OR #t < :r OR #until < :now',
+                ExpressionAttributeNames: { '#t': 'tomb', '#until': 'tombUntil' },
+                ExpressionAttributeValues: { ':r': { N: revision }, ':now': { N: String(now) } },
+              },
+            },
+          ],
+        }),
       ),
     );
-    // Nothing deleted (absent, or newer than this delete): the deletion is still remembered, so
-    // an older put that arrives later does not bring the key back.
-    if (!deleted) await conditional(() => this.#dynamodb.send(new UpdateItemCommand(tombstone)));
-    return deleted;
+  }
+
+  /**
+   * A delete happens only to an item that is there and older. Deciding so takes more than one
+   * call, and another source's put of the key (an older one, sent just before the delete, that
+   * the table has not taken yet) can land between them: so "nothing to delete" is concluded only
+   * together with the tombstone, on the condition that no older item is there, and a delete that
+   * finds one landed meanwhile starts over (at most {@link DELETE_ATTEMPTS} times).
+   */
+  async #delete(change: Change, table: TableConfig, revision: Revision, now: number): Promise<boolean> {
+    for (let attempt = 1; attempt <= DELETE_ATTEMPTS; attempt++) {
+      const outcome = await this.#tryDelete(change, table, revision, now);
+      if (outcome !== 'raced') return outcome === 'deleted';
+    }
+    throw new DatasyncError(
+      'PUBLISH_FAILED',
+      `delete of ${change.key} found an older item written meanwhile ${DELETE_ATTEMPTS} times; it will be retried`,
+      {
+        details: {
+          key: change.key,
+          ...(change.correlationId === undefined ? {} : { correlationId: change.correlationId }),
+        },
+      },
+    );
+  }
+
+  async #tryDelete(
+    change: Change,
+    table: TableConfig,
+    revision: Revision,
+    now: number,
+  ): Promise<'deleted' | 'nothing' | 'raced'> {
+    const stateTable = this.#options.stateTable;
+    const key = itemKeyOf(table, change.key);
+    const names = { '#v': versionAttributeOf(table), '#k': table.keyAttributes[0]! };
+    const older = 'attribute_exists(#k) AND (attribute_not_exists(#v) OR #v < :r)';
+    const remove = {
+      TableName: table.name,
+      Key: key,
+      ConditionExpression: older,
+      ExpressionAttributeNames: names as Record<string, string>,
+      ExpressionAttributeValues: { ':r': { N: revision } } as Record<string, AttributeValue>,
+    };
+    let tagged = true;
+    const { correlationId } = change;
+    if (correlationId !== undefined) {
+      // The stream record of a delete holds only the old item: the id goes into the item first
+      // (a write the stream source passes over), and the delete then requires it to be there, so
+      // the item deleted is the tagged one and its stream record names the id.
+      remove.ConditionExpression = `${older} AND #c = :c`;
+      remove.ExpressionAttributeNames = { ...names, '#c': DELETE_CORRELATION_ATTRIBUTE };
+      remove.ExpressionAttributeValues = { ':r': { N: revision }, ':c': { S: correlationId } };
+      tagged = await conditional(() =>
+        this.#dynamodb.send(
+          new UpdateItemCommand({
+            TableName: table.name,
+            Key: key,
+            UpdateExpression: 'SET #c = :c',
+            ConditionExpression: older,
+            ExpressionAttributeNames: remove.ExpressionAttributeNames,
+            ExpressionAttributeValues: remove.ExpressionAttributeValues,
+          }),
+        ),
+      );
+    }
+    const tombstone = stateTable ? tombstoneUpdate(stateTable, change.key, revision, now) : undefined;
+    if (tagged) {
+      const deleted = tombstone
+        ? await transaction(() =>
+            this.#dynamodb.send(
+              new TransactWriteItemsCommand({ TransactItems: [{ Delete: remove }, { Update: tombstone }] }),
+            ),
+          )
+        : await conditional(() => this.#dynamodb.send(new DeleteItemCommand(remove)));
+      if (deleted) return 'deleted';
+    }
+    // Nothing deleted: the item was absent or newer, or a newer deletion is remembered; or an
+    // older item came (or took the tagged one's place) meanwhile, which this delete must remove.
+    if (!tombstone) {
+      // No deletion is remembered without a state table: a read tells which it was.
+      const { Item } = await this.#dynamodb.send(
+        new GetItemCommand({
+          TableName: table.name,
+          Key: key,
+          ConsistentRead: true,
+          ProjectionExpression: '#k, #v',
+          ExpressionAttributeNames: names,
+        }),
+      );
+      const version = Item ? versionOfItem(table, Item) : undefined;
+      return Item && (version === undefined || compareRevisions(version, revision) < 0) ? 'raced' : 'nothing';
+    }
+    // The deletion is remembered, so a put older than it that arrives later does not bring the key
+    // back: in one transaction with the check that no older item is there now.
+    const failed = await cancelledConditions(() =>
+      this.#dynamodb.send(
+        new TransactWriteItemsCommand({
+          TransactItems: [
+            {
+              ConditionCheck: {
+                TableName: table.name,
+                Key: key,
+                ConditionExpression: `NOT (${older})`,
+                ExpressionAttributeNames: names,
+                ExpressionAttributeValues: { ':r': { N: revision } },
+              },
+            },
+            { Update: tombstone },
+          ],
+        }),
+      ),
+    );
+    // An older item is there, unless a deletion as new or newer is remembered already (the table
+    // then holds what follows this delete).
+    return failed.has(0) && !failed.has(1) ? 'raced' : 'nothing';
   }
 }
+
+/** How many times a delete starts over when an older item of its key was written meanwhile. */
+const DELETE_ATTEMPTS = 5;
 
 /** Remembers a deletion of `key` at `revision` in its state row, unless a later one is remembered. */
 function tombstoneUpdate(stateTable: string, key: string, revision: Revision, now: number) {
@@ -254,12 +327,23 @@ async function conditional(send: () => Promise<unknown>): Promise<boolean> {
 
 /** A transaction of conditional writes: false when a condition failed, the error otherwise. */
 async function transaction(send: () => Promise<unknown>): Promise<boolean> {
+  return (await cancelledConditions(send)).size === 0;
+}
+
+/**
+ * A transaction of conditional writes: the positions of the items whose conditions failed (none
+ * when it was written), the error when it failed otherwise.
+ */
+async function cancelledConditions(send: () => Promise<unknown>): Promise<Set<number>> {
   try {
     await send();
-    return true;
+    return new Set();
   } catch (error) {
     const reasons = error instanceof TransactionCanceledException ? (error.CancellationReasons ?? []) : [];
-    if (reasons.some((reason) => reason.Code === 'ConditionalCheckFailed')) return false;
+    const failed = new Set(
+      reasons.flatMap((reason, index) => (reason.Code === 'ConditionalCheckFailed' ? [index] : [])),
+    );
+    if (failed.size > 0) return failed;
     throw error;
   }
 }

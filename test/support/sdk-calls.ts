@@ -76,3 +76,29 @@ export function failAttempts(client: AnyClient, commandName: string, times: numb
   );
   return () => attempts;
 }
+
+/**
+ * Runs `after` once each call of `commandName` has its answer or its error, before the caller
+ * sees either: the place to land another writer's call between two calls of the caller. Added at
+ * `initialize`, outside the SDK's own retries.
+ */
+export function afterCalls(
+  client: AnyClient,
+  commandName: string,
+  after: (input: Record<string, any>, outcome: { error?: Error }) => Promise<void>,
+): void {
+  (client.middlewareStack as any).add(
+    (next: Handler, context: { commandName?: string }) => async (args: { input: Record<string, any> }) => {
+      if (context.commandName !== commandName) return next(args);
+      try {
+        const result = await next(args);
+        await after(args.input, {});
+        return result;
+      } catch (error) {
+        await after(args.input, { error: error as Error });
+        throw error;
+      }
+    },
+    { step: 'initialize', name: uniqueName('afterCalls') },
+  );
+}

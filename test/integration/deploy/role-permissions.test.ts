@@ -99,8 +99,10 @@ const AUTHORIZED_AS: Record<string, readonly (readonly string[])[]> = {
     ['dynamodb:UpdateItem'],
     // A resync's first snapshot: a condition on the plugin's status row and a put (lib/state/store.ts).
     ['dynamodb:ConditionCheckItem', 'dynamodb:PutItem'],
-    // The store's put after a tombstone check and its delete with the tombstone (lib/sources/store.ts).
+    // The store's put after a tombstone check, its delete with the tombstone, and a tombstone
+    // after checking the item (lib/sources/store.ts).
     ['dynamodb:DeleteItem', 'dynamodb:UpdateItem'],
+    ['dynamodb:ConditionCheckItem', 'dynamodb:UpdateItem'],
   ],
 };
 

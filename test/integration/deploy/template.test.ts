@@ -367,16 +367,17 @@ describe('IAM: one scoped role per function', () => {
       // The store settles the stream's deletes: an item a late bus put wrote again is deleted again.
       .concat(on('ConfigTable', 'DeleteItem')),
     // The store (lib/sources/store.ts) writes bus changes to the data table's keys into it,
-    // conditional on their versions (a delete tags the item first); other keys move to the FIFO queue.
+    // conditional on their versions (a delete tags the item first, and one with nothing to delete
+    // checks the item in its tombstone's transaction); other keys move to the FIFO queue.
     Sqs: [
       ...consumes('ChangesQueue', 'ChangesFifoQueue'),
       ...delivery,
-      ...on('ConfigTable', 'PutItem', 'DeleteItem', 'UpdateItem'),
+      ...on('ConfigTable', 'PutItem', 'DeleteItem', 'UpdateItem', 'ConditionCheckItem'),
       ...sends('ChangesFifoQueue'),
     ],
     Eventbridge: [
       ...delivery,
-      ...on('ConfigTable', 'PutItem', 'DeleteItem', 'UpdateItem'),
+      ...on('ConfigTable', 'PutItem', 'DeleteItem', 'UpdateItem', 'ConditionCheckItem'),
       ...sends('EventsDeadLetterQueue', 'ChangesFifoQueue'),
     ],
     // lib/publish/dynamodb.ts one key at a time (a delete with a correlation id tags the item

@@ -192,7 +192,9 @@ if (only !== undefined) {
   if (contender.name.startsWith('datasync') && applied === 0) throw new Error('the datasync plugins received nothing');
   if (contender.name.startsWith('Powertools') && unmarshalled === 0)
     throw new Error('the Powertools handler unmarshalled nothing');
-  console.log(JSON.stringify({ benchResult: measured }));
+  // Writes to a pipe are asynchronous: exiting before they drain would drop the handler's queued
+  // log lines and this one. Its callback runs once it, and so everything before it, is written.
+  await new Promise((resolve) => process.stdout.write(`${JSON.stringify({ benchResult: measured })}\n`, resolve));
   process.exit(0);
 }
 

@@ -26,6 +26,7 @@ import { createDynamoDbStreamHandler } from '../../../lib/sources/dynamodb/handl
 import { changeFromEventBridgeEvent } from '../../../lib/sources/eventbridge/normalize.ts';
 import { createEventBridgeHandler } from '../../../lib/sources/eventbridge/handler.ts';
 import { createHttpHandler } from '../../../lib/sources/http/handler.ts';
+import { createHttpTableWriter } from '../../../lib/sources/http/table-writer.ts';
 import { changeFromSqsMessage } from '../../../lib/sources/sqs/normalize.ts';
 import { createSqsHandler } from '../../../lib/sources/sqs/handler.ts';
 import { FailureTracker } from '../../../lib/resync/failures.ts';
@@ -271,10 +272,8 @@ export class World {
         createHttpHandler(this.#datasync, {
           tables,
           ...writers,
-          publish: {
-            put: (key, value, options) => tablePublisher.put(key, value, options),
-            delete: (key, options) => tablePublisher.delete(key, options),
-          },
+          // As the HTTP function writes: puts through the publisher, deletes through the store.
+          publish: createHttpTableWriter({ tables, stateTable: resources.stateTable, clients: faulty }),
           requestResync: async () => undefined,
         }),
       ) as never,

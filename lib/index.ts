@@ -107,6 +107,8 @@ export type { EventBridgeHandlerOptions, EventBridgeResult } from './sources/eve
 export { changeFromEventBridgeEvent } from './sources/eventbridge/normalize.ts';
 export type { EventBridgeSourceOptions } from './sources/eventbridge/normalize.ts';
 export { createHttpHandler } from './sources/http/handler.ts';
+export { createHttpTableWriter } from './sources/http/table-writer.ts';
+export type { HttpTableWriterOptions } from './sources/http/table-writer.ts';
 export type {
   HttpHandlerOptions,
   ChangePublisher,

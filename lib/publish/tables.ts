@@ -10,7 +10,7 @@ import { publisherOver, retryPolicy } from './writer.ts';
 
 /**
  * A publisher over several tables: each key goes to the table whose prefix holds it (the longest
- * prefix when several do). This is what the HTTP API writes through: a client names a key, not
+ * prefix when several do). The HTTP API writes its puts through it: a client names a key, not
  * a table. With `schemas`, puts are checked as `createPublisher` checks them.
  * @throws DatasyncError `CONFIGURATION` when no tables are given.
  */

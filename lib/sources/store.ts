@@ -54,8 +54,23 @@ export interface TableStoreOptions {
 
 /** How one change fared in the store. */
 export type StoreOutcome =
-  | { readonly change: Change; readonly result: 'stored' | 'superseded' }
+  | {
+      readonly change: Change;
+      readonly result: 'stored' | 'superseded';
+      /**
+       * A stored put: the item's version (the change's revision). A stored delete with a
+       * correlation id: the version of the item it removed, when that item had one (a delete
+       * without one cannot tell).
+       */
+      readonly version?: Revision;
+    }
   | { readonly change: Change; readonly error: Error };
+
+/** How one write went: written or not, and the version a stored one reports. */
+interface Written {
+  readonly stored: boolean;
+  readonly version?: Revision;
+}
 
 /** How long a deletion is remembered: the longest an SQS message can wait (14 days). */
 export const TOMBSTONE_MS = 14 * 24 * 60 * 60 * 1000;
@@ -91,7 +106,12 @@ export class TableStore {
         : list;
       for (const change of ordered) {
         try {
-          outcomes.set(change, { change, result: (await this.#writeOne(change)) ? 'stored' : 'superseded' });
+          const { stored, version } = await this.#writeOne(change);
+          outcomes.set(change, {
+            change,
+            result: stored ? 'stored' : 'superseded',
+            ...(stored && version !== undefined ? { version } : {}),
+          });
         } catch (error) {
           outcomes.set(change, { change, error: error as Error });
         }
@@ -140,8 +160,8 @@ export class TableStore {
     return failed;
   }
 
-  /** @returns false when the table already holds a newer version (or deletion) of the key. */
-  async #writeOne(change: Change): Promise<boolean> {
+  /** @returns not stored when the table already holds a newer version (or deletion) of the key. */
+  async #writeOne(change: Change): Promise<Written> {
     const table = this.tableOf(change.key);
     if (!table) throw new InvalidChangeError(`no table holds ${change.key}`, { details: { key: change.key } });
     const revision = change.revision ?? this.#clock.next();
@@ -157,8 +177,9 @@ export class TableStore {
       ExpressionAttributeNames: { '#v': versionAttributeOf(table) },
       ExpressionAttributeValues: { ':r': { N: revision } },
     };
-    if (!stateTable) return conditional(() => this.#dynamodb.send(new PutItemCommand(put)));
-    return transaction(() =>
+    if (!stateTable)
+      return { stored: await conditional(() => this.#dynamodb.send(new PutItemCommand(put))), version: revision };
+    const stored = await transaction(() =>
       this.#dynamodb.send(
         new TransactWriteItemsCommand({
           TransactItems: [
@@ -176,6 +197,7 @@ export class TableStore {
         }),
       ),
     );
+    return { stored, version: revision };
   }
 
   /**
@@ -185,10 +207,11 @@ export class TableStore {
    * together with the tombstone, on the condition that no older item is there, and a delete that
    * finds one landed meanwhile starts over (at most {@link DELETE_ATTEMPTS} times).
    */
-  async #delete(change: Change, table: TableConfig, revision: Revision, now: number): Promise<boolean> {
+  async #delete(change: Change, table: TableConfig, revision: Revision, now: number): Promise<Written> {
     for (let attempt = 1; attempt <= DELETE_ATTEMPTS; attempt++) {
       const outcome = await this.#tryDelete(change, table, revision, now);
-      if (outcome !== 'raced') return outcome === 'deleted';
+      if (outcome === 'nothing') return { stored: false };
+      if (outcome !== 'raced') return outcome;
     }
     throw new DatasyncError(
       'PUBLISH_FAILED',
@@ -207,7 +230,7 @@ export class TableStore {
     table: TableConfig,
     revision: Revision,
     now: number,
-  ): Promise<'deleted' | 'nothing' | 'raced'> {
+  ): Promise<Written | 'nothing' | 'raced'> {
     const stateTable = this.#options.stateTable;
     const key = itemKeyOf(table, change.key);
     const names = { '#v': versionAttributeOf(table), '#k': table.keyAttributes[0]! };
@@ -220,26 +243,38 @@ export class TableStore {
       ExpressionAttributeValues: { ':r': { N: revision } } as Record<string, AttributeValue>,
     };
     let tagged = true;
+    let removed: Revision | undefined;
     const { correlationId } = change;
     if (correlationId !== undefined) {
       // The stream record of a delete holds only the old item: the id goes into the item first
       // (a write the stream source passes over), and the delete then requires it to be there, so
       // the item deleted is the tagged one and its stream record names the id.
-      remove.ConditionExpression = `${older} AND #c = :c`;
-      remove.ExpressionAttributeNames = { ...names, '#c': DELETE_CORRELATION_ATTRIBUTE };
-      remove.ExpressionAttributeValues = { ':r': { N: revision }, ':c': { S: correlationId } };
-      tagged = await conditional(() =>
-        this.#dynamodb.send(
+      const tagging = {
+        ExpressionAttributeNames: { ...names, '#c': DELETE_CORRELATION_ATTRIBUTE },
+        ExpressionAttributeValues: { ':r': { N: revision }, ':c': { S: correlationId } },
+      };
+      let old: Record<string, AttributeValue> | undefined;
+      tagged = await conditional(async () => {
+        ({ Attributes: old } = await this.#dynamodb.send(
           new UpdateItemCommand({
             TableName: table.name,
             Key: key,
             UpdateExpression: 'SET #c = :c',
             ConditionExpression: older,
-            ExpressionAttributeNames: remove.ExpressionAttributeNames,
-            ExpressionAttributeValues: remove.ExpressionAttributeValues,
+            ReturnValues: 'ALL_OLD',
+            ...tagging,
           }),
-        ),
-      );
+        ));
+      });
+      // The tagged item's version is the removed one's: the delete also requires it unchanged
+      // (a write in between that kept the tag makes the delete start over).
+      removed = old ? versionOfItem(table, old) : undefined;
+      remove.ConditionExpression = `${older} AND #c = :c AND ${removed === undefined ? 'attribute_not_exists(#v)' : '#v = :old'}`;
+      remove.ExpressionAttributeNames = tagging.ExpressionAttributeNames;
+      remove.ExpressionAttributeValues = {
+        ...tagging.ExpressionAttributeValues,
+        ...(removed === undefined ? {} : { ':old': { N: removed } }),
+      };
     }
     const tombstone = stateTable ? tombstoneUpdate(stateTable, change.key, revision, now) : undefined;
     if (tagged) {
@@ -250,7 +285,7 @@ export class TableStore {
             ),
           )
         : await conditional(() => this.#dynamodb.send(new DeleteItemCommand(remove)));
-      if (deleted) return 'deleted';
+      if (deleted) return { stored: true, ...(removed === undefined ? {} : { version: removed }) };
     }
     // Nothing deleted: the item was absent or newer, or a newer deletion is remembered; or an
     // older item came (or took the tagged one's place) meanwhile, which this delete must remove.

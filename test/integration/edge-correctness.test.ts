@@ -10,12 +10,12 @@ import { createFeedbackReader } from '../../lib/feedback/reader.ts';
 import type { FeedbackRecord } from '../../lib/feedback/record.ts';
 import type { Change } from '../../lib/model/change.ts';
 import { toEnvelope } from '../../lib/model/envelope.ts';
-import { createTablesPublisher } from '../../lib/publish/tables.ts';
 import { runResync } from '../../lib/resync/engine.ts';
 import { createDynamoDbStreamHandler } from '../../lib/sources/dynamodb/handler.ts';
 import { createEventBridgeHandler } from '../../lib/sources/eventbridge/handler.ts';
 import { OrderedQueueForwarder } from '../../lib/sources/forward.ts';
 import { createHttpHandler } from '../../lib/sources/http/handler.ts';
+import { createHttpTableWriter } from '../../lib/sources/http/table-writer.ts';
 import { createSqsHandler } from '../../lib/sources/sqs/handler.ts';
 import { TableStore } from '../../lib/sources/store.ts';
 import { DynamoDbLedger } from '../../lib/state/ledger.ts';
@@ -147,7 +147,7 @@ describe('one order per key, whoever writes it', () => {
       'http',
       createHttpHandler(datasync, {
         tables: [data.table],
-        publish: createTablesPublisher([data.table], { clients }),
+        publish: createHttpTableWriter({ tables: [data.table], stateTable, clients }),
         requestResync: async () => undefined,
         feedback: queues.feedback,
         deadLetter: queues.deadLetter,
@@ -431,6 +431,7 @@ describe('numbers and values, the same on every edge', () => {
 describe('every refusal and every settled write names its correlation id', () => {
   it('waitFor settles on a refused bus message, a refused HTTP request and a delete of a missing key', async () => {
     const data = await createTable(resources, { versionAttribute: 'version' });
+    const stateTable = await createStateTable(resources);
     const queues = await createFeedbackQueues(resources);
     const source = await createQueue(resources, { prefix: 'ds-refused' });
     const datasync = createDatasync();
@@ -451,7 +452,7 @@ describe('every refusal and every settled write names its correlation id', () =>
 
     const http = createHttpHandler(datasync, {
       tables: [data.table],
-      publish: createTablesPublisher([data.table], { clients }),
+      publish: createHttpTableWriter({ tables: [data.table], stateTable, clients }),
       requestResync: async () => undefined,
       feedback: queues.feedback,
       deadLetter: queues.deadLetter,

@@ -19,6 +19,7 @@ import { runResync } from '../../lib/resync/engine.ts';
 import { createDynamoDbStreamHandler } from '../../lib/sources/dynamodb/handler.ts';
 import { createEventBridgeHandler } from '../../lib/sources/eventbridge/handler.ts';
 import { createHttpHandler } from '../../lib/sources/http/handler.ts';
+import { createHttpTableWriter } from '../../lib/sources/http/table-writer.ts';
 import { createSqsHandler } from '../../lib/sources/sqs/handler.ts';
 import { TableStore } from '../../lib/sources/store.ts';
 import { DynamoDbLedger } from '../../lib/state/ledger.ts';
@@ -75,7 +76,12 @@ beforeAll(async () => {
   const publisher = createPublisher({ target: { type: 'dynamodb', table: table.table }, clients });
   const http = asFunction(
     'http',
-    createHttpHandler(datasync, { tables, publish: publisher, requestResync: async () => undefined, ...writers }),
+    createHttpHandler(datasync, {
+      tables,
+      publish: createHttpTableWriter({ tables, stateTable, clients }),
+      requestResync: async () => undefined,
+      ...writers,
+    }),
   );
   // A bus sender's revisions, from its own clock as the publishers make them.
   const clock = new RevisionClock();

@@ -20,12 +20,12 @@ export interface HttpPublishOptions {
 }
 
 /**
- * What a write returns: the item's version, and for a delete whether there was anything to
- * delete (the library's DynamoDB publisher answers this way).
+ * What a write returns: the item's version, and for a delete whether it changed nothing (the
+ * library's DynamoDB publisher and `createHttpTableWriter` answer this way).
  */
 export type HttpPublishResult = { readonly version?: Revision; readonly unchanged?: boolean } | undefined;
 
-/** The publisher the HTTP API writes through (the library's publisher fits). */
+/** What the HTTP API writes through (`createHttpTableWriter`, as the service does; a publisher fits). */
 export interface ChangePublisher {
   put(key: string, value: JsonValue, options: HttpPublishOptions): Promise<HttpPublishResult>;
   delete(key: string, options: HttpPublishOptions): Promise<HttpPublishResult>;
@@ -58,8 +58,8 @@ export interface HttpHandlerOptions extends SourceHandlerOptions {
  * decoded them. (Behind a `$default` route it routes the raw path itself, without resolving `.`
  * or `..`.) A written change passes the same rules as every source's (`checkChange`) before it is
  * written; the table's stream then delivers it to the plugins, with the request's correlation id.
- * A delete that found nothing to delete changes nothing, so its correlation id is settled by a
- * `stored` feedback record that lists it as skipped.
+ * A delete that changed nothing (`unchanged`: nothing to delete, or a newer item) is settled by a
+ * `stored` feedback record that lists its correlation id as skipped.
  *
  * Errors answer `{"error": {code, message}}`: 400 bad key, value or body (a value that does not
  * fit the schema of a plugin watching the key: code `SCHEMA_MISMATCH`, with the validator's

@@ -32,7 +32,7 @@ import { toLambdaSqsRecord } from '../../../infra/local/lambda-shapes.ts';
 import { toEnvelope, type FeedbackRecord } from '../../../lib/index.ts';
 import { DEFAULT_EVENT_DETAIL_TYPE, DEFAULT_EVENT_SOURCE } from '../../../lib/model/envelope.ts';
 import type { ResyncRunResult } from '../../../lib/resync/engine.ts';
-import { stateTableDefinition } from '../../../lib/state/table.ts';
+import { keyRowKey, stateTableDefinition } from '../../../lib/state/table.ts';
 import { packagedService, type Template } from '../../support/deploy/packaged-service.ts';
 import { extractBundle, invokeBundle, type InvocationResult } from '../../support/deploy/run-bundle.ts';
 import { refTarget, roleStatements, type Statement } from '../../support/deploy/template.ts';
@@ -165,6 +165,34 @@ function invoke<T>(
     },
     work,
   );
+}
+
+/** An API Gateway HTTP API (payload v2) request for a route of `/keys/{key+}`. */
+function httpEvent(method: 'PUT' | 'DELETE', key: string, body?: unknown) {
+  const path = `/keys/${key}`;
+  const routeKey = `${method} /keys/{key+}`;
+  return {
+    version: '2.0',
+    routeKey,
+    rawPath: path,
+    rawQueryString: '',
+    headers: { 'content-type': 'application/json' },
+    pathParameters: { key },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    isBase64Encoded: false,
+    requestContext: {
+      accountId: '123456789012',
+      apiId: 'api',
+      domainName: 'example.com',
+      domainPrefix: 'example',
+      stage: '$default',
+      requestId: `request-${method}-${key}`,
+      routeKey,
+      time: '',
+      timeEpoch: 0,
+      http: { method, path, protocol: 'HTTP/1.1', sourceIp: '127.0.0.1', userAgent: 'test' },
+    },
+  };
 }
 
 let caseLogs = 0;
@@ -453,33 +481,10 @@ describe('packaged roles, enforced by the emulator', () => {
   });
 
   it('the HTTP function writes a key to the table with only its role', async () => {
-    const path = '/keys/config/interfaces/eth4';
-    const event = {
-      version: '2.0',
-      routeKey: 'PUT /keys/{key+}',
-      rawPath: path,
-      rawQueryString: '',
-      headers: { 'content-type': 'application/json' },
-      pathParameters: { key: 'config/interfaces/eth4' },
-      body: JSON.stringify({ mtu: 1300 }),
-      isBase64Encoded: false,
-      requestContext: {
-        accountId: '123456789012',
-        apiId: 'api',
-        domainName: 'example.com',
-        domainPrefix: 'example',
-        stage: '$default',
-        requestId: 'request-1',
-        routeKey: 'PUT /keys/{key+}',
-        time: '',
-        timeEpoch: 0,
-        http: { method: 'PUT', path, protocol: 'HTTP/1.1', sourceIp: '127.0.0.1', userAgent: 'test' },
-      },
-    };
     const result = await invoke<Exclude<APIGatewayProxyResultV2, string>>(
       'http',
       'Http',
-      event,
+      httpEvent('PUT', 'config/interfaces/eth4', { mtu: 1300 }),
       await userWith(iam, asPolicy(roleOf('Http'))),
     );
 
@@ -493,6 +498,39 @@ describe('packaged roles, enforced by the emulator', () => {
       }),
     );
     expect(stored.Item?.mtu).toEqual({ N: '1300' });
+  });
+
+  it('the HTTP function remembers a delete of a key the table does not hold, with only its role as AWS evaluates it', async () => {
+    const log = caseLog();
+    const result = await invoke<Exclude<APIGatewayProxyResultV2, string>>(
+      'http',
+      'Http',
+      httpEvent('DELETE', 'config/interfaces/eth5'),
+      await userWith(iam, asPolicy(roleOf('Http'))),
+      log,
+    );
+
+    expect(result.thrown).toBeUndefined();
+    expect(JSON.parse(result.response!.body!)).toMatchObject({ op: 'delete', unchanged: true });
+    expect(feedbackOf(await receive('FeedbackQueue', 1)).map((record) => record.event)).toEqual(['stored']);
+    // The tombstone in the key's row of the state table, beside the check of the data table's item.
+    const { pk, sk } = keyRowKey('config/interfaces/eth5');
+    const row = await dynamodb.send(
+      new GetItemCommand({
+        TableName: created.get('StateTable')!.ref,
+        Key: { pk: { S: pk }, sk: { S: sk } },
+        ConsistentRead: true,
+      }),
+    );
+    expect(row.Item?.tomb?.N).toMatch(/^[0-9]+$/);
+    const evaluations = await evaluated(log);
+    expect(evaluations).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ action: 'dynamodb:ConditionCheckItem', resource: 'ConfigTable' }),
+        expect.objectContaining({ action: 'dynamodb:UpdateItem', resource: 'StateTable' }),
+      ]),
+    );
+    expect(describeProblems(evaluations)).toEqual([]);
   });
 
   it('the stream function applies a REMOVE and settles it with the store, with only its role as AWS evaluates it', async () => {

@@ -380,10 +380,13 @@ describe('IAM: one scoped role per function', () => {
       ...on('ConfigTable', 'PutItem', 'DeleteItem', 'UpdateItem', 'ConditionCheckItem'),
       ...sends('EventsDeadLetterQueue', 'ChangesFifoQueue'),
     ],
-    // lib/publish/dynamodb.ts one key at a time (a delete with a correlation id tags the item
-    // first), POST /resync, and refused requests reported.
+    // lib/sources/http/table-writer.ts one key at a time: a put through lib/publish/dynamodb.ts, a
+    // delete through the store (it tags the item first, and leaves a tombstone in the state table,
+    // with a check of the item when there is nothing to delete); POST /resync, and refused
+    // requests reported.
     Http: [
-      ...on('ConfigTable', 'GetItem', 'PutItem', 'DeleteItem', 'UpdateItem'),
+      ...on('ConfigTable', 'GetItem', 'PutItem', 'DeleteItem', 'UpdateItem', 'ConditionCheckItem'),
+      ...on('StateTable', 'UpdateItem'),
       ...sends('FeedbackQueue', 'RejectedQueue', 'ResyncQueue'),
     ],
     // lib/resync: scan and describe the data table, the state table through the engine,

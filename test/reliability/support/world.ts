@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { ScanCommand } from '@aws-sdk/client-dynamodb';
+import { GetItemCommand, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { DescribeStreamCommand, GetRecordsCommand, GetShardIteratorCommand } from '@aws-sdk/client-dynamodb-streams';
 import { DeleteMessageBatchCommand, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import type { APIGatewayProxyEventV2, DynamoDBRecord, EventBridgeEvent, SQSRecord } from 'aws-lambda';
@@ -26,11 +26,13 @@ import { createDynamoDbStreamHandler } from '../../../lib/sources/dynamodb/handl
 import { changeFromEventBridgeEvent } from '../../../lib/sources/eventbridge/normalize.ts';
 import { createEventBridgeHandler } from '../../../lib/sources/eventbridge/handler.ts';
 import { createHttpHandler } from '../../../lib/sources/http/handler.ts';
+import { createHttpTableWriter } from '../../../lib/sources/http/table-writer.ts';
 import { changeFromSqsMessage } from '../../../lib/sources/sqs/normalize.ts';
 import { createSqsHandler } from '../../../lib/sources/sqs/handler.ts';
 import { FailureTracker } from '../../../lib/resync/failures.ts';
 import { DynamoDbLedger } from '../../../lib/state/ledger.ts';
 import { SyncStateStore } from '../../../lib/state/store.ts';
+import { keyRowKey } from '../../../lib/state/table.ts';
 import { OrderedQueueForwarder } from '../../../lib/sources/forward.ts';
 import { TableStore } from '../../../lib/sources/store.ts';
 import { AwsFaults } from './faults.ts';
@@ -157,6 +159,8 @@ export class World {
   readonly #feedback: Array<{ record: FeedbackRecord; tag?: InvocationTag }> = [];
   readonly #records: SourceRecord[] = [];
   readonly #published: Published[] = [];
+  /** HTTP deletes that answered 200 and left no tombstone behind. */
+  readonly #forgottenDeletes: string[] = [];
   readonly #handlers: Container & {
     http: (event: APIGatewayProxyEventV2, context: unknown) => Promise<{ statusCode?: number; body?: string }>;
     resync: (event: unknown, context: unknown) => Promise<unknown>;
@@ -271,10 +275,8 @@ export class World {
         createHttpHandler(this.#datasync, {
           tables,
           ...writers,
-          publish: {
-            put: (key, value, options) => tablePublisher.put(key, value, options),
-            delete: (key, options) => tablePublisher.delete(key, options),
-          },
+          // As the HTTP function writes: puts through the publisher, deletes through the store.
+          publish: createHttpTableWriter({ tables, stateTable: resources.stateTable, clients: faulty }),
           requestResync: async () => undefined,
         }),
       ) as never,
@@ -525,6 +527,11 @@ export class World {
       }
     }
 
+    for (const key of this.#forgottenDeletes) {
+      violations.push(`store: an HTTP delete of ${key} answered 200 and left no tombstone`);
+      this.counts.storeMismatches += 1;
+    }
+
     // The table agrees with the last write per key by revision (dead-lettered bus changes never happened).
     const deadMessages = new Set(this.#records.filter((record) => record.deadLettered).map((record) => record.id));
     const last = new Map<string, Published>();
@@ -645,6 +652,10 @@ export class World {
         ? all[step.key % all.length]!
         : KEYS[step.key % KEYS.length]!;
     const value = { n: step.value };
+    // An HTTP delete is stamped by the function's clock, which its answer does not name: its
+    // tombstone does (read before and after, so a delete that failed after writing it counts too).
+    const tombBefore = step.source === 'http' && step.op === 'delete' ? await this.#tombstone(key) : undefined;
+    let answered = false;
     try {
       if (step.source === 'http') {
         const requestId = randomUUID();
@@ -666,16 +677,17 @@ export class World {
           lambdaContext('http', 10_000),
         );
         if (response.statusCode !== 200) throw new Error(`HTTP ${response.statusCode}: ${response.body}`);
-        const body = JSON.parse(response.body ?? '{}') as { version?: string };
-        // A delete names the version it removed; it comes after that version.
-        const after = body.version && step.op === 'delete' ? String(BigInt(body.version) + 1n) : body.version;
-        this.#published.push({
-          source: 'http',
-          key,
-          op: step.op,
-          ...(after ? { revision: after } : {}),
-          ...(step.op === 'put' ? { value: step.value } : {}),
-        });
+        answered = true;
+        if (step.op === 'put') {
+          const body = JSON.parse(response.body ?? '{}') as { version?: string };
+          this.#published.push({
+            source: 'http',
+            key,
+            op: 'put',
+            ...(body.version ? { revision: body.version } : {}),
+            value: step.value,
+          });
+        }
       } else {
         const publisher = this.#publishers[step.source];
         const result = step.op === 'put' ? await publisher.put(key, value) : await publisher.delete(key);
@@ -699,6 +711,29 @@ export class World {
       // A publish that failed (an injected AWS fault) is not a change; the caller would retry it.
       this.counts.publishFailed += 1;
     }
+    if (step.source === 'http' && step.op === 'delete') {
+      // The delete happened when it left a tombstone newer than the one before (a newer one there
+      // already means a newer delete, which the table follows). One that answered 200 always
+      // leaves one, found something to delete or not.
+      const tomb = await this.#tombstone(key);
+      if (tomb !== undefined && (tombBefore === undefined || compareRevisions(tomb, tombBefore) > 0))
+        this.#published.push({ source: 'http', key, op: 'delete', revision: tomb });
+      else if (tomb === undefined && answered) this.#forgottenDeletes.push(key);
+    }
+  }
+
+  /** The revision of the deletion the store remembers for a key, if any. */
+  async #tombstone(key: string): Promise<string | undefined> {
+    const { pk, sk } = keyRowKey(key);
+    const { Item } = await this.#plain.dynamodb.send(
+      new GetItemCommand({
+        TableName: this.#resources.stateTable,
+        Key: { pk: { S: pk }, sk: { S: sk } },
+        ConsistentRead: true,
+        ProjectionExpression: 'tomb',
+      }),
+    );
+    return Item?.tomb?.N;
   }
 
   async #fetchAll(): Promise<number> {

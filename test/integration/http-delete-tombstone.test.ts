@@ -8,7 +8,6 @@ import { createFeedbackReader } from '../../lib/feedback/reader.ts';
 import type { FeedbackRecord } from '../../lib/feedback/record.ts';
 import { toEnvelope } from '../../lib/model/envelope.ts';
 import { clockRevision, type Revision } from '../../lib/model/revision.ts';
-import { RevisionClock } from '../../lib/publish/clock.ts';
 import { createHttpHandler } from '../../lib/sources/http/handler.ts';
 import { createHttpTableWriter } from '../../lib/sources/http/table-writer.ts';
 import { createSqsHandler } from '../../lib/sources/sqs/handler.ts';
@@ -87,8 +86,10 @@ const skippedIds = (records: readonly FeedbackRecord[] | undefined) =>
 describe('an HTTP DELETE of a key the table does not hold', () => {
   it('is remembered: an older bus put of the key that arrives after it is skipped', async () => {
     const pipeline = await service();
-    // The put is stamped (sent) before the delete, and reaches the store after it.
-    const older = new RevisionClock().next();
+    // The put is stamped (sent) before the delete, and reaches the store after it. A second
+    // before: two clocks' revisions of one millisecond differ only in their random node number,
+    // so one taken just before the delete could still be the larger.
+    const older = clockRevision(Date.now() - 1_000);
     const answer = await pipeline.del('c-delete');
     expect(answer).toEqual({ key: KEY, op: 'delete', unchanged: true, correlationId: 'c-delete' });
     await pipeline.put(older, 'c-put');
@@ -123,7 +124,7 @@ describe('an HTTP DELETE of a key the table holds', () => {
     const pipeline = await service();
     await pipeline.put(clockRevision(Date.now() - 60_000), 'c-first');
     const version = (await pipeline.data.getItem(ITEM_KEY))?.version?.N;
-    const older = new RevisionClock().next();
+    const older = clockRevision(Date.now() - 1_000);
     expect(await pipeline.del('c-delete')).toEqual({ key: KEY, op: 'delete', version, correlationId: 'c-delete' });
     await pipeline.put(older, 'c-put');
 

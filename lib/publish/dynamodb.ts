@@ -19,7 +19,7 @@ import {
   versionOfItem,
 } from '../model/item.ts';
 import type { JsonObject } from '../model/json-value.ts';
-import type { Revision } from '../model/revision.ts';
+import { compareRevisions, type Revision } from '../model/revision.ts';
 import { RevisionClock } from './clock.ts';
 import { LIMITS } from './constants.ts';
 import { chunk, forEachConcurrently } from '../aws/batch.ts';
@@ -39,7 +39,8 @@ const CONCURRENT_WRITES = 8;
 
 /**
  * The DynamoDB target. `put`/`delete` read the item's version and write conditionally on it, so
- * the version counts up by one per write and a concurrent writer is never overwritten unseen;
+ * the version grows with every write (one more than the item's, or the clock's revision when that
+ * is larger) and a concurrent writer is never overwritten unseen;
  * with an expected revision the condition is the caller's. `publish()` without expected revisions
  * uses BatchWriteItem with versions from the publisher's clock (see docs/publish.md).
  */
@@ -169,10 +170,13 @@ export function dynamoDbWriter(target: DynamoDbTarget, dynamodb: DynamoDBClient,
     try {
       if (change.op === 'delete' && change.correlationId !== undefined) return await deleteTagged(entry!, condition);
       if (change.op === 'put') {
-        // A new item starts from the clock, not from 1: the key may have existed before, and a
-        // bus change to it (which the store writes only over an older version) must not find a
-        // re-created item older than itself.
-        const next = current === undefined ? clock.next() : (BigInt(current) + 1n).toString();
+        // Never behind the clock: one more than the item's version, or the clock's next revision
+        // when that is larger (always, for a new item). A bus change to the key stamped before
+        // this write, which the store writes only over an older version, must not land after it
+        // and win; nor find a re-created item older than itself.
+        const counted = current === undefined ? undefined : (BigInt(current) + 1n).toString();
+        const stamped = clock.next();
+        const next = counted !== undefined && compareRevisions(counted, stamped) > 0 ? counted : stamped;
         await dynamodb.send(
           new PutItemCommand({ TableName: table.name, Item: { ...entry!.item, [version]: { N: next } }, ...condition }),
         );

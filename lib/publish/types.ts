@@ -14,7 +14,7 @@ export interface DynamoDbTarget {
   /**
    * How `publish()` writes changes that carry no expected revision: `batch` (default) uses
    * BatchWriteItem, 25 items a call, with clock-derived versions; `conditional` writes each item
-   * with its own conditional write, so versions count up by one (two calls per item).
+   * with its own conditional write, so versions are exact (two calls per item).
    */
   readonly batchMode?: 'batch' | 'conditional';
 }

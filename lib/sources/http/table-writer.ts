@@ -23,7 +23,8 @@ export interface HttpTableWriterOptions {
  * How the HTTP API writes the tables (its `publish` option), each key to the table whose prefix
  * holds it; the table's stream then delivers the change.
  *
- * - A PUT goes through the tables publisher: the item's version counts up from the one it read.
+ * - A PUT goes through the tables publisher: the item's new version is the clock's revision, or one
+ *   more than the version it read when that is larger.
  * - A DELETE goes through the store the SQS and EventBridge functions write with, as a delete
  *   stamped by the clock: it removes the item when its version is older, and leaves a tombstone in
  *   the state table even when there is nothing to delete, so a put sent just before it through a

@@ -13,7 +13,6 @@ import {
 } from '../../model/item.ts';
 import { asInvalidChange, checkChange } from '../../model/change-rules.ts';
 import { MAX_VALUE_BYTES, type AnyAttributeValue, type JsonObject } from '../../model/json-value.ts';
-import { carriedOutputs, type CarriesTypedValues, type PrefixSchema } from '../../model/value-schema.ts';
 import { toRevision, type Revision } from '../../model/revision.ts';
 
 /**
@@ -57,7 +56,6 @@ export function isTtlDelete(record: DynamoDBRecord): boolean {
 export function changeFromStreamRecord(
   record: DynamoDBRecord,
   tables: ReadonlyMap<string, TableConfig>,
-  schemas: readonly PrefixSchema[] = [],
 ): Change | undefined {
   const tableName = tableNameOfStreamArn(record.eventSourceARN);
   if (tableName === undefined)
@@ -118,11 +116,10 @@ export function changeFromStreamRecord(
   // The same rules as every source. The key is only checked (another spelling would name another
   // item), and the table's own item rules hold by construction. A refusal names the write's
   // correlation id, so a writer waiting for its feedback hears of it.
-  let checked: CarriesTypedValues;
   try {
-    checked = checkChange(
+    checkChange(
       { key, op, hasValue: value !== undefined, value, hasPrevValue: prevValue !== undefined, prevValue },
-      { origin: 'table', valuesKnownSafe: small, schemas },
+      { origin: 'table', valuesKnownSafe: small },
     );
   } catch (error) {
     throw asInvalidChange(error, correlationId === undefined ? {} : { correlationId });
@@ -138,7 +135,6 @@ export function changeFromStreamRecord(
     time,
     ...(correlationId === undefined ? {} : { correlationId }),
     ...(op === 'delete' && isTtlDelete(record) ? { expired: true } : {}),
-    ...carriedOutputs(checked),
   };
 }
 

@@ -51,7 +51,7 @@ export function createSqsHandler(
         'a standard queue delivers to plugins directly: concurrent invocations may hand a plugin two changes of one key at once (set an ordered FIFO queue)',
       );
     }
-    const rules = { tables: route.tables, maxRevision: revisionLimit(), schemas: datasync.schemas?.() ?? [] };
+    const rules = { tables: route.tables, maxRevision: revisionLimit() };
     const items = records.map((record) =>
       normalizeItem(
         record.messageId,

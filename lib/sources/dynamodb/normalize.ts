@@ -47,8 +47,8 @@ export function isTtlDelete(record: DynamoDBRecord): boolean {
  *   write that version stands for.
  * - A TTL deletion has `expired: true`; a put's correlation id is read from the item's
  *   correlation attribute and is not part of the value.
- * - The change passes the same rules as every source's (`checkChange`), a put's value fitting
- *   `schemas` (the plugins' value schemas by prefix).
+ * - The change passes the same rules as every source's (`checkChange`). Its value is checked
+ *   against the plugins' schemas with the rest of the batch (`checkBatchSchemas`).
  * - A MODIFY that changed nothing but the delete correlation attribute is the publisher tagging an
  *   item it is about to delete (so the delete's record names its correlation id): no change, undefined.
  * @throws InvalidChangeError naming what is wrong with the record.

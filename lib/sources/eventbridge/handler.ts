@@ -23,7 +23,7 @@ export interface EventBridgeResult {
 
 /**
  * The EventBridge handler (middy) for events whose `detail` is a change envelope. The change
- * passes the change rules (the plugins' value schemas included); a change to a key that lives in a table is written to the table by
+ * passes the change rules and the plugins' value schemas; a change to a key that lives in a table is written to the table by
  * the store (or refused when the store is off); any other change moves to the ordered FIFO queue
  * when one is configured (EventBridge runs many invocations at once), else is delivered here.
  *

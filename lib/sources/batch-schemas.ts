@@ -10,10 +10,10 @@ import { rejection, type BatchItem } from './batch-item.ts';
  * schemas' outputs, which the plugins that declared them are handed without a second validation.
  *
  * The batch sources check their schemas here, in one pass after every record is normalized,
- * rather than inside each record's normalizing: a validator run back to back over the batch stays
- * warm in the processor's caches, where one run between two records' attribute conversions does
- * not. That was 2% of a 100-record stream batch's CPU time with the example schemas
- * (`npm run bench:stream`).
+ * rather than inside each record's normalizing: a validator run back to back over the batch
+ * likely stays warm in the processor's caches, where one run between two records' attribute
+ * conversions does not. With the example schemas, what they add to a 100-record stream batch went
+ * from 9% to 2% of its time (`npm run bench:stream`, docs/benchmarks.md "Value schemas").
  * @throws DatasyncError `CONFIGURATION` for a schema that validates asynchronously or throws.
  */
 export function checkBatchSchemas(items: readonly BatchItem[], schemas: readonly PrefixSchema[]): readonly BatchItem[] {

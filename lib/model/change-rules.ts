@@ -12,7 +12,7 @@ import { assertJsonSafe, type JsonObject, type JsonValue } from './json-value.ts
 import { normalizeKey, validateKey } from './key.ts';
 import { compareRevisions, toRevision, type Revision } from './revision.ts';
 import type { TableConfig } from './table-config.ts';
-import { checkSchemas, TYPED_VALUES, type CarriesTypedValues, type PrefixSchema } from './value-schema.ts';
+import { checkSchemas, type PrefixSchema } from './value-schema.ts';
 
 /**
  * The one validation of a change. Every edge runs a change through it before any plugin sees the
@@ -34,8 +34,8 @@ export interface ChangeDraft {
   readonly time?: unknown;
 }
 
-/** A change that passed every rule (with the outputs of the schemas that checked its value). */
-export interface CheckedChange extends CarriesTypedValues {
+/** A change that passed every rule. */
+export interface CheckedChange {
   readonly key: string;
   readonly op: ChangeOp;
   readonly value?: JsonValue;
@@ -82,8 +82,8 @@ export const MAX_CORRELATION_ID = 128;
 const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
 
 /**
- * Checks a change by every rule and returns it normalized (with the outputs of the schemas that
- * checked a put's value).
+ * Checks a change by every rule and returns it normalized. (The batch sources check the values
+ * against the schemas over the whole batch instead, with `checkBatchSchemas`.)
  * @throws InvalidKeyError, InvalidValueError, InvalidRevisionError or InvalidChangeError naming
  *   the rule broken, with the key in `details` once it is known; SchemaMismatchError (an
  *   InvalidChangeError) for a value a schema of `rules.schemas` refuses; DatasyncError
@@ -113,10 +113,7 @@ export function checkChange(draft: ChangeDraft, rules: ChangeRules): CheckedChan
   // Last of the value's rules, so a validator only ever sees JSON-safe values. Its refusal keeps
   // its type (SchemaMismatchError, with the issues); a validator that answers asynchronously or
   // throws is a configuration fault (DatasyncError CONFIGURATION), not bad input.
-  const typed =
-    op === 'put' && rules.schemas && rules.schemas.length > 0
-      ? checkSchemas(rules.schemas, key, draft.value)
-      : undefined;
+  if (op === 'put' && rules.schemas && rules.schemas.length > 0) checkSchemas(rules.schemas, key, draft.value);
   const revision = draft.revision === undefined ? undefined : member('revision', key, () => toRevision(draft.revision));
   if (revision !== undefined && rules.maxRevision !== undefined && compareRevisions(revision, rules.maxRevision) > 0) {
     throw new InvalidChangeError(
@@ -156,7 +153,6 @@ export function checkChange(draft: ChangeDraft, rules: ChangeRules): CheckedChan
     ...(revision === undefined ? {} : { revision }),
     ...(correlationId === undefined ? {} : { correlationId: correlationId as string }),
     ...(time === undefined ? {} : { time }),
-    ...(typed === undefined ? {} : { [TYPED_VALUES]: typed }),
   };
 }
 

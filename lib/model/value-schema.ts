@@ -72,7 +72,7 @@ export function typedValue(entry: PrefixSchema, key: string, value: unknown): un
   return fit.value;
 }
 
-/** A schema's output for a change's value, as the source that checked it computed it. */
+/** A schema's output for a change's value, as the batch source that checked it computed it. */
 export interface TypedOutput {
   readonly schema: ValueSchema;
   readonly value: unknown;
@@ -89,15 +89,9 @@ export interface TypedOutput {
  */
 export const TYPED_VALUES: unique symbol = Symbol('datasync.typedValues');
 
-/** An object that may carry typed outputs (a checked change, an envelope, a change). */
+/** A change that may carry typed outputs (one a batch source checked). */
 export interface CarriesTypedValues {
   readonly [TYPED_VALUES]?: readonly TypedOutput[];
-}
-
-/** The typed outputs `from` carries, to spread into the object made from it. */
-export function carriedOutputs(from: CarriesTypedValues): CarriesTypedValues {
-  const outputs = from[TYPED_VALUES];
-  return outputs ? { [TYPED_VALUES]: outputs } : {};
 }
 
 /**

@@ -7,6 +7,7 @@ import type { FeedbackSink } from '../feedback/sink.ts';
 import type { Change, ChangeEvent, ChangeSource } from '../model/change.ts';
 import type { DatasyncLogger } from '../observability/logger.ts';
 import type { BatchItem, Rejection } from './batch-item.ts';
+import { checkBatchSchemas } from './batch-schemas.ts';
 import { routeBatch, type BusRoute } from './bus-route.ts';
 
 export { normalizeItem, rejection, type BatchItem, type Rejection } from './batch-item.ts';
@@ -19,7 +20,8 @@ export type SourceCore = Pick<DatasyncCore, 'dispatch'> & Partial<Pick<DatasyncC
 
 /** What every source handler needs to deliver a batch. */
 export interface DeliveryDeps {
-  readonly datasync: Pick<DatasyncCore, 'dispatch'>;
+  /** Delivers the changes; its value schemas, if any, are checked first (`checkBatchSchemas`). */
+  readonly datasync: SourceCore;
   readonly feedback: FeedbackSink;
   readonly deadLetter: DeadLetterWriter;
   /** Time left for plugins (Lambda's remaining time less a margin). */
@@ -57,9 +59,11 @@ export async function deliverBatch(
   const outcomes: PluginOutcome[] = [];
   const failedIds = new Set<string>();
   const routedRecords: FeedbackRecord[] = [];
-  let working = items;
+  // Before anything is stored or delivered: a put that does not fit is refused like bad input.
+  const checked = checkBatchSchemas(items, deps.datasync.schemas?.() ?? []);
+  let working = checked;
   if (deps.route) {
-    const routed = await routeBatch(items, deps.route);
+    const routed = await routeBatch(working, deps.route);
     working = routed.items;
     for (const id of routed.failed) failedIds.add(id);
     routedRecords.push(...routed.records);
@@ -115,7 +119,7 @@ export async function deliverBatch(
     .map((result) => toError(result.reason));
   deps.logger?.[errors.length > 0 ? 'error' : failed.length > 0 ? 'warn' : 'info']('batch delivered', {
     records: items.length,
-    changes: items.length - items.filter((item) => 'rejected' in item).length,
+    changes: items.length - checked.filter((item) => 'rejected' in item).length,
     ...(routedRecords.length > 0 ? { stored: routedRecords.length } : {}),
     rejected: rejections.length,
     failed: failed.length,

@@ -3,7 +3,6 @@ import type { ChangeRules } from '../model/change-rules.ts';
 import type { Change, ChangeSource } from '../model/change.ts';
 import { parseEnvelope } from '../model/envelope.ts';
 import { parseJsonStrict } from '../model/json-text.ts';
-import { carriedOutputs } from '../model/value-schema.ts';
 
 /** The rules a bus message is checked by (the sender's revision bound, the service's tables). */
 export type EnvelopeRules = Omit<ChangeRules, 'origin'>;
@@ -29,7 +28,6 @@ export function changeFromEnvelope(
     ...(envelope.correlationId === undefined ? {} : { correlationId: envelope.correlationId }),
     source,
     time: envelope.time ?? transportTime,
-    ...carriedOutputs(envelope),
   };
 }
 

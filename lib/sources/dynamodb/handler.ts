@@ -50,7 +50,6 @@ export function createDynamoDbStreamHandler(
   const margin = options.safetyMarginMs ?? DEFAULT_SAFETY_MARGIN_MS;
   return middy<DynamoDBStreamEvent, DynamoDBBatchResponse, Error, Context>().handler(async (event, context) => {
     const records = event.Records ?? [];
-    const schemas = datasync.schemas?.() ?? [];
     // A record without a sequence number cannot be reported; it is rejected under its position.
     const ids = records.map((record, index) => record.dynamodb?.SequenceNumber ?? `#${index}`);
     // A record that is no change at all (a correlation tag) is passed over, and counts as done.
@@ -58,7 +57,7 @@ export function createDynamoDbStreamHandler(
       const item = normalizeItem(
         ids[index]!,
         record,
-        (r: DynamoDBRecord) => changeFromStreamRecord(r, tables, schemas),
+        (r: DynamoDBRecord) => changeFromStreamRecord(r, tables),
         {
           type: 'dynamodb',
           name: tableNameOfStreamArn(record.eventSourceARN) ?? 'unknown',

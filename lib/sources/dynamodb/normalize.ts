@@ -13,7 +13,6 @@ import {
 } from '../../model/item.ts';
 import { asInvalidChange, checkChange } from '../../model/change-rules.ts';
 import { MAX_VALUE_BYTES, type AnyAttributeValue, type JsonObject } from '../../model/json-value.ts';
-import { carriedOutputs, type CarriesTypedValues, type PrefixSchema } from '../../model/value-schema.ts';
 import { toRevision, type Revision } from '../../model/revision.ts';
 
 /**
@@ -48,8 +47,8 @@ export function isTtlDelete(record: DynamoDBRecord): boolean {
  *   write that version stands for.
  * - A TTL deletion has `expired: true`; a put's correlation id is read from the item's
  *   correlation attribute and is not part of the value.
- * - The change passes the same rules as every source's (`checkChange`), a put's value fitting
- *   `schemas` (the plugins' value schemas by prefix).
+ * - The change passes the same rules as every source's (`checkChange`). Its value is checked
+ *   against the plugins' schemas with the rest of the batch (`checkBatchSchemas`).
  * - A MODIFY that changed nothing but the delete correlation attribute is the publisher tagging an
  *   item it is about to delete (so the delete's record names its correlation id): no change, undefined.
  * @throws InvalidChangeError naming what is wrong with the record.
@@ -57,7 +56,6 @@ export function isTtlDelete(record: DynamoDBRecord): boolean {
 export function changeFromStreamRecord(
   record: DynamoDBRecord,
   tables: ReadonlyMap<string, TableConfig>,
-  schemas: readonly PrefixSchema[] = [],
 ): Change | undefined {
   const tableName = tableNameOfStreamArn(record.eventSourceARN);
   if (tableName === undefined)
@@ -118,11 +116,10 @@ export function changeFromStreamRecord(
   // The same rules as every source. The key is only checked (another spelling would name another
   // item), and the table's own item rules hold by construction. A refusal names the write's
   // correlation id, so a writer waiting for its feedback hears of it.
-  let checked: CarriesTypedValues;
   try {
-    checked = checkChange(
+    checkChange(
       { key, op, hasValue: value !== undefined, value, hasPrevValue: prevValue !== undefined, prevValue },
-      { origin: 'table', valuesKnownSafe: small, schemas },
+      { origin: 'table', valuesKnownSafe: small },
     );
   } catch (error) {
     throw asInvalidChange(error, correlationId === undefined ? {} : { correlationId });
@@ -138,7 +135,6 @@ export function changeFromStreamRecord(
     time,
     ...(correlationId === undefined ? {} : { correlationId }),
     ...(op === 'delete' && isTtlDelete(record) ? { expired: true } : {}),
-    ...carriedOutputs(checked),
   };
 }
 

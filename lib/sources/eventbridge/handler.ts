@@ -23,7 +23,7 @@ export interface EventBridgeResult {
 
 /**
  * The EventBridge handler (middy) for events whose `detail` is a change envelope. The change
- * passes the change rules (the plugins' value schemas included); a change to a key that lives in a table is written to the table by
+ * passes the change rules and the plugins' value schemas; a change to a key that lives in a table is written to the table by
  * the store (or refused when the store is off); any other change moves to the ordered FIFO queue
  * when one is configured (EventBridge runs many invocations at once), else is delivered here.
  *
@@ -47,7 +47,7 @@ export function createEventBridgeHandler(
   return middy<EventBridgeEvent<string, unknown>, EventBridgeResult, Error, Context>().handler(
     async (event, context) => {
       const id = typeof event?.id === 'string' ? event.id : 'event';
-      const rules = { tables: route.tables, maxRevision: revisionLimit(), schemas: datasync.schemas?.() ?? [] };
+      const rules = { tables: route.tables, maxRevision: revisionLimit() };
       const item = normalizeItem(
         id,
         event,
@@ -60,7 +60,7 @@ export function createEventBridgeHandler(
         (e) => JSON.stringify(e),
       );
       const remaining = remainingTime(context, margin);
-      const { failed, outcomes } = await deliverBatch(
+      const { failed, outcomes, rejected } = await deliverBatch(
         [item],
         { datasync, ...writers, logger, route, ...(remaining ? { remainingTimeMs: remaining } : {}) },
         (direct) => [...direct],
@@ -80,7 +80,8 @@ export function createEventBridgeHandler(
           { cause: errors.length === 1 ? errors[0] : new AggregateError(errors), details: { eventId: id } },
         );
       }
-      return { status: 'rejected' in item ? 'rejected' : 'ok' };
+      // Refused by a rule when normalized, or by a schema when delivered.
+      return { status: rejected > 0 ? 'rejected' : 'ok' };
     },
   );
 }

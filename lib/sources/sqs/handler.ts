@@ -20,8 +20,8 @@ export interface SqsHandlerOptions extends SourceHandlerOptions, BusSourceOption
  * The SQS handler (middy) for standard and FIFO queues whose bodies are change envelopes.
  *
  * Each message passes the change rules (a sender's revision at most five minutes ahead of the
- * clock, values for a table's keys that are its items, a put's value fitting the schemas of the
- * plugins whose prefixes cover its key). A change to a key that lives in a table
+ * clock, values for a table's keys that are its items), then the batch's puts are checked against
+ * the schemas of the plugins whose prefixes cover their keys. A change to a key that lives in a table
  * is written to the table by the store (or refused when the store is off). Other changes are
  * delivered: from a FIFO queue here, one message group (key) at a time; from a standard queue,
  * after moving to the ordered FIFO queue when one is configured, so concurrent invocations never
@@ -51,7 +51,7 @@ export function createSqsHandler(
         'a standard queue delivers to plugins directly: concurrent invocations may hand a plugin two changes of one key at once (set an ordered FIFO queue)',
       );
     }
-    const rules = { tables: route.tables, maxRevision: revisionLimit(), schemas: datasync.schemas?.() ?? [] };
+    const rules = { tables: route.tables, maxRevision: revisionLimit() };
     const items = records.map((record) =>
       normalizeItem(
         record.messageId,

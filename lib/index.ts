@@ -179,4 +179,5 @@ export { ResyncTimeoutError } from './resync/watch.ts';
 // What a service's own functions/ use besides the handler factories (`datasync init` makes one).
 export { tablesFromEnvironment, ENV } from './config.ts';
 export { ProgressHub } from './resync/progress-hub.ts';
+export { logResyncProgress } from './resync/progress-log.ts';
 export { createLogger } from './observability/logger.ts';

@@ -39,6 +39,7 @@ import { refTarget, roleStatements, type Statement } from '../../support/deploy/
 import { receiveAll } from '../../support/emulator.ts';
 import { describeProblems, evaluateCalls, readCallLog } from '../../support/iam/evaluate.ts';
 import { freePort, startPrivateEmulator, stopPrivateEmulator } from '../../support/private-emulator.ts';
+import { httpApiRequest } from '../../support/lambda-events.ts';
 
 jest.setTimeout(120_000);
 const REGION = 'us-east-1';
@@ -169,30 +170,13 @@ function invoke<T>(
 
 /** An API Gateway HTTP API (payload v2) request for a route of `/keys/{key+}`. */
 function httpEvent(method: 'PUT' | 'DELETE', key: string, body?: unknown) {
-  const path = `/keys/${key}`;
-  const routeKey = `${method} /keys/{key+}`;
-  return {
-    version: '2.0',
-    routeKey,
-    rawPath: path,
-    rawQueryString: '',
-    headers: { 'content-type': 'application/json' },
+  return httpApiRequest(method, `/keys/${key}`, {
+    route: '/keys/{key+}',
     pathParameters: { key },
+    contentType: 'application/json',
+    requestId: `request-${method}-${key}`,
     ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    isBase64Encoded: false,
-    requestContext: {
-      accountId: '123456789012',
-      apiId: 'api',
-      domainName: 'example.com',
-      domainPrefix: 'example',
-      stage: '$default',
-      requestId: `request-${method}-${key}`,
-      routeKey,
-      time: '',
-      timeEpoch: 0,
-      http: { method, path, protocol: 'HTTP/1.1', sourceIp: '127.0.0.1', userAgent: 'test' },
-    },
-  };
+  });
 }
 
 let caseLogs = 0;

@@ -2,7 +2,7 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { createDatasync } from '../../../lib/datasync.ts';
 import { createHttpHandler } from '../../../lib/sources/http/handler.ts';
-import { lambdaContext } from '../../support/lambda-events.ts';
+import { httpApiRequest, lambdaContext } from '../../support/lambda-events.ts';
 import { MemoryDeadLetter, MemorySink } from '../../support/sinks.ts';
 
 // What a caller of the HTTP API learns when the service fails, and what the log keeps: who called.
@@ -10,30 +10,14 @@ const ROLE_ARN = 'arn:aws:iam::123456789012:role/serverless-datasync-prod-HttpRo
 const CALLER = 'arn:aws:iam::210987654321:user/alice';
 
 function signedPut(key: string, requestId: string): APIGatewayProxyEventV2 {
-  const path = `/keys/${key}`;
-  return {
-    version: '2.0',
-    routeKey: 'PUT /keys/{key+}',
-    rawPath: path,
-    rawQueryString: '',
-    headers: { 'content-type': 'application/json' },
+  return httpApiRequest('PUT', `/keys/${key}`, {
+    route: '/keys/{key+}',
     pathParameters: { key },
     body: JSON.stringify({ mtu: 9000 }),
-    isBase64Encoded: false,
-    requestContext: {
-      accountId: '123456789012',
-      apiId: 'api',
-      domainName: 'example.com',
-      domainPrefix: 'example',
-      requestId,
-      routeKey: 'PUT /keys/{key+}',
-      stage: '$default',
-      time: '',
-      timeEpoch: 0,
-      http: { method: 'PUT', path, protocol: 'HTTP/1.1', sourceIp: '203.0.113.9', userAgent: 'test' },
-      authorizer: { iam: { userArn: CALLER, accountId: '210987654321', callerId: 'AIDAALICE' } },
-    } as never,
-  };
+    contentType: 'application/json',
+    requestId,
+    iam: { userArn: CALLER, accountId: '210987654321', callerId: 'AIDAALICE' },
+  });
 }
 
 function handlerWith(publishError: Error) {

@@ -14,8 +14,9 @@ import type { CallbackContext, Snapshot, SnapshotEntry } from './plugin.ts';
 
 /**
  * What a plugin with a schema is handed: each value as its schema outputs it. The sources have
- * already refused values that do not fit (and the resync left them out); the output is computed
- * again here.
+ * already refused values that do not fit (and the resync left them out). The output a batch
+ * source computed travels with the change and is reused; a previous value, or a value that came
+ * without an output (one handed to `dispatch` directly), is validated here.
  */
 export interface TypedPlugin {
   readonly name: string;

@@ -19,7 +19,6 @@ export interface Rejection {
 /**
  * Normalizes one record, turning a malformed one into a rejection instead of an exception, so a
  * bad record never fails the rest of the batch.
- * @throws DatasyncError `CONFIGURATION` (a schema that cannot be used), which fails the invocation.
  */
 export function normalizeItem<R>(
   id: string,
@@ -47,9 +46,6 @@ export function normalizeItem<R>(
     const change = normalize(record);
     return change === undefined ? undefined : { id, change, raw: () => rawText(record, raw) };
   } catch (thrown) {
-    // A schema that cannot check synchronously (or throws) is the deployment's fault, not the
-    // record's: the invocation fails and the source delivers the record again, nothing is refused.
-    if (thrown instanceof DatasyncError && thrown.code === 'CONFIGURATION') throw thrown;
     const error =
       thrown instanceof DatasyncError
         ? thrown

@@ -1,5 +1,4 @@
 import { SchemaMismatchError } from '../errors.ts';
-import { asInvalidChange } from '../model/change-rules.ts';
 import { checkSchemas, TYPED_VALUES, type PrefixSchema, type TypedOutput } from '../model/value-schema.ts';
 import { rejection, type BatchItem } from './batch-item.ts';
 
@@ -30,11 +29,13 @@ export function checkBatchSchemas(items: readonly BatchItem[], schemas: readonly
       // A schema that cannot be used is the deployment's fault: the invocation fails.
       if (!(error instanceof SchemaMismatchError)) throw error;
       const { correlationId } = change;
-      const refusal = asInvalidChange(error, correlationId === undefined ? {} : { correlationId }) as Error;
       if (checked === items) checked = [...items];
       (checked as BatchItem[])[index] = {
         id: item.id,
-        rejected: rejection(refusal, change.source, item.raw?.() ?? JSON.stringify(change)),
+        rejected: {
+          ...rejection(error, change.source, item.raw?.() ?? JSON.stringify(change)),
+          ...(correlationId === undefined ? {} : { correlationId }),
+        },
       };
       continue;
     }

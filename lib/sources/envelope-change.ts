@@ -4,8 +4,11 @@ import type { Change, ChangeSource } from '../model/change.ts';
 import { parseEnvelope } from '../model/envelope.ts';
 import { parseJsonStrict } from '../model/json-text.ts';
 
-/** The rules a bus message is checked by (the sender's revision bound, the service's tables). */
-export type EnvelopeRules = Omit<ChangeRules, 'origin'>;
+/**
+ * The rules a bus message is checked by (the sender's revision bound, the service's tables). Its
+ * value is checked against the schemas with the rest of its batch (`checkBatchSchemas`).
+ */
+export type EnvelopeRules = Omit<ChangeRules, 'origin' | 'schemas'>;
 
 /**
  * Turns a bus message (the parsed JSON of an SQS body or an EventBridge `detail`) into a change.

@@ -29,9 +29,10 @@ export interface DynamoDbStreamHandlerOptions extends SourceHandlerOptions {
 }
 
 /**
- * The DynamoDB Streams handler (middy). It normalizes every record (a put whose value does not
- * fit a plugin's schema is refused: the item stays in the table, no plugin is handed it), delivers the batch to the
- * plugins, writes all feedback, dead-letters malformed records and answers with a partial batch
+ * The DynamoDB Streams handler (middy). It normalizes every record, settles versioned deletes
+ * with the store when there is one, checks the batch's puts against the plugins' schemas (a put
+ * that does not fit is refused: the item stays in the table, no plugin is handed it), delivers
+ * the batch to the plugins, writes all feedback, dead-letters malformed records and answers with a partial batch
  * response that stops at the first failure: the lowest failed sequence number and every later
  * record are reported, so Lambda resumes there and no key's later change is taken as done
  * before an earlier failed one. Needs `FunctionResponseTypes: [ReportBatchItemFailures]`.

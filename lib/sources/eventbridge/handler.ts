@@ -80,7 +80,8 @@ export function createEventBridgeHandler(
           { cause: errors.length === 1 ? errors[0] : new AggregateError(errors), details: { eventId: id } },
         );
       }
-      // Refused by a rule when normalized, or by a schema when delivered.
+      // Refused by a rule when normalized, or when delivered: by a schema, or by its route (a table
+      // key with the store off).
       return { status: rejected > 0 ? 'rejected' : 'ok' };
     },
   );

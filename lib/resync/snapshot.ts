@@ -1,4 +1,4 @@
-import { BatchGetItemCommand, GetItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { BatchGetItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { TableConfig } from '../config.ts';
 import { chunk } from '../aws/batch.ts';
 import { DEFAULT_RETRY_POLICY, sendWithRetry } from '../aws/retry.ts';
@@ -509,46 +509,50 @@ export class ResyncSnapshot implements Snapshot {
   ): Promise<SnapshotEntry[]> {
     if (entries.length === 0 || !this.#source.fence) return entries;
     const held = await fence();
-    const positions: KeyRecord[] = [];
-    const handed = await Promise.all(
-      entries.map(async (entry): Promise<SnapshotEntry | undefined> => {
-        // A key no delivery touched lately is as the scan read it. One that was touched is read
-        // again, unless what the plugin was given is not newer than the item read (by version,
-        // where both have one).
-        const holds = held.get(entry.key);
-        if (holds === undefined) return entry;
-        if (
-          entry.op === 'put' &&
-          holds.version !== undefined &&
-          entry.version !== undefined &&
-          compareRevisions(holds.version, entry.version) <= 0
-        )
-          return entry;
-        const config = tableOfKey(configs, entry.key)!;
-        const { Item } = await this.#source.dynamodb.send(
-          new GetItemCommand({ TableName: config.name, Key: itemKeyOf(config, entry.key), ConsistentRead: true }),
-        );
-        const revision = holds.revision === undefined ? {} : { revision: holds.revision };
-        if (!Item) {
-          if (!holds.present)
-            positions.push({
-              key: entry.key,
-              present: false,
-              ...revision,
-              ...(holds.version === undefined ? {} : { version: holds.version }),
-            });
-          return undefined;
-        }
-        const version = versionOfItem(config, Item);
-        positions.push({ key: entry.key, present: true, ...revision, ...(version === undefined ? {} : { version }) });
-        return {
-          op: 'put',
-          key: entry.key,
-          value: valueOfItem(config, Item),
-          ...(version === undefined ? {} : { version }),
-        };
-      }),
+    // A key no delivery touched lately is as the scan read it. One that was touched is read
+    // again, unless what the plugin was given is not newer than the item read (by version, where
+    // both have one). The keys read again are read together, 100 a call.
+    const stale = entries.filter((entry) => {
+      const holds = held.get(entry.key);
+      if (holds === undefined) return false;
+      return !(
+        entry.op === 'put' &&
+        holds.version !== undefined &&
+        entry.version !== undefined &&
+        compareRevisions(holds.version, entry.version) <= 0
+      );
+    });
+    if (stale.length === 0) return entries;
+    const current = await readItems(
+      this.#source.dynamodb,
+      configs,
+      stale.map((entry) => entry.key),
     );
+    const reread = new Set(stale);
+    const positions: KeyRecord[] = [];
+    const handed: Array<SnapshotEntry | undefined> = entries.map((entry) => {
+      if (!reread.has(entry)) return entry;
+      const holds = held.get(entry.key)!;
+      const revision = holds.revision === undefined ? {} : { revision: holds.revision };
+      const item = current.get(entry.key);
+      if (!item) {
+        if (!holds.present)
+          positions.push({
+            key: entry.key,
+            present: false,
+            ...revision,
+            ...(holds.version === undefined ? {} : { version: holds.version }),
+          });
+        return undefined;
+      }
+      positions.push({
+        key: entry.key,
+        present: true,
+        ...revision,
+        ...(item.version === undefined ? {} : { version: item.version }),
+      });
+      return item;
+    });
     await this.#source.store.writeKeys(this.#source.plugin, positions, snapshotOf(this.#cursor));
     return handed.filter((entry): entry is SnapshotEntry => entry !== undefined);
   }

@@ -571,7 +571,7 @@ describe('packaged roles, enforced by the emulator', () => {
 
     const evaluations = await evaluated(log);
     expect(evaluations).toContainEqual(
-      expect.objectContaining({ function: 'resync', action: 'dynamodb:GetItem', resource: 'ConfigTable' }),
+      expect.objectContaining({ function: 'resync', action: 'dynamodb:BatchGetItem', resource: 'ConfigTable' }),
     );
     expect(describeProblems(evaluations)).toEqual([]);
     expect(resynced.response?.plugins.map(({ status }) => status)).toEqual(['ok', 'ok']);

@@ -207,7 +207,6 @@ export async function runResync(
             remaining,
             timeIsShort,
             ...(current.requestedAt ? { requestedAt: current.requestedAt } : {}),
-            spools,
             share: shareOf(plugin, index),
           })
         : await reportFailure(
@@ -342,7 +341,6 @@ interface PluginRunOptions extends ResyncOptions {
   readonly remaining: () => number;
   readonly timeIsShort: () => boolean;
   readonly requestedAt?: string;
-  readonly spools: RunSpools;
   readonly share?: Share;
 }
 
@@ -435,12 +433,10 @@ async function resyncPlugin(
     let spool: SnapshotSpool | undefined;
     if (resumed) {
       cursor = { ...prior, part: prior.part + 1 };
-      if (cursor.source === 'spool') {
-        // The pages an earlier plugin's scan kept are gone with the invocation that kept them:
-        // the rest of the shared snapshot is read again from its rows.
-        spool = options.spools.complete(snapshotOf(cursor));
-        if (!spool) cursor = { ...cursor, source: 'rows' };
-      }
+      // The pages an earlier plugin's scan kept are gone with the invocation that kept them (a
+      // run's spools live for one call of runResync): the rest of the shared snapshot is read
+      // again from its rows.
+      if (cursor.source === 'spool') cursor = { ...cursor, source: 'rows' };
     } else {
       const fresh = freshCursor(resyncId, statusRow);
       const { share } = options;

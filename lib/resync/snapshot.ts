@@ -104,11 +104,6 @@ export class ResyncSnapshot implements Snapshot {
     return this.#cursor;
   }
 
-  /** The digest of the keys handed over so far, when known. */
-  get digest(): SnapshotDigest | undefined {
-    return this.#digest;
-  }
-
   /** Stops handing over pages (the plugin failed or timed out). */
   stop(): void {
     this.#stopped = true;
@@ -432,7 +427,6 @@ export class ResyncSnapshot implements Snapshot {
         : store.snapshotKeys(previous, needed).then((keys) => flatten(keys, previousView)),
       store.snapshotKeys(snapshotOf(this.#cursor), needed).then((keys) => flatten(keys, this.prefixes)),
     ]);
-    const watched = (key: string) => this.prefixes.some((prefix) => keyMatchesPrefix(key, prefix));
     const configs = this.#source.tables.map((table) => table.config);
     const previousTag = previous === undefined ? undefined : snapshotTag(previous);
     const stale: Array<{ key: string; stored?: string }> = [];
@@ -440,7 +434,7 @@ export class ResyncSnapshot implements Snapshot {
       stale.push({ key, ...(row.stored === undefined ? {} : { stored: row.stored }) });
     const candidates: Array<KeyRecord & { fromSnapshot: boolean }> = [];
     for (const [key, row] of rows) {
-      if (!watched(key)) {
+      if (!this.#watched(key)) {
         staleRow(key, row);
         continue;
       }
@@ -461,7 +455,7 @@ export class ResyncSnapshot implements Snapshot {
         staleRow(key, row);
     }
     for (const [key, earlier] of before) {
-      if (rows.has(key) || after.has(key) || !watched(key)) continue;
+      if (rows.has(key) || after.has(key) || !this.#watched(key)) continue;
       candidates.push({
         key,
         present: true,

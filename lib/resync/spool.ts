@@ -73,7 +73,8 @@ export class SnapshotSpool {
       if (pages.length === 0) continue;
       yield {
         after: past,
-        at: Math.min(...pages.map((page) => page.at)),
+        // Pages are kept in scan order: the first is the earliest.
+        at: pages[0]!.at,
         entries: pages.flatMap((page) => page.groups.get(group)!),
       };
     }
@@ -94,12 +95,6 @@ export class RunSpools {
     const spool = new SnapshotSpool(snapshot, this.limitBytes);
     this.#spools.set(snapshot, spool);
     return spool;
-  }
-
-  /** The complete spool of a shared snapshot, when this invocation scanned all of it. */
-  complete(snapshot: string): SnapshotSpool | undefined {
-    const spool = this.#spools.get(snapshot);
-    return spool?.complete ? spool : undefined;
   }
 
   /** Drops every spool (the run's invocation ends). */

@@ -53,8 +53,6 @@ export interface PluginCursor {
   readonly record?: readonly string[];
   /** With `spool` or `rows`: the position in the shared snapshot's rows past those handed over. */
   readonly after?: string;
-  /** With `rows`: keys the shared snapshot records that the tables no longer held. */
-  readonly absent?: readonly string[];
   /** The prefixes the plugin saw its previous snapshot through (absent: all its keys). */
   readonly previousPrefixes?: readonly string[];
 }

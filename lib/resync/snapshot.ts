@@ -13,7 +13,7 @@ import type { HeldKey, KeyRecord, SnapshotKey, SyncStateStore } from '../state/s
 import type { LeaseHold } from './lease.ts';
 import { resyncRows, type ResyncRows } from './state-rows.ts';
 import { snapshotTag } from '../state/key-rows.ts';
-import { BUCKETS, bucketOf, chunkEnd, groupOfSnapshotSort } from '../state/table.ts';
+import { BUCKETS, bucketOf, chunkEnd, groupOfSnapshotSort, SNAPSHOT_GROUPS } from '../state/table.ts';
 import type { SnapshotSpool } from './spool.ts';
 import { addKeys, sameKeys, type SnapshotDigest } from './digest.ts';
 import { scanPages, type ScanOptions } from './scan.ts';
@@ -135,12 +135,13 @@ export class ResyncSnapshot implements Snapshot {
       if (end === 'paused') return this.#checkpointed();
       await this.#save({ ...this.#cursor, phase: 'deletes', segments: [], bucket: 0 });
     }
+    // Snapshots are read a group of buckets at a time: by default a step is whole groups, so a
+    // big table's sweep reads each group once rather than once per step inside it.
+    const perGroup = BUCKETS / SNAPSHOT_GROUPS;
+    const byItems = Math.floor((BUCKETS * SWEEP_KEYS) / Math.max(1, this.#cursor.estimatedItems ?? 0));
     const step = Math.max(
       1,
-      Math.min(
-        BUCKETS,
-        source.sweepBuckets ?? Math.floor((BUCKETS * SWEEP_KEYS) / Math.max(1, this.#cursor.estimatedItems ?? 0)),
-      ),
+      Math.min(BUCKETS, source.sweepBuckets ?? Math.max(perGroup, Math.floor(byItems / perGroup) * perGroup)),
     );
     while ((this.#cursor.bucket ?? 0) < BUCKETS) {
       // (The digest is kept since the items ended: it no longer changes.)
@@ -601,7 +602,7 @@ export class ResyncSnapshot implements Snapshot {
 /** How many keys of items that do not fit the plugin's schema the resync's feedback names. */
 const MISMATCHED_KEYS = 10;
 
-/** Keys the deletion sweep aims to compare per step (it reads whole buckets). */
+/** Keys the deletion sweep aims to compare per step (it reads whole groups of buckets). */
 const SWEEP_KEYS = 8_192;
 
 /**

@@ -25,7 +25,7 @@ export interface FunctionBuilds {
 }
 
 /** The config file serverless.yml gives serverless-esbuild, relative to the service directory. */
-export const ESBUILD_CONFIG = './infra/esbuild.config.cjs';
+const ESBUILD_CONFIG = './infra/esbuild.config.cjs';
 
 /** Reads serverless.yml in `serviceDir`. */
 export function functionBuilds(serviceDir: string): FunctionBuilds {

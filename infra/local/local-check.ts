@@ -17,7 +17,7 @@ import { lambdaContext } from './lambda-shapes.ts';
 import type { RunningService } from './local-service.ts';
 
 /** The ways a change can enter the service. */
-export const CHECK_SOURCES = ['dynamodb', 'sqs', 'sqs-fifo', 'eventbridge', 'http'] as const;
+const CHECK_SOURCES = ['dynamodb', 'sqs', 'sqs-fifo', 'eventbridge', 'http'] as const;
 export type CheckSource = (typeof CHECK_SOURCES)[number];
 
 /** One plugin's resync. */
@@ -45,7 +45,7 @@ export interface LocalCheckReport {
 }
 
 /** The key a check change of `source` has under a plugin's first prefix. */
-export function checkKey(prefix: string, source: CheckSource): string {
+function checkKey(prefix: string, source: CheckSource): string {
   return `${prefix}/local-check/${source}`;
 }
 

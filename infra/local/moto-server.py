@@ -15,8 +15,10 @@ write), so the local pipeline runs moto with two corrections, here:
 - a transaction keeps the tables in place and, when it fails, puts back only the items it
   named and drops the stream records it added.
 
-Run it as moto_server is run: ``python3 moto-server.py -H 127.0.0.1 -p 4566``. Exit code 3 means
-this Python has no moto; the caller then runs ``moto_server`` itself.
+Run it as moto_server is run: ``python3 moto-server.py -H 127.0.0.1 -p 4566``. The caller
+(``infra/local/emulator.ts``) runs it when ``python3`` imports moto, and ``moto_server`` as
+installed otherwise. Exit code 3 means this Python has no moto, or one without the DynamoDB
+internals patched here: the emulator then does not start, with that message.
 """
 
 import copy

@@ -135,7 +135,7 @@ export function isTransientError(error: unknown): boolean {
  * A short description of an error a call threw: its message, followed by the service's error
  * code when AWS answered with one (the SDK names its exceptions after those codes).
  */
-export function describeAwsError(error: unknown): string {
+function describeAwsError(error: unknown): string {
   if (!(error instanceof Error)) return String(error);
   if (error instanceof DatasyncError) return `${error.message} [${error.code}]`;
   const fromService = '$metadata' in error && error.name && error.name !== 'Error';

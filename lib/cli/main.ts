@@ -120,7 +120,7 @@ export async function runCli(argv: readonly string[], program: CliProgram, io: C
  * An error as the CLI prints it: its message (and the library's code), never a class name; the
  * changes a publish left unpublished, one per line.
  */
-export function describe(error: unknown): string {
+function describe(error: unknown): string {
   if (error instanceof DatasyncError) {
     const unpublished =
       (error.details.unpublished as Array<{ key: string; op: string; reason: string }> | undefined) ?? [];

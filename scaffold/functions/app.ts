@@ -21,20 +21,14 @@ export const plugins = [createGreetingsPlugin()] as const;
 const ledger = new DynamoDbLedger();
 
 /** Asks the resync function (through its queue) to resync some plugins, or all. */
-export async function requestResync(
-  pluginNames?: readonly string[],
-  reason: 'manual' | 'failing-plugin' = 'manual',
-): Promise<string> {
-  const request = await sendResyncRequest({ reason, ...(pluginNames ? { plugins: [...pluginNames] } : {}) });
+export async function requestResync(pluginNames?: readonly string[]): Promise<string> {
+  const request = await sendResyncRequest({ reason: 'manual', ...(pluginNames ? { plugins: [...pluginNames] } : {}) });
   return request.resyncId;
 }
 
 // A plugin that keeps failing is marked out of sync (its changes are held) and resynced.
-const failures = new FailureTracker({
-  store: ledger.store,
-  ledger,
-  requestResync: (plugin) => requestResync([plugin], 'failing-plugin'),
-});
+// (It asks the resync function through its queue itself.)
+const failures = new FailureTracker({ store: ledger.store, ledger });
 
 /** Progress of the resyncs this container runs; subscribe to watch them. */
 export const resyncProgress = new ProgressHub();

@@ -392,7 +392,7 @@ describe('IAM: one scoped role per function', () => {
     // lib/resync: scan and describe the data table, the state table through the engine,
     // feedback, continuations through its own queue, and the async invoke's failure destination.
     Resync: [
-      ...on('ConfigTable', 'Scan', 'DescribeTable', 'BatchGetItem', 'GetItem'),
+      ...on('ConfigTable', 'Scan', 'DescribeTable', 'BatchGetItem'),
       ...consumes('ResyncQueue'),
       ...on('StateTable', 'GetItem', 'BatchGetItem', 'Query', 'PutItem', 'UpdateItem', 'DeleteItem', 'BatchWriteItem'),
       ...sends('FeedbackQueue', 'ResyncQueue', 'ResyncDeadLetterQueue'),

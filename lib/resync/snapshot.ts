@@ -530,22 +530,17 @@ export class ResyncSnapshot implements Snapshot {
       const holds = held.get(entry.key)!;
       const revision = holds.revision === undefined ? {} : { revision: holds.revision };
       const item = current.get(entry.key);
-      if (!item) {
-        if (!holds.present)
-          positions.push({
-            key: entry.key,
-            present: false,
-            ...revision,
-            ...(holds.version === undefined ? {} : { version: holds.version }),
-          });
-        return undefined;
+      // The current item is handed over and its position recorded; a key deleted since hands
+      // nothing over, and a tombstone the plugin was given is recorded again, under this snapshot.
+      if (item !== undefined || !holds.present) {
+        const version = item === undefined ? holds.version : item.version;
+        positions.push({
+          key: entry.key,
+          present: item !== undefined,
+          ...revision,
+          ...(version === undefined ? {} : { version }),
+        });
       }
-      positions.push({
-        key: entry.key,
-        present: true,
-        ...revision,
-        ...(item.version === undefined ? {} : { version: item.version }),
-      });
       return item;
     });
     await this.#source.store.writeKeys(this.#source.plugin, positions, snapshotOf(this.#cursor));
